@@ -1,0 +1,1 @@
+"""Geometric grasping and placing for the Stretch gripper: proposals, kinematics, place points, execution."""
