@@ -1,0 +1,69 @@
+"""Cross-item checks of a SceneSpec: unique ids, references, mesh files, objects clear of walls."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sim.scene_fields import SceneError
+
+if TYPE_CHECKING:
+    from sim.scene_spec import SceneSpec
+
+
+def _unique(values: list, what: str) -> None:
+    seen: set = set()
+    for v in values:
+        if v in seen:
+            raise SceneError(f"duplicate {what} {v!r}")
+        seen.add(v)
+
+
+def validate_scene(spec: SceneSpec, check_files: bool = True) -> None:
+    """Raise SceneError naming the first invalid item of `spec`."""
+    _unique([r.id for r in spec.rooms], "room id")
+    _unique([w.id for w in spec.walls], "wall id")
+    _unique([d.id for d in spec.doors], "door id")
+    _unique([r.id for r in spec.receptacles] + [o.id for o in spec.objects], "receptacle/object id")
+    _unique([r.instance_id for r in spec.receptacles] + [o.instance_id for o in spec.objects], "instance id")
+    _unique([r.description for r in spec.receptacles] + [o.description for o in spec.objects], "description")
+
+    room_ids = {r.id for r in spec.rooms}
+    rec_ids = {r.id for r in spec.receptacles}
+    for d in spec.doors:
+        for rid in d.rooms:
+            if rid not in room_ids:
+                raise SceneError(f"door {d.id!r} connects unknown room {rid!r}")
+    for r in spec.receptacles:
+        if r.room is not None and r.room not in room_ids:
+            raise SceneError(f"receptacle {r.id!r} is in unknown room {r.room!r}")
+    for o in spec.objects:
+        if o.on is not None and o.on not in rec_ids:
+            raise SceneError(f"object {o.id!r} is on unknown receptacle {o.on!r}")
+        if o.procedural is not None:
+            from sim.procedural import PROCEDURAL_KINDS
+
+            if o.procedural["kind"] not in PROCEDURAL_KINDS:
+                raise SceneError(f"object {o.id!r} has unknown procedural kind {o.procedural['kind']!r} "
+                                 f"(known: {', '.join(sorted(PROCEDURAL_KINDS))})")
+
+    for w in spec.walls:
+        for o in spec.objects:
+            if w.distance_to(o.position[0], o.position[1]) <= 0.0:
+                raise SceneError(f"object {o.id!r} at {list(o.position[:2])} is inside wall {w.id!r}")
+        for r in spec.receptacles:
+            if w.distance_to(r.pose[0], r.pose[1]) <= 0.0:
+                raise SceneError(f"receptacle {r.id!r} at {list(r.pose[:2])} is inside wall {w.id!r}")
+        if w.distance_to(spec.robot_start.x, spec.robot_start.y) <= 0.0:
+            raise SceneError(f"robot start {spec.robot_start.to_list()} is inside wall {w.id!r}")
+
+    if check_files:
+        for r in spec.receptacles:
+            for i, p in enumerate(r.parts):
+                if p.mesh is not None and not spec.resolve_mesh(p.mesh).is_file():
+                    raise SceneError(f"receptacle {r.id!r} part {i} mesh file {spec.resolve_mesh(p.mesh)} does not exist")
+        for o in spec.objects:
+            if o.mesh is not None and not spec.resolve_mesh(o.mesh).is_file():
+                raise SceneError(f"object {o.id!r} mesh file {spec.resolve_mesh(o.mesh)} does not exist")
+        for i, s in enumerate(spec.stages):
+            if not spec.resolve_mesh(s.mesh).is_file():
+                raise SceneError(f"stage {i} mesh file {spec.resolve_mesh(s.mesh)} does not exist")
