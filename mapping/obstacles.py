@@ -61,13 +61,19 @@ def obstacle_grid_from_points(
     xyz: np.ndarray,
     config: ObstacleGridConfig = ObstacleGridConfig(),
     bounds_xy: tuple[float, float, float, float] | None = None,
+    weights: np.ndarray | None = None,
 ) -> ObstacleGrid:
     """Build an ObstacleGrid from (N, 3) world points (e.g. all valid depth points of a scan).
 
     bounds_xy: (xmin, ymin, xmax, ymax) of the grid; by default the points' extent plus `padding_m`.
+    weights: optional (N,) point multiplicities (e.g. hit counts of voxel centres); counts sum them.
     """
     xyz = np.asarray(xyz, dtype=np.float64).reshape(-1, 3)
-    xyz = xyz[np.all(np.isfinite(xyz), axis=1)]
+    w = np.ones(len(xyz)) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
+    if w.shape[0] != xyz.shape[0]:
+        raise ValueError(f"{w.shape[0]} weights for {xyz.shape[0]} points")
+    finite = np.all(np.isfinite(xyz), axis=1)
+    xyz, w = xyz[finite], w[finite]
     res = float(config.resolution_m)
     if bounds_xy is None:
         if len(xyz) == 0:
@@ -87,7 +93,8 @@ def obstacle_grid_from_points(
         cr = np.floor((xyz[mask, :2] - origin) / res).astype(np.int64)
         ok = (cr[:, 0] >= 0) & (cr[:, 0] < cols) & (cr[:, 1] >= 0) & (cr[:, 1] < rows)
         flat = cr[ok, 1] * cols + cr[ok, 0]
-        return np.bincount(flat, minlength=rows * cols).reshape(rows, cols).astype(np.int32)
+        counted = np.bincount(flat, weights=w[mask][ok], minlength=rows * cols)
+        return np.rint(counted).reshape(rows, cols).astype(np.int32)
 
     floor_counts = counts(floor)
     obstacle_counts = counts(obst)

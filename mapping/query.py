@@ -1,0 +1,194 @@
+"""Text queries against the voxel map: similarity -> clusters of voxels -> ranked hits.
+
+`query_map(map, text_embedding)`:
+1. cosine similarity of every semantic voxel's feature with the (L2-normalised) text embedding: one
+   float32 matrix-vector product divided by the cached feature norms;
+2. candidates = voxels within `candidate_margin` of the best similarity (relative threshold), at most the
+   `max_candidates` best;
+3. connected components of the candidates over the 26-neighbourhood (packed keys, searchsorted for the 13
+   forward neighbour offsets, scipy.sparse.csgraph.connected_components);
+4. each component is a hit: score = mean of its `score_top_n` best similarities (a robust max), centre and
+   extent = the axis-aligned box of its "core" voxels (those within `core_margin` of the component's best),
+   sorted by score.
+
+`query_text(map, text, encode_text)` also understands relational phrases ("the mug on the table"), see
+mapping.relations. A hit's score is comparable across queries: below `QueryConfig.not_found_threshold`
+the object is reported as not found (calibrated for the ground-truth MiniLM pipeline, see docs/map.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse
+import scipy.sparse.csgraph
+
+from core.errors import InputError
+from mapping.voxel_keys import pack_keys
+
+log = logging.getLogger(__name__)
+
+# The 13 "forward" offsets of the 26-neighbourhood (the other 13 are their negatives).
+_FORWARD_OFFSETS = np.array(
+    [(dx, dy, dz) for dx in (-1, 0, 1) for dy in (-1, 0, 1) for dz in (-1, 0, 1) if (dx, dy, dz) > (0, 0, 0)],
+    dtype=np.int64,
+)
+
+
+@dataclass(frozen=True)
+class QueryConfig:
+    """Query parameters; the CLI flags of `ovmm query` default to these."""
+
+    top_k: int = 5
+    candidate_margin: float = 0.2  # candidates: similarity >= best - margin
+    max_candidates: int = 20000  # only the best this many voxels are clustered
+    core_margin: float = 0.1  # a hit's box: its voxels with similarity >= its best - core_margin
+    score_top_n: int = 5  # hit score = mean of its best n similarities
+    min_cluster_voxels: int = 1
+    not_found_threshold: float = 0.55  # top score below this = "not found" (ground-truth MiniLM calibration)
+    relations: bool = True  # parse "X on/in/near Y" phrases in query_text
+    relation_candidates: int = 10  # hits of each phrase considered when ranking a relation
+
+
+@dataclass
+class Hit:
+    """One clustered query result."""
+
+    center: np.ndarray  # (3,) world xyz of the core box centre
+    extent: np.ndarray  # (3,) size of the core box (metres)
+    score: float
+    voxels: np.ndarray  # int64 rows of the map's semantic layer behind the hit (the whole component)
+    label: str | None = None
+    max_similarity: float = 0.0
+    details: dict = field(default_factory=dict)
+
+    @property
+    def lo(self) -> np.ndarray:
+        return self.center - 0.5 * self.extent
+
+    @property
+    def hi(self) -> np.ndarray:
+        return self.center + 0.5 * self.extent
+
+    def to_dict(self) -> dict:
+        d = {
+            "xyz": [round(float(v), 4) for v in self.center],
+            "extent": [round(float(v), 4) for v in self.extent],
+            "score": round(float(self.score), 4),
+            "label": self.label,
+            "voxels": int(self.voxels.size),
+        }
+        d.update(self.details)
+        return d
+
+
+def _normalise(v: np.ndarray, what: str) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float32).reshape(-1)
+    n = float(np.linalg.norm(v))
+    if not np.isfinite(n) or n < 1e-12:
+        raise InputError(f"the {what} is zero or not finite")
+    return v / n
+
+
+def similarities(voxel_map, text_embedding: np.ndarray) -> np.ndarray:
+    """Cosine similarity (N,) float32 of every semantic voxel with a text embedding."""
+    sem = voxel_map.semantic
+    if len(sem) == 0 or sem.feature_dim is None:
+        return np.zeros(0, np.float32)
+    t = _normalise(text_embedding, "text embedding")
+    if t.size != sem.feature_dim:
+        raise InputError(
+            f"the text embedding has {t.size} dimensions but the map's features have {sem.feature_dim}; "
+            "query with the text encoder the map was built with"
+        )
+    dots = sem.features @ t
+    return dots / np.maximum(sem.norms, 1e-12)
+
+
+def connected_components(coords: np.ndarray) -> np.ndarray:
+    """Component labels (N,) of voxels (N, 3) under 26-connectivity."""
+    n = len(coords)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    keys = pack_keys(coords)
+    order = np.argsort(keys)
+    sorted_keys = keys[order]
+    src, dst = [], []
+    c = coords.astype(np.int64)
+    for off in _FORWARD_OFFSETS:
+        nk = pack_keys(c + off)
+        pos = np.minimum(np.searchsorted(sorted_keys, nk), n - 1)
+        hit = sorted_keys[pos] == nk
+        src.append(np.flatnonzero(hit))
+        dst.append(order[pos[hit]])
+    s = np.concatenate(src)
+    d = np.concatenate(dst)
+    graph = scipy.sparse.coo_matrix((np.ones(s.size, np.int8), (s, d)), shape=(n, n))
+    _, labels = scipy.sparse.csgraph.connected_components(graph, directed=False)
+    return labels.astype(np.int64)
+
+
+def cluster_hits(voxel_map, sims: np.ndarray, config: QueryConfig, top_k: int, label: str | None = None
+                 ) -> list[Hit]:
+    """Cluster the best voxels of a similarity vector into ranked hits (see the module docstring)."""
+    if sims.size == 0:
+        return []
+    best = float(sims.max())
+    cand = np.flatnonzero(sims >= best - config.candidate_margin)
+    if cand.size > config.max_candidates:
+        part = np.argpartition(-sims[cand], config.max_candidates - 1)[: config.max_candidates]
+        cand = cand[part]
+    coords = voxel_map.semantic.coords[cand]
+    labels = connected_components(coords)
+    s = sims[cand]
+    order = np.lexsort((-s, labels))  # grouped by component, best similarity first
+    labels_o, cand_o, s_o, coords_o = labels[order], cand[order], s[order], coords[order]
+    starts = np.flatnonzero(np.r_[True, labels_o[1:] != labels_o[:-1]])
+    ends = np.r_[starts[1:], labels_o.size]
+    vs = voxel_map.voxel_size
+    hits = []
+    for a, b in zip(starts, ends, strict=True):
+        if b - a < config.min_cluster_voxels:
+            continue
+        comp_s = s_o[a:b]
+        score = float(comp_s[: config.score_top_n].mean())
+        core = comp_s >= comp_s[0] - config.core_margin
+        cc = coords_o[a:b][core]
+        lo = cc.min(axis=0).astype(np.float64) * vs
+        hi = (cc.max(axis=0).astype(np.float64) + 1.0) * vs
+        hits.append(Hit(center=(lo + hi) / 2.0, extent=hi - lo, score=score, voxels=cand_o[a:b].copy(),
+                        label=label, max_similarity=float(comp_s[0])))
+    hits.sort(key=lambda h: -h.score)
+    return hits[:top_k]
+
+
+def query_map(voxel_map, text_embedding: np.ndarray, config: QueryConfig = QueryConfig(),
+              top_k: int | None = None, label: str | None = None) -> list[Hit]:
+    """Ranked hits for one text embedding; empty when the map has no semantic voxels."""
+    sims = similarities(voxel_map, text_embedding)
+    return cluster_hits(voxel_map, sims, config, config.top_k if top_k is None else top_k, label)
+
+
+EncodeText = Callable[[Sequence[str]], np.ndarray]
+
+
+def query_text(voxel_map, text: str, encode_text: EncodeText, config: QueryConfig = QueryConfig()) -> list[Hit]:
+    """Hits for a text query; "X on/in/near Y" phrases are ranked by the relation (mapping.relations)."""
+    from mapping.relations import clean_phrase, parse_relation, rank_by_relation
+
+    if len(voxel_map) == 0:
+        raise InputError("the map has no semantic voxels (no objects were observed during the scan)")
+    parsed = parse_relation(text) if config.relations else None
+    if parsed is None:
+        phrase = clean_phrase(text)
+        emb = np.asarray(encode_text([phrase]), dtype=np.float32).reshape(1, -1)[0]
+        return query_map(voxel_map, emb, config, label=phrase)
+    target, relation, anchor = parsed
+    embs = np.asarray(encode_text([target, anchor]), dtype=np.float32).reshape(2, -1)
+    n = max(config.top_k, config.relation_candidates)
+    targets = query_map(voxel_map, embs[0], config, top_k=n, label=target)
+    anchors = query_map(voxel_map, embs[1], config, top_k=n, label=anchor)
+    return rank_by_relation(targets, anchors, relation)[: config.top_k]

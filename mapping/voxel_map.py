@@ -1,0 +1,232 @@
+"""The voxel semantic map: fuses posed RGB-D frames and object observations into voxels.
+
+Per frame (`VoxelMap.add_frame`):
+1. All valid depth pixels (depth in [min_depth_m, max_depth_m]) are back-projected to world points
+   (core.geometry.backproject) and counted per voxel in the occupancy layer with their mean colour
+   (obstacle evidence for navigation, colours for pictures).
+2. Each object observation's mask selects its points (optionally eroded by `mask_erode_px` to drop
+   boundary pixels that often belong to the background); every voxel it touches gets the observation's
+   feature with weight = detection score, fused as a running weighted mean in the semantic layer.
+
+Everything is vectorised per frame: voxel coordinates are counted in a dense local box (np.bincount),
+merged into the map through a sorted packed-key index, and features are scattered with one sparse
+matrix product.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import scipy.ndimage
+import scipy.sparse
+
+from core.errors import InputError
+from core.geometry import backproject
+from core.types import Observation, RGBDFrame
+from mapping.obstacles import ObstacleGrid, ObstacleGridConfig, obstacle_grid_from_points
+from mapping.voxel_keys import unique_voxels, voxel_coords
+from mapping.voxel_layers import OccupancyLayer, SemanticLayer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VoxelMapConfig:
+    """How frames are fused. Defaults are the CLI defaults (`ovmm scan`)."""
+
+    voxel_size_m: float = 0.05
+    min_depth_m: float = 0.1
+    max_depth_m: float = 6.0
+    mask_erode_px: int = 1  # erode object masks by this many pixels before fusing (0 = off)
+    min_mask_points: int = 5  # observations with fewer valid masked points are skipped
+    obstacle_stride: int = 1  # use every n-th pixel row/column for obstacle evidence (1 = all points)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> VoxelMapConfig:
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass
+class FrameFusion:
+    """What one `add_frame` call did."""
+
+    points: int = 0
+    occupied_voxels: int = 0
+    observations_fused: int = 0
+    semantic_voxels: int = 0
+
+
+@dataclass
+class MapMetadata:
+    """Provenance recorded with the map (saved in the file header)."""
+
+    embedding_model_id: str | None = None
+    perception: dict = field(default_factory=dict)
+    frames: int = 0
+    source: str | None = None
+
+
+class VoxelMap:
+    """A semantic voxel map with an occupancy layer; see the module docstring."""
+
+    def __init__(self, config: VoxelMapConfig = VoxelMapConfig(), metadata: MapMetadata | None = None) -> None:
+        if config.voxel_size_m <= 0:
+            raise ValueError("voxel_size_m must be positive")
+        self.config = config
+        self.metadata = metadata or MapMetadata()
+        self.semantic = SemanticLayer()
+        self.occupancy = OccupancyLayer()
+
+    # ---- fusion -------------------------------------------------------------------------------------
+    def add_frame(self, frame: RGBDFrame, observations: list[Observation] = (), frame_index: int | None = None
+                  ) -> FrameFusion:
+        """Fuse one posed frame and its object observations; returns counts of what was added."""
+        cfg = self.config
+        fidx = self.metadata.frames if frame_index is None else int(frame_index)
+        stats = FrameFusion()
+        xyz, flat = backproject(frame.depth_m, frame.intrinsics, frame.T_world_cam,
+                                min_depth_m=cfg.min_depth_m, max_depth_m=cfg.max_depth_m)
+        self.metadata.frames += 1
+        if xyz.shape[0] == 0:
+            return stats
+        vox = voxel_coords(xyz, cfg.voxel_size_m)
+        uniq, inverse = unique_voxels(vox)
+        self._fuse_occupancy(frame, flat, uniq, inverse, fidx, stats)
+        if observations:
+            self._fuse_semantics(frame, observations, flat, uniq, inverse, fidx, stats)
+        return stats
+
+    def _fuse_occupancy(self, frame, flat, uniq, inverse, fidx, stats) -> None:
+        stride = max(1, int(self.config.obstacle_stride))
+        if stride > 1:
+            W = frame.width
+            keep = ((flat // W) % stride == 0) & ((flat % W) % stride == 0)
+            flat, inverse = flat[keep], inverse[keep]
+        n_u = len(uniq)
+        n_points = np.bincount(inverse, minlength=n_u)
+        rgb = frame.rgb.reshape(-1, 3)[flat].astype(np.float64)
+        rgb_sum = np.stack([np.bincount(inverse, weights=rgb[:, c], minlength=n_u) for c in range(3)], axis=1)
+        seen = n_points > 0
+        self.occupancy.update(uniq[seen], n_points[seen], rgb_sum[seen], fidx)
+        stats.points = int(flat.size)
+        stats.occupied_voxels = int(seen.sum())
+
+    def _object_points(self, frame: RGBDFrame, obs: Observation, flat: np.ndarray) -> np.ndarray:
+        """Indices into `flat` (the frame's valid points) of an observation's (eroded) mask."""
+        mask = np.asarray(obs.mask, dtype=bool)
+        if mask.shape != frame.depth_m.shape:
+            raise ValueError(f"observation mask {mask.shape} does not match the frame {frame.depth_m.shape}")
+        r = int(self.config.mask_erode_px)
+        if r > 0:
+            rows = np.flatnonzero(mask.any(axis=1))
+            cols = np.flatnonzero(mask.any(axis=0))
+            if rows.size:
+                r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+                crop = scipy.ndimage.binary_erosion(mask[r0:r1, c0:c1], iterations=r, border_value=0)
+                if crop.sum() >= self.config.min_mask_points:
+                    mask = np.zeros_like(mask)
+                    mask[r0:r1, c0:c1] = crop
+        return np.flatnonzero(mask.reshape(-1)[flat])
+
+    def _fuse_semantics(self, frame, observations, flat, uniq, inverse, fidx, stats) -> None:
+        pair_vox, pair_obs, feats, scores = [], [], [], []
+        for obs in observations:
+            feat = np.asarray(obs.feature, dtype=np.float32).reshape(-1)
+            score = float(obs.score)
+            if not np.all(np.isfinite(feat)) or not np.isfinite(score) or score <= 0:
+                continue
+            idx = self._object_points(frame, obs, flat)
+            if idx.size < self.config.min_mask_points:
+                continue
+            vox = np.unique(inverse[idx])
+            pair_vox.append(vox)
+            pair_obs.append(np.full(vox.size, len(feats), np.int64))
+            feats.append(feat)
+            scores.append(score)
+        if not feats:
+            return
+        dims = {f.size for f in feats}
+        if len(dims) != 1:
+            raise ValueError(f"observations in one frame have different feature sizes {sorted(dims)}")
+        pv = np.concatenate(pair_vox)
+        po = np.concatenate(pair_obs)
+        touched, local = np.unique(pv, return_inverse=True)
+        local = local.reshape(-1)
+        score_arr = np.asarray(scores, np.float32)
+        w = score_arr[po]
+        # (touched x observations) sparse weights times (observations x D) features = weighted feature sums.
+        A = scipy.sparse.csr_matrix((w, (local, po)), shape=(touched.size, len(feats)))
+        feature_sum = np.asarray(A @ np.stack(feats).astype(np.float32), dtype=np.float32)
+        weight_sum = np.bincount(local, weights=w, minlength=touched.size)
+        n_obs = np.bincount(local, minlength=touched.size)
+        self.semantic.update(uniq[touched], weight_sum, feature_sum, n_obs, fidx)
+        stats.observations_fused = len(feats)
+        stats.semantic_voxels = int(touched.size)
+
+    # ---- read access --------------------------------------------------------------------------------
+    @property
+    def voxel_size(self) -> float:
+        return float(self.config.voxel_size_m)
+
+    @property
+    def feature_dim(self) -> int | None:
+        return self.semantic.feature_dim
+
+    def __len__(self) -> int:
+        return len(self.semantic)
+
+    def semantic_centers(self) -> np.ndarray:
+        """(N, 3) float32 world centres of the semantic voxels."""
+        return ((self.semantic.coords.astype(np.float32) + 0.5) * self.voxel_size).astype(np.float32)
+
+    def occupancy_points(self, min_hits: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(centres (M, 3) float32, colours (M, 3) uint8, hit counts (M,)) of voxels seen >= min_hits times."""
+        keep = self.occupancy.counts >= min_hits
+        xyz = (self.occupancy.coords[keep].astype(np.float32) + 0.5) * self.voxel_size
+        rgb = np.clip(np.rint(self.occupancy.rgb[keep]), 0, 255).astype(np.uint8)
+        return xyz.astype(np.float32), rgb, self.occupancy.counts[keep].copy()
+
+    def obstacle_grid(self, config: ObstacleGridConfig | None = None, min_hits: int = 1,
+                      bounds_xy: tuple[float, float, float, float] | None = None) -> ObstacleGrid:
+        """The 2D obstacle grid of the occupancy layer (voxel centres in height bands, weighted by hits).
+
+        Raises InputError when the map has no occupied voxels.
+        """
+        xyz, _, counts = self.occupancy_points(min_hits)
+        if len(xyz) == 0 and bounds_xy is None:
+            raise InputError("the map has no occupied voxels to build an obstacle grid from")
+        return obstacle_grid_from_points(xyz, config or ObstacleGridConfig(), bounds_xy=bounds_xy, weights=counts)
+
+    def memory_bytes(self) -> int:
+        """Bytes held by the filled rows of both layers (features float32)."""
+        return self.semantic.nbytes() + self.occupancy.nbytes()
+
+    # ---- queries and persistence (see mapping.query / mapping.persistence) ------------------------------
+    def query(self, text_embedding: np.ndarray, config=None):
+        """Clustered hits for one text embedding (see mapping.query.query_map)."""
+        from mapping.query import QueryConfig, query_map
+
+        return query_map(self, text_embedding, config or QueryConfig())
+
+    def query_text(self, text: str, encode_text, config=None):
+        """Hits for a text, including relational phrases (see mapping.query.query_text)."""
+        from mapping.query import QueryConfig, query_text
+
+        return query_text(self, text, encode_text, config or QueryConfig())
+
+    def save(self, path: str | Path) -> None:
+        from mapping.persistence import save_map
+
+        save_map(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> VoxelMap:
+        from mapping.persistence import load_map
+
+        return load_map(path)
