@@ -1,0 +1,150 @@
+"""The `FrameSource` interface every RGB-D capture reader implements, its config, and `open_capture`.
+
+A frame source is a sized, re-iterable sequence of posed `RGBDFrame`s in the project's conventions: metres,
+OpenCV camera (x right, y down, z forward), world z up with the floor at z = 0 (see `mapping.sources.align`
+for how each format's world is brought there). Readers are lazy: images are decoded when a frame is asked
+for; `poses()` and `timestamps()` never decode colour images, so summaries (`ovmm info`) stay fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import InputError
+from core.types import CameraIntrinsics, RGBDFrame
+
+log = logging.getLogger(__name__)
+
+
+class CaptureError(InputError):
+    """An RGB-D capture (file or folder) is missing, corrupt or inconsistent; the message names the file."""
+
+
+@dataclass(frozen=True)
+class CaptureConfig:
+    """Options shared by the capture readers (defaults here are the CLI defaults).
+
+    min_depth_m / max_depth_m: depth outside this range is set to 0 (invalid). 3 m by default: phone LiDAR
+        and Kinect-style depth get noisy beyond that, and a home map needs nearby surfaces.
+    min_confidence: Record3D only; pixels whose ARKit confidence (0 low, 1 medium, 2 high) is below this are
+        dropped. 2 (high only) is what OK-Robot uses; 1 keeps more of the edges; 0 keeps everything.
+    up: the axis of the file's world frame that points up: "auto" (estimated from the cameras' down
+        directions, snapped to the nearest axis), one of "+x", "-x", "+y", "-y", "+z", "-z", or "none"
+        (keep the file's world as it is). Record3D ignores it: ARKit's world is always +y up.
+    floor_to_zero: shift the world vertically so the floor estimated from a sample of depth images is z = 0.
+    floor_sample_frames: how many evenly spaced frames the floor estimate decodes (depth only).
+    intrinsics_path: an Open3D PinholeCameraIntrinsic JSON to use instead of the file's or the default.
+    depth_scale: raw depth units per metre for PNG depth (None: the format's default, 1000 Redwood/ICL,
+        5000 TUM).
+    max_time_diff_s: TUM only; largest time difference when associating rgb, depth and ground truth.
+    """
+
+    min_depth_m: float = 0.1
+    max_depth_m: float = 3.0
+    min_confidence: int = 2
+    up: str = "auto"
+    floor_to_zero: bool = True
+    floor_sample_frames: int = 12
+    intrinsics_path: str | None = None
+    depth_scale: float | None = None
+    max_time_diff_s: float = 0.02
+
+
+class FrameSource(ABC):
+    """A sequence of posed RGB-D frames (a recorded capture or a live stream)."""
+
+    #: short format name shown by `ovmm info` ("r3d", "redwood", "tum", "stream")
+    format: str = "unknown"
+
+    def __init__(self, path: str | os.PathLike | None = None, name: str | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        self.name = name if name is not None else (self.path.name if self.path is not None else self.format)
+
+    @property
+    @abstractmethod
+    def intrinsics(self) -> CameraIntrinsics:
+        """Intrinsics of the frames this source yields (the depth image's resolution)."""
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """Number of frames."""
+
+    @abstractmethod
+    def frame(self, i: int) -> RGBDFrame:
+        """Decode frame `i` (0-based; negative counts from the end)."""
+
+    @abstractmethod
+    def poses(self) -> np.ndarray:
+        """float64 (N, 4, 4) `T_world_cam` of every frame, without decoding any colour image."""
+
+    def timestamps(self) -> np.ndarray:
+        """float64 (N,) seconds of every frame (from the capture's start where the format has no clock)."""
+        return np.arange(len(self), dtype=np.float64) / 30.0
+
+    @property
+    def rgb_size(self) -> tuple[int, int]:
+        """(width, height) of the colour images as stored (before any resizing to the depth size)."""
+        return self.intrinsics.width, self.intrinsics.height
+
+    def describe(self) -> dict:
+        """Format-specific facts for `ovmm info` (world alignment, depth scale...)."""
+        return {}
+
+    def __iter__(self) -> Iterator[RGBDFrame]:
+        for i in range(len(self)):
+            yield self.frame(i)
+
+    def close(self) -> None:
+        """Release open files (a no-op for sources that hold none)."""
+        return None
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _index(self, i: int) -> int:
+        n = len(self)
+        j = i + n if i < 0 else i
+        if not 0 <= j < n:
+            raise IndexError(f"frame {i} out of range for {self.name} with {n} frames")
+        return j
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.path or self.name)!r}, frames={len(self)})"
+
+
+def open_capture(path: str | os.PathLike, config: CaptureConfig | None = None) -> FrameSource:
+    """Open an RGB-D capture, detecting its format.
+
+    Record3D: a `.r3d` file (or any zip holding `metadata`), or an unzipped folder with `metadata` and
+    `rgbd/`. TUM RGB-D: a folder with `rgb.txt` and `depth.txt`. Redwood / ICL-NUIM: a folder with
+    `trajectory.log` and colour/depth image folders. Raises CaptureError when the path is absent or of no
+    known format.
+    """
+    from mapping.sources.r3d import R3DFrameSource, is_r3d
+    from mapping.sources.redwood import RedwoodFrameSource, is_redwood
+    from mapping.sources.tum import TUMFrameSource, is_tum
+
+    config = config or CaptureConfig()
+    p = Path(path)
+    if not p.exists():
+        raise CaptureError(f"capture {p} does not exist")
+    if is_r3d(p):
+        return R3DFrameSource(p, config)
+    if p.is_dir() and is_tum(p):
+        return TUMFrameSource(p, config)
+    if p.is_dir() and is_redwood(p):
+        return RedwoodFrameSource(p, config)
+    raise CaptureError(
+        f"cannot tell the capture format of {p}: expected a Record3D .r3d file, a TUM folder "
+        "(rgb.txt, depth.txt, groundtruth.txt) or a Redwood/ICL folder (color/, depth/, trajectory.log)"
+    )
