@@ -1,0 +1,251 @@
+"""Base-goal choice for the Stretch's side-mounted arm: where to park so the arm reaches a target.
+
+The telescoping arm extends along the base's -y axis (to the robot's right). With the wrist straight
+(pitch 0) the grasp centre sits at base-frame (-0.02, -(0.42 + arm), 0.11 + lift); with the wrist pitched
+down it sits at (-0.02, -(0.12 + arm), lift - 0.14) (values from core.stretch FK). So a target is reachable
+from base pose (x, y, theta) when, in the base frame, it lies on the line x = -0.02 at lateral offset
+0.42..0.94 m (wrist straight, height 0.11..1.21 m) or 0.12..0.64 m (pitched down, height -0.14..0.96 m).
+
+Candidates: for every sampled heading and lateral offset (and, with an extent, every sampled point of the
+target's footprint), the base pose that puts that point on the arm line. A candidate is feasible when its
+cell is traversable, it lies in the robot's free component, and the arm's line from the base to the target
+crosses at most one run of occupied cells (the receptacle under the target), i.e. no wall lies between.
+Score (higher is better, OK-Robot style): clearance of the base (obstacle proximity), a closeness penalty
+that prefers a moderate arm extension over a fully retracted arm pressed against furniture or a fully
+extended one, the distance from the robot, and how far the reach point is from the target's centre.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.stretch import STRETCH, T_base_grasp
+from core.types import JointState, Pose2D
+from mapping.obstacles import FREE
+from navigation.occupancy import OccupancyGrid
+
+PITCH_DOWN = STRETCH.limits.wrist_pitch[0]
+
+
+@dataclass(frozen=True)
+class ReachMode:
+    """One wrist posture: grasp centre = (forward_m, -(lateral0_m + arm), height0_m + lift) in the base frame."""
+
+    name: str
+    wrist_pitch: float
+    forward_m: float
+    lateral0_m: float
+    height0_m: float
+
+    @classmethod
+    def from_fk(cls, name: str, wrist_pitch: float) -> ReachMode:
+        p = T_base_grasp(JointState(lift_m=0.0, arm_m=0.0, wrist_pitch=wrist_pitch))[:3, 3]
+        return cls(name, wrist_pitch, float(p[0]), float(-p[1]), float(p[2]))
+
+    def lateral_range(self) -> tuple[float, float]:
+        lo, hi = STRETCH.limits.arm_m
+        return self.lateral0_m + lo, self.lateral0_m + hi
+
+    def height_range(self) -> tuple[float, float]:
+        lo, hi = STRETCH.limits.lift_m
+        return self.height0_m + lo, self.height0_m + hi
+
+    def joints_for(self, lateral_m: float, z_m: float) -> JointState:
+        return JointState(lift_m=float(z_m - self.height0_m), arm_m=float(lateral_m - self.lateral0_m),
+                          wrist_pitch=self.wrist_pitch)
+
+
+REACH_MODES = (ReachMode.from_fk("straight", 0.0), ReachMode.from_fk("down", PITCH_DOWN))
+
+
+@dataclass(frozen=True)
+class BaseGoalConfig:
+    heading_samples: int = 48
+    lateral_step_m: float = 0.05
+    lateral_margin_m: float = 0.04
+    """Stay this far inside the arm's extension range."""
+    height_margin_m: float = 0.02
+    extent_margin_m: float = 0.08
+    """With an extent, reach points stay this far inside the target's footprint."""
+    extent_step_m: float = 0.10
+    max_extent_points: int = 49
+    preferred_extension: float = 0.35
+    """Preferred arm extension as a fraction of its range (the closeness penalty is zero there)."""
+    preferred_clearance_m: float = 0.45
+    w_clearance: float = 1.0
+    w_extension: float = 1.0
+    w_distance: float = 0.05
+    """Per metre from the robot."""
+    w_centre: float = 0.5
+    """Per metre between the reach point and the target's centre."""
+    modes: tuple[str, ...] = ("straight", "down")
+
+
+@dataclass
+class BaseGoal:
+    pose: Pose2D
+    score: float
+    reach_xyz: np.ndarray  # (3,) world point the grasp centre goes to
+    joints: JointState  # lift / arm / wrist pitch that put the grasp centre on reach_xyz
+    mode: str
+    clearance_m: float
+    lateral_m: float
+
+
+@dataclass
+class BaseGoalCandidates:
+    """Every candidate considered: poses (K, 3) [x, y, theta], scores (K,), reach points (K, 3), and
+    feasibility flags (K,) for each check."""
+
+    poses: np.ndarray
+    scores: np.ndarray
+    reach_xyz: np.ndarray
+    lateral_m: np.ndarray
+    mode_index: np.ndarray
+    traversable: np.ndarray
+    connected: np.ndarray
+    arm_clear: np.ndarray
+
+    @property
+    def feasible(self) -> np.ndarray:
+        return self.traversable & self.connected & self.arm_clear
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
+@dataclass
+class BaseGoalResult:
+    success: bool
+    reason: str
+    goal: BaseGoal | None = None
+    candidates: BaseGoalCandidates | None = None
+    ranked: list[BaseGoal] = field(default_factory=list)
+
+
+def _footprint_points(target_xyz: np.ndarray, extent: np.ndarray | None, cfg: BaseGoalConfig) -> np.ndarray:
+    t = np.asarray(target_xyz, np.float64)[:3]
+    if extent is None:
+        return t[None]
+    half = np.maximum(np.asarray(extent, np.float64)[:2] / 2 - cfg.extent_margin_m, 0.0)
+    # At most ~max_extent_points reach points over the footprint.
+    step = max(cfg.extent_step_m, math.sqrt(4 * half[0] * half[1] / cfg.max_extent_points))
+    axes = []
+    for h, c in zip(half, t[:2], strict=True):
+        n = int(math.floor(h / step))
+        axes.append(c + np.linspace(-n * step, n * step, 2 * n + 1) if n else np.array([c]))
+    gx, gy = np.meshgrid(*axes)
+    pts = np.stack([gx.ravel(), gy.ravel(), np.full(gx.size, t[2])], axis=1)
+    return pts
+
+
+def _arm_line_clear(grid: OccupancyGrid, base_xy: np.ndarray, reach_xy: np.ndarray) -> np.ndarray:
+    """(K,) True when the line base -> reach point enters occupied/unknown space at most once."""
+    step = grid.resolution_m / 2
+    n = max(int(math.ceil(np.linalg.norm(reach_xy - base_xy, axis=1).max() / step)), 1) + 1
+    t = np.linspace(0.0, 1.0, n)
+    pts = base_xy[:, None, :] + t[None, :, None] * (reach_xy - base_xy)[:, None, :]
+    rc = grid.world_to_cell(pts.reshape(-1, 2))
+    ok = grid.in_bounds(rc)
+    free = np.zeros(len(rc), bool)
+    free[ok] = grid.state[rc[ok, 0], rc[ok, 1]] == FREE
+    free = free.reshape(len(base_xy), n)
+    free[:, 0] = True  # the base stands on free floor
+    entries = (free[:, :-1] & ~free[:, 1:]).sum(axis=1)
+    return entries <= 1
+
+
+def choose_base_goal(
+    grid: OccupancyGrid,
+    start: Pose2D,
+    target_xyz: np.ndarray,
+    extent: np.ndarray | None = None,
+    config: BaseGoalConfig = BaseGoalConfig(),
+    start_component: int | None = None,
+) -> BaseGoalResult:
+    """Pick the best base pose from which the arm reaches `target_xyz` (see the module docstring).
+
+    `start_component`: the free component label of the (snapped) start; by default the start's own cell.
+    """
+    target = np.asarray(target_xyz, np.float64).reshape(3)
+    modes = [m for m in REACH_MODES if m.name in config.modes]
+    z = float(target[2])
+    usable = []
+    for mi, m in enumerate(modes):
+        lo, hi = m.height_range()
+        if lo + config.height_margin_m <= z <= hi - config.height_margin_m:
+            usable.append(mi)
+    if not usable:
+        ranges = ", ".join(f"{m.height_range()[0]:.2f}-{m.height_range()[1]:.2f} m ({m.name})" for m in modes)
+        return BaseGoalResult(False, f"target height {z:.2f} m is outside the arm's reach ({ranges})")
+
+    pts = _footprint_points(target, extent, config)
+    thetas = np.linspace(-math.pi, math.pi, config.heading_samples, endpoint=False)
+    rows = []
+    for mi in usable:
+        m = modes[mi]
+        lo, hi = m.lateral_range()
+        lats = np.arange(lo + config.lateral_margin_m, hi - config.lateral_margin_m + 1e-9, config.lateral_step_m)
+        P, T, L = np.meshgrid(np.arange(len(pts)), thetas, lats, indexing="ij")
+        P, T, L = P.ravel(), T.ravel(), L.ravel()
+        c, s = np.cos(T), np.sin(T)
+        # world reach point = base + R(theta) @ (forward, -lateral)
+        off_x = c * m.forward_m + s * L
+        off_y = s * m.forward_m - c * L
+        bx, by = pts[P, 0] - off_x, pts[P, 1] - off_y
+        ext = (L - lo) / (hi - lo)
+        rows.append((bx, by, T, L, pts[P], np.full(len(P), mi), ext))
+    bx, by, th, lat, reach, mode_idx, ext = (np.concatenate([r[k] for r in rows]) for k in range(7))
+    base_xy = np.stack([bx, by], axis=1)
+
+    trav = grid.is_traversable(base_xy)
+    comp = grid.component_of(base_xy)
+    if start_component is None:
+        start_component = int(grid.component_of(start.xy)[0])
+    connected = (comp == start_component) & (start_component > 0)
+    arm_clear = np.zeros(len(bx), bool)
+    idx = np.nonzero(trav)[0]
+    if len(idx):
+        arm_clear[idx] = _arm_line_clear(grid, base_xy[idx], reach[idx, :2])
+    clearance = grid.clearance_at(base_xy).astype(np.float64)
+    dist = np.linalg.norm(base_xy - start.xy, axis=1)
+    off_centre = np.linalg.norm(reach[:, :2] - target[:2], axis=1)
+    score = (
+        config.w_clearance * np.minimum(clearance, config.preferred_clearance_m) / config.preferred_clearance_m
+        - config.w_extension * np.abs(ext - config.preferred_extension)
+        - config.w_distance * dist
+        - config.w_centre * off_centre
+    )
+    cands = BaseGoalCandidates(
+        poses=np.stack([bx, by, th], axis=1), scores=score, reach_xyz=reach, lateral_m=lat,
+        mode_index=mode_idx, traversable=trav, connected=connected, arm_clear=arm_clear,
+    )
+    feasible = cands.feasible
+    if not feasible.any():
+        if not (trav & arm_clear).any():
+            reason = (f"no free base pose within arm reach of the target ({target[0]:.2f}, {target[1]:.2f}, "
+                      f"{target[2]:.2f}): every pose that reaches it is blocked or behind a wall")
+        else:
+            reason = (f"base poses within arm reach of the target ({target[0]:.2f}, {target[1]:.2f}, "
+                      f"{target[2]:.2f}) exist, but none is connected to the robot's position")
+        return BaseGoalResult(False, reason, candidates=cands)
+    order = np.nonzero(feasible)[0][np.argsort(-score[feasible], kind="stable")]
+    ranked = [_goal(cands, int(i), modes, clearance) for i in order[:20]]
+    return BaseGoalResult(True, "ok", ranked[0], cands, ranked)
+
+
+def _goal(c: BaseGoalCandidates, i: int, modes: list[ReachMode], clearance: np.ndarray) -> BaseGoal:
+    m = modes[int(c.mode_index[i])]
+    x, y, th = c.poses[i]
+    return BaseGoal(
+        pose=Pose2D(float(x), float(y), float(math.atan2(math.sin(th), math.cos(th)))),
+        score=float(c.scores[i]),
+        reach_xyz=c.reach_xyz[i].copy(),
+        joints=m.joints_for(float(c.lateral_m[i]), float(c.reach_xyz[i, 2])),
+        mode=m.name,
+        clearance_m=float(clearance[i]),
+        lateral_m=float(c.lateral_m[i]),
+    )

@@ -1,0 +1,178 @@
+"""The navigation facade: map grid + robot pose + goal (a pose or a 3D target) -> waypoints for the base.
+
+    nav = Navigator(NavigationConfig())
+    result = nav.plan_to_target(obstacle_grid, Pose2D(0, 0, 0), target_xyz=[2.0, 1.0, 0.8])
+    if result.success:
+        for wp in result.waypoints: robot.move_base_to(wp)
+    else:
+        print(result.reason)          # or result.raise_for_failure() -> NavigationError (an OvmmError)
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.errors import OvmmError
+from core.types import Pose2D
+from mapping.obstacles import ObstacleGrid
+from navigation.base_goal import BaseGoal, BaseGoalCandidates, BaseGoalConfig, choose_base_goal
+from navigation.occupancy import OccupancyConfig, OccupancyGrid, occupancy_from_obstacle_grid
+from navigation.planner import GridPlanner, PlannerConfig
+from navigation.smoothing import smooth_path, to_waypoints
+
+log = logging.getLogger(__name__)
+
+
+class NavigationError(OvmmError):
+    """No path or no base pose: the goal is unreachable (the message says why)."""
+
+
+@dataclass(frozen=True)
+class NavigationConfig:
+    occupancy: OccupancyConfig = field(default_factory=OccupancyConfig)
+    planner: PlannerConfig = field(default_factory=PlannerConfig)
+    base_goal: BaseGoalConfig = field(default_factory=BaseGoalConfig)
+    max_goal_attempts: int = 5
+    """plan_to_target tries this many of the best base goals until one has a path."""
+    smooth: bool = True
+
+
+@dataclass
+class NavigationResult:
+    success: bool
+    reason: str
+    start: Pose2D
+    goal: Pose2D | None = None
+    waypoints: list[Pose2D] = field(default_factory=list)
+    path_xy: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # planned polyline
+    smoothed_xy: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # start + waypoint positions
+    base_goal: BaseGoal | None = None
+    candidates: BaseGoalCandidates | None = None
+    method: str = ""
+    timing_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def length_m(self) -> float:
+        pts = self.smoothed_xy if len(self.smoothed_xy) >= 2 else self.path_xy
+        if len(pts) < 2:
+            return 0.0
+        return float(np.linalg.norm(np.diff(pts, axis=0), axis=1).sum())
+
+    def raise_for_failure(self) -> NavigationResult:
+        if not self.success:
+            raise NavigationError(self.reason)
+        return self
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary (format "ovmm-nav-plan" version 1)."""
+        bg = self.base_goal
+        return {
+            "format": "ovmm-nav-plan",
+            "version": 1,
+            "success": self.success,
+            "reason": self.reason,
+            "start": self.start.to_list(),
+            "goal": None if self.goal is None else self.goal.to_list(),
+            "waypoints": [w.to_list() for w in self.waypoints],
+            "length_m": self.length_m,
+            "method": self.method,
+            "timing_s": dict(self.timing_s),
+            "base_goal": None if bg is None else {
+                "pose": bg.pose.to_list(), "score": bg.score, "reach_xyz": [float(v) for v in bg.reach_xyz],
+                "mode": bg.mode, "lift_m": bg.joints.lift_m, "arm_m": bg.joints.arm_m,
+                "wrist_pitch": bg.joints.wrist_pitch, "clearance_m": bg.clearance_m,
+            },
+        }
+
+
+class Navigator:
+    """Plans base motions on map grids; keeps per-map graphs cached between calls."""
+
+    def __init__(self, config: NavigationConfig = NavigationConfig()):
+        self.config = config
+        self.planner = GridPlanner(config.planner)
+
+    def occupancy(self, grid: ObstacleGrid | OccupancyGrid, start: Pose2D | None = None) -> OccupancyGrid:
+        if isinstance(grid, OccupancyGrid):
+            return grid
+        return occupancy_from_obstacle_grid(grid, self.config.occupancy, start)
+
+    def plan_to_pose(self, grid: ObstacleGrid | OccupancyGrid, start: Pose2D, goal: Pose2D) -> NavigationResult:
+        t0 = time.perf_counter()
+        occ = self.occupancy(grid, start)
+        t1 = time.perf_counter()
+        result = self._path(occ, start, goal)
+        result.timing_s = {"occupancy": t1 - t0, "plan": result.timing_s.get("plan", 0.0),
+                           "smooth": result.timing_s.get("smooth", 0.0), "total": time.perf_counter() - t0}
+        return result
+
+    def _path(self, occ: OccupancyGrid, start: Pose2D, goal: Pose2D) -> NavigationResult:
+        t0 = time.perf_counter()
+        path = self.planner.plan(occ, start.xy, goal.xy)
+        t1 = time.perf_counter()
+        if not path.success:
+            return NavigationResult(False, path.reason, start, goal, timing_s={"plan": t1 - t0})
+        pts = path.points_xy
+        if self.config.smooth:
+            keep = self.config.planner.cost.preferred_clearance_m
+            smoothed, waypoints = smooth_path(occ, pts, goal.theta, keep_clearance_m=keep)
+        else:
+            smoothed, waypoints = pts, to_waypoints(pts, goal.theta)
+        if path.start_xy is not None and np.linalg.norm(path.start_xy - start.xy) > 1e-9:
+            # The start was snapped out of blocked space: drive to the snapped point first.
+            smoothed = np.concatenate([start.xy[None], smoothed])
+            waypoints = [Pose2D(float(smoothed[1, 0]), float(smoothed[1, 1]), start.theta), *waypoints]
+        if not waypoints:  # already there: just turn
+            waypoints = [Pose2D(start.x, start.y, goal.theta)]
+        final = waypoints[-1]
+        return NavigationResult(
+            True, path.reason, start, final, waypoints, pts, smoothed, method=path.method,
+            timing_s={"plan": t1 - t0, "smooth": time.perf_counter() - t1},
+        )
+
+    def plan_to_target(
+        self,
+        grid: ObstacleGrid | OccupancyGrid,
+        start: Pose2D,
+        target_xyz: np.ndarray,
+        extent: np.ndarray | None = None,
+    ) -> NavigationResult:
+        """Choose a base pose from which the arm reaches `target_xyz` (anywhere on its `extent` footprint
+        when given) and plan a path there."""
+        t0 = time.perf_counter()
+        occ = self.occupancy(grid, start)
+        t1 = time.perf_counter()
+        snapped = self.planner.snap(occ, start.xy)
+        if snapped is None:
+            return NavigationResult(
+                False, f"start ({start.x:.2f}, {start.y:.2f}) is inside an obstacle or unknown space and no free "
+                f"cell is within {self.config.planner.snap_radius_m:.2f} m of it", start,
+                timing_s={"total": time.perf_counter() - t0},
+            )
+        comp = int(occ.component_of(snapped)[0])
+        bg = choose_base_goal(occ, start, target_xyz, extent, self.config.base_goal, start_component=comp)
+        t2 = time.perf_counter()
+        timing = {"occupancy": t1 - t0, "base_goal": t2 - t1}
+        if not bg.success:
+            timing["total"] = time.perf_counter() - t0
+            return NavigationResult(False, bg.reason, start, candidates=bg.candidates, timing_s=timing)
+        last = None
+        for goal in bg.ranked[: self.config.max_goal_attempts]:
+            res = self._path(occ, start, goal.pose)
+            last = res
+            if res.success:
+                res.base_goal = goal
+                res.goal = goal.pose
+                res.candidates = bg.candidates
+                timing.update(plan=res.timing_s.get("plan", 0.0), smooth=res.timing_s.get("smooth", 0.0))
+                timing["total"] = time.perf_counter() - t0
+                res.timing_s = timing
+                return res
+        timing["total"] = time.perf_counter() - t0
+        reason = last.reason if last is not None else "no base goal to plan to"
+        return NavigationResult(False, f"no path to any base pose that reaches the target: {reason}", start,
+                                candidates=bg.candidates, timing_s=timing)
