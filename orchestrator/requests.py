@@ -194,7 +194,9 @@ def _split_destination(body: str) -> tuple[str, str, str] | None:
 
 
 def _clean_object(phrase: str) -> str:
-    """An object phrase without its source ("the mug from the table" -> "mug")."""
+    """An object phrase without its source ("the mug from the table" -> "mug"); pronouns stay as they are."""
+    if _is_pronoun(phrase):
+        return phrase.strip()
     p = re.sub(r" (?:from|off of|off|out of) .*$", "", " " + phrase.strip()).strip()
     return _clean_phrase(p)
 
