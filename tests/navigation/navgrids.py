@@ -59,3 +59,36 @@ def apartment() -> Canvas:
     c.box(1.0, 5.0, 1.6, 7.5)  # sofa
     c.box(6.5, 5.0, 7.3, 5.8)  # armchair
     return c
+
+
+def distance_to_obstacles(points_xy: np.ndarray, mask: np.ndarray, origin_xy, res: float) -> np.ndarray:
+    """(N,) exact distance from world points to the nearest obstacle cell square of `mask`."""
+    from scipy.spatial import cKDTree
+
+    rr, cc = np.nonzero(mask)
+    centres = np.asarray(origin_xy, np.float64) + (np.stack([cc, rr], axis=1) + 0.5) * res
+    k = min(16, len(centres))
+    _, idx = cKDTree(centres).query(np.asarray(points_xy, np.float64), k=k)
+    idx = idx.reshape(len(points_xy), k)
+    d = np.abs(np.asarray(points_xy)[:, None, :] - centres[idx]) - res / 2
+    return np.linalg.norm(np.maximum(d, 0.0), axis=2).min(axis=1)
+
+
+def fk_reach_error(pose, target_xyz) -> float:
+    """Smallest distance (m) between the target and the grasp centre over lift/arm values within the
+    Stretch's limits, with the wrist straight (pitch 0) or pitched down, checked with core.stretch FK."""
+    from core.stretch import STRETCH, T_world_grasp
+    from core.types import JointState
+
+    lim = STRETCH.limits
+    T_base_world = np.linalg.inv(pose.as_matrix())
+    p = T_base_world[:3, :3] @ np.asarray(target_xyz, np.float64) + T_base_world[:3, 3]
+    best = np.inf
+    for pitch in (0.0, lim.wrist_pitch[0]):
+        zero = JointState(lift_m=0.0, arm_m=0.0, wrist_pitch=pitch)
+        g0 = (np.linalg.inv(pose.as_matrix()) @ T_world_grasp(pose, zero))[:3, 3]
+        arm = float(np.clip(g0[1] - p[1], *lim.arm_m))  # arm extends along -y
+        lift = float(np.clip(p[2] - g0[2], *lim.lift_m))
+        g = T_world_grasp(pose, JointState(lift_m=lift, arm_m=arm, wrist_pitch=pitch))[:3, 3]
+        best = min(best, float(np.linalg.norm(g - np.asarray(target_xyz))))
+    return best

@@ -1,0 +1,86 @@
+"""Base goals: the arm (to the robot's right) reaches the target, checked with core.stretch FK."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from navgrids import Canvas, apartment, fk_reach_error
+
+from core.stretch import STRETCH
+from core.types import Pose2D
+from navigation.base_goal import REACH_MODES, BaseGoalConfig, choose_base_goal
+from navigation.occupancy import occupancy_from_obstacle_grid
+
+START = Pose2D(0.6, 0.6, 0.0)
+
+
+@pytest.fixture(scope="module")
+def occ():
+    return occupancy_from_obstacle_grid(apartment().grid())
+
+
+def test_reach_modes_match_the_stretch_fk():
+    straight = {m.name: m for m in REACH_MODES}["straight"]
+    lo, hi = straight.lateral_range()
+    assert lo == pytest.approx(0.415, abs=0.01) and hi == pytest.approx(0.935, abs=0.01)
+    assert straight.forward_m == pytest.approx(-0.02, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [(1.6, 1.4, 0.75), (1.0, 1.2, 0.75), (7.0, 0.6, 0.90), (6.9, 5.4, 0.45), (3.0, 3.0, 0.03), (8.5, 2.0, 1.1)],
+)
+def test_chosen_pose_reaches_the_target_with_the_arm_on_the_right(occ, target):
+    res = choose_base_goal(occ, START, np.array(target))
+    assert res.success, res.reason
+    g = res.goal
+    # the FK of some lift/arm values within limits puts the grasp centre on the target
+    assert fk_reach_error(g.pose, target) < 0.03
+    assert STRETCH.limits.within(g.joints)
+    # the arm faces the target: it is on the robot's right (-y of the base), beside the base, not ahead
+    T_base_world = np.linalg.inv(g.pose.as_matrix())
+    p = T_base_world[:3, :3] @ np.asarray(target) + T_base_world[:3, 3]
+    assert p[1] < -0.1 and abs(p[0]) < 0.05
+    # the base is free, clear of obstacles and connected to the robot
+    assert occ.is_traversable(g.pose.xy)[0]
+    assert occ.component_of(g.pose.xy)[0] == occ.component_of(START.xy)[0]
+    # it is the best-scoring feasible candidate
+    c = res.candidates
+    assert len(c) > 100 and g.score == pytest.approx(c.scores[c.feasible].max())
+
+
+def test_extent_lets_the_arm_reach_any_point_of_a_large_receptacle(occ):
+    centre, extent = np.array([1.6, 1.4, 0.75]), np.array([1.2, 0.8, 0.75])
+    res = choose_base_goal(occ, START, centre, extent=extent)
+    assert res.success, res.reason
+    reach = res.goal.reach_xyz
+    assert np.all(np.abs(reach[:2] - centre[:2]) <= extent[:2] / 2)
+    assert fk_reach_error(res.goal.pose, reach) < 0.03
+
+
+def test_unreachable_targets_say_why(occ):
+    closet = choose_base_goal(occ, START, np.array([9.2, 7.2, 0.5]))
+    assert not closet.success and "none is connected to the robot" in closet.reason
+    high = choose_base_goal(occ, START, np.array([3.0, 3.0, 2.0]))
+    assert not high.success and "height" in high.reason
+    # the middle of a 2 m x 2 m block: every pose within arm reach is inside the block
+    c = Canvas(6.0, 6.0).box(2.0, 2.0, 4.0, 4.0)
+    block = occupancy_from_obstacle_grid(c.grid())
+    far = choose_base_goal(block, Pose2D(0.7, 0.7), np.array([3.0, 3.0, 0.5]))
+    assert not far.success and "no free base pose within arm reach" in far.reason
+    assert len(far.candidates) > 0 and not far.candidates.traversable.any()
+    # a target on the block's edge is reachable; 0.5 m into the block is beyond the pitched-down reach
+    edge = choose_base_goal(block, Pose2D(0.7, 0.7), np.array([3.0, 2.1, 0.5]))
+    assert edge.success and edge.goal.pose.y < 2.0
+    down_only = choose_base_goal(block, Pose2D(0.7, 0.7), np.array([3.0, 2.5, 0.5]), config=BaseGoalConfig(modes=("down",)))
+    assert not down_only.success  # 0.5 m into the block is beyond the pitched-down reach (0.64 m - radius)
+
+
+def test_heading_is_perpendicular_to_the_base_target_direction(occ):
+    res = choose_base_goal(occ, START, np.array([7.0, 0.6, 0.9]))
+    g = res.goal
+    d = np.asarray([7.0, 0.6]) - g.pose.xy
+    heading = np.array([math.cos(g.pose.theta), math.sin(g.pose.theta)])
+    assert abs(float(heading @ d)) / np.linalg.norm(d) < 0.06
