@@ -140,7 +140,9 @@ class R3DFrameSource(RecordedFrameSource):
             dw, dh = self._infer_depth_size(w, h)
         if not math.isfinite(fps) or fps <= 0:
             fps = 30.0
-        intr = CameraIntrinsics(fx=K[0, 0], fy=K[1, 1], cx=K[0, 2], cy=K[1, 2], width=w, height=h)
+        intr = CameraIntrinsics(
+            fx=float(K[0, 0]), fy=float(K[1, 1]), cx=float(K[0, 2]), cy=float(K[1, 2]), width=w, height=h
+        )
         return (w, h), (dw, dh), intr, fps
 
     def _infer_depth_size(self, w: int, h: int) -> tuple[int, int]:
