@@ -133,7 +133,9 @@ def _bed(w: float, d: float, h: float, rgba: RGBA):
              _box(0.0, -head_d / 2, frame_h, w - 0.04, d - head_d - 0.04, 0.2, (0.95, 0.95, 0.95, 1.0)),
              _box(0.0, -head_d / 2 - 0.1, h, w - 0.06, d - head_d - 0.3, 0.04, rgba),  # blanket
              _box(0.0, d / 2 - head_d / 2, 0.0, w, head_d, h + 0.45, (0.45, 0.3, 0.18, 1.0))]
-    return parts, [SurfaceSpec((0.0, -head_d / 2 - 0.1, h + 0.04), (w - 0.06, d - head_d - 0.3))]
+    # objects go on the foot end only, so the robot reaches them from the foot of the bed
+    foot = min(0.8, d - head_d - 0.3)
+    return parts, [SurfaceSpec((0.0, -d / 2 + 0.05 + foot / 2, h + 0.04), (w - 0.06, foot))]
 
 
 def _cabinet(w: float, d: float, h: float, rgba: RGBA, top: float = 0.03):
