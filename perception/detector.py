@@ -98,8 +98,8 @@ class OwlDetector:
         image_feats = feature_map.reshape(b, ph * pw, c)
         logits, class_embeds = self.model.class_predictor(image_feats, query_embeds[None], None)
         boxes_cxcywh = self.model.box_predictor(image_feats, feature_map)[0]
-        probs = torch.sigmoid(logits[0].float())  # (P, Q)
-        scores, labels = probs.max(dim=-1)
+        best_logit, labels = logits[0].float().max(dim=-1)  # argmax on logits: sigmoid saturates and ties
+        scores = torch.sigmoid(best_logit)
         keep = torch.nonzero(scores >= thr).flatten()
         if keep.numel() == 0:
             return []

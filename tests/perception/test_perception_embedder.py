@@ -1,0 +1,53 @@
+"""CLIP embedder on a tiny random model: shapes, normalisation, masked crops."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from perception.embedder import ClipEmbedder, masked_crop
+
+
+@pytest.fixture(scope="module")
+def clip(tiny_models):
+    return ClipEmbedder(str(tiny_models["clip"]))
+
+
+def test_text_and_image_embeddings_share_a_normalised_space(clip):
+    text = clip.encode_text(["a red mug", "a blue bowl", "table"])
+    img = clip.encode_images([np.full((40, 30, 3), c, np.uint8) for c in (0, 128, 255)])
+    assert text.shape == (3, clip.dim) == img.shape and text.dtype == img.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(text, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(img, axis=1), 1.0, atol=1e-5)
+    assert clip.encode_text([]).shape == (0, clip.dim)
+    assert clip.embedding_model_id.startswith("clip:")
+
+
+def test_masked_crop_cuts_the_mask_box_and_paints_background():
+    rgb = np.zeros((50, 60, 3), np.uint8)
+    rgb[:, :] = (10, 20, 30)
+    mask = np.zeros((50, 60), bool)
+    mask[10:20, 30:40] = True
+    mask[10, 30] = False
+    crop = masked_crop(rgb, mask, padding=0.0, background=(255, 0, 255))
+    assert crop.shape == (10, 10, 3)
+    assert tuple(crop[0, 0]) == (255, 0, 255) and tuple(crop[5, 5]) == (10, 20, 30)
+    assert masked_crop(rgb, np.zeros_like(mask)) is None
+    padded = masked_crop(rgb, mask, padding=0.5)
+    assert padded.shape == (20, 20, 3)
+
+
+def test_masked_features_depend_on_object_not_position(clip):
+    rgb = np.full((80, 120, 3), 90, np.uint8)
+    rgb[10:30, 10:40] = (200, 40, 40)
+    rgb[50:70, 70:100] = (200, 40, 40)
+    rgb[5:25, 80:110] = (40, 200, 40)
+    masks = np.zeros((4, 80, 120), bool)
+    masks[0, 10:30, 10:40] = True
+    masks[1, 50:70, 70:100] = True
+    masks[2, 5:25, 80:110] = True
+    feats = clip.encode_masked(rgb, masks)
+    assert feats.shape == (4, clip.dim)
+    np.testing.assert_allclose(feats[0], feats[1], atol=1e-5)  # same object, another place
+    assert not np.allclose(feats[0], feats[2], atol=1e-3)  # another object
+    assert np.all(feats[3] == 0)  # empty mask: no feature
