@@ -1,0 +1,104 @@
+"""Vectorised collision tests of the gripper (and the arm) against point clouds.
+
+The gripper is a set of axis-aligned boxes in the grasp frame (x approach, y closing, z normal): the two
+open fingers, the gripper body (palm + roll motor) and the wrist behind it. A candidate collides when any
+point falls inside an inflated box. All candidates are tested at once: points are expressed in every
+candidate's frame with one einsum, (K, N, 3).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.stretch import wrist_yaw_axis_base
+from grasping.config import GripperModel
+from grasping.kinematics import ArmSolution
+
+FINGERS = (0, 1)
+BODY = (2, 3)
+BOX_NAMES = ("finger +y", "finger -y", "gripper body", "wrist")
+_W0 = wrist_yaw_axis_base(0.0, 0.0)
+
+
+def gripper_boxes(model: GripperModel, aperture_m: float | None = None) -> np.ndarray:
+    """(4, 2, 3) lo/hi corners in the grasp frame: finger +y, finger -y, gripper body, wrist."""
+    a = model.max_aperture_m if aperture_m is None else aperture_m
+    L, t, w = model.finger_length_m, model.finger_thickness_m, model.finger_width_m
+    bl, bw, bh = model.body_length_m, model.body_width_m, model.body_height_m
+    return np.array([
+        [[-L, a / 2, -w / 2], [0.0, a / 2 + t, w / 2]],
+        [[-L, -a / 2 - t, -w / 2], [0.0, -a / 2, w / 2]],
+        [[-L - bl, -bw / 2, -bh / 2], [-L, bw / 2, bh / 2]],
+        [[-L - bl - 0.09, -0.045, -0.045], [-L - bl, 0.045, 0.045]],
+    ])
+
+
+def to_local(points: np.ndarray, centres: np.ndarray, rotations: np.ndarray) -> np.ndarray:
+    """Points (N, 3) in each of K frames (centres (K, 3), rotations (K, 3, 3) columns = axes): (K, N, 3).
+
+    One matrix product: p . R_k[:, j] for all k, j at once, minus c_k . R_k[:, j].
+    """
+    K = len(centres)
+    R = rotations.astype(np.float32)
+    W = R.transpose(1, 0, 2).reshape(3, 3 * K)
+    proj = points.astype(np.float32) @ W  # (N, 3K)
+    off = np.einsum("ki,kij->kj", centres.astype(np.float32), R)  # (K, 3)
+    return proj.reshape(-1, K, 3).transpose(1, 0, 2) - off[:, None, :]
+
+
+def boxes_hit(local: np.ndarray, boxes: np.ndarray, margin: float) -> np.ndarray:
+    """bool (K, B): whether any of the K candidates' local points lies inside each inflated box.
+
+    Points are first filtered by the union of the boxes (one pass), then tested box by box (sparse).
+    """
+    K = local.shape[0]
+    out = np.zeros((K, len(boxes)), dtype=bool)
+    if local.shape[1] == 0:
+        return out
+    lo_u = boxes[:, 0].min(axis=0) - margin
+    hi_u = boxes[:, 1].max(axis=0) + margin
+    near = (local[..., 0] >= lo_u[0]) & (local[..., 0] <= hi_u[0])
+    near &= (local[..., 1] >= lo_u[1]) & (local[..., 1] <= hi_u[1])
+    near &= (local[..., 2] >= lo_u[2]) & (local[..., 2] <= hi_u[2])
+    k_idx, n_idx = np.nonzero(near)
+    if k_idx.size == 0:
+        return out
+    sub = local[k_idx, n_idx]
+    for b, (lo, hi) in enumerate(boxes):
+        inside = np.all((sub >= (lo - margin)) & (sub <= (hi + margin)), axis=1)
+        out[np.unique(k_idx[inside]), b] = True
+    return out
+
+
+def sweep_hits(points: np.ndarray, centres: np.ndarray, rotations: np.ndarray, motion: np.ndarray,
+               boxes: np.ndarray, margin: float, samples: int = 5) -> np.ndarray:
+    """bool (K, B): any box hit at any of `samples` poses from centre - motion to the centre.
+
+    `motion` (K, 3) is the world displacement from the pre-grasp to the grasp.
+    """
+    hit = np.zeros((len(centres), len(boxes)), dtype=bool)
+    for s in np.linspace(1.0, 0.0, samples):
+        local = to_local(points, centres - s * motion, rotations)
+        hit |= boxes_hit(local, boxes, margin)
+    return hit
+
+
+def arm_boxes_base(lift_m: float, arm_m: float) -> np.ndarray:
+    """(2, 2, 3) boxes in the base frame: the telescoping arm tube and the wrist block at its end."""
+    y_end = _W0[1] - arm_m
+    return np.array([
+        [[-0.14, y_end, lift_m + 0.165], [-0.07, -0.10, lift_m + 0.225]],
+        [[-0.14, y_end - 0.04, lift_m + 0.12], [_W0[0] + 0.03, y_end + 0.03, lift_m + 0.225]],
+    ])
+
+
+def arm_collides(solution: ArmSolution, points: np.ndarray, margin: float = 0.01) -> bool:
+    """Whether the arm tube or wrist block of an arm solution contains any of the world points."""
+    if len(points) == 0:
+        return False
+    T = solution.base_pose.as_matrix()
+    local = (np.asarray(points, dtype=np.float64) - T[:3, 3]) @ T[:3, :3]
+    for lo, hi in arm_boxes_base(solution.joints.lift_m, solution.joints.arm_m):
+        if np.any(np.all((local >= lo - margin) & (local <= hi + margin), axis=1)):
+            return True
+    return False

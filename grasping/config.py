@@ -1,0 +1,130 @@
+"""Grasping configuration: every tunable of object extraction, proposals, IK, placing and execution.
+
+Defaults live here and nowhere else; CLI flags and benchmarks default from these dataclasses. Gripper and
+arm dimensions come from core.stretch (the URDF); the values below are margins, sampling densities and
+scoring weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.stretch import STRETCH
+
+
+@dataclass(frozen=True)
+class ObjectPointsConfig:
+    """Cleaning of the target's masked depth points and the scene around it."""
+
+    min_depth_m: float = 0.15  # closer than this the head camera's depth is unreliable
+    max_depth_m: float = 3.5
+    mask_erode_px: int = 1  # shrink the mask to drop mixed-depth pixels on the silhouette
+    voxel_m: float = 0.004  # object points are voxel-downsampled to this size
+    outlier_neighbors: int = 16  # open3d remove_statistical_outlier
+    outlier_std_ratio: float = 2.0
+    dbscan_eps_m: float = 0.02  # largest DBSCAN cluster is the object
+    dbscan_min_points: int = 8
+    min_points: int = 20  # fewer cleaned points than this: the object was not seen
+    scene_radius_m: float = 0.45  # scene points kept around the object (collisions, support surface)
+    scene_voxel_m: float = 0.01
+
+
+@dataclass(frozen=True)
+class GripperModel:
+    """The Stretch SE3 parallel gripper as boxes in the grasp frame (x approach, y closing, z normal).
+
+    The grasp centre is midway between the fingertips; fingers extend from x=0 back to -finger_length; the
+    gripper body (palm, roll motor) sits behind them; the wrist behind that.
+    """
+
+    max_aperture_m: float = STRETCH.limits.gripper_m[1]
+    finger_length_m: float = STRETCH.finger_length_m
+    finger_width_m: float = STRETCH.finger_width_m  # along the grasp z axis
+    finger_thickness_m: float = STRETCH.finger_depth_m  # along the closing axis
+    pad_length_m: float = 0.045  # the rubber pad near the tip that touches the object
+    body_length_m: float = 0.09  # palm + roll motor behind the fingers
+    body_width_m: float = 0.10  # along the closing axis
+    body_height_m: float = 0.06  # along the grasp z axis
+
+
+@dataclass(frozen=True)
+class GraspConfig:
+    """Proposal sampling, rejection and scoring."""
+
+    gripper: GripperModel = field(default_factory=GripperModel)
+    width_margin_m: float = 0.012  # object width must be <= aperture - this margin
+    min_width_m: float = 0.004  # less material than this between the pads closes on nothing
+    collision_margin_m: float = 0.006  # boxes are inflated by this against scene points
+    object_margin_m: float = 0.002  # ...and by this against the target's own points
+    support_clearance_m: float = 0.012  # fingertips stay this far above the support surface
+    approach_backoff_m: float = 0.10  # pre-grasp distance along the approach (also the swept volume)
+    top_angles: int = 12  # closing-axis angles sampled for top-down grasps over [0, pi)
+    top_depths_m: tuple[float, ...] = (0.02, 0.035, 0.05, 0.07)  # fingertip depth below the object's top
+    side_headings: int = 9  # side-grasp approach headings, spread around the robot-to-object direction
+    side_heading_spread_rad: float = 1.2  # +- spread of side-grasp headings
+    side_heights: tuple[float, ...] = (0.35, 0.5, 0.65)  # fractions of the object's height
+    rim_angles: int = 16  # rim grasps sampled around wide objects
+    rim_depth_m: float = 0.025  # fingertips below the rim top
+    rim_min_extent_m: float = 0.10  # objects whose smaller footprint side exceeds this get rim grasps
+    max_object_points: int = 1500  # more object points than this are voxel-thinned to object_voxel_m
+    object_voxel_m: float = 0.005
+    scene_voxel_m: float = 0.015  # scene points (collisions) are thinned to this
+    scene_crop_m: float = 0.40  # scene points farther than this from the object's box are ignored
+    max_candidates_ik: int = 60  # best-scored collision-free candidates passed to IK
+    # scoring weights (each term in [0, 1])
+    w_centering: float = 1.0
+    w_width_margin: float = 1.0
+    w_approach: float = 0.8
+    w_height: float = 0.6
+    w_contact: float = 0.8
+    w_axis: float = 0.5
+    prefer_top_down: float = 1.0  # approach preference: top-down 1.0, rim 0.8, side 0.6 (times this)
+
+
+@dataclass(frozen=True)
+class IKConfig:
+    """Analytic IK on core.stretch's chain."""
+
+    max_base_rotation_rad: float = 0.6  # in-place base rotation allowed to line the arm up
+    top_down_tolerance_rad: float = 0.02  # pitch clamped to the joint limit within this tolerance
+    preferred_top_yaws: tuple[float, ...] = (0.0, 0.35, -0.35, 0.7, -0.7)  # wrist yaw tries for top-down
+    lift_margin_m: float = 0.005
+    arm_margin_m: float = 0.005
+    verify_position_m: float = 0.01
+    verify_angle_rad: float = 0.035
+
+
+@dataclass(frozen=True)
+class PlaceConfig:
+    """Choosing where on a receptacle to put the held object."""
+
+    plane_distance_m: float = 0.01  # RANSAC inlier distance
+    plane_iterations: int = 300
+    max_normal_tilt_rad: float = 0.2  # support planes must be this close to horizontal
+    min_plane_points: int = 40
+    voxel_m: float = 0.01
+    edge_margin_m: float = 0.08  # keep the place point this far inside the surface outline
+    clearance_radius_m: float = 0.09  # no points above the plane within this radius (other objects)
+    above_plane_m: float = 0.015  # points higher than this above the plane count as objects
+    release_height_m: float = 0.06  # gripper released this far above the surface + object half-height
+    grid_m: float = 0.02  # spacing of the candidate place points
+    reach_margin_m: float = 0.02
+    top_down: bool = True  # place with the gripper pointing down (else keep the grasp orientation)
+
+
+@dataclass(frozen=True)
+class PickConfig:
+    """Execution of pick and place on a Robot, with the retry ladder."""
+
+    grasp: GraspConfig = field(default_factory=GraspConfig)
+    ik: IKConfig = field(default_factory=IKConfig)
+    points: ObjectPointsConfig = field(default_factory=ObjectPointsConfig)
+    place: PlaceConfig = field(default_factory=PlaceConfig)
+    min_mask_score: float = 0.3
+    grasps_per_perception: int = 2  # grasps tried before re-perceiving
+    base_shifts_m: tuple[float, ...] = (0.07, -0.07)  # base shifts along the heading in the retry ladder
+    max_attempts: int = 5
+    lift_after_grasp_m: float = 0.10
+    safe_lift_margin_m: float = 0.12  # lift clears the grasp height by this before the arm extends
+    verify_lift_m: float = 0.03  # re-observation: the object must have risen this much off the surface
+    place_retract_up_m: float = 0.08

@@ -1,0 +1,178 @@
+"""Where to put the held object: a free, reachable spot on the receptacle's support surface.
+
+1. Support surfaces: repeated RANSAC plane fits (open3d segment_plane) on the receptacle's points, keeping
+   near-horizontal planes (a table top, a counter, each shelf board that was seen).
+2. Each surface is rasterised on a grid; a cell is a candidate when it lies at least `edge_margin_m` inside
+   the seen surface (distance transform) and no point rises above the plane within the clearance radius
+   (other objects, the board above on a shelf only if it is lower than the gripper needs).
+3. Candidates are tried best first (far from edges and objects, near the arm's comfortable reach) through
+   the IK with the given base pose; the first reachable one is the place target. The release pose holds the
+   object `release_height_m` above the surface, with the gripper pointing down (or horizontal for objects
+   that were grasped from the side, so they stay upright).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import open3d as o3d
+from scipy import ndimage
+
+from core.errors import OvmmError
+from core.types import JointState, Pose2D
+from grasping.config import IKConfig, PlaceConfig
+from grasping.kinematics import LIMITS, ArmSolution, pregrasp_joints, reach_distance, solve_ik
+from grasping.object_points import voxel_down
+
+log = logging.getLogger(__name__)
+
+
+class NoPlaceError(OvmmError):
+    """No free, reachable spot on the receptacle."""
+
+
+@dataclass
+class SupportSurface:
+    z: float  # plane height at its inliers' centroid
+    normal: np.ndarray  # unit (3,), z > 0
+    inliers: np.ndarray  # (M, 3) points on the plane
+
+    def height_at(self, xy: np.ndarray) -> np.ndarray:
+        c = self.inliers.mean(axis=0)
+        n = self.normal
+        return c[2] - ((np.asarray(xy) - c[:2]) @ n[:2]) / n[2]
+
+
+@dataclass
+class HeldObject:
+    """What the gripper holds, measured at pick time."""
+
+    below_grasp_m: float  # object's bottom below the grasp centre
+    radius_m: float  # half of the footprint's larger extent
+    top_down: bool = True  # grasped with the gripper pointing down
+
+
+@dataclass
+class PlaceTarget:
+    point: np.ndarray  # (3,) on the surface
+    surface: SupportSurface
+    T_world_grasp: np.ndarray  # gripper pose at release
+    solution: ArmSolution
+    pre_joints: JointState  # above / in front of the release pose
+    edge_distance_m: float
+    clearance_m: float
+
+
+def support_surfaces(points: np.ndarray, cfg: PlaceConfig | None = None, max_planes: int = 5) -> list[SupportSurface]:
+    """Near-horizontal planes in the points, largest first."""
+    cfg = cfg or PlaceConfig()
+    pts = voxel_down(np.asarray(points, dtype=np.float32).reshape(-1, 3), cfg.voxel_m)
+    out: list[SupportSurface] = []
+    rest = pts
+    for _ in range(max_planes * 2):
+        if len(rest) < cfg.min_plane_points:
+            break
+        pcd = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(rest.astype(np.float64)))
+        model, idx = pcd.segment_plane(cfg.plane_distance_m, 3, cfg.plane_iterations, seed=0)
+        idx = np.asarray(idx, dtype=np.int64)
+        if len(idx) < cfg.min_plane_points:
+            break
+        n = np.asarray(model[:3], dtype=float)
+        n = n / np.linalg.norm(n)
+        if n[2] < 0:
+            n = -n
+        inl = rest[idx]
+        rest = np.delete(rest, idx, axis=0)
+        if math.acos(min(1.0, n[2])) <= cfg.max_normal_tilt_rad:
+            # A plane may be two boards at the same height: keep the largest connected part only.
+            out.append(SupportSurface(float(inl[:, 2].mean()), n, inl))
+            if len(out) >= max_planes:
+                break
+    out.sort(key=lambda s: -len(s.inliers))
+    return out
+
+
+def _grid(surface: SupportSurface, others: np.ndarray, cfg: PlaceConfig, gripper_height_m: float):
+    """Candidate cells: (xy (C, 2), edge distance (C,), clearance (C,))."""
+    g = cfg.grid_m
+    xy = surface.inliers[:, :2]
+    lo = xy.min(axis=0) - 2 * g
+    shape = np.ceil((xy.max(axis=0) + 2 * g - lo) / g).astype(int) + 1
+    occ = np.zeros(shape, dtype=bool)
+    ij = np.floor((xy - lo) / g).astype(int)
+    occ[ij[:, 0], ij[:, 1]] = True
+    occ = ndimage.binary_closing(occ, iterations=2) | occ
+    edge = ndimage.distance_transform_edt(occ) * g
+    blocked = np.zeros(shape, dtype=bool)
+    if len(others):
+        h = others[:, 2] - surface.height_at(others[:, :2])
+        above = others[(h > cfg.above_plane_m) & (h < gripper_height_m)]
+        oij = np.floor((above[:, :2] - lo) / g).astype(int)
+        ok = np.all((oij >= 0) & (oij < shape), axis=1)
+        blocked[oij[ok, 0], oij[ok, 1]] = True
+    clear = ndimage.distance_transform_edt(~blocked) * g if blocked.any() else np.full(shape, 10.0)
+    ii, jj = np.nonzero(occ)
+    cxy = lo + (np.stack([ii, jj], axis=1) + 0.5) * g
+    return cxy, edge[ii, jj], clear[ii, jj]
+
+
+def _release_pose(point: np.ndarray, base: Pose2D, held: HeldObject, cfg: PlaceConfig) -> np.ndarray:
+    T = np.eye(4)
+    c, s = math.cos(base.theta), math.sin(base.theta)
+    if held.top_down:
+        T[:3, 0], T[:3, 1] = (0.0, 0.0, -1.0), (c, s, 0.0)
+        T[:3, 2] = np.cross(T[:3, 0], T[:3, 1])
+    else:  # horizontal, along the arm (base -y), closing horizontal
+        T[:3, 0], T[:3, 1] = (s, -c, 0.0), (c, s, 0.0)
+        T[:3, 2] = np.cross(T[:3, 0], T[:3, 1])
+    T[:3, 3] = point + np.array([0.0, 0.0, held.below_grasp_m + cfg.release_height_m])
+    return T
+
+
+def choose_place(receptacle_points: np.ndarray, base: Pose2D, held: HeldObject,
+                 scene_points: np.ndarray | None = None, config: PlaceConfig | None = None,
+                 ik_config: IKConfig | None = None, name: str = "receptacle", max_tries: int = 60) -> PlaceTarget:
+    """A reachable, free spot on the receptacle's best support surface, with the release pose and IK.
+
+    Raises NoPlaceError naming the receptacle and why (no horizontal surface, no free spot, out of reach).
+    """
+    config = config or PlaceConfig()
+    ik_config = ik_config or IKConfig()
+    surfaces = support_surfaces(receptacle_points, config)
+    if not surfaces:
+        raise NoPlaceError(f"no horizontal support surface found on {name} "
+                           f"({len(receptacle_points)} points, need a plane of {config.min_plane_points})")
+    others = np.zeros((0, 3), np.float32) if scene_points is None else np.asarray(scene_points, np.float32)
+    others = np.concatenate([others, np.asarray(receptacle_points, np.float32)])
+    margin = max(config.clearance_radius_m, held.radius_m + 0.03)
+    reasons = []
+    for surf in surfaces:
+        # Points of the receptacle above this surface (a shelf board) block only below the gripper's reach.
+        gripper_h = held.below_grasp_m + config.release_height_m + (0.35 if held.top_down else 0.08)
+        cxy, edge, clear = _grid(surf, others, config, gripper_h)
+        ok = (edge >= config.edge_margin_m) & (clear >= margin)
+        if not np.any(ok):
+            reasons.append(f"surface at {surf.z:.2f} m has no spot {config.edge_margin_m:.2f} m from its edges "
+                           f"and {margin:.2f} m from other objects")
+            continue
+        cxy, edge, clear = cxy[ok], edge[ok], clear[ok]
+        # Prefer spots where the arm is at mid extension, then far from edges and objects.
+        d = np.linalg.norm(cxy - base.xy, axis=1)
+        reach_pref = -np.abs(d - reach_distance(0.5 * LIMITS.arm_m[1], held.top_down))
+        score = reach_pref + 0.5 * np.minimum(edge, 0.2) + 0.3 * np.minimum(clear, 0.2)
+        last = ""
+        for k in np.argsort(-score)[:max_tries]:
+            p = np.array([cxy[k, 0], cxy[k, 1], float(surf.height_at(cxy[k]))])
+            T = _release_pose(p, base, held, config)
+            r = solve_ik(T, base, ik_config)
+            if r.ok:
+                pre = pregrasp_joints(r.solution, config.release_height_m + 0.04, held.top_down)
+                log.debug("%s: place at %s (edge %.2f m, clear %.2f m)", name, p.round(3), edge[k], clear[k])
+                return PlaceTarget(p, surf, r.solution.T_world_grasp, r.solution, pre, float(edge[k]),
+                                   float(min(clear[k], 10.0)))
+            last = r.reason
+        reasons.append(f"surface at {surf.z:.2f} m: no free spot is reachable ({last})")
+    raise NoPlaceError(f"cannot place on {name}: " + "; ".join(reasons))

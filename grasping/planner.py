@@ -1,0 +1,160 @@
+"""Grasp planning: propose -> measure/reject/score -> IK -> approach sweep -> ranked, reachable grasps.
+
+`plan_grasps(cloud, base_pose)` returns a GraspPlan whose `grasps` are ranked best first, each with its arm
+solution (base rotation in place, lift, arm, wrist) and pre-grasp joints. When nothing is feasible the plan
+is empty and `plan.reason` says why in one sentence ("no feasible grasp: object 0.16 m wide exceeds the
+0.12 m opening", "no feasible grasp: arm cannot reach: needs 0.61 m extension, max 0.52", ...);
+`require_grasps()` raises NoFeasibleGraspError with that sentence.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.errors import OvmmError
+from core.stretch import T_world_grasp
+from core.types import JointState, Pose2D
+from grasping.collision import arm_collides, gripper_boxes, sweep_hits
+from grasping.config import GraspConfig, IKConfig
+from grasping.kinematics import ArmSolution, pregrasp_joints, solve_ik
+from grasping.object_points import ObjectCloud, voxel_down
+from grasping.proposals import KINDS, ObjectShape, object_shape, propose
+from grasping.scoring import REJECT_FINGER_OBJECT, REJECT_WIDE, evaluate
+
+log = logging.getLogger(__name__)
+
+
+class NoFeasibleGraspError(OvmmError):
+    """No grasp of the object is collision-free, fits the gripper and is reachable from the base pose."""
+
+
+@dataclass
+class Grasp:
+    """A feasible grasp: world pose (x approach, y closing), measured width, score and how to reach it."""
+
+    T_world_grasp: np.ndarray
+    kind: str
+    width_m: float
+    score: float
+    terms: dict[str, float]
+    solution: ArmSolution
+    pre_joints: JointState
+
+    @property
+    def top_down(self) -> bool:
+        return bool(self.T_world_grasp[2, 0] < -0.7)
+
+
+@dataclass
+class GraspPlan:
+    grasps: list[Grasp]
+    shape: ObjectShape
+    candidates: int
+    rejected: dict[str, int] = field(default_factory=dict)
+    reason: str = ""
+    seconds: float = 0.0
+
+    def require_grasps(self) -> list[Grasp]:
+        if not self.grasps:
+            raise NoFeasibleGraspError(self.reason)
+        return self.grasps
+
+
+def _pose(centre: np.ndarray, R: np.ndarray) -> np.ndarray:  # noqa: N803
+    T = np.eye(4)
+    T[:3, :3], T[:3, 3] = R, centre
+    return T
+
+
+def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = None,
+                ik_config: IKConfig | None = None, name: str = "object") -> GraspPlan:
+    """Ranked feasible grasps of `cloud`'s object for a robot at `base` (it may turn in place)."""
+    config = config or GraspConfig()
+    ik_config = ik_config or IKConfig()
+    t0 = time.perf_counter()
+    pts, scene = _working_points(cloud, config)
+    shape = object_shape(pts, scene)
+    cands = propose(pts, shape, config, base.xy)
+    cands, ev = evaluate(cands, pts, scene, shape, config)
+    rejected = Counter(r for r in ev.reasons if r)
+    kept = np.flatnonzero(ev.kept)
+    order = kept[np.argsort(-ev.score[kept], kind="stable")][: config.max_candidates_ik]
+
+    sols: list[tuple[int, ArmSolution, JointState]] = []
+    ik_fail: list[str] = []
+    for k in order:
+        T = _pose(cands.centres[k], cands.rotations[k])
+        r = solve_ik(T, base, ik_config)
+        if not r.ok:
+            ik_fail.append(r.reason)
+            continue
+        top = bool(cands.rotations[k][2, 0] < -0.7)
+        sols.append((int(k), r.solution, pregrasp_joints(r.solution, config.approach_backoff_m, top)))
+    rejected.update(f"unreachable: {r}" for r in ik_fail)
+
+    grasps: list[Grasp] = []
+    if sols:
+        # The approach is one straight joint move from the pre-grasp; check what it sweeps through.
+        pre = np.array([T_world_grasp(s[1].base_pose, s[2])[:3, 3] for s in sols])
+        fin = np.array([s[1].T_world_grasp[:3, 3] for s in sols])
+        rots = np.array([s[1].T_world_grasp[:3, :3] for s in sols])
+        boxes = gripper_boxes(config.gripper)
+        hit_scene = sweep_hits(scene, fin, rots, fin - pre, boxes, config.collision_margin_m) if len(scene) \
+            else np.zeros((len(sols), len(boxes)), bool)
+        hit_obj = sweep_hits(pts, fin, rots, fin - pre, boxes, config.object_margin_m)
+        for j, (k, sol, pre_j) in enumerate(sols):
+            if hit_scene[j].any() or hit_obj[j].any():
+                rejected["approach sweeps through points"] += 1
+                continue
+            if arm_collides(sol, scene, config.collision_margin_m):
+                rejected["arm hits the scene"] += 1
+                continue
+            penalty = 0.05 * abs(sol.base_rotation) + 0.03 * abs(sol.joints.wrist_yaw if cands.kinds[k] == 1 else 0)
+            terms = {name_: float(v[k]) for name_, v in ev.terms.items()}
+            grasps.append(Grasp(sol.T_world_grasp, KINDS[int(cands.kinds[k])], float(ev.width[k]),
+                                float(ev.score[k] - penalty), terms, sol, pre_j))
+    grasps.sort(key=lambda g: -g.score)
+    plan = GraspPlan(grasps, shape, len(cands), dict(rejected), seconds=time.perf_counter() - t0)
+    if not grasps:
+        plan.reason = _reason(plan, ev.reasons, ik_fail, config, name)
+        log.info("%s: %s", name, plan.reason)
+    else:
+        log.debug("%s: %d grasps from %d candidates in %.0f ms (best %s %.2f)", name, len(grasps), len(cands),
+                  plan.seconds * 1000, grasps[0].kind, grasps[0].score)
+    return plan
+
+
+def _working_points(cloud: ObjectCloud, cfg: GraspConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Object points thinned to `cfg.object_voxel_m`; scene points near the object, thinned to `scene_voxel_m`."""
+    pts = np.asarray(cloud.points, dtype=np.float32)
+    if len(pts) > cfg.max_object_points:
+        pts = voxel_down(pts, cfg.object_voxel_m)
+    scene = np.asarray(cloud.scene, dtype=np.float32).reshape(-1, 3)
+    if len(scene):
+        lo = pts.min(axis=0) - cfg.scene_crop_m
+        hi = pts.max(axis=0) + cfg.scene_crop_m
+        lo[2] = pts[:, 2].min() - 0.05
+        scene = voxel_down(scene[np.all((scene >= lo) & (scene <= hi), axis=1)], cfg.scene_voxel_m)
+    return pts, scene
+
+
+def _reason(plan: GraspPlan, reasons: list[str], ik_fail: list[str], cfg: GraspConfig, name: str) -> str:
+    opening = cfg.gripper.max_aperture_m
+    fit = opening - cfg.width_margin_m
+    shape = plan.shape
+    static = Counter(r for r in reasons if r)
+    if ik_fail:
+        return f"no feasible grasp of {name}: {Counter(ik_fail).most_common(1)[0][0]}"
+    if not any(r == "" for r in reasons):
+        wide = static[REJECT_WIDE] + static[REJECT_FINGER_OBJECT]
+        if shape.extent_minor > fit and wide >= 0.5 * len(reasons):
+            return (f"no feasible grasp of {name}: object {shape.extent_minor:.2f} m wide exceeds the "
+                    f"{opening:.2f} m opening and has no thin rim")
+        top = ", ".join(f"{r} ({n})" for r, n in static.most_common(3))
+        return f"no feasible grasp of {name}: all {len(reasons)} candidates rejected: {top}"
+    return f"no feasible grasp of {name}: every reachable grasp collides on the approach or with the arm"

@@ -1,0 +1,190 @@
+"""Geometric grasp candidates for the Stretch parallel gripper from an object's points.
+
+Three families, all sampled around the object's footprint principal axes and centre:
+- top-down: approach straight down, closing axis at `top_angles` headings (plus the exact minor axis), the
+  fingertips at a few depths below the object's top, centred and offset along the major axis;
+- side: horizontal approach from headings around the robot-to-object bearing (and the principal axes
+  within that spread), closing horizontally, at a few fractions of the object's height;
+- rim: for wide objects (bowls, plates, big boxes), top-down on the outline with the closing axis radial,
+  so one finger goes inside and the other outside a thin wall.
+
+Candidates are returned as arrays (centres (K, 3), rotations (K, 3, 3) with columns approach, closing,
+normal) for vectorised checks in scoring.py / collision.py.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from grasping.config import GraspConfig
+
+KINDS = ("top", "side", "rim")
+
+
+@dataclass
+class ObjectShape:
+    """Footprint and height statistics of an object resting on a support surface."""
+
+    centre_xy: np.ndarray  # footprint centre (middle of the principal-axes box)
+    major: np.ndarray  # unit (2,) footprint principal axes
+    minor: np.ndarray
+    extent_major: float
+    extent_minor: float
+    top_z: float
+    support_z: float
+
+    @property
+    def height(self) -> float:
+        return max(self.top_z - self.support_z, 0.0)
+
+
+def support_height(points: np.ndarray, scene: np.ndarray, band_m: float = 0.04) -> float:
+    """Height of the surface the object rests on: scene points just below/around its bottom, else its bottom."""
+    bottom = float(np.percentile(points[:, 2], 1.0))
+    if len(scene):
+        lo, hi = points[:, :2].min(axis=0) - 0.12, points[:, :2].max(axis=0) + 0.12
+        near = np.all((scene[:, :2] >= lo) & (scene[:, :2] <= hi), axis=1)
+        z = scene[near, 2]
+        z = z[(z > bottom - band_m) & (z < bottom + 0.015)]
+        if len(z) >= 10:
+            return float(min(np.percentile(z, 80), bottom + 0.005))
+    return bottom
+
+
+def object_shape(points: np.ndarray, scene: np.ndarray, directions: int = 36) -> ObjectShape:
+    """Footprint axes by rotating calipers: the minor axis is the direction of least width."""
+    xy = points[:, :2].astype(np.float64)
+    ang = np.arange(directions) * math.pi / directions
+    dirs = np.stack([np.cos(ang), np.sin(ang)], axis=1)
+    proj = xy @ dirs.T
+    widths = proj.max(axis=0) - proj.min(axis=0)
+    i = int(np.argmin(widths))
+    minor = dirs[i]
+    major = np.array([-minor[1], minor[0]])
+    pu, pv = xy @ major, xy @ minor
+    centre = 0.5 * (pu.max() + pu.min()) * major + 0.5 * (pv.max() + pv.min()) * minor
+    return ObjectShape(
+        centre_xy=centre, major=major, minor=minor,
+        extent_major=float(pu.max() - pu.min()), extent_minor=float(pv.max() - pv.min()),
+        top_z=float(np.percentile(points[:, 2], 99.0)), support_z=support_height(points, scene),
+    )
+
+
+def frame_from(approach: np.ndarray, closing: np.ndarray) -> np.ndarray:
+    """(K, 3, 3) rotations with columns approach, closing, approach x closing (orthonormalised)."""
+    a = approach / np.linalg.norm(approach, axis=-1, keepdims=True)
+    c = closing - np.sum(closing * a, axis=-1, keepdims=True) * a
+    c = c / np.linalg.norm(c, axis=-1, keepdims=True)
+    n = np.cross(a, c)
+    return np.stack([a, c, n], axis=-1)
+
+
+@dataclass
+class Candidates:
+    centres: np.ndarray  # (K, 3) grasp centre (midway between the fingertips)
+    rotations: np.ndarray  # (K, 3, 3)
+    kinds: np.ndarray  # (K,) int index into KINDS
+
+    def __len__(self) -> int:
+        return len(self.centres)
+
+    def subset(self, idx: np.ndarray) -> Candidates:
+        return Candidates(self.centres[idx], self.rotations[idx], self.kinds[idx])
+
+    @staticmethod
+    def concat(parts: list[Candidates]) -> Candidates:
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return Candidates(np.zeros((0, 3)), np.zeros((0, 3, 3)), np.zeros(0, int))
+        return Candidates(np.concatenate([p.centres for p in parts]), np.concatenate([p.rotations for p in parts]),
+                          np.concatenate([p.kinds for p in parts]))
+
+
+def _tip_floor(shape: ObjectShape, cfg: GraspConfig) -> float:
+    return shape.support_z + cfg.support_clearance_m + cfg.collision_margin_m
+
+
+def top_down(shape: ObjectShape, cfg: GraspConfig) -> Candidates:
+    angles = np.concatenate([np.arange(cfg.top_angles) * math.pi / cfg.top_angles,
+                             [math.atan2(shape.minor[1], shape.minor[0])]])
+    offsets = [0.0]
+    if shape.extent_major > 0.1:
+        offsets += [0.25 * shape.extent_major, -0.25 * shape.extent_major]
+    depths = sorted({round(max(shape.top_z - d, _tip_floor(shape, cfg)), 4) for d in cfg.top_depths_m})
+    centres, closings = [], []
+    for off in offsets:
+        xy = shape.centre_xy + off * shape.major
+        for z in depths:
+            for a in angles:
+                centres.append((xy[0], xy[1], z))
+                closings.append((math.cos(a), math.sin(a), 0.0))
+    centres, closings = np.array(centres), np.array(closings)
+    approach = np.tile([0.0, 0.0, -1.0], (len(centres), 1))
+    return Candidates(centres, frame_from(approach, closings), np.zeros(len(centres), int))
+
+
+def side(shape: ObjectShape, cfg: GraspConfig, base_xy: np.ndarray | None) -> Candidates:
+    if base_xy is None:
+        bearing = 0.0
+        headings = np.arange(cfg.side_headings * 2) * math.pi / cfg.side_headings
+    else:
+        d = shape.centre_xy - np.asarray(base_xy, dtype=float)
+        bearing = math.atan2(d[1], d[0])
+        headings = list(bearing + np.linspace(-cfg.side_heading_spread_rad, cfg.side_heading_spread_rad,
+                                              cfg.side_headings))
+        for ax in (shape.major, shape.minor, -shape.major, -shape.minor):
+            h = math.atan2(ax[1], ax[0])
+            if abs(math.remainder(h - bearing, 2 * math.pi)) <= cfg.side_heading_spread_rad:
+                headings.append(h)
+        headings = np.array(headings)
+    floor = _tip_floor(shape, cfg) + 0.5 * cfg.gripper.finger_width_m
+    zs = sorted({round(max(shape.support_z + f * shape.height, floor), 4) for f in cfg.side_heights})
+    zs = [z for z in zs if z <= shape.top_z - 0.005] or [max(floor, shape.top_z - 0.005)]
+    centres, approaches = [], []
+    for h in headings:
+        a = np.array([math.cos(h), math.sin(h)])
+        reach = float(np.abs(a @ np.stack([shape.major, shape.minor], axis=1)) @ [shape.extent_major,
+                                                                                   shape.extent_minor]) / 2
+        for push in (0.0, 0.3 * reach):
+            xy = shape.centre_xy + push * a
+            for z in zs:
+                centres.append((xy[0], xy[1], z))
+                approaches.append((a[0], a[1], 0.0))
+    centres, approaches = np.array(centres), np.array(approaches)
+    closing = np.stack([-approaches[:, 1], approaches[:, 0], np.zeros(len(approaches))], axis=1)
+    return Candidates(centres, frame_from(approaches, closing), np.ones(len(centres), int))
+
+
+def rim(points: np.ndarray, shape: ObjectShape, cfg: GraspConfig) -> Candidates:
+    if min(shape.extent_major, shape.extent_minor) < cfg.rim_min_extent_m:
+        return Candidates.concat([])
+    top = points[points[:, 2] >= shape.top_z - 0.015, :2].astype(np.float64) - shape.centre_xy
+    if len(top) < 10:
+        return Candidates.concat([])
+    ang = np.arctan2(top[:, 1], top[:, 0])
+    rad = np.linalg.norm(top, axis=1)
+    z = max(shape.top_z - cfg.rim_depth_m, _tip_floor(shape, cfg))
+    sector = 1.5 * math.pi / cfg.rim_angles
+    centres, closings = [], []
+    for phi in np.arange(cfg.rim_angles) * 2 * math.pi / cfg.rim_angles:
+        sel = np.abs(np.remainder(ang - phi + math.pi, 2 * math.pi) - math.pi) < sector
+        if not np.any(sel):
+            continue
+        k = np.flatnonzero(sel)[np.argmax(rad[sel])]
+        e = top[k] / max(rad[k], 1e-6)
+        xy = shape.centre_xy + top[k] - 0.01 * e
+        centres.append((xy[0], xy[1], z))
+        closings.append((e[0], e[1], 0.0))
+    if not centres:
+        return Candidates.concat([])
+    centres, closings = np.array(centres), np.array(closings)
+    approach = np.tile([0.0, 0.0, -1.0], (len(centres), 1))
+    return Candidates(centres, frame_from(approach, closings), np.full(len(centres), 2))
+
+
+def propose(points: np.ndarray, shape: ObjectShape, cfg: GraspConfig, base_xy: np.ndarray | None) -> Candidates:
+    """All candidate grasps (top-down, side, rim) for an object."""
+    return Candidates.concat([top_down(shape, cfg), side(shape, cfg, base_xy), rim(points, shape, cfg)])

@@ -1,0 +1,117 @@
+"""Width measurement, re-centring, static collision rejection and scoring of grasp candidates.
+
+The object's extent between the finger pads is measured from its points along each candidate's closing
+axis (points inside the pad region: the last `pad_length_m` before the fingertips, within the finger's
+width). A candidate is shifted along its closing axis so that material is centred between the fingers,
+then rejected if nothing is between the pads, if the material is wider than the opening minus a margin,
+or if a finger, the gripper body or the wrist contains object or scene points. Survivors get a score in
+[0, 1]: a weighted mean of centring, width margin, approach preference, height above the support,
+contact (balance and depth of material between the pads) and closing across the footprint's minor axis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from grasping.collision import BODY, FINGERS, boxes_hit, gripper_boxes, to_local
+from grasping.config import GraspConfig
+from grasping.proposals import Candidates, ObjectShape
+
+REJECT_NOTHING = "closes on nothing"
+REJECT_WIDE = "too wide"
+REJECT_FINGER_OBJECT = "finger lands on the object"
+REJECT_BODY_OBJECT = "gripper body hits the object"
+REJECT_SCENE = "collides with the scene"
+APPROACH_PREFERENCE = np.array([1.0, 0.6, 0.8])  # top, side, rim
+
+
+@dataclass
+class Evaluation:
+    """Per-candidate measurements (arrays of length K) and the first rejection reason ('' if kept)."""
+
+    width: np.ndarray
+    offset: np.ndarray
+    count: np.ndarray
+    score: np.ndarray
+    reasons: list[str]
+    terms: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def kept(self) -> np.ndarray:
+        return np.array([r == "" for r in self.reasons], dtype=bool)
+
+
+def measure_between_pads(local: np.ndarray, cfg: GraspConfig) -> tuple[np.ndarray, ...]:
+    """(width, midpoint offset along closing, count, balance) of the material between the pads, per candidate."""
+    g = cfg.gripper
+    half = g.max_aperture_m / 2
+    x, y, z = local[..., 0], local[..., 1], local[..., 2]
+    region = (x >= -g.pad_length_m) & (x <= 0.004) & (np.abs(z) <= g.finger_width_m / 2 + 0.004) & (np.abs(y) < half)
+    count = region.sum(axis=1)
+    ymax = np.where(region, y, -np.inf).max(axis=1)
+    ymin = np.where(region, y, np.inf).min(axis=1)
+    has = count > 0
+    ymax, ymin = np.where(has, ymax, 0.0), np.where(has, ymin, 0.0)
+    width = ymax - ymin
+    mid = 0.5 * (ymax + ymin)
+    pos = (region & (y > mid[:, None])).sum(axis=1)
+    neg = (region & (y <= mid[:, None])).sum(axis=1)
+    balance = np.minimum(pos, neg) / np.maximum(1, np.maximum(pos, neg))
+    return width, mid, count, balance
+
+
+def evaluate(cands: Candidates, points: np.ndarray, scene: np.ndarray, shape: ObjectShape,
+             cfg: GraspConfig) -> tuple[Candidates, Evaluation]:
+    """Re-centre, measure, reject and score all candidates at once. Returns the re-centred candidates."""
+    g = cfg.gripper
+    closing = cands.rotations[:, :, 1]
+    local = to_local(points, cands.centres, cands.rotations)
+    _, mid, count, _ = measure_between_pads(local, cfg)
+    shift = np.where(count > 0, mid, 0.0)
+    centres = cands.centres + shift[:, None] * closing
+    cands = Candidates(centres, cands.rotations, cands.kinds)
+    local = to_local(points, centres, cands.rotations)
+    width, mid, count, balance = measure_between_pads(local, cfg)
+
+    boxes = gripper_boxes(g)
+    obj_hit = boxes_hit(local, boxes, cfg.object_margin_m)
+    scene_local = to_local(scene, centres, cands.rotations) if len(scene) else np.zeros((len(cands), 0, 3))
+    scene_hit = boxes_hit(scene_local, boxes, cfg.collision_margin_m)
+
+    reasons = []
+    limit = g.max_aperture_m - cfg.width_margin_m
+    for k in range(len(cands)):
+        if count[k] == 0:
+            reasons.append(REJECT_NOTHING)
+        elif width[k] > limit:
+            reasons.append(REJECT_WIDE)
+        elif obj_hit[k, list(FINGERS)].any():
+            reasons.append(REJECT_FINGER_OBJECT)
+        elif obj_hit[k, list(BODY)].any():
+            reasons.append(REJECT_BODY_OBJECT)
+        elif scene_hit[k].any():
+            reasons.append(REJECT_SCENE)
+        else:
+            reasons.append("")
+
+    # Scores, each in [0, 1].
+    approach = cands.rotations[:, :, 0]
+    tip_low = centres[:, 2] - np.abs(cands.rotations[:, 2, 2]) * g.finger_width_m / 2
+    minor = np.array([shape.minor[0], shape.minor[1], 0.0])
+    top_like = approach[:, 2] < -0.7
+    depth_in = np.where(top_like, (shape.top_z - centres[:, 2]) / max(min(shape.height, 0.06), 1e-3), 1.0)
+    terms = {
+        "centering": np.clip(1.0 - np.abs(mid) / (g.max_aperture_m / 2), 0.0, 1.0),
+        "width_margin": np.clip((g.max_aperture_m - width) / g.max_aperture_m, 0.0, 1.0),
+        "approach": np.clip(APPROACH_PREFERENCE[cands.kinds] * cfg.prefer_top_down, 0.0, 1.0),
+        "height": np.clip((tip_low - shape.support_z) / 0.04, 0.0, 1.0),
+        "contact": 0.5 * balance + 0.5 * np.clip(depth_in, 0.0, 1.0),
+        "axis": np.where(cands.kinds == 2, 1.0, np.abs(closing @ minor)),
+    }
+    weights = {"centering": cfg.w_centering, "width_margin": cfg.w_width_margin, "approach": cfg.w_approach,
+               "height": cfg.w_height, "contact": cfg.w_contact, "axis": cfg.w_axis}
+    total = sum(weights.values())
+    score = sum(weights[k] * terms[k] for k in terms) / total
+    return cands, Evaluation(width=width, offset=mid, count=count, score=score, reasons=reasons, terms=terms)
