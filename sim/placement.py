@@ -62,7 +62,7 @@ def _candidate(rng, kind: str, size, room: RoomSpec, access: float):
     if TEMPLATES[kind].against_wall:
         side = int(rng.integers(4))
         if side in (0, 1):  # south / north wall: footprint w x d
-            if x1 - x0 < w + 2 * _WALL_GAP or y1 - y0 < d + access + _WALL_GAP:
+            if x1 - x0 < w + 2 * _WALL_GAP + 1e-6 or y1 - y0 < d + access + _WALL_GAP:
                 return None
             cx = rng.uniform(x0 + w / 2 + _WALL_GAP, x1 - w / 2 - _WALL_GAP)
             if side == 0:
@@ -73,7 +73,7 @@ def _candidate(rng, kind: str, size, room: RoomSpec, access: float):
                 acc = (cx - w / 2, cy - d / 2 - access, cx + w / 2, cy - d / 2)
             foot = (cx - w / 2, cy - d / 2, cx + w / 2, cy + d / 2)
         else:  # west / east wall: footprint d x w
-            if y1 - y0 < w + 2 * _WALL_GAP or x1 - x0 < d + access + _WALL_GAP:
+            if y1 - y0 < w + 2 * _WALL_GAP + 1e-6 or x1 - x0 < d + access + _WALL_GAP:
                 return None
             cy = rng.uniform(y0 + w / 2 + _WALL_GAP, y1 - w / 2 - _WALL_GAP)
             if side == 2:
@@ -86,7 +86,7 @@ def _candidate(rng, kind: str, size, room: RoomSpec, access: float):
         return cx, cy, yaw, foot, [acc]
     turned = bool(rng.integers(2))
     ex, ey = (d, w) if turned else (w, d)
-    if x1 - x0 < ex + 2 * access or y1 - y0 < ey + 2 * access:
+    if x1 - x0 < ex + 2 * access + 1e-6 or y1 - y0 < ey + 2 * access + 1e-6:
         return None
     cx = rng.uniform(x0 + ex / 2 + access, x1 - ex / 2 - access)
     cy = rng.uniform(y0 + ey / 2 + access, y1 - ey / 2 - access)
