@@ -18,6 +18,7 @@ from mapping.sources.align import UP_CHOICES
 
 FORMAT_NAMES = {"r3d": "Record3D (.r3d)", "redwood": "Redwood / ICL-NUIM folder", "tum": "TUM RGB-D folder"}
 PROGRESS_MIN_FRAMES = 50
+MERGE_EVERY_POINTS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,18 @@ class ExportCloudConfig:
 def _add_capture_options(p: argparse.ArgumentParser) -> None:
     d = CaptureConfig()
     p.add_argument("capture", help="a Record3D .r3d file, a TUM folder or a Redwood/ICL folder")
-    p.add_argument("--max-depth", type=float, default=d.max_depth_m, help=f"drop depth beyond this (m, default {d.max_depth_m})")
-    p.add_argument("--min-depth", type=float, default=d.min_depth_m, help=f"drop depth below this (m, default {d.min_depth_m})")
+    p.add_argument(
+        "--max-depth",
+        type=float,
+        default=d.max_depth_m,
+        help=f"drop depth beyond this (m, default {d.max_depth_m})",
+    )
+    p.add_argument(
+        "--min-depth",
+        type=float,
+        default=d.min_depth_m,
+        help=f"drop depth below this (m, default {d.min_depth_m})",
+    )
     p.add_argument(
         "--min-confidence", type=int, default=d.min_confidence, choices=(0, 1, 2),
         help=f"Record3D: keep depth with ARKit confidence >= this (0 low .. 2 high, default {d.min_confidence})",
@@ -42,9 +53,15 @@ def _add_capture_options(p: argparse.ArgumentParser) -> None:
         "--up", default=d.up, choices=UP_CHOICES,
         help="up axis of the capture's world (default auto: from the camera orientations; Record3D is always +y)",
     )  # fmt: skip
-    p.add_argument("--keep-height", action="store_true", help="do not shift the world to put the floor at z=0")
-    p.add_argument("--intrinsics", default=None, help="Open3D camera intrinsics JSON overriding the capture's")
-    p.add_argument("--depth-scale", type=float, default=None, help="PNG depth units per metre (default per format)")
+    p.add_argument(
+        "--keep-height", action="store_true", help="do not shift the world to put the floor at z=0"
+    )
+    p.add_argument(
+        "--intrinsics", default=None, help="Open3D camera intrinsics JSON overriding the capture's"
+    )
+    p.add_argument(
+        "--depth-scale", type=float, default=None, help="PNG depth units per metre (default per format)"
+    )
 
 
 def _config(args: argparse.Namespace) -> CaptureConfig:
@@ -73,12 +90,18 @@ def register(subparsers) -> None:
     p.set_defaults(func=run_info)
 
     e = ExportCloudConfig()
-    p = subparsers.add_parser("export-cloud", help="fuse a capture's frames into one coloured point cloud (PLY)")
+    p = subparsers.add_parser(
+        "export-cloud", help="fuse a capture's frames into one coloured point cloud (PLY)"
+    )
     _add_capture_options(p)
     p.add_argument("out", help="output .ply file")
-    p.add_argument("--voxel", type=float, default=e.voxel_m, help=f"voxel size for downsampling (m, default {e.voxel_m})")
+    p.add_argument(
+        "--voxel", type=float, default=e.voxel_m, help=f"voxel size for downsampling (m, default {e.voxel_m})"
+    )
     p.add_argument("--stride", type=int, default=e.frame_stride, help="use every Nth frame (default 1)")
-    p.add_argument("--pixel-stride", type=int, default=e.pixel_stride, help="use every Nth pixel row/column (default 1)")
+    p.add_argument(
+        "--pixel-stride", type=int, default=e.pixel_stride, help="use every Nth pixel row/column (default 1)"
+    )
     p.set_defaults(func=run_export_cloud)
 
 
@@ -133,7 +156,12 @@ def run_info(args: argparse.Namespace) -> int:
         ("trajectory", f"{s['trajectory_length_m']:.2f} m"),
         ("camera xyz", "x {} y {} z {} m".format(*(_fmt_range(lo[a], hi[a]) for a in range(3)))),
         ("world", f"up axis {al.get('up_axis_in_file', '+z')} in the file ({al.get('up_source', 'given')})"),
-        ("floor", f"z=0 (shifted by {-floor:+.3f} m)" if floor is not None else al.get("floor_source", "as recorded")),
+        (
+            "floor",
+            f"z=0 (shifted by {-floor:+.3f} m)"
+            if floor is not None
+            else al.get("floor_source", "as recorded"),
+        ),
     ]
     width = max(len(k) for k, _ in lines) + 1
     for k, v in lines:
@@ -158,11 +186,26 @@ def run_export_cloud(args: argparse.Namespace) -> int:
             indices, desc="fusing frames", unit="frame",
             disable=len(indices) < PROGRESS_MIN_FRAMES or not sys.stderr.isatty(),
         )  # fmt: skip
-        clouds = []
+        clouds: list[tuple[np.ndarray, np.ndarray]] = []
+        pending = 0
         for i in bar:
-            xyz, rgb = frame_points(src.frame(i), min_depth_m=cfg.min_depth_m, max_depth_m=cfg.max_depth_m, stride=args.pixel_stride)
+            xyz, rgb = frame_points(
+                src.frame(i),
+                min_depth_m=cfg.min_depth_m,
+                max_depth_m=cfg.max_depth_m,
+                stride=args.pixel_stride,
+            )
             if len(xyz):
                 clouds.append(_voxel_down(o3d, xyz, rgb, args.voxel))
+                pending += len(clouds[-1][0])
+            if pending > MERGE_EVERY_POINTS:  # bound memory on long captures: merge what we have so far
+                merged = _voxel_down(
+                    o3d,
+                    np.concatenate([c[0] for c in clouds]),
+                    np.concatenate([c[1] for c in clouds]),
+                    args.voxel,
+                )
+                clouds, pending = [merged], 0
     if not clouds:
         raise CaptureError(f"{args.capture} has no valid depth within {cfg.min_depth_m}-{cfg.max_depth_m} m")
     xyz = np.concatenate([c[0] for c in clouds])

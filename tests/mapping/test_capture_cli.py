@@ -108,3 +108,17 @@ def test_export_cloud_rejects_bad_arguments(good_r3d, tmp_path, capsys):
     assert main(["export-cloud", str(good_r3d), str(tmp_path / "c.ply"), "--max-depth", "0.05"]) == 1
     assert "--max-depth" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+def test_export_cloud_merging_on_long_captures_keeps_the_same_cloud(good_r3d, tmp_path, monkeypatch, capsys):
+    from orchestrator.commands import capture
+
+    once = tmp_path / "once.ply"
+    assert main(["export-cloud", str(good_r3d), str(once)]) == 0
+    monkeypatch.setattr(capture, "MERGE_EVERY_POINTS", 10)  # merge after every frame
+    merged = tmp_path / "merged.ply"
+    assert main(["export-cloud", str(good_r3d), str(merged)]) == 0
+    a = np.asarray(o3d.io.read_point_cloud(str(once)).points)
+    b = np.asarray(o3d.io.read_point_cloud(str(merged)).points)
+    assert abs(len(a) - len(b)) < 0.1 * len(a)
+    assert np.percentile(distance_to_scene(b), 99) < 0.015
