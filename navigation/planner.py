@@ -34,7 +34,7 @@ _START, _GOAL = -1, -2
 
 @dataclass(frozen=True)
 class PlannerConfig:
-    coarse_resolution_m: float = 0.10
+    coarse_resolution_m: float = 0.15
     """Roadmap block size (the networkx graph is built at this resolution)."""
     cost: CostConfig = field(default_factory=CostConfig)
     snap_radius_m: float = 0.30
