@@ -143,6 +143,8 @@ def normalise(text: str) -> str:
         if s == before:
             break
     s = re.sub(r"\b(?:um+|uh+|er+)\b", " ", s)
+    # Speech recognisers often hear a leading "put" as "but"; no request starts with "but the ...".
+    s = re.sub(r"^but (?=(?:the|a|an|it|that|this|my|your|some|away|down|back)\b)", "put ", s.strip())
     return re.sub(r"\s+", " ", s).strip(" ,")
 
 

@@ -119,3 +119,7 @@ def test_task_rejects_inconsistent_fields():
         Task("mug", None, None, "pick_and_place")
     with pytest.raises(ValueError):
         Task(None, "table", "on", "pick")
+
+
+def test_speech_mishearing_of_put_is_repaired():
+    assert parse_request("But the towel in the basket.") == Task("towel", "basket", "in", "pick_and_place")
