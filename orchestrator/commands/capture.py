@@ -57,7 +57,7 @@ def _add_capture_options(p: argparse.ArgumentParser) -> None:
         "--keep-height", action="store_true", help="do not shift the world to put the floor at z=0"
     )
     p.add_argument(
-        "--intrinsics", default=None, help="Open3D camera intrinsics JSON overriding the capture's"
+        "--intrinsics", default=None, help="Redwood/TUM: an Open3D camera intrinsics JSON overriding the capture's"
     )
     p.add_argument(
         "--depth-scale", type=float, default=None, help="PNG depth units per metre (default per format)"
