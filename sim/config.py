@@ -36,7 +36,7 @@ class SimConfig:
     # Physics.
     timestep_s: float = 0.004
     settle_max_s: float = 3.0
-    settle_speed_tol: float = 0.01  # m/s (and rad/s) below which an object counts as at rest
+    settle_speed_tol: float = 0.01  # m/s (linear, or angular x 0.1 m) below which an object is at rest
     object_friction: float = 1.0
     # Kinematic motion (base and arm move in small steps, checked for collision at every step).
     base_step_m: float = 0.05

@@ -94,9 +94,9 @@ class SimWorld:
             self.geom_instance[self._obj_geoms[obj.id]] = obj.instance_id
         # Robot bookkeeping.
         robot_bodies = np.array([m.body(i).name.startswith(ROBOT_PREFIX) for i in range(m.nbody)])
-        self._robot_geom = robot_bodies[m.geom_bodyid] & (m.geom_contype == 2)
+        self.robot_geom_mask = robot_bodies[m.geom_bodyid] & (m.geom_contype == 2)
         finger_bodies = [m.body(ROBOT_PREFIX + n).id for n in FINGER_LINKS]
-        self.finger_geoms = np.nonzero(np.isin(m.geom_bodyid, finger_bodies) & self._robot_geom)[0]
+        self.finger_geoms = np.nonzero(np.isin(m.geom_bodyid, finger_bodies) & self.robot_geom_mask)[0]
         self._qadr = {n: int(m.joint(ROBOT_PREFIX + n).qposadr[0])
                       for n in (*BASE_JOINTS, *ARM_JOINTS, *FINGER_JOINTS, *_JOINT_FIELDS)}
         self._robot_qadr = np.array(sorted(self._qadr.values()))
@@ -159,7 +159,7 @@ class SimWorld:
             return None
         g = d.contact.geom[:n]
         dist = d.contact.dist[:n]
-        robotish = self._robot_geom.copy()
+        robotish = self.robot_geom_mask.copy()
         if self._held is not None:
             robotish[self._obj_geoms[self._held]] = True
         r0, r1 = robotish[g[:, 0]], robotish[g[:, 1]]
@@ -215,9 +215,11 @@ class SimWorld:
         self.sim_time_s += n * m.opt.timestep
 
     def max_object_speed(self) -> float:
+        """Largest object speed (m/s): linear, or angular times 0.1 m (a point on a typical object's rim)."""
         if len(self._obj_dofs) == 0:
             return 0.0
-        return float(np.max(np.abs(self.data.qvel[self._obj_dofs])))
+        v = np.abs(self.data.qvel[self._obj_dofs]).reshape(-1, 2, 3)
+        return float(max(v[:, 0].max(), 0.1 * v[:, 1].max()))
 
     def settle(self, max_s: float | None = None) -> float:
         """Step physics until every object is at rest (or `max_s` passes); returns the simulated time used."""
@@ -238,6 +240,10 @@ class SimWorld:
 
     def object_ids(self) -> list[str]:
         return list(self._obj_body)
+
+    def object_geoms(self, object_id: str) -> np.ndarray:
+        self._check_object(object_id)
+        return self._obj_geoms[object_id]
 
     def object_pose(self, object_id: str) -> np.ndarray:
         b = self._check_object(object_id)
@@ -262,7 +268,8 @@ class SimWorld:
 
     def object_speed(self, object_id: str) -> float:
         a = self._obj_dadr[object_id]
-        return float(np.max(np.abs(self.data.qvel[a: a + 6])))
+        v = np.abs(self.data.qvel[a: a + 6])
+        return float(max(v[:3].max(), 0.1 * v[3:].max()))
 
     def surface_under(self, object_id: str, z_tol_m: float = 0.02) -> str | None:
         """The receptacle whose support surface the object rests on (bottom within `z_tol_m`), if any."""

@@ -1,0 +1,185 @@
+"""Pick-and-place episodes with ground-truth checks.
+
+An episode asks the robot to move one object onto a different receptacle: "put the red coffee mug on the
+brown wooden table" ("in the sink" for sinks). `make_episodes` only picks pairs that are feasible by
+ground truth: the object and a free spot on the receptacle are both reachable by the Stretch's arm from a
+collision-free base pose (free space of the ground-truth occupancy grid, in the robot start's component),
+and the receptacle has a free spot big enough for the object.
+
+Reach uses core.stretch's FK: the grasp centre can be at a point if some wrist yaw/pitch (side grasp,
+45 degrees down or top-down) puts it there with lift in [0, 1.1] m and arm extension in [0, 0.52] m.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import InputError
+from core.stretch import STRETCH, T_base_grasp, wrist_yaw_axis_base
+from core.types import JointState, Pose2D
+from sim.ground_truth import Grid, component_at, free_components, occupancy_grid_full
+from sim.objects import load_object_mesh
+from sim.scene_spec import ObjectSpec, ReceptacleSpec, SceneSpec
+from sim.world import SimWorld
+
+REACH_TOL_M = 0.03
+_SPOT_MARGIN_M = 0.03
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One task: move `object_id` onto `receptacle_id` in the scene at `scene_path`."""
+
+    scene_path: str
+    object_id: str
+    receptacle_id: str
+    request: str
+
+    def to_dict(self) -> dict:
+        return {"scene_path": self.scene_path, "object_id": self.object_id, "receptacle_id": self.receptacle_id,
+                "request": self.request}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Episode:
+        try:
+            return cls(str(d["scene_path"]), str(d["object_id"]), str(d["receptacle_id"]), str(d["request"]))
+        except KeyError as exc:
+            raise InputError(f"episode entry is missing the field {exc.args[0]!r}") from None
+
+
+def request_text(obj: ObjectSpec, rec: ReceptacleSpec) -> str:
+    prep = "in" if rec.label.lower() == "sink" else "on"
+    return f"put the {obj.description} {prep} the {rec.description}"
+
+
+# --- reach -------------------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _grasp_offsets() -> np.ndarray:
+    """(K, 3) grasp-centre offsets from the wrist-yaw axis (base frame) over wrist yaw x pitch choices."""
+    w0 = wrist_yaw_axis_base(0.0, 0.0)
+    lim = STRETCH.limits
+    out = []
+    for pitch in (0.0, -math.pi / 4, -math.pi / 2):
+        for yaw in np.linspace(lim.wrist_yaw[0], lim.wrist_yaw[1], 48):
+            p = T_base_grasp(JointState(lift_m=0.0, arm_m=0.0, wrist_yaw=float(yaw), wrist_pitch=pitch))[:3, 3]
+            out.append(p - w0)
+    return np.asarray(out)
+
+
+def reachable_in_base(p_base: np.ndarray, tol_m: float = REACH_TOL_M) -> np.ndarray:
+    """For (N, 3) points in base frames: can the grasp centre reach each (bool (N,))?"""
+    p = np.asarray(p_base, dtype=float).reshape(-1, 3)
+    w0 = wrist_yaw_axis_base(0.0, 0.0)
+    lim = STRETCH.limits
+    need = p[:, None, :] - w0 - _grasp_offsets()[None]  # = (0, -arm, lift) if reachable
+    arm = np.clip(-need[..., 1], *lim.arm_m)
+    lift = np.clip(need[..., 2], *lim.lift_m)
+    err = np.sqrt(need[..., 0] ** 2 + (need[..., 1] + arm) ** 2 + (need[..., 2] - lift) ** 2)
+    return (err <= tol_m).any(axis=1)
+
+
+def point_reachable_from(base: Pose2D, xyz_world, tol_m: float = REACH_TOL_M) -> bool:
+    T = np.linalg.inv(base.as_matrix())
+    p = T[:3, :3] @ np.asarray(xyz_world, dtype=float) + T[:3, 3]
+    return bool(reachable_in_base(p[None], tol_m)[0])
+
+
+def object_reachable_from(world: SimWorld, base_pose: Pose2D, object_id: str) -> bool:
+    """Can the arm put the grasp centre at the object's centre from `base_pose` (joint limits only)?"""
+    return point_reachable_from(base_pose, world.object_center(object_id))
+
+
+def object_held(world: SimWorld, object_id: str) -> bool:
+    return world.held_object() == object_id
+
+
+def object_on_receptacle(world: SimWorld, object_id: str, receptacle_id: str) -> bool:
+    """Resting (settled, not held) on one of the receptacle's support surfaces."""
+    return world.is_on(object_id, receptacle_id)
+
+
+class ReachOracle:
+    """Ground-truth reachability for a scene: free base cells (disc robot) connected to the robot start."""
+
+    def __init__(self, spec: SceneSpec, resolution_m: float = 0.05) -> None:
+        self.spec = spec
+        self.grid: Grid = occupancy_grid_full(spec, resolution_m)
+        labels = free_components(self.grid, STRETCH.base_radius_m)
+        start = component_at(self.grid, labels, spec.robot_start.xy)
+        self.free_xy = self.grid.cell_to_world(np.argwhere(labels == start)) if start else np.zeros((0, 2))
+
+    def base_pose_for(self, xyz_world) -> Pose2D | None:
+        """A free base pose from which the grasp centre reaches the point, or None."""
+        target = np.asarray(xyz_world, dtype=float)
+        if len(self.free_xy) == 0:
+            return None
+        d = np.hypot(*(self.free_xy - target[:2]).T)
+        cand = self.free_xy[(d < 1.0) & (d > 0.05)]
+        for dtheta in (0.0, -0.3, 0.3, -0.6, 0.6):
+            theta = np.arctan2(target[1] - cand[:, 1], target[0] - cand[:, 0]) + math.pi / 2 + dtheta
+            c, s = np.cos(theta), np.sin(theta)
+            dx, dy = target[0] - cand[:, 0], target[1] - cand[:, 1]
+            p = np.stack([c * dx + s * dy, -s * dx + c * dy, np.full(len(cand), target[2])], axis=1)
+            ok = np.nonzero(reachable_in_base(p))[0]
+            if len(ok):
+                k = ok[np.argmin(np.abs(d[(d < 1.0) & (d > 0.05)][ok] - 0.7))]
+                return Pose2D(float(cand[k, 0]), float(cand[k, 1]), float(theta[k]))
+        return None
+
+
+# --- episode generation ------------------------------------------------------------------------------
+def _footprint_radius(obj: ObjectSpec, base_dir) -> tuple[float, float]:
+    mesh = load_object_mesh(obj, base_dir)
+    ext = mesh.bounds[1] - mesh.bounds[0]
+    return 0.5 * math.hypot(ext[0], ext[1]), float(ext[2])
+
+
+def free_spots(spec: SceneSpec, rec: ReceptacleSpec, radius_m: float, step_m: float = 0.05,
+               sizes: dict[str, tuple[float, float]] | None = None) -> list[np.ndarray]:
+    """World points (x, y, z_top) on the receptacle's surfaces where a disc of `radius_m` is clear of objects."""
+    sizes = sizes or {o.id: _footprint_radius(o, spec.base_dir) for o in spec.objects}
+    others = [(o.position[0], o.position[1], sizes[o.id][0]) for o in spec.objects]
+    spots = []
+    for s in rec.surfaces:
+        hx, hy = s.size[0] / 2 - radius_m - _SPOT_MARGIN_M, s.size[1] / 2 - radius_m - _SPOT_MARGIN_M
+        if hx < 0 or hy < 0:
+            continue
+        for lx in np.arange(-hx, hx + 1e-9, step_m):
+            for ly in np.arange(-hy, hy + 1e-9, step_m):
+                x, y = rec.to_world(s.pos[0] + lx, s.pos[1] + ly)
+                if all(math.hypot(x - ox, y - oy) > radius_m + orad + 0.01 for ox, oy, orad in others):
+                    spots.append(np.array([x, y, s.pos[2]]))
+    return spots
+
+
+def make_episodes(spec: SceneSpec, n: int, seed: int, scene_path: str | Path | None = None) -> list[Episode]:
+    """Up to `n` feasible episodes (distinct object/receptacle pairs), deterministic for (spec, seed)."""
+    rng = np.random.default_rng(seed)
+    oracle = ReachOracle(spec)
+    path = str(scene_path) if scene_path is not None else (str(spec.base_dir / f"{spec.name}.json") if spec.base_dir else spec.name)
+    sizes = {o.id: _footprint_radius(o, spec.base_dir) for o in spec.objects}
+    objects = [o for o in spec.objects if oracle.base_pose_for(np.array(o.position) + [0, 0, 0.5 * sizes[o.id][1]])]
+    pairs = []
+    spot_cache: dict[tuple[str, float], bool] = {}
+    for obj in objects:
+        radius, height = sizes[obj.id]
+        for rec in spec.receptacles:
+            if rec.id == obj.on:
+                continue
+            key = (rec.id, round(radius, 2))
+            if key not in spot_cache:
+                spots = free_spots(spec, rec, radius, sizes=sizes)
+                spot_cache[key] = any(oracle.base_pose_for(p + [0, 0, 0.5 * height + 0.02]) for p in spots[::3] or spots)
+            if spot_cache[key]:
+                pairs.append((obj, rec))
+    order = [int(i) for i in rng.permutation(len(pairs))]
+    # Distinct objects first, then the remaining pairs.
+    seen: set[str] = set()
+    first = [i for i in order if not (pairs[i][0].id in seen or seen.add(pairs[i][0].id))]
+    ranked = first + [i for i in order if i not in set(first)]
+    return [Episode(path, pairs[i][0].id, pairs[i][1].id, request_text(pairs[i][0], pairs[i][1])) for i in ranked[:n]]
