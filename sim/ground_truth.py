@@ -5,7 +5,7 @@ y in [origin_y + row*res, +res); rows go along +y, columns along +x.
 
 What is rasterised: walls and receptacle box parts whose vertical extent intersects `height_band_m`
 (conservatively: every cell the box's footprint touches); receptacle mesh parts and stage meshes by
-sampling their surfaces (points inside the band mark their cells). Objects are ignored by default (they
+sampling their surfaces (points inside the band mark their cells). Parts with role "visual" are skipped. Objects are ignored by default (they
 rest on receptacles, whose footprints already cover them); `include_objects=True` adds each object's
 world AABB. Free-space checks inflate obstacles by the robot radius (a disc base).
 """
@@ -156,6 +156,8 @@ def _aabb_corners(bounds: np.ndarray) -> np.ndarray:
 
 
 def _mark_part(spec, obstacle, origin, res, rec: ReceptacleSpec, part: PartSpec, band) -> None:
+    if part.role == "visual":
+        return
     if part.type == "box":
         corners = _box_corners_world(rec, part.pos, part.quat_xyzw, part.size)
         if _part_in_band(corners, band):
@@ -196,7 +198,8 @@ def free_space_connected(spec: SceneSpec | Grid, a_xy, b_xy, robot_radius: float
 
 def receptacle_footprint_world(rec: ReceptacleSpec) -> np.ndarray:
     """(N, 2) world xy of the corners of the receptacle's box parts (for reach checks)."""
-    pts = [_box_corners_world(rec, p.pos, p.quat_xyzw, p.size)[:, :2] for p in rec.parts if p.type == "box"]
+    pts = [_box_corners_world(rec, p.pos, p.quat_xyzw, p.size)[:, :2] for p in rec.parts
+           if p.type == "box" and p.role != "visual"]
     if not pts:
         pts = [np.array([[rec.pose[0], rec.pose[1]]])]
     return np.vstack(pts)

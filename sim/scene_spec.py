@@ -149,7 +149,9 @@ class PartSpec:
     """One rigid piece of a receptacle, in the receptacle frame.
 
     type "box": `size` = full extents (sx, sy, sz) centred on `pos`. type "mesh": `mesh` file scaled by
-    `scale` per axis and placed at `pos`/`quat_xyzw`.
+    `scale` per axis and placed at `pos`/`quat_xyzw`. `role`: "both" (drawn and colliding, the default),
+    "visual" (drawn only) or "collision" (collides and counts as an obstacle, not drawn) — used by converted
+    furniture whose detailed visual mesh comes with simple collision boxes.
     """
 
     type: str
@@ -159,10 +161,11 @@ class PartSpec:
     scale: tuple[float, float, float] = (1.0, 1.0, 1.0)
     quat_xyzw: tuple[float, float, float, float] = IDENTITY_QUAT
     rgba: tuple[float, float, float, float] = GREY
+    role: str = "both"
 
     @classmethod
     def from_dict(cls, d: Any, ctx: str) -> PartSpec:
-        check_keys(d, ctx, ("type", "pos"), ("size", "mesh", "scale", "quat_xyzw", "rgba"))
+        check_keys(d, ctx, ("type", "pos"), ("size", "mesh", "scale", "quat_xyzw", "rgba", "role"))
         kind = as_str(d["type"], f"{ctx} field 'type'")
         if kind not in ("box", "mesh"):
             raise SceneError(f"{ctx} field 'type' must be 'box' or 'mesh', got {kind!r}")
@@ -175,10 +178,13 @@ class PartSpec:
             if "mesh" not in d or "size" in d:
                 raise SceneError(f"{ctx} is a mesh: it needs 'mesh' and no 'size'")
             mesh = as_str(d["mesh"], f"{ctx} field 'mesh'")
+        role = as_str(d.get("role", "both"), f"{ctx} field 'role'")
+        if role not in ("both", "visual", "collision"):
+            raise SceneError(f"{ctx} field 'role' must be 'both', 'visual' or 'collision', got {role!r}")
         return cls(kind, as_vec(d["pos"], 3, f"{ctx} field 'pos'"), size, mesh,  # type: ignore[arg-type]
                    as_vec(d.get("scale", (1.0, 1.0, 1.0)), 3, f"{ctx} field 'scale'", positive=True),  # type: ignore[arg-type]
                    as_quat(d.get("quat_xyzw", IDENTITY_QUAT), f"{ctx} field 'quat_xyzw'"),
-                   as_rgba(d.get("rgba", GREY), f"{ctx} field 'rgba'"))
+                   as_rgba(d.get("rgba", GREY), f"{ctx} field 'rgba'"), role)
 
     def to_dict(self) -> dict:
         d: dict = {"type": self.type, "pos": rl(self.pos)}
@@ -189,6 +195,8 @@ class PartSpec:
             d["scale"] = rl(self.scale)
         d["quat_xyzw"] = rl(self.quat_xyzw)
         d["rgba"] = rl(self.rgba)
+        if self.role != "both":
+            d["role"] = self.role
         return d
 
 
