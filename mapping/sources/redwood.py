@@ -1,7 +1,7 @@
 """Redwood / ICL-NUIM style folders (the Open3D RGB-D test data layout).
 
 Layout:
-- `color/` (or `image/`, `rgb/`): colour images (jpg/png), sorted by name;
+- `color/` (or `image/`, `rgb/`): colour images (jpg/png), sorted by name (numbers compare as numbers);
 - `depth/`: 16-bit PNG depth, sorted by name, `depth_scale` units per metre (1000: millimetres);
 - `trajectory.log`: per frame a line of three integers (the first is the frame index) then four lines of the
   4x4 camera-to-world matrix; the camera frame is OpenCV's (x right, y down, z forward);
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -69,8 +70,13 @@ def read_trajectory_log(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(ids, dtype=np.int64), np.asarray(mats, dtype=np.float64).reshape(-1, 4, 4)
 
 
+def _natural_key(p: Path) -> list:
+    """Sort "2.png" before "10.png" (numbers compare as numbers), whatever the zero padding."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)]
+
+
 def list_images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    return sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()), key=_natural_key)
 
 
 def find_camera_json(folder: Path) -> Path | None:

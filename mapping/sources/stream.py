@@ -40,6 +40,9 @@ class StreamFrameSource(FrameSource):
         """Number of frames, or None when unknown (a live stream)."""
         return self._length
 
+    def __bool__(self) -> bool:
+        return self._length is None or self._length > 0
+
     def __len__(self) -> int:
         if self._length is None:
             raise TypeError(f"{self.name} is a live stream of unknown length")

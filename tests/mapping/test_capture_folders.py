@@ -133,6 +133,15 @@ def test_redwood_errors(icl_copy):
         open_capture(icl_copy)
 
 
+def test_redwood_images_pair_in_numeric_order(icl_copy, shared_data):
+    for sub, ext in (("color", ".jpg"), ("depth", ".png")):
+        for k in range(5):
+            (icl_copy / sub / f"0000{k}{ext}").rename(icl_copy / sub / f"{k * 5}{ext}")  # 0, 5, 10, 15, 20
+    with open_capture(icl_copy) as renamed, open_capture(shared_data / ICL) as original:
+        for k in range(5):  # "10.png" is frame 2, not frame 1 as a plain name sort would make it
+            np.testing.assert_array_equal(renamed.depth(k), original.depth(k))
+
+
 def test_redwood_default_intrinsics_and_unknown_folder(icl_copy, tmp_path, caplog):
     (icl_copy / "camera_primesense.json").unlink()
     with open_capture(icl_copy) as src:
@@ -152,6 +161,7 @@ def test_stream_source_wraps_lists_and_generators(shared_data):
     assert [f.index for f in live] == [0, 1, 2]
     with pytest.raises(TypeError):
         len(live)
+    assert live  # truthy although its length is unknown
     with pytest.raises(CaptureError, match="already been read"):
         list(live)
     with pytest.raises(CaptureError, match="live stream"):
