@@ -101,13 +101,17 @@ class R3DFrameSource(RecordedFrameSource):
         super().__init__(path, config or CaptureConfig())
         assert self.path is not None
         self._archive = _Archive(self.path)
-        meta = self._read_metadata()
-        self._rgb_wh, self._depth_wh, self._rgb_K, self._fps = self._parse_camera(meta)
-        self._poses = self._parse_poses(meta)
-        self._times = self._parse_times(meta, len(self._poses))
-        self._intrinsics = self._rgb_K.resized(*self._depth_wh)
-        self._check_members(len(self._poses))
         self._warned_no_conf = False
+        try:
+            meta = self._read_metadata()
+            self._rgb_wh, self._depth_wh, self._rgb_K, self._fps = self._parse_camera(meta)
+            self._poses = self._parse_poses(meta)
+            self._times = self._parse_times(meta, len(self._poses))
+            self._intrinsics = self._rgb_K.resized(*self._depth_wh)
+            self._check_members(len(self._poses))
+        except BaseException:
+            self._archive.close()
+            raise
 
     # -- metadata -----------------------------------------------------------------------------------
     def _read_metadata(self) -> dict:
