@@ -44,7 +44,11 @@ def follow_states(world: SimWorld, states: Iterable[tuple[Pose2D, JointState]], 
 
 
 def drive_to(world: SimWorld, goal: Pose2D, tolerance_m: float = 0.05) -> StepResult:
-    """Rotate towards the goal, drive straight to it, rotate to its heading (each in collision-checked steps)."""
+    """Rotate towards the goal, drive straight to it, rotate to its heading (each in collision-checked steps).
+
+    A goal behind the robot is reached by turning less and backing up (as a Stretch can), so a robot that
+    stopped against a wall can back away from it.
+    """
     cfg = world.config
     start = world.base_pose
     joints = world.joints
@@ -54,6 +58,8 @@ def drive_to(world: SimWorld, goal: Pose2D, tolerance_m: float = 0.05) -> StepRe
     heading = start.theta
     if dist > min(tolerance_m, 0.01):
         heading = math.atan2(dy, dx)
+        if abs(wrap_angle(heading - start.theta)) > math.pi / 2:  # the goal is behind: back up instead of turning
+            heading = wrap_angle(heading + math.pi)
         phases.append(_rotation(start.x, start.y, start.theta, heading, cfg.base_step_rad))
         n = max(1, math.ceil(dist / cfg.base_step_m))
         phases.append([Pose2D(start.x + dx * k / n, start.y + dy * k / n, heading) for k in range(1, n + 1)])

@@ -108,8 +108,11 @@ def check_grasp(world: SimWorld, min_width_m: float = MIN_WIDTH_M) -> GraspCheck
     lo, hi = float(slab[:, 1].min()), float(slab[:, 1].max())
     width = hi - lo
     if lo < region.y[0] - _FIT_TOL_M or hi > region.y[1] + _FIT_TOL_M:
-        return GraspCheck(None, width, f"object {oid} is wider ({width * 100:.1f} cm) than the opening "
-                          f"({region.opening_m * 100:.1f} cm) where the pads are")
+        if width > region.opening_m + _FIT_TOL_M:
+            why = f"is wider ({width * 100:.1f} cm) than the opening ({region.opening_m * 100:.1f} cm)"
+        else:
+            why = "is not centred between the pads (a pad would be inside it)"
+        return GraspCheck(None, width, f"object {oid} {why}")
     if width < min_width_m:
         return GraspCheck(None, width, f"object {oid} is thinner than {min_width_m * 1000:.0f} mm between the pads")
     blocker = finger_contact(world, ignore_object=oid)

@@ -131,7 +131,7 @@ class SimRobot(Robot):
             return self._result(True, f"holding {check.object_id}")
         path = joint_path(cur, replace(cur, gripper_m=aperture_m), w.config.gripper_step_m, 1.0)
         res = follow_states(w, ((w.base_pose, j) for j in path), w.config.gripper_step_m / 0.05)
-        reason = res.reason or ("" if not check.reason else f"closed without a grasp: {check.reason}")
+        reason = f"no grasp: {check.reason}" + (f"; {res.reason}" if res.reason else "")
         return self._result(res.success, reason)
 
     def stop(self) -> None:

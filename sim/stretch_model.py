@@ -371,7 +371,7 @@ def finger_aperture_table(model: mujoco.MjModel, prefix: str = "") -> tuple[np.n
         for side, b in zip((1.0, -1.0), tips, strict=True):
             ys = []
             for gid in np.nonzero(model.geom_bodyid == b)[0]:
-                if model.geom_group[gid] != GROUP_COLLISION:
+                if model.geom_contype[gid] != ROBOT_CONTYPE:
                     continue
                 ys.extend(_geom_vertices_y(model, data, gid, R, p))
             ys = np.asarray(ys)

@@ -252,6 +252,19 @@ class SimWorld:
         T[:3, 3] = self.data.xpos[b]
         return T
 
+    def set_object_pose(self, object_id: str, T_world_obj: np.ndarray) -> None:  # noqa: N803
+        """Teleport an object (at rest) to a pose; physics takes over from there (see settle)."""
+        self._check_object(object_id)
+        if self._held == object_id:
+            self.detach()
+        adr, dadr = self._obj_qadr[object_id], self._obj_dadr[object_id]
+        self.data.qpos[adr: adr + 3] = T_world_obj[:3, 3]
+        quat = np.empty(4)
+        mujoco.mju_mat2Quat(quat, np.ascontiguousarray(T_world_obj[:3, :3]).ravel())
+        self.data.qpos[adr + 3: adr + 7] = quat
+        self.data.qvel[dadr: dadr + 6] = 0.0
+        mujoco.mj_kinematics(self.model, self.data)
+
     def object_points_world(self, object_id: str) -> np.ndarray:
         """Surface samples of the object in the world frame, (N, 3) float64."""
         T = self.object_pose(object_id)
