@@ -1,0 +1,119 @@
+"""`ovmm sim ...`: simulated homes.
+
+  ovmm sim generate --seed 3 --out scene.json [--object-library DIR] [--rooms kitchen,"living room"]
+  ovmm sim habitat --out habitat.json [--assets DIR]
+  ovmm sim check scene.json          (validate, print counts and navigability)
+
+Adding a subcommand: write `def _add_NAME(sub) -> None` that calls `sub.add_parser(...)` and
+`set_defaults(func=...)`, and decorate it with `@subcommand`; nothing else changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+def subcommand(add: Callable[[argparse._SubParsersAction], None]) -> Callable[[argparse._SubParsersAction], None]:
+    """Register a function that adds one `ovmm sim` subparser."""
+    SUBCOMMANDS.append(add)
+    return add
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("sim", help="simulated homes: generate, convert and check scenes",
+                              description="Simulated homes: generate, convert and check scenes.")
+    sub = p.add_subparsers(dest="sim_command", metavar="SIMCOMMAND")
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+    for add in SUBCOMMANDS:
+        add(sub)
+
+
+def _summary(spec) -> dict:
+    return {"name": spec.name, "rooms": len(spec.rooms), "receptacles": len(spec.receptacles),
+            "objects": len(spec.objects), "stages": len(spec.stages), "robot_start": spec.robot_start.to_list()}
+
+
+@subcommand
+def _add_generate(sub) -> None:
+    from sim.generator import GeneratorConfig
+
+    d = GeneratorConfig()
+    p = sub.add_parser("generate", help="generate a random apartment (deterministic per seed)")
+    p.add_argument("--seed", type=int, required=True, help="random seed (same seed + library = same file)")
+    p.add_argument("--out", required=True, help="scene JSON file to write")
+    p.add_argument("--object-library", metavar="DIR", help="folder with library.json + meshes (default: YCB from "
+                   "the shared data when present, plus procedural objects)")
+    p.add_argument("--rooms", help="comma-separated room labels, e.g. 'kitchen,living room,bedroom' "
+                   f"(default: {d.num_rooms[0]}-{d.num_rooms[1]} random rooms)")
+    p.add_argument("--objects", type=int, nargs=2, metavar=("MIN", "MAX"), default=list(d.num_objects),
+                   help=f"object count range (default {d.num_objects[0]} {d.num_objects[1]})")
+    p.add_argument("--receptacles", type=int, nargs=2, metavar=("MIN", "MAX"), default=list(d.num_receptacles),
+                   help=f"receptacle count range (default {d.num_receptacles[0]} {d.num_receptacles[1]})")
+    p.set_defaults(func=_run_generate)
+
+
+def _run_generate(args) -> int:
+    from core.errors import InputError
+    from sim.generator import GeneratorConfig, generate_scene
+    from sim.objects import load_library_dir
+
+    for name, (lo, hi) in (("--objects", args.objects), ("--receptacles", args.receptacles)):
+        if not 1 <= lo <= hi:
+            raise InputError(f"{name} needs 1 <= MIN <= MAX, got {lo} {hi}")
+    rooms = tuple(r.strip() for r in args.rooms.split(",") if r.strip()) if args.rooms else None
+    cfg = GeneratorConfig(rooms=rooms, num_objects=tuple(args.objects), num_receptacles=tuple(args.receptacles))
+    library = load_library_dir(args.object_library) if args.object_library else None
+    spec = generate_scene(args.seed, cfg, library)
+    spec.save(args.out)
+    print(json.dumps({"out": str(Path(args.out)), **_summary(spec)}))
+    return 0
+
+
+@subcommand
+def _add_habitat(sub) -> None:
+    p = sub.add_parser("habitat", help="convert the Habitat test assets (simple_room + URDF furniture) to a scene")
+    p.add_argument("--out", required=True, help="scene JSON file to write")
+    p.add_argument("--assets", metavar="DIR", help="habitat test assets folder (default: "
+                   "<shared data>/scenes/habitat_test_assets)")
+    p.add_argument("--extra-objects", type=int, default=4, help="library objects to add on the furniture (default 4)")
+    p.add_argument("--seed", type=int, default=0, help="seed for placing the extra objects")
+    p.set_defaults(func=_run_habitat)
+
+
+def _run_habitat(args) -> int:
+    from sim.habitat import HabitatSceneConfig, load_habitat_scene
+
+    spec = load_habitat_scene(args.assets, HabitatSceneConfig(extra_objects=max(0, args.extra_objects), seed=args.seed))
+    spec.save(args.out)
+    print(json.dumps({"out": str(Path(args.out)), **_summary(spec)}))
+    return 0
+
+
+@subcommand
+def _add_check(sub) -> None:
+    p = sub.add_parser("check", help="validate a scene file and check that the robot can reach every room and receptacle")
+    p.add_argument("scene", help="scene JSON file")
+    p.add_argument("--route", action="store_true", help="also plan the scan route and print its stop count")
+    p.set_defaults(func=_run_check)
+
+
+def _run_check(args) -> int:
+    from sim.generator import check_navigable
+    from sim.scene_spec import SceneSpec
+
+    spec = SceneSpec.load(args.scene)
+    problem = check_navigable(spec)
+    out = {**_summary(spec), "navigable": problem is None, "problem": problem}
+    if args.route:
+        from sim.walkthrough import scan_route
+
+        stops = scan_route(spec)
+        out["scan_stops"] = len(stops)
+        out["scan_views"] = sum(len(s.head_pans) for s in stops)
+    print(json.dumps(out))
+    return 0 if problem is None else 1
