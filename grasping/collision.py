@@ -24,12 +24,13 @@ def gripper_boxes(model: GripperModel, aperture_m: float | None = None) -> np.nd
     """(4, 2, 3) lo/hi corners in the grasp frame: finger +y, finger -y, gripper body, wrist."""
     a = model.max_aperture_m if aperture_m is None else aperture_m
     L, t, w = model.finger_length_m, model.finger_thickness_m, model.finger_width_m
+    tip = model.tip_extension_m
     bl, bw, bh = model.body_length_m, model.body_width_m, model.body_height_m
     return np.array([
-        [[-L, a / 2, -w / 2], [0.0, a / 2 + t, w / 2]],
-        [[-L, -a / 2 - t, -w / 2], [0.0, -a / 2, w / 2]],
+        [[-L, a / 2, -w / 2], [tip, a / 2 + t, w / 2]],
+        [[-L, -a / 2 - t, -w / 2], [tip, -a / 2, w / 2]],
         [[-L - bl, -bw / 2, -bh / 2], [-L, bw / 2, bh / 2]],
-        [[-L - bl - 0.09, -0.045, -0.045], [-L - bl, 0.045, 0.045]],
+        [[-L - bl - 0.08, -0.035, -0.03], [-L - bl, 0.035, 0.03]],
     ])
 
 
@@ -88,7 +89,7 @@ def arm_boxes_base(lift_m: float, arm_m: float) -> np.ndarray:
     y_end = _W0[1] - arm_m
     return np.array([
         [[-0.14, y_end, lift_m + 0.165], [-0.07, -0.10, lift_m + 0.225]],
-        [[-0.14, y_end - 0.04, lift_m + 0.12], [_W0[0] + 0.03, y_end + 0.03, lift_m + 0.225]],
+        [[-0.14, y_end - 0.03, lift_m + 0.12], [_W0[0] + 0.03, y_end + 0.03, lift_m + 0.225]],
     ])
 
 

@@ -41,6 +41,7 @@ class GripperModel:
     finger_length_m: float = STRETCH.finger_length_m
     finger_width_m: float = STRETCH.finger_width_m  # along the grasp z axis
     finger_thickness_m: float = STRETCH.finger_depth_m  # along the closing axis
+    tip_extension_m: float = 0.01  # fingertips reach this far past the grasp centre (collision boxes)
     pad_length_m: float = 0.045  # the rubber pad near the tip that touches the object
     body_length_m: float = 0.09  # palm + roll motor behind the fingers
     body_width_m: float = 0.10  # along the closing axis
@@ -60,17 +61,17 @@ class GraspConfig:
     approach_backoff_m: float = 0.10  # pre-grasp distance along the approach (also the swept volume)
     top_angles: int = 12  # closing-axis angles sampled for top-down grasps over [0, pi)
     top_depths_m: tuple[float, ...] = (0.02, 0.035, 0.05, 0.07)  # fingertip depth below the object's top
-    side_headings: int = 9  # side-grasp approach headings, spread around the robot-to-object direction
-    side_heading_spread_rad: float = 1.2  # +- spread of side-grasp headings
+    side_headings: int = 7  # side-grasp approach headings around the straight-arm direction
+    side_heading_spread_rad: float = 0.45  # +- spread of side-grasp headings (wrist yaw needed)
     side_heights: tuple[float, ...] = (0.35, 0.5, 0.65)  # fractions of the object's height
     rim_angles: int = 16  # rim grasps sampled around wide objects
     rim_depth_m: float = 0.025  # fingertips below the rim top
     rim_min_extent_m: float = 0.10  # objects whose smaller footprint side exceeds this get rim grasps
     max_object_points: int = 1500  # more object points than this are voxel-thinned to object_voxel_m
     object_voxel_m: float = 0.005
-    scene_voxel_m: float = 0.015  # scene points (collisions) are thinned to this
+    scene_voxel_m: float = 0.01  # scene points (collisions) are thinned to this
     scene_crop_m: float = 0.40  # scene points farther than this from the object's box are ignored
-    max_candidates_ik: int = 60  # best-scored collision-free candidates passed to IK
+    max_candidates_per_kind: int = 24  # best-scored collision-free candidates of each family passed to IK
     # scoring weights (each term in [0, 1])
     w_centering: float = 1.0
     w_width_margin: float = 1.0

@@ -222,6 +222,20 @@ def reach_distance(arm_m: float, top_down: bool) -> float:
     return float(math.hypot(_W0[0] + o[0], _W0[1] - arm_m + o[1]))
 
 
+def arm_heading_through(base_xy: np.ndarray, target_xy: np.ndarray, top_down: bool = False) -> float:
+    """World heading of the arm (wrist yaw 0) once the base has turned so the gripper line passes the target.
+
+    This is the approach heading of a side grasp that needs no wrist yaw: a straight arm extension.
+    """
+    o = wrist_offset(-math.pi / 2 if top_down else 0.0)
+    lateral = _W0[0] + o[0]
+    d = np.asarray(target_xy, dtype=float)[:2] - np.asarray(base_xy, dtype=float)[:2]
+    r = max(float(np.hypot(*d)), abs(lateral) + 1e-6)
+    s = math.sqrt(r * r - lateral * lateral)
+    bearing = math.atan2(d[1], d[0])
+    return wrap_angle(bearing - math.atan2(-s, lateral) - math.pi / 2)
+
+
 def base_pose_for_reach(target_xyz: np.ndarray, approach_heading: float | None = None,
                         arm_m: float = 0.25) -> Pose2D:
     """A base pose from which the arm, extended `arm_m` with wrist yaw 0, reaches `target_xyz` horizontally.

@@ -76,7 +76,8 @@ def support_surfaces(points: np.ndarray, cfg: PlaceConfig | None = None, max_pla
         if len(rest) < cfg.min_plane_points:
             break
         pcd = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(rest.astype(np.float64)))
-        model, idx = pcd.segment_plane(cfg.plane_distance_m, 3, cfg.plane_iterations, seed=0)
+        o3d.utility.random.seed(0)  # deterministic RANSAC
+        model, idx = pcd.segment_plane(cfg.plane_distance_m, 3, cfg.plane_iterations)
         idx = np.asarray(idx, dtype=np.int64)
         if len(idx) < cfg.min_plane_points:
             break

@@ -83,7 +83,11 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
     cands, ev = evaluate(cands, pts, scene, shape, config)
     rejected = Counter(r for r in ev.reasons if r)
     kept = np.flatnonzero(ev.kept)
-    order = kept[np.argsort(-ev.score[kept], kind="stable")][: config.max_candidates_ik]
+    order = kept[np.argsort(-ev.score[kept], kind="stable")]
+    # IK budget per family, so lower-preference families (side, rim) are still tried.
+    order = np.concatenate([order[cands.kinds[order] == i][: config.max_candidates_per_kind]
+                            for i in range(len(KINDS))])
+    order = order[np.argsort(-ev.score[order], kind="stable")]
 
     sols: list[tuple[int, ArmSolution, JointState]] = []
     ik_fail: list[str] = []

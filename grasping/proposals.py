@@ -3,8 +3,9 @@
 Three families, all sampled around the object's footprint principal axes and centre:
 - top-down: approach straight down, closing axis at `top_angles` headings (plus the exact minor axis), the
   fingertips at a few depths below the object's top, centred and offset along the major axis;
-- side: horizontal approach from headings around the robot-to-object bearing (and the principal axes
-  within that spread), closing horizontally, at a few fractions of the object's height;
+- side: horizontal approach from headings around the arm's direction when the base has turned to put the
+  gripper line on the object (a straight extension, wrist yaw 0), and the principal axes within that
+  spread, closing horizontally, at a few fractions of the object's height;
 - rim: for wide objects (bowls, plates, big boxes), top-down on the outline with the closing axis radial,
   so one finger goes inside and the other outside a thin wall.
 
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from grasping.config import GraspConfig
+from grasping.kinematics import arm_heading_through
 
 KINDS = ("top", "side", "rim")
 
@@ -131,8 +133,7 @@ def side(shape: ObjectShape, cfg: GraspConfig, base_xy: np.ndarray | None) -> Ca
         bearing = 0.0
         headings = np.arange(cfg.side_headings * 2) * math.pi / cfg.side_headings
     else:
-        d = shape.centre_xy - np.asarray(base_xy, dtype=float)
-        bearing = math.atan2(d[1], d[0])
+        bearing = arm_heading_through(base_xy, shape.centre_xy)
         headings = list(bearing + np.linspace(-cfg.side_heading_spread_rad, cfg.side_heading_spread_rad,
                                               cfg.side_headings))
         for ax in (shape.major, shape.minor, -shape.major, -shape.minor):

@@ -1,0 +1,82 @@
+"""Object points from a ray-cast RGB-D frame and a mask with bleed, a stray blob and flying pixels."""
+
+from __future__ import annotations
+
+import numpy as np
+import open3d as o3d
+import pytest
+import trimesh
+
+from core.geometry import make_T
+from core.types import CameraIntrinsics, RGBDFrame
+from grasping.object_points import ObjectNotSeenError, object_cloud
+
+BOX_LO = np.array([0.95, -0.04, 0.75])
+BOX_HI = np.array([1.05, 0.04, 0.87])
+
+
+@pytest.fixture(scope="module")
+def frame_and_ids():
+    table = trimesh.creation.box((1.2, 1.2, 0.02))
+    table.apply_translation((1.0, 0.0, 0.74))
+    box = trimesh.creation.box(BOX_HI - BOX_LO)
+    box.apply_translation((BOX_LO + BOX_HI) / 2)
+    other = trimesh.creation.box((0.05, 0.05, 0.05))
+    other.apply_translation((1.2, 0.25, 0.775))
+    scene = trimesh.util.concatenate([table, box, other])
+    owner = np.concatenate([np.zeros(len(table.faces), int), np.ones(len(box.faces), int),
+                            np.full(len(other.faces), 2)])
+    intr = CameraIntrinsics.from_fov(160, 120, np.radians(58))
+    # Camera 1.3 m high at x=0.2, looking at the box, tilted down ~40 deg.
+    eye, target = np.array([0.2, 0.0, 1.3]), np.array([1.0, 0.0, 0.8])
+    z = (target - eye) / np.linalg.norm(target - eye)
+    x = np.cross(z, [0, 0, 1.0])
+    x /= np.linalg.norm(x)
+    y = np.cross(z, x)
+    T = make_T(np.stack([x, y, z], axis=1), eye)
+    v, u = np.mgrid[0:intr.height, 0:intr.width]
+    dirs_cam = np.stack([(u - intr.cx) / intr.fx, (v - intr.cy) / intr.fy, np.ones_like(u, float)], -1).reshape(-1, 3)
+    dirs = dirs_cam @ T[:3, :3].T
+    rc = o3d.t.geometry.RaycastingScene()
+    rc.add_triangles(o3d.core.Tensor(scene.vertices.astype(np.float32)),
+                     o3d.core.Tensor(scene.faces.astype(np.uint32)))
+    rays = np.concatenate([np.repeat(eye[None], len(dirs), 0), dirs], axis=1).astype(np.float32)
+    hit = rc.cast_rays(o3d.core.Tensor(rays))
+    t = hit["t_hit"].numpy()
+    prim = hit["primitive_ids"].numpy().astype(np.int64)
+    ok = np.isfinite(t)
+    depth = np.where(ok, t * (dirs @ T[:3, 2]), 0.0).astype(np.float32).reshape(intr.height, intr.width)
+    ids = np.where(ok, owner[np.where(ok, prim, 0)], 0).astype(np.int32).reshape(intr.height, intr.width)
+    rgb = np.zeros((intr.height, intr.width, 3), np.uint8)
+    return RGBDFrame(rgb=rgb, depth_m=depth, intrinsics=intr, T_world_cam=T, instance_ids=ids), ids
+
+
+def test_cleaned_points_are_the_object_and_the_scene_is_the_rest(frame_and_ids):
+    frame, ids = frame_and_ids
+    mask = ids == 1
+    assert mask.sum() > 100
+    # Corrupt the mask: a stray blob on the other object, and flying pixels with wrong depth on the object.
+    mask = mask | (ids == 2)
+    depth = frame.depth_m.copy()
+    rows, cols = np.nonzero(ids == 1)
+    depth[rows[::23], cols[::23]] += 0.4
+    noisy = RGBDFrame(frame.rgb, depth, frame.intrinsics, frame.T_world_cam, instance_ids=frame.instance_ids)
+    cloud = object_cloud(noisy, mask, name="box")
+    pts = cloud.points
+    assert len(pts) >= 50
+    assert np.all(pts >= BOX_LO - 0.015) and np.all(pts <= BOX_HI + 0.015)
+    # The stray object and the flying pixels are gone.
+    assert not np.any(np.linalg.norm(pts[:, :2] - [1.2, 0.25], axis=1) < 0.05)
+    # Scene points: the table around the object, none on the object itself.
+    sc = cloud.scene
+    assert np.sum(np.abs(sc[:, 2] - 0.75) < 0.01) > 50
+    inside = np.all((sc >= BOX_LO + 0.01) & (sc <= BOX_HI - 0.01), axis=1)
+    assert not inside.any()
+
+
+def test_empty_mask_raises_object_not_seen(frame_and_ids):
+    frame, ids = frame_and_ids
+    mask = np.zeros_like(ids, dtype=bool)
+    mask[0, 0] = True
+    with pytest.raises(ObjectNotSeenError, match="mug: only 0 valid depth points"):
+        object_cloud(frame, mask, name="mug")

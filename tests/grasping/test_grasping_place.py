@@ -1,0 +1,82 @@
+"""Place-point selection on synthetic receptacles: table tops with clutter, shelves, no surface."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import trimesh
+from grasp_synth import plane, sample, wall
+
+from core.stretch import T_world_grasp
+from grasping.config import PlaceConfig
+from grasping.kinematics import base_pose_for_reach, grasp_pose_error
+from grasping.place import HeldObject, NoPlaceError, choose_place, support_surfaces
+
+CFG = PlaceConfig()
+HELD = HeldObject(below_grasp_m=0.05, radius_m=0.035, top_down=True)
+
+
+def _table(cx, cy, z, sx=0.8, sy=0.6):
+    top = plane(cx, cy, z, sx, sy)
+    rim = np.concatenate([wall(cx - sx / 2, cy - sy / 2, cx + sx / 2, cy - sy / 2, z - 0.05, z),
+                          wall(cx - sx / 2, cy + sy / 2, cx + sx / 2, cy + sy / 2, z - 0.05, z)])
+    return np.concatenate([top, rim])
+
+
+def test_place_on_a_cluttered_table_is_on_the_plane_clear_and_reachable():
+    cx, cy, z = 2.0, 1.0, 0.76
+    rec = _table(cx, cy, z)
+    clutter = np.concatenate([sample(trimesh.creation.cylinder(0.04, 0.12), (cx + dx, cy + dy, z), 800)
+                              for dx, dy in [(-0.1, -0.1), (0.05, -0.15), (0.15, 0.0), (-0.2, 0.1)]])
+    # Robot on the table's -y side, the arm (its -y) pointing over the table.
+    base = base_pose_for_reach(np.array([cx, cy - 0.1, z]), approach_heading=math.pi / 2, arm_m=0.3)
+    t = choose_place(rec, base, HELD, scene_points=clutter, config=CFG, name="table")
+    assert t.point[2] == pytest.approx(z, abs=0.01)
+    assert abs(t.point[0] - cx) <= 0.4 - CFG.edge_margin_m + 0.02
+    assert abs(t.point[1] - cy) <= 0.3 - CFG.edge_margin_m + 0.02
+    d_clutter = np.min(np.linalg.norm(clutter[:, :2] - t.point[:2], axis=1))
+    assert d_clutter >= CFG.clearance_radius_m - 0.02
+    # The release pose is above the point by the held object's height + release height, and reachable.
+    assert t.T_world_grasp[2, 3] == pytest.approx(z + HELD.below_grasp_m + CFG.release_height_m, abs=0.01)
+    assert t.T_world_grasp[2, 0] < -0.99
+    dp, ang = grasp_pose_error(T_world_grasp(t.solution.base_pose, t.solution.joints), t.T_world_grasp)
+    assert dp < 0.01 and ang < math.radians(2)
+
+
+def test_shelf_uses_the_board_with_room_above_it():
+    cx, cy = 0.0, -0.9
+    lower, upper = 0.45, 0.80
+    rec = np.concatenate([plane(cx, cy, lower, 0.7, 0.3), plane(cx, cy, upper, 0.7, 0.3),
+                          wall(cx - 0.35, cy - 0.15, cx - 0.35, cy + 0.15, 0.0, upper),
+                          wall(cx + 0.35, cy - 0.15, cx + 0.35, cy + 0.15, 0.0, upper)])
+    surfaces = support_surfaces(rec, CFG)
+    assert sorted(round(s.z, 2) for s in surfaces)[:2] == [lower, upper]
+    base = base_pose_for_reach(np.array([cx, cy, upper]), approach_heading=-math.pi / 2, arm_m=0.25)
+    t = choose_place(rec, base, HELD, config=CFG, name="shelf")
+    # A top-down release on the lower board would put the wrist into the upper board (35 cm above).
+    assert t.point[2] == pytest.approx(upper, abs=0.01)
+
+
+def test_no_horizontal_surface_raises_a_clear_error():
+    rec = wall(0.0, -0.5, 0.6, -0.5, 0.0, 1.0)
+    with pytest.raises(NoPlaceError, match="no horizontal support surface found on the wall"):
+        choose_place(rec, base_pose_for_reach(np.array([0.3, -0.5, 0.5])), HELD, name="the wall")
+
+
+def test_full_table_has_no_free_spot():
+    cx, cy, z = 2.0, 1.0, 0.76
+    rec = plane(cx, cy, z, 0.3, 0.3)
+    blocker = plane(cx, cy, z + 0.05, 0.3, 0.3, step=0.02)  # a tray covering the whole top
+    base = base_pose_for_reach(np.array([cx, cy, z]), approach_heading=math.pi / 2, arm_m=0.3)
+    with pytest.raises(NoPlaceError, match="cannot place on small table: surface at 0.76 m has no spot"):
+        choose_place(rec, base, HELD, scene_points=blocker, config=CFG, name="small table")
+
+
+def test_out_of_reach_table_reports_the_arm_extension():
+    cx, cy, z = 2.0, 1.0, 0.76
+    rec = plane(cx, cy, z, 0.4, 0.4)
+    base = base_pose_for_reach(np.array([cx, cy - 0.7, z]), approach_heading=math.pi / 2, arm_m=0.45)
+    with pytest.raises(NoPlaceError, match="arm cannot reach"):
+        choose_place(rec, base, HELD, config=CFG, name="far table")

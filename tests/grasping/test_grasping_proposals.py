@@ -1,0 +1,130 @@
+"""Grasp proposals on synthetic clouds: widths fit the gripper, nothing hits nearby points, clear reasons."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+import trimesh
+from grasp_synth import TABLE_Z, bowl, mug, on_table, sample, wall
+
+from core.stretch import STRETCH
+from grasping.config import GraspConfig
+from grasping.kinematics import base_pose_for_reach
+from grasping.planner import NoFeasibleGraspError, plan_grasps
+
+CFG = GraspConfig()
+OPENING = STRETCH.limits.gripper_m[1]
+XY = (1.5, -0.4)
+
+
+def _base():
+    return base_pose_for_reach(np.array([XY[0], XY[1], TABLE_Z]), approach_heading=0.4, arm_m=0.25)
+
+
+SHAPES = {
+    "box": trimesh.creation.box((0.05, 0.09, 0.14)),
+    "cylinder": trimesh.creation.cylinder(0.033, 0.12),
+    "mug": mug(),
+}
+
+
+def _finger_points(T: np.ndarray, aperture: float) -> np.ndarray:
+    """Points along the two open fingers' centre lines (an independent model of where the fingers are)."""
+    a, c = T[:3, 0], T[:3, 1]
+    s = np.linspace(0.0, STRETCH.finger_length_m, 10)[:, None]
+    off = aperture / 2 + STRETCH.finger_depth_m / 2
+    return np.concatenate([T[:3, 3] - s * a + off * c, T[:3, 3] - s * a - off * c])
+
+
+def _material_width(points: np.ndarray, T: np.ndarray) -> float:
+    """Extent along the closing axis of the points between the pads (last 4.5 cm before the tips)."""
+    local = (points - T[:3, 3]) @ T[:3, :3]
+    sel = (local[:, 0] > -0.045) & (local[:, 0] <= 0.004) & (np.abs(local[:, 2]) < 0.015) & \
+          (np.abs(local[:, 1]) < OPENING / 2)
+    return float(np.ptp(local[sel, 1])) if sel.any() else 0.0
+
+
+@pytest.mark.parametrize("name", list(SHAPES))
+def test_proposals_fit_the_gripper_and_avoid_a_nearby_wall(name):
+    obj = sample(SHAPES[name], (XY[0], XY[1], TABLE_Z))
+    # A wall of points 3 cm beyond the object's far side (seen from the robot) and one on its left.
+    far = wall(XY[0] + 0.075, XY[1] - 0.3, XY[0] + 0.075, XY[1] + 0.3, TABLE_Z, TABLE_Z + 0.25)
+    cloud = on_table(obj, XY, extra=far)
+    plan = plan_grasps(cloud, _base(), CFG, name=name)
+    assert plan.grasps, plan.reason
+    assert [g.score for g in plan.grasps] == sorted((g.score for g in plan.grasps), reverse=True)
+    for g in plan.grasps[:15]:
+        w = _material_width(obj, g.T_world_grasp)
+        assert 0.0 < w <= OPENING - CFG.width_margin_m + 1e-6
+        assert abs(w - g.width_m) < 0.01
+        fingers = _finger_points(g.T_world_grasp, OPENING)
+        d_wall = np.min(np.linalg.norm(fingers[:, None, :] - far[None, ::7, :], axis=2))
+        assert d_wall > STRETCH.finger_depth_m / 2, f"{g.kind} grasp reaches into the wall"
+        # Fingertips stay above the table top.
+        assert g.T_world_grasp[2, 3] > TABLE_Z + 0.005
+
+
+def test_box_is_grasped_across_its_narrow_side():
+    obj = sample(trimesh.creation.box((0.05, 0.16, 0.08)), (XY[0], XY[1], TABLE_Z))
+    plan = plan_grasps(on_table(obj, XY), _base(), CFG)
+    best = plan.grasps[0]
+    closing = best.T_world_grasp[:3, 1]
+    assert abs(closing[0]) > 0.95  # the 5 cm side is along world x
+    assert best.width_m == pytest.approx(0.05, abs=0.01)
+
+
+def test_bowl_too_wide_for_a_centre_grasp_gets_a_rim_grasp():
+    obj = sample(bowl(0.08, 0.055), (XY[0], XY[1], TABLE_Z), n=6000)
+    plan = plan_grasps(on_table(obj, XY), _base(), CFG, name="bowl")
+    assert plan.grasps, plan.reason
+    # Only grasps on the thin wall survive: rim grasps, or top-down ones whose closing axis crosses the wall.
+    assert "rim" in {g.kind for g in plan.grasps}
+    assert all(g.width_m < 0.05 for g in plan.grasps)
+    assert plan.grasps[0].kind == "rim" and plan.grasps[0].width_m < 0.03
+
+
+def test_wide_solid_object_has_no_feasible_grasp_with_its_width():
+    obj = sample(trimesh.creation.box((0.18, 0.2, 0.1)), (XY[0], XY[1], TABLE_Z))
+    plan = plan_grasps(on_table(obj, XY), _base(), CFG, name="big box")
+    assert not plan.grasps
+    assert "no feasible grasp of big box" in plan.reason
+    assert "0.18 m wide exceeds the 0.12 m opening" in plan.reason
+    with pytest.raises(NoFeasibleGraspError, match="exceeds the 0.12 m opening"):
+        plan.require_grasps()
+
+
+def test_out_of_reach_object_reports_the_extension_needed():
+    obj = sample(SHAPES["cylinder"], (XY[0], XY[1], TABLE_Z))
+    base = base_pose_for_reach(np.array([XY[0], XY[1], TABLE_Z]), approach_heading=0.4, arm_m=1.0)
+    plan = plan_grasps(on_table(obj, XY), base, CFG, name="can")
+    assert not plan.grasps
+    m = re.search(r"arm cannot reach: needs (\d\.\d\d) m extension, max 0\.52", plan.reason)
+    assert m and float(m.group(1)) > 0.52, plan.reason
+
+
+def test_clutter_between_the_fingers_rejects_top_grasps_there():
+    obj = sample(SHAPES["cylinder"], (XY[0], XY[1], TABLE_Z))
+    neighbour = sample(trimesh.creation.cylinder(0.03, 0.12), (XY[0], XY[1] + 0.085, TABLE_Z))
+    plan = plan_grasps(on_table(obj, XY, extra=neighbour), _base(), CFG)
+    assert plan.grasps
+    for g in plan.grasps:
+        fingers = _finger_points(g.T_world_grasp, OPENING)
+        assert np.min(np.linalg.norm(fingers[:, None] - neighbour[None], axis=2)) > STRETCH.finger_width_m / 2
+    assert plan.rejected.get("collides with the scene", 0) > 0
+
+
+def test_top_down_grasps_point_down_and_side_grasps_are_horizontal():
+    obj = sample(SHAPES["box"], (XY[0], XY[1], TABLE_Z))
+    base = base_pose_for_reach(np.array([XY[0], XY[1], TABLE_Z]), approach_heading=0.4, arm_m=0.45)
+    plan = plan_grasps(on_table(obj, XY), base, CFG)
+    kinds = {g.kind for g in plan.grasps}
+    assert "top" in kinds and "side" in kinds
+    for g in plan.grasps:
+        a = g.T_world_grasp[:3, 0]
+        if g.kind == "top":
+            assert a[2] < -math.cos(math.radians(3))
+        elif g.kind == "side":
+            assert abs(a[2]) < math.sin(math.radians(3))
