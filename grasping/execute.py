@@ -1,0 +1,276 @@
+"""Pick and place on any robots.protocol.Robot, with a retry ladder and a reason on every failure.
+
+pick(): look at the object, perceive it (a `segment(frame, phrase) -> [(mask, score)]` callable, or a mask
+provider `provider(frame) -> [(mask, score)]`), plan grasps, then for each grasp tried:
+  retract the arm -> lift to a travel height that clears the scene -> turn the base in place -> set the wrist
+  -> open -> extend to the pre-grasp -> descend/extend along the approach -> close -> lift -> verify held
+  (robot.is_holding() where the backend knows, else the object must have left its surface in a new frame)
+  -> retract.
+Retry ladder, one rung per attempt, every step logged in PickResult.log:
+  1. the best grasps of the first perception;  2. re-centre the head on the object, re-perceive, re-plan;
+  3. shift the base along its heading (+7 cm, then -7 cm), re-perceive, re-plan;  then stop.
+place(): find the receptacle's free, reachable support spot (grasping.place), move above it, lower,
+release, retract, and check the object rests there where the backend can tell.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.errors import OvmmError
+from core.stretch import STRETCH, T_world_grasp, head_look_at
+from core.types import Pose2D, RGBDFrame
+from grasping.config import PickConfig
+from grasping.kinematics import ArmSolution
+from grasping.motion import MotionFailed, move_joints_safely, retract
+from grasping.object_points import ObjectCloud, ObjectNotSeenError, object_cloud
+from grasping.place import HeldObject, NoPlaceError, PlaceTarget, choose_place
+from grasping.planner import Grasp, plan_grasps
+from robots.protocol import Robot
+
+log = logging.getLogger(__name__)
+
+Masks = list[tuple[np.ndarray, float]]
+SegmentFn = Callable[[RGBDFrame, str], Masks]
+MaskProvider = Callable[[RGBDFrame], Masks]
+
+
+@dataclass
+class PickResult:
+    success: bool
+    reason: str = ""
+    grasp: Grasp | None = None
+    held: HeldObject | None = None
+    attempts: int = 0
+    log: list[str] = field(default_factory=list)
+    planning_s: list[float] = field(default_factory=list)
+    object_xyz: np.ndarray | None = None
+
+
+@dataclass
+class PlaceResult:
+    success: bool
+    reason: str = ""
+    target: PlaceTarget | None = None
+    attempts: int = 0
+    log: list[str] = field(default_factory=list)
+
+
+def _provider(target: str | MaskProvider, segment: SegmentFn | None) -> tuple[MaskProvider, str]:
+    if callable(target):
+        return target, getattr(target, "__name__", "object")
+    if segment is None:
+        raise OvmmError(f"pick({target!r}) needs a segment(frame, phrase) function to find the object")
+    return (lambda frame: segment(frame, target)), target
+
+
+def perceive(robot: Robot, provider: MaskProvider, name: str, look_at: np.ndarray | None,
+             config: PickConfig, recentre: bool = True) -> tuple[ObjectCloud, RGBDFrame]:
+    """Point the head, segment the object, back-project and clean its points (re-centring the head once)."""
+    if look_at is not None:
+        robot.set_head(*head_look_at(robot.get_base_pose(), look_at))
+    for step in range(2 if recentre else 1):
+        frame = robot.observe().frame
+        masks = [(m, s) for m, s in provider(frame) if s >= config.min_mask_score and np.any(m)]
+        if not masks:
+            raise ObjectNotSeenError(f"{name} is not in the head camera's view (no mask scored "
+                                     f">= {config.min_mask_score})")
+        mask = max(masks, key=lambda ms: ms[1])[0]
+        cloud = object_cloud(frame, mask, config.points, name=name)
+        if step == 0 and recentre:
+            robot.set_head(*head_look_at(robot.get_base_pose(), cloud.centroid))
+    return cloud, frame
+
+
+def _travel_lift(grasp: Grasp, cloud: ObjectCloud, config: PickConfig) -> float:
+    """Lift at which the open gripper can extend over the scene to the pre-grasp."""
+    pre = grasp.pre_joints
+    lo_tip = T_world_grasp(grasp.solution.base_pose, pre)[2, 3]
+    if not grasp.top_down:  # a horizontal gripper's lowest point is half a finger width below its centre
+        lo_tip -= STRETCH.finger_width_m / 2
+    pts = np.concatenate([cloud.scene, cloud.points]) if len(cloud.scene) else cloud.points
+    # Only what lies between the base and the grasp matters for the extension.
+    base = grasp.solution.base_pose
+    rel = pts[:, :2] - base.xy
+    g = grasp.T_world_grasp[:2, 3] - base.xy
+    along = rel @ g / max(np.linalg.norm(g) ** 2, 1e-9)
+    lateral = np.abs(rel @ np.array([-g[1], g[0]])) / max(np.linalg.norm(g), 1e-9)
+    path = (along > 0.1) & (along < 1.05) & (lateral < 0.12)
+    top = float(pts[path, 2].max()) if np.any(path) else -np.inf
+    need = top + config.safe_lift_margin_m * 0.5 - lo_tip
+    if grasp.top_down:
+        return float(min(max(pre.lift_m, pre.lift_m + need), STRETCH.limits.lift_m[1]))
+    return float(pre.lift_m)  # side grasps travel at grasp height: the approach sweep was checked
+
+
+def _held(robot: Robot, provider: MaskProvider, name: str, before_z: float, config: PickConfig) -> bool:
+    holding = robot.is_holding()
+    if holding is not None:
+        return bool(holding)
+    try:  # unknown backend state: the object must have risen off its surface
+        cloud, _ = perceive(robot, provider, name, None, config, recentre=False)
+    except ObjectNotSeenError:
+        return False
+    return float(np.median(cloud.points[:, 2])) > before_z + config.verify_lift_m
+
+
+def execute_grasp(robot: Robot, grasp: Grasp, cloud: ObjectCloud, provider: MaskProvider, name: str,
+                  config: PickConfig, steps: list[str]) -> tuple[bool, str]:
+    """Run one grasp; returns (held, reason). Leaves the arm retracted."""
+    sol: ArmSolution = grasp.solution
+    j, pre = sol.joints, grasp.pre_joints
+    travel = _travel_lift(grasp, cloud, config)
+    try:
+        retract(robot, steps)
+        move_joints_safely(robot, "lift to travel height", steps, lift_m=max(travel, robot.get_joints().lift_m))
+        res = robot.move_base_to(sol.base_pose, tolerance_m=0.02, tolerance_rad=0.01)
+        steps.append(f"turn base {math.degrees(sol.base_rotation):+.1f} deg: {'ok' if res.success else res.reason}")
+        if not res.success:
+            return False, f"base rotation failed: {res.reason}"
+        move_joints_safely(robot, "set wrist", steps, wrist_yaw=j.wrist_yaw, wrist_pitch=j.wrist_pitch,
+                           wrist_roll=j.wrist_roll)
+        g = robot.set_gripper(STRETCH.limits.gripper_m[1])
+        if not g.success:
+            return False, f"could not open the gripper: {g.reason}"
+        move_joints_safely(robot, "extend to pre-grasp", steps, arm_m=pre.arm_m)
+        move_joints_safely(robot, "descend to pre-grasp", steps, lift_m=pre.lift_m)
+        move_joints_safely(robot, "approach", steps, lift_m=j.lift_m, arm_m=j.arm_m)
+    except MotionFailed as e:
+        retract(robot, steps, open_first=True)
+        return False, str(e)
+    before_z = float(np.median(cloud.points[:, 2]))
+    c = robot.set_gripper(0.0)
+    steps.append(f"close: {c.reason or 'ok'}")
+    lift_to = min(j.lift_m + config.lift_after_grasp_m, STRETCH.limits.lift_m[1])
+    lr = robot.move_arm(lift_m=lift_to)
+    steps.append(f"lift {config.lift_after_grasp_m:.2f} m: {'ok' if lr.success else lr.reason}")
+    if not _held(robot, provider, name, before_z, config):
+        retract(robot, steps, open_first=True)
+        return False, "grasp closed on nothing" + (f" ({c.reason})" if c.reason else "")
+    retract(robot, steps)
+    return True, ""
+
+
+def pick(robot: Robot, target: str | MaskProvider, config: PickConfig | None = None,
+         segment: SegmentFn | None = None, look_at: np.ndarray | None = None) -> PickResult:
+    """Pick the object named by `target` (a phrase for `segment`, or a mask provider) from where the robot is.
+
+    `look_at` (world xyz) points the head at the object first (e.g. the map's estimate). The robot must
+    already be near the object (navigation's base goal); the base only turns in place or shifts a few
+    centimetres along its heading in the retry ladder.
+    """
+    config = config or PickConfig()
+    provider, name = _provider(target, segment)
+    result = PickResult(False)
+    start = robot.get_base_pose()
+    rungs = ["first perception", "re-centre the head and re-perceive"]
+    rungs += [f"shift the base {s * 100:+.0f} cm along its heading" for s in config.base_shifts_m]
+    last_xyz = None if look_at is None else np.asarray(look_at, dtype=float)
+    reason = ""
+    for attempt, rung in enumerate(rungs[: config.max_attempts]):
+        result.attempts = attempt + 1
+        result.log.append(f"attempt {attempt + 1}: {rung}")
+        if rung.startswith("shift"):
+            s = config.base_shifts_m[attempt - 2]
+            goal = Pose2D(start.x + s * math.cos(start.theta), start.y + s * math.sin(start.theta), start.theta)
+            retract(robot, result.log)
+            mr = robot.move_base_to(goal, tolerance_m=0.02, tolerance_rad=0.02)
+            result.log.append(f"  base shift: {'ok' if mr.success else mr.reason}")
+            if not mr.success:
+                continue
+        try:
+            cloud, _ = perceive(robot, provider, name, last_xyz, config)
+        except ObjectNotSeenError as e:
+            reason = str(e)
+            result.log.append(f"  perception: {reason}")
+            continue
+        last_xyz = cloud.centroid.astype(float)
+        result.object_xyz = last_xyz
+        t0 = time.perf_counter()
+        plan = plan_grasps(cloud, robot.get_base_pose(), config.grasp, config.ik, name=name)
+        result.planning_s.append(time.perf_counter() - t0)
+        result.log.append(f"  planned {len(plan.grasps)} grasps from {plan.candidates} candidates "
+                          f"in {plan.seconds * 1000:.0f} ms")
+        if not plan.grasps:
+            reason = plan.reason
+            result.log.append(f"  {reason}")
+            continue
+        for k, grasp in enumerate(plan.grasps[: config.grasps_per_perception]):
+            result.log.append(f"  grasp {k + 1}: {grasp.kind}, width {grasp.width_m * 100:.1f} cm, "
+                              f"score {grasp.score:.2f}")
+            steps: list[str] = []
+            ok, why = execute_grasp(robot, grasp, cloud, provider, name, config, steps)
+            result.log.extend(f"    {s}" for s in steps)
+            if ok:
+                below = float(grasp.T_world_grasp[2, 3] - plan.shape.support_z)
+                radius = 0.5 * max(plan.shape.extent_major, plan.shape.extent_minor)
+                result.success, result.grasp, result.reason = True, grasp, ""
+                result.held = HeldObject(below_grasp_m=below, radius_m=radius, top_down=grasp.top_down)
+                result.log.append(f"  holding {name}")
+                return result
+            reason = why
+            result.log.append(f"    failed: {why}")
+    result.reason = reason or f"could not pick {name}"
+    log.info("pick %s failed after %d attempts: %s", name, result.attempts, result.reason)
+    return result
+
+
+def place(robot: Robot, receptacle: str | MaskProvider | np.ndarray, held: HeldObject,
+          config: PickConfig | None = None, segment: SegmentFn | None = None,
+          look_at: np.ndarray | None = None) -> PlaceResult:
+    """Put the held object on the receptacle (a phrase for `segment`, a mask provider, or world points)."""
+    config = config or PickConfig()
+    result = PlaceResult(False)
+    base = robot.get_base_pose()
+    scene = None
+    if isinstance(receptacle, np.ndarray):
+        points, name = receptacle, "the receptacle"
+    else:
+        provider, name = _provider(receptacle, segment)
+        try:
+            cloud, _ = perceive(robot, provider, name, look_at, config, recentre=look_at is not None)
+        except ObjectNotSeenError as e:
+            result.reason = str(e)
+            return result
+        points, scene = cloud.points, cloud.scene
+    result.attempts = 1
+    try:
+        target = choose_place(points, base, held, scene, config.place, config.ik, name=name)
+    except NoPlaceError as e:
+        result.reason = str(e)
+        result.log.append(result.reason)
+        return result
+    result.target = target
+    sol, pre = target.solution, target.pre_joints
+    steps = result.log
+    try:
+        lift_travel = max(pre.lift_m, robot.get_joints().lift_m)
+        move_joints_safely(robot, "lift to travel height", steps, lift_m=lift_travel)
+        res = robot.move_base_to(sol.base_pose, tolerance_m=0.02, tolerance_rad=0.01)
+        if not res.success:
+            raise MotionFailed(f"base rotation failed: {res.reason}")
+        move_joints_safely(robot, "set wrist", steps, wrist_yaw=sol.joints.wrist_yaw,
+                           wrist_pitch=sol.joints.wrist_pitch, wrist_roll=sol.joints.wrist_roll)
+        move_joints_safely(robot, "extend above the spot", steps, arm_m=pre.arm_m)
+        move_joints_safely(robot, "lower to release height", steps, lift_m=sol.joints.lift_m, arm_m=sol.joints.arm_m)
+    except MotionFailed as e:
+        result.reason = str(e)
+        retract(robot, steps)
+        return result
+    r = robot.set_gripper(STRETCH.limits.gripper_m[1])
+    steps.append(f"release: {'ok' if r.success else r.reason}")
+    up = min(robot.get_joints().lift_m + config.place_retract_up_m, STRETCH.limits.lift_m[1])
+    robot.move_arm(lift_m=up)
+    retract(robot, steps)
+    holding = robot.is_holding()
+    if holding:
+        result.reason = "the object stayed in the gripper after opening it"
+        return result
+    result.success = True
+    return result
