@@ -20,6 +20,9 @@ def check_keys(d: Any, ctx: str, required: tuple[str, ...], optional: tuple[str,
     """`d` must be a dict holding every required key, and no key outside required + optional."""
     if not isinstance(d, dict):
         raise SceneError(f"{ctx} must be a JSON object, got {type(d).__name__}")
+    words = ctx.split()
+    if len(words) == 2 and words[1].isdigit() and isinstance(d.get("id"), str):
+        ctx = f"{words[0]} {d['id']!r}"  # name the item by its id when it has one
     allowed = set(required) | set(optional)
     unknown = sorted(k for k in d if k not in allowed)
     if unknown:
