@@ -65,7 +65,7 @@ def _grasp_offsets() -> np.ndarray:
     lim = STRETCH.limits
     out = []
     for pitch in (0.0, -math.pi / 4, -math.pi / 2):
-        for yaw in np.linspace(lim.wrist_yaw[0], lim.wrist_yaw[1], 48):
+        for yaw in np.linspace(lim.wrist_yaw[0], lim.wrist_yaw[1], 32):
             p = T_base_grasp(JointState(lift_m=0.0, arm_m=0.0, wrist_yaw=float(yaw), wrist_pitch=pitch))[:3, 3]
             out.append(p - w0)
     return np.asarray(out)
@@ -119,7 +119,8 @@ class ReachOracle:
         if len(self.free_xy) == 0:
             return None
         d = np.hypot(*(self.free_xy - target[:2]).T)
-        cand = self.free_xy[(d < 1.0) & (d > 0.05)]
+        near = (d < 1.0) & (d > 0.2)
+        cand = self.free_xy[near]
         for dtheta in (0.0, -0.3, 0.3, -0.6, 0.6):
             theta = np.arctan2(target[1] - cand[:, 1], target[0] - cand[:, 0]) + math.pi / 2 + dtheta
             c, s = np.cos(theta), np.sin(theta)
@@ -127,7 +128,7 @@ class ReachOracle:
             p = np.stack([c * dx + s * dy, -s * dx + c * dy, np.full(len(cand), target[2])], axis=1)
             ok = np.nonzero(reachable_in_base(p))[0]
             if len(ok):
-                k = ok[np.argmin(np.abs(d[(d < 1.0) & (d > 0.05)][ok] - 0.7))]
+                k = ok[np.argmin(np.abs(d[near][ok] - 0.7))]
                 return Pose2D(float(cand[k, 0]), float(cand[k, 1]), float(theta[k]))
         return None
 
@@ -140,46 +141,58 @@ def _footprint_radius(obj: ObjectSpec, base_dir) -> tuple[float, float]:
 
 
 def free_spots(spec: SceneSpec, rec: ReceptacleSpec, radius_m: float, step_m: float = 0.05,
-               sizes: dict[str, tuple[float, float]] | None = None) -> list[np.ndarray]:
-    """World points (x, y, z_top) on the receptacle's surfaces where a disc of `radius_m` is clear of objects."""
+               sizes: dict[str, tuple[float, float]] | None = None) -> np.ndarray:
+    """(N, 3) world points (x, y, z_top) on the receptacle's surfaces where a disc of `radius_m` is clear of objects."""
     sizes = sizes or {o.id: _footprint_radius(o, spec.base_dir) for o in spec.objects}
-    others = [(o.position[0], o.position[1], sizes[o.id][0]) for o in spec.objects]
+    others = np.array([(o.position[0], o.position[1], sizes[o.id][0]) for o in spec.objects]).reshape(-1, 3)
     spots = []
     for s in rec.surfaces:
         hx, hy = s.size[0] / 2 - radius_m - _SPOT_MARGIN_M, s.size[1] / 2 - radius_m - _SPOT_MARGIN_M
         if hx < 0 or hy < 0:
             continue
-        for lx in np.arange(-hx, hx + 1e-9, step_m):
-            for ly in np.arange(-hy, hy + 1e-9, step_m):
-                x, y = rec.to_world(s.pos[0] + lx, s.pos[1] + ly)
-                if all(math.hypot(x - ox, y - oy) > radius_m + orad + 0.01 for ox, oy, orad in others):
-                    spots.append(np.array([x, y, s.pos[2]]))
-    return spots
+        lx, ly = np.meshgrid(np.arange(-hx, hx + 1e-9, step_m), np.arange(-hy, hy + 1e-9, step_m))
+        lx, ly = lx.ravel() + s.pos[0], ly.ravel() + s.pos[1]
+        c, sn = math.cos(rec.pose[2]), math.sin(rec.pose[2])
+        x, y = rec.pose[0] + c * lx - sn * ly, rec.pose[1] + sn * lx + c * ly
+        d = np.hypot(x[:, None] - others[:, 0], y[:, None] - others[:, 1]) - others[:, 2]
+        free = (d > radius_m + 0.01).all(axis=1)
+        spots.append(np.stack([x[free], y[free], np.full(int(free.sum()), s.pos[2])], axis=1))
+    return np.vstack(spots) if spots else np.zeros((0, 3))
 
 
 def make_episodes(spec: SceneSpec, n: int, seed: int, scene_path: str | Path | None = None) -> list[Episode]:
-    """Up to `n` feasible episodes (distinct object/receptacle pairs), deterministic for (spec, seed)."""
+    """Up to `n` feasible episodes (distinct object/receptacle pairs), deterministic for (spec, seed).
+
+    Objects are visited in a seeded random order, each paired with the first feasible receptacle of a
+    seeded random order; once every object has one episode, further receptacles are used.
+    """
     rng = np.random.default_rng(seed)
     oracle = ReachOracle(spec)
     path = str(scene_path) if scene_path is not None else (str(spec.base_dir / f"{spec.name}.json") if spec.base_dir else spec.name)
     sizes = {o.id: _footprint_radius(o, spec.base_dir) for o in spec.objects}
-    objects = [o for o in spec.objects if oracle.base_pose_for(np.array(o.position) + [0, 0, 0.5 * sizes[o.id][1]])]
-    pairs = []
-    spot_cache: dict[tuple[str, float], bool] = {}
-    for obj in objects:
+    objects = [spec.objects[i] for i in rng.permutation(len(spec.objects))]
+    rec_orders = {o.id: [spec.receptacles[i] for i in rng.permutation(len(spec.receptacles))] for o in objects}
+    spot_ok: dict[tuple[str, float, float], bool] = {}
+
+    def feasible(obj: ObjectSpec, rec: ReceptacleSpec) -> bool:
         radius, height = sizes[obj.id]
-        for rec in spec.receptacles:
-            if rec.id == obj.on:
-                continue
-            key = (rec.id, round(radius, 2))
-            if key not in spot_cache:
-                spots = free_spots(spec, rec, radius, sizes=sizes)
-                spot_cache[key] = any(oracle.base_pose_for(p + [0, 0, 0.5 * height + 0.02]) for p in spots[::3] or spots)
-            if spot_cache[key]:
-                pairs.append((obj, rec))
-    order = [int(i) for i in rng.permutation(len(pairs))]
-    # Distinct objects first, then the remaining pairs.
-    seen: set[str] = set()
-    first = [i for i in order if not (pairs[i][0].id in seen or seen.add(pairs[i][0].id))]
-    ranked = first + [i for i in order if i not in set(first)]
-    return [Episode(path, pairs[i][0].id, pairs[i][1].id, request_text(pairs[i][0], pairs[i][1])) for i in ranked[:n]]
+        key = (rec.id, round(radius, 2), round(height, 1))
+        if key not in spot_ok:
+            spots = free_spots(spec, rec, radius, sizes=sizes)
+            spot_ok[key] = any(oracle.base_pose_for(p + [0, 0, 0.5 * height + 0.02]) for p in spots[::3])
+        return spot_ok[key]
+
+    reachable = [o for o in objects if oracle.base_pose_for(np.array(o.position) + [0, 0, 0.5 * sizes[o.id][1]])]
+    episodes: list[Episode] = []
+    used: set[tuple[str, str]] = set()
+    for _ in range(len(spec.receptacles)):
+        for obj in reachable:
+            if len(episodes) >= n:
+                return episodes
+            for rec in rec_orders[obj.id]:
+                if rec.id == obj.on or (obj.id, rec.id) in used or not feasible(obj, rec):
+                    continue
+                used.add((obj.id, rec.id))
+                episodes.append(Episode(path, obj.id, rec.id, request_text(obj, rec)))
+                break
+    return episodes

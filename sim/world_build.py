@@ -5,6 +5,7 @@ So objects touch everything, the robot touches walls, furniture and objects but 
 wheels rest on it kinematically) nor itself. Static geoms never collide with each other (MuJoCo skips
 pairs of bodies welded to the world). Objects are meshes whose collision shape is their convex hull
 (at most `_MAX_HULL_VERTS` vertices); stages (Habitat background meshes) are drawn but do not collide.
+Receptacle parts honour their `role`: "visual" parts are drawn only, "collision" parts collide unseen.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from core.geometry import quat_xyzw_to_R, rot_z
 from sim.config import SimConfig
 from sim.mesh_io import load_mesh_file, load_object_mesh
 from sim.scene_spec import SceneSpec
-from sim.stretch_model import build_stretch_spec
+from sim.stretch_model import GROUP_COLLISION, build_stretch_spec
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,10 @@ def build_scene_spec(scene: SceneSpec, config: SimConfig, base_dir: Path | None 
                 g.type = mujoco.mjtGeom.mjGEOM_MESH
                 g.meshname = g.name + "/mesh"
             _static(g, part.rgba)
+            if part.role == "visual":  # drawn only
+                g.contype, g.conaffinity = 0, 0
+            elif part.role == "collision":  # collides, never drawn (group 3 is hidden by the renderer)
+                g.group = GROUP_COLLISION
 
     for i, stage in enumerate(scene.stages):
         mesh = load_mesh_file(_resolve(stage.mesh, base_dir), stage.scale)
