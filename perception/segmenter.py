@@ -116,14 +116,19 @@ class BoxSegmenter:
         self.multimask = multimask
         self.predictor = import_segment_anything().SamPredictor(self.model)
         self._image_shape: tuple[int, int] | None = None
+        self._image: np.ndarray | None = None  # the encoded image, to skip re-encoding the same frame
 
     @torch.inference_mode()
     def set_image(self, rgb: np.ndarray) -> None:
-        """Run the image encoder on an (H, W, 3) uint8 RGB image."""
+        """Run the image encoder on an (H, W, 3) uint8 RGB image (skipped if it is the image encoded last)."""
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[0] == 0 or rgb.shape[1] == 0:
             raise InputError(f"segmenter needs a non-empty (H, W, 3) RGB image, got shape {rgb.shape}")
+        if self._image is not None and self._image.shape == rgb.shape and np.array_equal(self._image, rgb):
+            return
+        self._image = None
         self.predictor.set_image(np.ascontiguousarray(rgb, dtype=np.uint8), image_format="RGB")
         self._image_shape = (int(rgb.shape[0]), int(rgb.shape[1]))
+        self._image = np.array(rgb, dtype=np.uint8, copy=True)
 
     @torch.inference_mode()
     def segment_boxes(self, boxes_xyxy: np.ndarray) -> MaskResult:

@@ -33,6 +33,11 @@ def test_box_prompt_segments_the_boxed_object(mobile_sam):
     assert np.all(res.scores > 0.5)
     empty = mobile_sam.segment_boxes(np.zeros((0, 4)))
     assert empty.masks.shape == (0, 240, 320)
+    # The encoder is skipped only for the same pixels: an edited image in the same array is encoded again.
+    rgb[disk] = 200
+    mobile_sam.set_image(rgb)
+    blank = mobile_sam.segment_boxes(np.array([[55, 65, 165, 175]], np.float32)).masks[0]
+    assert (blank & disk).sum() / (blank | disk).sum() < 0.5
 
 
 def test_bad_inputs_and_checkpoints(mobile_sam, tmp_path):
