@@ -3,6 +3,7 @@
   ovmm sim generate --seed 3 --out scene.json [--object-library DIR] [--rooms kitchen,"living room"]
   ovmm sim habitat --out habitat.json [--assets DIR]
   ovmm sim check scene.json          (validate, print counts and navigability)
+  ovmm sim render scene.json --out views.png   (top-down + head camera views)
 
 Adding a subcommand: write `def _add_NAME(sub) -> None` that calls `sub.add_parser(...)` and
 `set_defaults(func=...)`, and decorate it with `@subcommand`; nothing else changes.
@@ -117,3 +118,26 @@ def _run_check(args) -> int:
         out["scan_views"] = sum(len(s.head_pans) for s in stops)
     print(json.dumps(out))
     return 0 if problem is None else 1
+
+
+@subcommand
+def _add_render(sub) -> None:
+    p = sub.add_parser("render", help="render a scene: labelled top-down view + head camera RGB/depth/instances")
+    p.add_argument("scene", help="scene JSON file")
+    p.add_argument("--out", required=True, help="PNG file to write")
+    p.add_argument("--pan", type=float, help="head pan in radians (default: the robot's start pose)")
+    p.add_argument("--tilt", type=float, help="head tilt in radians (default: the robot's start pose)")
+    p.set_defaults(func=_run_render)
+
+
+def _run_render(args) -> int:
+    from sim.overview import save_overview
+    from sim.scene_spec import SceneSpec
+    from sim.world import SimWorld
+
+    world = SimWorld(SceneSpec.load(args.scene))
+    try:
+        print(json.dumps(save_overview(world, args.out, args.pan, args.tilt)))
+    finally:
+        world.close()
+    return 0
