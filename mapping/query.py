@@ -147,19 +147,24 @@ def cluster_hits(voxel_map, sims: np.ndarray, config: QueryConfig, top_k: int, l
     order = np.lexsort((-s, labels))  # grouped by component, best similarity first
     labels_o, cand_o, s_o, coords_o = labels[order], cand[order], s[order], coords[order]
     starts = np.flatnonzero(np.r_[True, labels_o[1:] != labels_o[:-1]])
-    ends = np.r_[starts[1:], labels_o.size]
+    sizes = np.diff(np.r_[starts, labels_o.size])
+    rank = np.arange(labels_o.size) - np.repeat(starts, sizes)
+    comp = np.repeat(np.arange(starts.size), sizes)
+    top = rank < config.score_top_n
+    scores = np.bincount(comp[top], weights=s_o[top], minlength=starts.size) / np.minimum(sizes, config.score_top_n)
+    scores[sizes < config.min_cluster_voxels] = -np.inf
     vs = voxel_map.voxel_size
     hits = []
-    for a, b in zip(starts, ends, strict=True):
-        if b - a < config.min_cluster_voxels:
-            continue
+    for ci in np.argsort(-scores, kind="stable")[:top_k]:
+        if not np.isfinite(scores[ci]):
+            break
+        a, b = starts[ci], starts[ci] + sizes[ci]
         comp_s = s_o[a:b]
-        score = float(comp_s[: config.score_top_n].mean())
         core = comp_s >= comp_s[0] - config.core_margin
         cc = coords_o[a:b][core]
         lo = cc.min(axis=0).astype(np.float64) * vs
         hi = (cc.max(axis=0).astype(np.float64) + 1.0) * vs
-        hits.append(Hit(center=(lo + hi) / 2.0, extent=hi - lo, score=score, voxels=cand_o[a:b].copy(),
+        hits.append(Hit(center=(lo + hi) / 2.0, extent=hi - lo, score=float(scores[ci]), voxels=cand_o[a:b].copy(),
                         label=label, max_similarity=float(comp_s[0])))
     hits.sort(key=lambda h: -h.score)
     return hits[:top_k]
@@ -175,10 +180,22 @@ def query_map(voxel_map, text_embedding: np.ndarray, config: QueryConfig = Query
 EncodeText = Callable[[Sequence[str]], np.ndarray]
 
 
-def query_text(voxel_map, text: str, encode_text: EncodeText, config: QueryConfig = QueryConfig()) -> list[Hit]:
-    """Hits for a text query; "X on/in/near Y" phrases are ranked by the relation (mapping.relations)."""
+def query_text(voxel_map, text: str, encoder, config: QueryConfig = QueryConfig()) -> list[Hit]:
+    """Hits for a text query; "X on/in/near Y" phrases are ranked by the relation (mapping.relations).
+
+    encoder: an object with `encode_text(texts) -> (N, D)` and `embedding_model_id` (checked against the
+    map's; a mismatch raises mapping.map_encoder.EncoderMismatchError), or a bare encode_text callable.
+    """
+    from mapping.map_encoder import check_encoder
     from mapping.relations import clean_phrase, parse_relation, rank_by_relation
 
+    if hasattr(encoder, "encode_text"):
+        check_encoder(voxel_map, encoder)
+        encode_text: EncodeText = encoder.encode_text
+    else:
+        encode_text = encoder
+    if not text or not text.strip():
+        raise InputError("the query text is empty")
     if len(voxel_map) == 0:
         raise InputError("the map has no semantic voxels (no objects were observed during the scan)")
     parsed = parse_relation(text) if config.relations else None

@@ -2,7 +2,7 @@
 
 Per frame (`VoxelMap.add_frame`):
 1. All valid depth pixels (depth in [min_depth_m, max_depth_m]) are back-projected to world points
-   (core.geometry.backproject) and counted per voxel in the occupancy layer with their mean colour
+   (mapping.frame_voxels: core.geometry.backproject's model with cached rays) and counted per voxel in the occupancy layer with their mean colour
    (obstacle evidence for navigation, colours for pictures).
 2. Each object observation's mask selects its points (optionally eroded by `mask_erode_px` to drop
    boundary pixels that often belong to the background); every voxel it touches gets the observation's
@@ -24,10 +24,9 @@ import scipy.ndimage
 import scipy.sparse
 
 from core.errors import InputError
-from core.geometry import backproject
 from core.types import Observation, RGBDFrame
+from mapping.frame_voxels import FrameVoxelizer, FrameVoxels
 from mapping.obstacles import ObstacleGrid, ObstacleGridConfig, obstacle_grid_from_points
-from mapping.voxel_keys import unique_voxels, voxel_coords
 from mapping.voxel_layers import OccupancyLayer, SemanticLayer
 
 log = logging.getLogger(__name__)
@@ -42,7 +41,6 @@ class VoxelMapConfig:
     max_depth_m: float = 6.0
     mask_erode_px: int = 1  # erode object masks by this many pixels before fusing (0 = off)
     min_mask_points: int = 5  # observations with fewer valid masked points are skipped
-    obstacle_stride: int = 1  # use every n-th pixel row/column for obstacle evidence (1 = all points)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -82,40 +80,32 @@ class VoxelMap:
         self.metadata = metadata or MapMetadata()
         self.semantic = SemanticLayer()
         self.occupancy = OccupancyLayer()
+        self._voxelizer = FrameVoxelizer(config.voxel_size_m, config.min_depth_m, config.max_depth_m)
 
     # ---- fusion -------------------------------------------------------------------------------------
     def add_frame(self, frame: RGBDFrame, observations: list[Observation] = (), frame_index: int | None = None
                   ) -> FrameFusion:
         """Fuse one posed frame and its object observations; returns counts of what was added."""
-        cfg = self.config
         fidx = self.metadata.frames if frame_index is None else int(frame_index)
         stats = FrameFusion()
-        xyz, flat = backproject(frame.depth_m, frame.intrinsics, frame.T_world_cam,
-                                min_depth_m=cfg.min_depth_m, max_depth_m=cfg.max_depth_m)
+        fv = self._voxelizer.voxelize(frame)
         self.metadata.frames += 1
-        if xyz.shape[0] == 0:
+        if fv.flat.size == 0:
             return stats
-        vox = voxel_coords(xyz, cfg.voxel_size_m)
-        uniq, inverse = unique_voxels(vox)
-        self._fuse_occupancy(frame, flat, uniq, inverse, fidx, stats)
+        self._fuse_occupancy(frame, fv, fidx, stats)
         if observations:
-            self._fuse_semantics(frame, observations, flat, uniq, inverse, fidx, stats)
+            self._fuse_semantics(frame, observations, fv.flat, fv.coords, fv.inverse, fidx, stats)
         return stats
 
-    def _fuse_occupancy(self, frame, flat, uniq, inverse, fidx, stats) -> None:
-        stride = max(1, int(self.config.obstacle_stride))
-        if stride > 1:
-            W = frame.width
-            keep = ((flat // W) % stride == 0) & ((flat % W) % stride == 0)
-            flat, inverse = flat[keep], inverse[keep]
-        n_u = len(uniq)
-        n_points = np.bincount(inverse, minlength=n_u)
-        rgb = frame.rgb.reshape(-1, 3)[flat].astype(np.float64)
-        rgb_sum = np.stack([np.bincount(inverse, weights=rgb[:, c], minlength=n_u) for c in range(3)], axis=1)
-        seen = n_points > 0
-        self.occupancy.update(uniq[seen], n_points[seen], rgb_sum[seen], fidx)
-        stats.points = int(flat.size)
-        stats.occupied_voxels = int(seen.sum())
+    def _fuse_occupancy(self, frame: RGBDFrame, fv: FrameVoxels, fidx: int, stats: FrameFusion) -> None:
+        n_u = len(fv.coords)
+        rgb_flat = frame.rgb.reshape(-1, 3)
+        rgb_sum = np.stack(
+            [np.bincount(fv.inverse, weights=rgb_flat[:, c][fv.flat], minlength=n_u) for c in range(3)], axis=1
+        )
+        self.occupancy.update(fv.coords, fv.n_points, rgb_sum, fidx)
+        stats.points = int(fv.flat.size)
+        stats.occupied_voxels = n_u
 
     def _object_points(self, frame: RGBDFrame, obs: Observation, flat: np.ndarray) -> np.ndarray:
         """Indices into `flat` (the frame's valid points) of an observation's (eroded) mask."""
@@ -214,16 +204,18 @@ class VoxelMap:
 
         return query_map(self, text_embedding, config or QueryConfig())
 
-    def query_text(self, text: str, encode_text, config=None):
-        """Hits for a text, including relational phrases (see mapping.query.query_text)."""
+    def query_text(self, text: str, encoder, config=None):
+        """Hits for a text, including relational phrases (see mapping.query.query_text); `encoder` has
+        encode_text + embedding_model_id (checked against the map's) or is a bare encode_text callable."""
         from mapping.query import QueryConfig, query_text
 
-        return query_text(self, text, encode_text, config or QueryConfig())
+        return query_text(self, text, encoder, config or QueryConfig())
 
-    def save(self, path: str | Path) -> None:
+    def save(self, path: str | Path) -> Path:
+        """Write the map (mapping.persistence format); returns the path written (.npz added if missing)."""
         from mapping.persistence import save_map
 
-        save_map(self, path)
+        return save_map(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> VoxelMap:

@@ -1,0 +1,155 @@
+"""`ovmm scan SOURCE --out MAP` / `ovmm scan --sim scene.json --out MAP`: build a semantic voxel map.
+
+SOURCE is an RGB-D capture (Record3D .r3d, TUM or Redwood/ICL folder); `--sim` scans a simulated scene
+along its scan route instead. Perception options default from perception.PerceptionConfig, map options from
+mapping.voxel_map.VoxelMapConfig. See docs/map.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from dataclasses import replace
+
+from core.errors import InputError
+from mapping.sources import CaptureConfig
+from mapping.voxel_map import VoxelMapConfig
+from perception import PerceptionConfig
+from perception.config import PIPELINES
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "scan", help="build a semantic voxel map from an RGB-D capture or a simulated walkthrough",
+        description="Build a semantic voxel map (.npz) from an RGB-D capture (Record3D .r3d, TUM or "
+                    "Redwood/ICL folder) or, with --sim, from a simulated walkthrough of a scene.",
+    )
+    p.add_argument("source", nargs="?", help="capture file or folder (omit with --sim)")
+    p.add_argument("--out", required=True, help="map file to write (.npz)")
+    p.add_argument("--sim", metavar="SCENE_JSON", help="scan this simulated scene along its scan route instead")
+    pc, mc, cc = PerceptionConfig(), VoxelMapConfig(), CaptureConfig()
+    g = p.add_argument_group("perception")
+    g.add_argument("--perception", choices=PIPELINES, default=None,
+                   help=f"pipeline (default: ground-truth with --sim, else {pc.pipeline})")
+    g.add_argument("--detector", default=pc.detector_model, help="OWL-ViT/OWLv2 hub id or local directory")
+    g.add_argument("--clip", default=pc.clip_model, help="CLIP hub id or local directory (owl-sam-clip)")
+    g.add_argument("--sam-checkpoint", default=pc.sam_checkpoint, help="SAM / MobileSAM checkpoint file")
+    g.add_argument("--sam-model-type", default=pc.sam_model_type, help="vit_t (MobileSAM), vit_b, vit_l, vit_h")
+    g.add_argument("--text-encoder", default=pc.text_encoder, help="sentence encoder (ground-truth pipeline)")
+    g.add_argument("--vocabulary", default=None,
+                   help="comma-separated detector vocabulary (default: the built-in household list)")
+    g.add_argument("--detector-threshold", type=float, default=pc.detector_threshold,
+                   help=f"minimum detection score (default {pc.detector_threshold})")
+    g.add_argument("--min-mask-pixels", type=int, default=pc.min_mask_pixels,
+                   help=f"drop masks with fewer pixels (default {pc.min_mask_pixels}; use less for small objects "
+                        "at low resolution)")
+    g.add_argument("--device", default=pc.device, help="cpu, cuda, cuda:N or auto")
+    g = p.add_argument_group("map")
+    g.add_argument("--voxel-size", type=float, default=mc.voxel_size_m, help=f"metres (default {mc.voxel_size_m})")
+    g.add_argument("--map-max-depth", type=float, default=mc.max_depth_m,
+                   help=f"fuse depth up to this (m, default {mc.max_depth_m})")
+    g.add_argument("--mask-erode", type=int, default=mc.mask_erode_px,
+                   help=f"erode object masks by this many pixels (default {mc.mask_erode_px})")
+    g = p.add_argument_group("capture")
+    g.add_argument("--max-depth", type=float, default=cc.max_depth_m,
+                   help=f"capture reader: drop depth beyond this (m, default {cc.max_depth_m})")
+    g.add_argument("--min-confidence", type=int, choices=(0, 1, 2), default=cc.min_confidence,
+                   help=f"Record3D: keep depth with confidence >= this (default {cc.min_confidence})")
+    g.add_argument("--max-frames", type=int, default=None, help="scan only the first N frames")
+    g = p.add_argument_group("simulation")
+    g.add_argument("--camera", default=None, metavar="WxH", help="simulated camera resolution (default 640x480)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _perception_config(args) -> PerceptionConfig:
+    pipeline = args.perception or ("ground-truth" if args.sim else PerceptionConfig().pipeline)
+    cfg = PerceptionConfig(pipeline=pipeline, detector_model=args.detector, clip_model=args.clip,
+                           sam_checkpoint=args.sam_checkpoint, sam_model_type=args.sam_model_type,
+                           text_encoder=args.text_encoder, detector_threshold=args.detector_threshold,
+                           min_mask_pixels=args.min_mask_pixels, device=args.device)
+    if args.vocabulary:
+        words = tuple(w.strip() for w in args.vocabulary.split(",") if w.strip())
+        if not words:
+            raise InputError("--vocabulary is empty")
+        cfg = replace(cfg, vocabulary=words)
+    cfg.validate()
+    return cfg
+
+
+def _map_config(args) -> VoxelMapConfig:
+    if not (math.isfinite(args.voxel_size) and 0.005 <= args.voxel_size <= 1.0):
+        raise InputError(f"--voxel-size must be between 0.005 and 1 m, got {args.voxel_size}")
+    if not args.map_max_depth > 0.1:
+        raise InputError(f"--map-max-depth must be above 0.1 m, got {args.map_max_depth}")
+    if args.mask_erode < 0:
+        raise InputError(f"--mask-erode must be >= 0, got {args.mask_erode}")
+    return VoxelMapConfig(voxel_size_m=args.voxel_size, max_depth_m=args.map_max_depth, mask_erode_px=args.mask_erode)
+
+
+def _camera(text: str | None) -> tuple[int | None, int | None]:
+    if text is None:
+        return None, None
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise InputError(f"--camera must look like 640x480, got {text!r}") from None
+    if not (16 <= w <= 4096 and 16 <= h <= 4096):
+        raise InputError(f"--camera {text} is outside 16..4096 pixels")
+    return w, h
+
+
+class _Progress:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar = None
+
+    def start(self, total: int) -> None:
+        if self.enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="frame", desc="scan", file=sys.stderr, dynamic_ncols=True)
+
+    def frame(self, n, frame, observations) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(objects=len(observations), refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    from orchestrator.scanning import scan_capture, scan_sim_scene, with_camera
+
+    if bool(args.source) == bool(args.sim):
+        raise InputError("give either a capture (SOURCE) or --sim scene.json, not both or neither")
+    pcfg = _perception_config(args)
+    mcfg = _map_config(args)
+    progress = _Progress(not args.no_progress)
+    try:
+        if args.sim:
+            from sim.config import SimConfig
+
+            sim_cfg = with_camera(SimConfig(), *_camera(args.camera))
+            result = scan_sim_scene(args.sim, pcfg, mcfg, sim_config=sim_cfg, on_start=progress.start,
+                                    on_frame=progress.frame)
+        else:
+            if args.max_frames is not None and args.max_frames < 1:
+                raise InputError(f"--max-frames must be at least 1, got {args.max_frames}")
+            ccfg = CaptureConfig(max_depth_m=args.max_depth, min_confidence=args.min_confidence)
+            result = scan_capture(args.source, pcfg, mcfg, capture_config=ccfg, on_start=progress.start,
+                                  on_frame=progress.frame, max_frames=args.max_frames)
+    finally:
+        progress.close()
+    vmap = result.voxel_map
+    path = vmap.save(args.out)
+    s = result.stats
+    print(f"map {path}: {s.frames} frames, {s.observations} object observations, {len(vmap)} semantic and "
+          f"{len(vmap.occupancy)} occupied voxels ({vmap.voxel_size:g} m), features {vmap.metadata.embedding_model_id}"
+          f"; fusion {s.fusion_fps:.1f} frames/s")
+    if result.failed_moves:
+        print(f"warning: {result.failed_moves} scan stops were not reached", file=sys.stderr)
+    return 0

@@ -1,0 +1,129 @@
+"""Queries on a fused box world with the real MiniLM encoder: clustering, relations, not-found scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fixtures_sim_map import minilm_encoder
+from map_synthetic_scene import DESCRIPTIONS, default_boxes, observations_from_ids, render, scan_poses
+
+from core.errors import InputError
+from core.types import CameraIntrinsics
+from mapping.query import QueryConfig, connected_components, query_map
+from mapping.relations import clean_phrase, parse_relation
+from mapping.voxel_map import MapMetadata, VoxelMap
+
+INTR = CameraIntrinsics.from_fov(200, 150, 1.0)
+
+
+@pytest.fixture(scope="module")
+def text_map():
+    enc = minilm_encoder()
+    ids = sorted(DESCRIPTIONS)
+    emb = enc.encode_text([DESCRIPTIONS[i] for i in ids])
+    feats = dict(zip(ids, emb, strict=True))
+    boxes = default_boxes()
+    vmap = VoxelMap(metadata=MapMetadata(embedding_model_id=enc.embedding_model_id))
+    for T in scan_poses():
+        f = render(boxes, T, INTR)
+        vmap.add_frame(f, observations_from_ids(f, feats, score=0.8))
+    return vmap, enc, {b.instance_id: b for b in boxes}
+
+
+def test_connected_components_26_neighbourhood():
+    coords = np.array([[0, 0, 0], [1, 1, 1], [2, 2, 2], [5, 5, 5], [6, 5, 5], [9, 0, 0]])
+    labels = connected_components(coords)
+    assert labels[0] == labels[1] == labels[2]  # diagonal neighbours connect
+    assert labels[3] == labels[4] != labels[0]
+    assert len(set(labels.tolist())) == 3
+
+
+def test_every_description_finds_its_object(text_map):
+    vmap, enc, boxes = text_map
+    for iid, text in DESCRIPTIONS.items():
+        hits = vmap.query_text(text, enc.encode_text)
+        assert hits, text
+        top = hits[0]
+        assert np.linalg.norm(top.center - boxes[iid].center) < 0.15, text
+        assert top.score > 0.9 and top.voxels.size > 0
+        assert np.all(top.extent > 0) and top.label == text
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_hit_box_covers_object(text_map):
+    vmap, enc, boxes = text_map
+    top = vmap.query_text("the kitchen sink", enc.encode_text)[0]
+    b = boxes[4]
+    assert np.all(top.lo <= np.array(b.lo) + 0.1) and np.all(top.hi >= np.array(b.hi) - 0.15)
+
+
+def test_two_mugs_are_two_hits(text_map):
+    vmap, enc, boxes = text_map
+    hits = vmap.query_text("coffee mug", enc.encode_text)
+    centres = [h.center for h in hits[:2]]
+    found = {min((2, 5), key=lambda i: np.linalg.norm(c - boxes[i].center)) for c in centres}
+    assert found == {2, 5}
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("the coffee mug on the wooden table", 2),
+    ("a coffee mug next to the cardboard box", 5),
+    ("coffee mug near the cardboard box", 5),
+])
+def test_relational_queries_pick_the_right_mug(text_map, query, expected):
+    vmap, enc, boxes = text_map
+    hits = vmap.query_text(query, enc.encode_text)
+    assert np.linalg.norm(hits[0].center - boxes[expected].center) < 0.15
+    assert hits[0].details["relation"] in ("on", "near")
+    assert hits[0].score > hits[1].score
+
+
+def test_unsatisfied_relation_lowers_the_score(text_map):
+    vmap, enc, _ = text_map
+    plain = vmap.query_text("red coffee mug", enc.encode_text)[0].score
+    wrong = vmap.query_text("red coffee mug in the kitchen sink", enc.encode_text)[0].score
+    assert wrong < 0.6 * plain
+
+
+def test_absent_object_scores_below_threshold(text_map):
+    vmap, enc, _ = text_map
+    cfg = QueryConfig()
+    for text in ("purple elephant", "bicycle", "television remote"):
+        assert vmap.query_text(text, enc.encode_text)[0].score < cfg.not_found_threshold, text
+    assert vmap.query_text("red coffee mug", enc.encode_text)[0].score >= cfg.not_found_threshold
+
+
+def test_relation_parsing():
+    assert parse_relation("the mug on the table") == ("mug", "on", "table")
+    assert parse_relation("The bowl inside of the sink.") == ("bowl", "in", "sink")
+    assert parse_relation("cup next to the sink") == ("cup", "near", "sink")
+    assert parse_relation("box on top of the shelf") == ("box", "on", "shelf")
+    assert parse_relation("the red coffee mug") is None
+    assert parse_relation("on the table") is None
+    assert clean_phrase("  the  red mug. ") == "red mug"
+
+
+def test_query_errors(text_map):
+    vmap, _, _ = text_map
+    with pytest.raises(InputError, match="dimensions"):
+        query_map(vmap, np.ones(7, np.float32))
+    with pytest.raises(InputError, match="zero"):
+        query_map(vmap, np.zeros(vmap.feature_dim, np.float32))
+    with pytest.raises(InputError, match="no semantic voxels"):
+        VoxelMap().query_text("mug", lambda texts: np.ones((len(texts), 4), np.float32))
+
+
+def test_query_with_another_encoder_is_refused(text_map):
+    from mapping.map_encoder import EncoderMismatchError
+
+    vmap, enc, _ = text_map
+
+    class Other:
+        embedding_model_id = "clip:some/other-model"
+
+        def encode_text(self, texts):
+            return enc.encode_text(texts)
+
+    assert vmap.query_text("red coffee mug", enc)  # the map's own encoder object passes the check
+    with pytest.raises(EncoderMismatchError, match="other-model"):
+        vmap.query_text("red coffee mug", Other())
