@@ -20,18 +20,26 @@ BOX_NAMES = ("finger +y", "finger -y", "gripper body", "wrist")
 _W0 = wrist_yaw_axis_base(0.0, 0.0)
 
 
-def gripper_boxes(model: GripperModel, aperture_m: float | None = None) -> np.ndarray:
-    """(4, 2, 3) lo/hi corners in the grasp frame: finger +y, finger -y, gripper body, wrist."""
+def gripper_boxes(model: GripperModel, aperture_m: float | None = None, flipped: bool = False) -> np.ndarray:
+    """(4, 2, 3) lo/hi corners in the grasp frame: finger +y, finger -y, gripper body, wrist.
+
+    `flipped`: the same gripper rolled by pi (the closing axis reversed), i.e. y and z mirrored; the fingers
+    are symmetric, the body and wrist are not.
+    """
     a = model.max_aperture_m if aperture_m is None else aperture_m
-    L, t, w = model.finger_length_m, model.finger_thickness_m, model.finger_width_m
+    L, t, h = model.finger_length_m, model.finger_thickness_m, model.finger_height_m
     tip = model.tip_extension_m
-    bl, bw, bh = model.body_length_m, model.body_width_m, model.body_height_m
-    return np.array([
-        [[-L, a / 2, -w / 2], [tip, a / 2 + t, w / 2]],
-        [[-L, -a / 2 - t, -w / 2], [tip, -a / 2, w / 2]],
-        [[-L - bl, -bw / 2, -bh / 2], [-L, bw / 2, bh / 2]],
-        [[-L - bl - 0.08, -0.035, -0.03], [-L - bl, 0.035, 0.03]],
-    ])
+    boxes = np.array([
+        [[-L, a / 2, -h / 2], [tip, a / 2 + t, h / 2]],
+        [[-L, -a / 2 - t, -h / 2], [tip, -a / 2, h / 2]],
+        list(model.body_box),
+        list(model.wrist_box),
+    ], dtype=float)
+    if flipped:
+        m = np.array([1.0, -1.0, -1.0])
+        lo, hi = boxes[:, 0] * m, boxes[:, 1] * m
+        boxes = np.stack([np.minimum(lo, hi), np.maximum(lo, hi)], axis=1)
+    return boxes
 
 
 def to_local(points: np.ndarray, centres: np.ndarray, rotations: np.ndarray) -> np.ndarray:

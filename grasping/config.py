@@ -31,21 +31,25 @@ class ObjectPointsConfig:
 
 @dataclass(frozen=True)
 class GripperModel:
-    """The Stretch SE3 parallel gripper as boxes in the grasp frame (x approach, y closing, z normal).
+    """The Stretch SE3 gripper as boxes in the grasp frame (x approach, y closing, z = x cross y).
 
-    The grasp centre is midway between the fingertips; fingers extend from x=0 back to -finger_length; the
-    gripper body (palm, roll motor) sits behind them; the wrist behind that.
+    Measured from the URDF collision shapes (sim/stretch_model.py loads the same URDF) with the wrist at
+    roll 0: the fingertip pads span x -0.042..0 and z +-0.02, 6.0..9.5 cm from the centre when fully open;
+    the finger shafts run back to the gripper body, which starts 12.8 cm behind the tips and is asymmetric
+    in z (9.2 cm on +z, 4.7 cm on -z); the wrist motors sit behind it. The grasp centre is midway between
+    the fingertips (core.stretch's link_grasp_center).
     """
 
     max_aperture_m: float = STRETCH.limits.gripper_m[1]
-    finger_length_m: float = STRETCH.finger_length_m
-    finger_width_m: float = STRETCH.finger_width_m  # along the grasp z axis
-    finger_thickness_m: float = STRETCH.finger_depth_m  # along the closing axis
-    tip_extension_m: float = 0.01  # fingertips reach this far past the grasp centre (collision boxes)
-    pad_length_m: float = 0.045  # the rubber pad near the tip that touches the object
-    body_length_m: float = 0.09  # palm + roll motor behind the fingers
-    body_width_m: float = 0.10  # along the closing axis
-    body_height_m: float = 0.06  # along the grasp z axis
+    finger_length_m: float = 0.128  # tips to the gripper body
+    finger_thickness_m: float = 0.036  # along the closing axis (pad + finger shaft when open)
+    finger_height_m: float = 0.04  # along the grasp z axis (the pads)
+    tip_extension_m: float = 0.008  # fingertips reach this far past the grasp centre
+    pad_length_m: float = 0.042  # the pads' extent along the approach, back from the tips
+    body_box: tuple[tuple[float, float, float], tuple[float, float, float]] = (
+        (-0.226, -0.037, -0.047), (-0.128, 0.037, 0.092))
+    wrist_box: tuple[tuple[float, float, float], tuple[float, float, float]] = (
+        (-0.33, -0.076, -0.035), (-0.226, 0.02, 0.055))
 
 
 @dataclass(frozen=True)

@@ -92,8 +92,8 @@ def _travel_lift(grasp: Grasp, cloud: ObjectCloud, config: PickConfig) -> float:
     """Lift at which the open gripper can extend over the scene to the pre-grasp."""
     pre = grasp.pre_joints
     lo_tip = T_world_grasp(grasp.solution.base_pose, pre)[2, 3]
-    if not grasp.top_down:  # a horizontal gripper's lowest point is half a finger width below its centre
-        lo_tip -= STRETCH.finger_width_m / 2
+    if not grasp.top_down:  # a horizontal gripper's lowest point: its pads, half their height below
+        lo_tip -= config.grasp.gripper.finger_height_m / 2
     pts = np.concatenate([cloud.scene, cloud.points]) if len(cloud.scene) else cloud.points
     # Only what lies between the base and the grasp matters for the extension.
     base = grasp.solution.base_pose

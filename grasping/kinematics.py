@@ -237,16 +237,17 @@ def arm_heading_through(base_xy: np.ndarray, target_xy: np.ndarray, top_down: bo
 
 
 def base_pose_for_reach(target_xyz: np.ndarray, approach_heading: float | None = None,
-                        arm_m: float = 0.25) -> Pose2D:
-    """A base pose from which the arm, extended `arm_m` with wrist yaw 0, reaches `target_xyz` horizontally.
+                        arm_m: float = 0.25, top_down: bool = True) -> Pose2D:
+    """A base pose from which the arm, extended `arm_m` with wrist yaw 0, puts the grasp centre over (top-down)
+    or level with (side) `target_xyz`.
 
-    The base faces along `approach_heading + pi/2` (the arm points along the base's -y). Used by tests and
-    benchmarks that place the robot next to an object; navigation has its own base-goal choice.
+    The arm points along `approach_heading` (the base faces that + pi/2, as the arm extends along its -y).
+    Used by tests and benchmarks that place the robot next to an object; navigation has its own base goals.
     """
     h = 0.0 if approach_heading is None else approach_heading
     theta = wrap_angle(h + math.pi / 2)
-    o = wrist_offset(-math.pi / 2)
-    local = np.array([_W0[0] + o[0], _W0[1] - arm_m + o[1]])  # top-down grasp centre in the base frame
+    o = wrist_offset(-math.pi / 2 if top_down else 0.0)
+    local = np.array([_W0[0] + o[0], _W0[1] - arm_m + o[1]])  # grasp centre in the base frame
     c, s = math.cos(theta), math.sin(theta)
     world = np.array([c * local[0] - s * local[1], s * local[0] + c * local[1]])
     xy = np.asarray(target_xyz, dtype=float)[:2] - world

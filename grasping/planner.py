@@ -27,6 +27,7 @@ from grasping.proposals import KINDS, ObjectShape, object_shape, propose
 from grasping.scoring import REJECT_FINGER_OBJECT, REJECT_WIDE, evaluate
 
 log = logging.getLogger(__name__)
+_FLIP = np.diag([1.0, -1.0, -1.0])  # a roll by pi about the approach axis
 
 
 class NoFeasibleGraspError(OvmmError):
@@ -92,8 +93,10 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
     sols: list[tuple[int, ArmSolution, JointState]] = []
     ik_fail: list[str] = []
     for k in order:
-        T = _pose(cands.centres[k], cands.rotations[k])
-        r = solve_ik(T, base, ik_config)
+        R = cands.rotations[k] if ev.rolls[k] != 1 else cands.rotations[k] @ _FLIP
+        T = _pose(cands.centres[k], R)
+        # Where only one roll keeps the gripper body clear, IK must realise exactly that roll.
+        r = solve_ik(T, base, ik_config, symmetric=bool(ev.rolls[k] == 2))
         if not r.ok:
             ik_fail.append(r.reason)
             continue

@@ -141,7 +141,8 @@ def side(shape: ObjectShape, cfg: GraspConfig, base_xy: np.ndarray | None) -> Ca
             if abs(math.remainder(h - bearing, 2 * math.pi)) <= cfg.side_heading_spread_rad:
                 headings.append(h)
         headings = np.array(headings)
-    floor = _tip_floor(shape, cfg) + 0.5 * cfg.gripper.finger_width_m
+    # The gripper body hangs below a horizontal gripper's centre (4.7 cm at roll 0): keep it off the support.
+    floor = _tip_floor(shape, cfg) + max(cfg.gripper.finger_height_m / 2, -cfg.gripper.body_box[0][2])
     zs = sorted({round(max(shape.support_z + f * shape.height, floor), 4) for f in cfg.side_heights})
     zs = [z for z in zs if z <= shape.top_z - 0.005] or [max(floor, shape.top_z - 0.005)]
     centres, approaches = [], []

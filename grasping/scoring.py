@@ -37,6 +37,7 @@ class Evaluation:
     score: np.ndarray
     reasons: list[str]
     terms: dict[str, np.ndarray] = field(default_factory=dict)
+    rolls: np.ndarray | None = None  # per candidate: 0 as proposed, 1 only rolled by pi, 2 either is free
 
     @property
     def kept(self) -> np.ndarray:
@@ -48,7 +49,7 @@ def measure_between_pads(local: np.ndarray, cfg: GraspConfig) -> tuple[np.ndarra
     g = cfg.gripper
     half = g.max_aperture_m / 2
     x, y, z = local[..., 0], local[..., 1], local[..., 2]
-    region = (x >= -g.pad_length_m) & (x <= 0.004) & (np.abs(z) <= g.finger_width_m / 2 + 0.004) & (np.abs(y) < half)
+    region = (x >= -g.pad_length_m) & (x <= 0.001) & (np.abs(z) <= g.finger_height_m / 2) & (np.abs(y) < half)
     count = region.sum(axis=1)
     ymax = np.where(region, y, -np.inf).max(axis=1)
     ymin = np.where(region, y, np.inf).min(axis=1)
@@ -75,10 +76,18 @@ def evaluate(cands: Candidates, points: np.ndarray, scene: np.ndarray, shape: Ob
     local = to_local(points, centres, cands.rotations)
     width, mid, count, balance = measure_between_pads(local, cfg)
 
-    boxes = gripper_boxes(g)
-    obj_hit = boxes_hit(local, boxes, cfg.object_margin_m)
+    # The body and wrist are not symmetric under a roll by pi (closing axis reversed): test both rolls.
     scene_local = to_local(scene, centres, cands.rotations) if len(scene) else np.zeros((len(cands), 0, 3))
-    scene_hit = boxes_hit(scene_local, boxes, cfg.collision_margin_m)
+    hits = []
+    for flipped in (False, True):
+        boxes = gripper_boxes(g, flipped=flipped)
+        hits.append((boxes_hit(local, boxes, cfg.object_margin_m), boxes_hit(scene_local, boxes, cfg.collision_margin_m)))
+    body = list(BODY)
+    body_free = [~(o[:, body].any(axis=1) | s[:, body].any(axis=1)) for o, s in hits]
+    obj_hit, scene_hit = hits[0]
+    obj_hit[:, body] &= hits[1][0][:, body]  # a body hit counts only if it hits in both rolls
+    scene_hit[:, body] &= hits[1][1][:, body]
+    rolls = np.where(body_free[0] & body_free[1], 2, np.where(body_free[1], 1, 0))
 
     reasons = []
     limit = g.max_aperture_m - cfg.width_margin_m
@@ -98,7 +107,7 @@ def evaluate(cands: Candidates, points: np.ndarray, scene: np.ndarray, shape: Ob
 
     # Scores, each in [0, 1].
     approach = cands.rotations[:, :, 0]
-    tip_low = centres[:, 2] - np.abs(cands.rotations[:, 2, 2]) * g.finger_width_m / 2
+    tip_low = centres[:, 2] - np.abs(cands.rotations[:, 2, 2]) * g.finger_height_m / 2
     minor = np.array([shape.minor[0], shape.minor[1], 0.0])
     top_like = approach[:, 2] < -0.7
     depth_in = np.where(top_like, (shape.top_z - centres[:, 2]) / max(min(shape.height, 0.06), 1e-3), 1.0)
@@ -114,4 +123,5 @@ def evaluate(cands: Candidates, points: np.ndarray, scene: np.ndarray, shape: Ob
                "height": cfg.w_height, "contact": cfg.w_contact, "axis": cfg.w_axis}
     total = sum(weights.values())
     score = sum(weights[k] * terms[k] for k in terms) / total
-    return cands, Evaluation(width=width, offset=mid, count=count, score=score, reasons=reasons, terms=terms)
+    return cands, Evaluation(width=width, offset=mid, count=count, score=score, reasons=reasons, terms=terms,
+                             rolls=rolls)

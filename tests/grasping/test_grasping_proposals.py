@@ -16,6 +16,7 @@ from grasping.kinematics import base_pose_for_reach
 from grasping.planner import NoFeasibleGraspError, plan_grasps
 
 CFG = GraspConfig()
+GRIPPER = CFG.gripper
 OPENING = STRETCH.limits.gripper_m[1]
 XY = (1.5, -0.4)
 
@@ -34,15 +35,15 @@ SHAPES = {
 def _finger_points(T: np.ndarray, aperture: float) -> np.ndarray:
     """Points along the two open fingers' centre lines (an independent model of where the fingers are)."""
     a, c = T[:3, 0], T[:3, 1]
-    s = np.linspace(0.0, STRETCH.finger_length_m, 10)[:, None]
-    off = aperture / 2 + STRETCH.finger_depth_m / 2
+    s = np.linspace(0.0, GRIPPER.finger_length_m, 10)[:, None]
+    off = aperture / 2 + GRIPPER.finger_thickness_m / 2
     return np.concatenate([T[:3, 3] - s * a + off * c, T[:3, 3] - s * a - off * c])
 
 
 def _material_width(points: np.ndarray, T: np.ndarray) -> float:
-    """Extent along the closing axis of the points between the pads (last 4.5 cm before the tips)."""
+    """Extent along the closing axis of the points between the pads (the sim's pad slab: 4.2 x 4 cm)."""
     local = (points - T[:3, 3]) @ T[:3, :3]
-    sel = (local[:, 0] > -0.045) & (local[:, 0] <= 0.004) & (np.abs(local[:, 2]) < 0.015) & \
+    sel = (local[:, 0] > -0.042) & (local[:, 0] <= 0.001) & (np.abs(local[:, 2]) < 0.02) & \
           (np.abs(local[:, 1]) < OPENING / 2)
     return float(np.ptp(local[sel, 1])) if sel.any() else 0.0
 
@@ -62,7 +63,7 @@ def test_proposals_fit_the_gripper_and_avoid_a_nearby_wall(name):
         assert abs(w - g.width_m) < 0.01
         fingers = _finger_points(g.T_world_grasp, OPENING)
         d_wall = np.min(np.linalg.norm(fingers[:, None, :] - far[None, ::7, :], axis=2))
-        assert d_wall > STRETCH.finger_depth_m / 2, f"{g.kind} grasp reaches into the wall"
+        assert d_wall > GRIPPER.finger_thickness_m / 2, f"{g.kind} grasp reaches into the wall"
         # Fingertips stay above the table top.
         assert g.T_world_grasp[2, 3] > TABLE_Z + 0.005
 
@@ -112,7 +113,7 @@ def test_clutter_between_the_fingers_rejects_top_grasps_there():
     assert plan.grasps
     for g in plan.grasps:
         fingers = _finger_points(g.T_world_grasp, OPENING)
-        assert np.min(np.linalg.norm(fingers[:, None] - neighbour[None], axis=2)) > STRETCH.finger_width_m / 2
+        assert np.min(np.linalg.norm(fingers[:, None] - neighbour[None], axis=2)) > GRIPPER.finger_height_m / 2
     assert plan.rejected.get("collides with the scene", 0) > 0
 
 
