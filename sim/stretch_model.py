@@ -4,8 +4,9 @@ The URDF (`hello-robot-stretch-urdf`, `stretch_description_SE3_eoa_wrist_dw3_too
 and rebuilt body by body with the MjSpec API, so link frames, joint origins and axes are exactly the URDF's
 (and therefore exactly core.stretch's FK). What the conversion does:
 
-- meshes MuJoCo cannot read (the D435's .dae) are converted to .stl with trimesh; every mesh is copied under
-  a plain name into a cache folder (`$OVMM_CACHE_DIR` or ~/.cache/ovmm, keyed by the package version),
+- meshes MuJoCo cannot read (the D435's .dae) are converted to .stl with trimesh; meshes over 3000 triangles
+  are decimated (open3d quadric decimation; the robot's 330k visual triangles would double the render time);
+  every mesh is written under a plain name into a cache folder (`$OVMM_CACHE_DIR` or ~/.cache/ovmm, keyed by the package version),
   written atomically (a temp folder renamed into place);
 - links with geometry or a moving joint become bodies; frames without either (grasp centre, camera optical
   frames) become sites;
@@ -38,8 +39,9 @@ from sim.config import cache_dir
 log = logging.getLogger(__name__)
 
 URDF_NAME = "stretch_description_SE3_eoa_wrist_dw3_tool_sg3.urdf"
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 _MAX_FACES = 100_000
+_VISUAL_FACES = 3000  # visual meshes are decimated to about this many triangles (render speed)
 
 # Geom groups and collision bits (shared with sim.world).
 GROUP_VISUAL = 1
@@ -187,15 +189,14 @@ def converted_meshes(cache_root: Path | None = None) -> Path:
         for rel in files:
             path = (src.parent / rel).resolve()
             name = _plain_name(rel)
-            if path.suffix.lower() == ".dae":
-                import trimesh
+            import trimesh
 
-                mesh = trimesh.load(path, force="mesh")
-                if len(mesh.faces) > _MAX_FACES:  # the D435 model has 231k faces: keep its (box-like) hull
-                    mesh = mesh.convex_hull
-                mesh.export(tmp / name)
-            else:
-                shutil.copyfile(path, tmp / name)
+            mesh = trimesh.load(path, force="mesh")
+            if len(mesh.faces) > _MAX_FACES:  # the D435 model has 231k faces: keep its (box-like) hull
+                mesh = mesh.convex_hull
+            if len(mesh.faces) > _VISUAL_FACES:
+                mesh = _decimate(mesh, _VISUAL_FACES)
+            mesh.export(tmp / name)
             manifest[rel] = name
         (tmp / "manifest.json").write_text(json.dumps({"format": CACHE_FORMAT, "meshes": manifest}, indent=1))
         try:
@@ -207,6 +208,18 @@ def converted_meshes(cache_root: Path | None = None) -> Path:
         raise
     log.info("converted Stretch meshes cached in %s", target)
     return target
+
+
+def _decimate(mesh, target_faces: int):
+    """Quadric decimation (open3d) to about `target_faces` triangles; the shape stays within a millimetre or so."""
+    import open3d as o3d
+    import trimesh
+
+    m = o3d.geometry.TriangleMesh(o3d.utility.Vector3dVector(np.asarray(mesh.vertices, dtype=np.float64)),
+                                  o3d.utility.Vector3iVector(np.asarray(mesh.faces, dtype=np.int32)))
+    m = m.simplify_quadric_decimation(target_number_of_triangles=target_faces)
+    out = trimesh.Trimesh(np.asarray(m.vertices), np.asarray(m.triangles), process=True)
+    return out if len(out.faces) > 0 else mesh
 
 
 def _plain_name(rel: str) -> str:
