@@ -8,8 +8,11 @@ from base pose (x, y, theta) when, in the base frame, it lies on the line x = -0
 
 Candidates: for every sampled heading and lateral offset (and, with an extent, every sampled point of the
 target's footprint), the base pose that puts that point on the arm line. A candidate is feasible when its
-cell is traversable, it lies in the robot's free component, and the arm's line from the base to the target
+cell is traversable, the base rectangle at its heading is clear (footprint.py: the base extends behind
+the wheel axis), it lies in the robot's free component, and the arm's line from the base to the target
 crosses at most one run of occupied cells (the receptacle under the target), i.e. no wall lies between.
+The best-scoring feasible candidates the base can also drive into and out of (room to turn in place, or a
+straight approach along its heading from a spot with room; see maneuvers.py) are returned, best first.
 Score (higher is better, OK-Robot style): clearance of the base (obstacle proximity), a closeness penalty
 that prefers a moderate arm extension over a fully retracted arm pressed against furniture or a fully
 extended one, the distance from the robot, and how far the reach point is from the target's centre.
@@ -17,6 +20,7 @@ extended one, the distance from the robot, and how far the reach point is from t
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 
@@ -25,7 +29,11 @@ import numpy as np
 from core.stretch import STRETCH, T_base_grasp
 from core.types import JointState, Pose2D
 from mapping.obstacles import FREE
+from navigation.footprint import Footprint, poses_clear
+from navigation.maneuvers import APPROACH_DISTANCES_M, maneuverable
 from navigation.occupancy import OccupancyGrid
+
+log = logging.getLogger(__name__)
 
 PITCH_DOWN = STRETCH.limits.wrist_pitch[0]
 
@@ -82,6 +90,11 @@ class BaseGoalConfig:
     w_centre: float = 0.5
     """Per metre between the reach point and the target's centre."""
     modes: tuple[str, ...] = ("straight", "down")
+    footprint: Footprint | None = Footprint()
+    """The parked base's rectangle must be clear too (None: the disc check only)."""
+    approach_distances_m: tuple[float, ...] = APPROACH_DISTANCES_M
+    """A goal must have room to turn in place or an approach point this far behind it (maneuvers.py)."""
+    max_ranked: int = 20
 
 
 @dataclass
@@ -108,10 +121,11 @@ class BaseGoalCandidates:
     traversable: np.ndarray
     connected: np.ndarray
     arm_clear: np.ndarray
+    footprint_clear: np.ndarray
 
     @property
     def feasible(self) -> np.ndarray:
-        return self.traversable & self.connected & self.arm_clear
+        return self.traversable & self.connected & self.arm_clear & self.footprint_clear
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -207,9 +221,11 @@ def choose_base_goal(
         start_component = int(grid.component_of(start.xy)[0])
     connected = (comp == start_component) & (start_component > 0)
     arm_clear = np.zeros(len(bx), bool)
+    fp_clear = np.zeros(len(bx), bool)
     idx = np.nonzero(trav)[0]
     if len(idx):
         arm_clear[idx] = _arm_line_clear(grid, base_xy[idx], reach[idx, :2])
+        fp_clear[idx] = True if config.footprint is None else poses_clear(grid, base_xy[idx], th[idx], config.footprint)
     clearance = grid.clearance_at(base_xy).astype(np.float64)
     dist = np.linalg.norm(base_xy - start.xy, axis=1)
     off_centre = np.linalg.norm(reach[:, :2] - target[:2], axis=1)
@@ -222,10 +238,11 @@ def choose_base_goal(
     cands = BaseGoalCandidates(
         poses=np.stack([bx, by, th], axis=1), scores=score, reach_xyz=reach, lateral_m=lat,
         mode_index=mode_idx, traversable=trav, connected=connected, arm_clear=arm_clear,
+        footprint_clear=fp_clear,
     )
     feasible = cands.feasible
     if not feasible.any():
-        if not (trav & arm_clear).any():
+        if not (trav & arm_clear & fp_clear).any():
             reason = (f"no free base pose within arm reach of the target ({target[0]:.2f}, {target[1]:.2f}, "
                       f"{target[2]:.2f}): every pose that reaches it is blocked or behind a wall")
         else:
@@ -233,7 +250,22 @@ def choose_base_goal(
                       f"{target[2]:.2f}) exist, but none is connected to the robot's position")
         return BaseGoalResult(False, reason, candidates=cands)
     order = np.nonzero(feasible)[0][np.argsort(-score[feasible], kind="stable")]
-    ranked = [_goal(cands, int(i), modes, clearance) for i in order[:20]]
+    ranked = []
+    if config.footprint is not None:
+        # Best first, keep goals the base can drive into and out of (room to turn, or a straight approach).
+        for i in order[: 20 * config.max_ranked]:
+            goal = _goal(cands, int(i), modes, clearance)
+            if maneuverable(grid, goal.pose, config.approach_distances_m, config.footprint):
+                ranked.append(goal)
+                if len(ranked) >= config.max_ranked:
+                    break
+        if not ranked:
+            return BaseGoalResult(
+                False, f"base poses within arm reach of the target ({target[0]:.2f}, {target[1]:.2f}, "
+                f"{target[2]:.2f}) exist, but none has room for the base to turn there or a straight approach",
+                candidates=cands)
+    else:
+        ranked = [_goal(cands, int(i), modes, clearance) for i in order[: config.max_ranked]]
     return BaseGoalResult(True, "ok", ranked[0], cands, ranked)
 
 

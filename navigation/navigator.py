@@ -20,9 +20,11 @@ from core.errors import OvmmError
 from core.types import Pose2D
 from mapping.obstacles import ObstacleGrid
 from navigation.base_goal import BaseGoal, BaseGoalCandidates, BaseGoalConfig, choose_base_goal
+from navigation.footprint import Footprint
+from navigation.maneuvers import APPROACH_DISTANCES_M, approach_point, escape_point, turn_checks
 from navigation.occupancy import OccupancyConfig, OccupancyGrid, occupancy_from_obstacle_grid
 from navigation.planner import GridPlanner, PlannerConfig
-from navigation.smoothing import smooth_path, to_waypoints
+from navigation.smoothing import shortcut, to_waypoints
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,13 @@ class NavigationConfig:
     max_goal_attempts: int = 5
     """plan_to_target tries this many of the best base goals until one has a path."""
     smooth: bool = True
+    footprint: Footprint = field(default_factory=Footprint)
+    """The base rectangle for heading-aware checks (parking, turns in place)."""
+    approach_distances_m: tuple[float, ...] = APPROACH_DISTANCES_M
+    """Try a waypoint this far behind the goal on its heading line, so the final turn happens in the open
+    (empty: drive straight to the goal and turn there)."""
+    escape_distances_m: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5)
+    """When the robot cannot turn where it stands, drive this far straight ahead/back first."""
 
 
 @dataclass
@@ -54,6 +63,8 @@ class NavigationResult:
     candidates: BaseGoalCandidates | None = None
     method: str = ""
     timing_s: dict[str, float] = field(default_factory=dict)
+    blocked_turns: list[int] = field(default_factory=list)
+    """Turns whose footprint sweep touches obstacles: waypoint indices, -1 = the turn at the start."""
 
     @property
     def length_m(self) -> float:
@@ -80,6 +91,7 @@ class NavigationResult:
             "waypoints": [w.to_list() for w in self.waypoints],
             "length_m": self.length_m,
             "method": self.method,
+            "blocked_turns": list(self.blocked_turns),
             "timing_s": dict(self.timing_s),
             "base_goal": None if bg is None else {
                 "pose": bg.pose.to_list(), "score": bg.score, "reach_xyz": [float(v) for v in bg.reach_xyz],
@@ -110,29 +122,66 @@ class Navigator:
                            "smooth": result.timing_s.get("smooth", 0.0), "total": time.perf_counter() - t0}
         return result
 
-    def _path(self, occ: OccupancyGrid, start: Pose2D, goal: Pose2D) -> NavigationResult:
+    def _path(self, occ: OccupancyGrid, start: Pose2D, goal: Pose2D, allow_escape: bool = True) -> NavigationResult:
+        cfg = self.config
+        fp = cfg.footprint
         t0 = time.perf_counter()
-        path = self.planner.plan(occ, start.xy, goal.xy)
+        approach = None
+        if cfg.approach_distances_m and occ.is_traversable(goal.xy)[0]:
+            approach = approach_point(occ, goal, cfg.approach_distances_m, fp)
+        path = self.planner.plan(occ, start.xy, goal.xy if approach is None else approach)
+        if not path.success and approach is not None:
+            approach, path = None, self.planner.plan(occ, start.xy, goal.xy)
         t1 = time.perf_counter()
         if not path.success:
             return NavigationResult(False, path.reason, start, goal, timing_s={"plan": t1 - t0})
         pts = path.points_xy
-        if self.config.smooth:
-            keep = self.config.planner.cost.preferred_clearance_m
-            smoothed, waypoints = smooth_path(occ, pts, goal.theta, keep_clearance_m=keep)
+        if cfg.smooth:
+            smoothed = shortcut(occ, pts, cfg.planner.cost.preferred_clearance_m,
+                                turn_clearance_m=fp.turn_radius_m + fp.margin_m)
         else:
-            smoothed, waypoints = pts, to_waypoints(pts, goal.theta)
+            smoothed = pts
+        if approach is not None:  # drive the last stretch already facing the final heading
+            smoothed = np.concatenate([smoothed, goal.xy[None]])
+            pts = np.concatenate([pts, goal.xy[None]])
+        waypoints = to_waypoints(smoothed, goal.theta)
         if path.start_xy is not None and np.linalg.norm(path.start_xy - start.xy) > 1e-9:
             # The start was snapped out of blocked space: drive to the snapped point first.
             smoothed = np.concatenate([start.xy[None], smoothed])
             waypoints = [Pose2D(float(smoothed[1, 0]), float(smoothed[1, 1]), start.theta), *waypoints]
         if not waypoints:  # already there: just turn
             waypoints = [Pose2D(start.x, start.y, goal.theta)]
-        final = waypoints[-1]
-        return NavigationResult(
-            True, path.reason, start, final, waypoints, pts, smoothed, method=path.method,
+        result = NavigationResult(
+            True, path.reason, start, waypoints[-1], waypoints, pts, smoothed, method=path.method,
             timing_s={"plan": t1 - t0, "smooth": time.perf_counter() - t1},
         )
+        result.blocked_turns = [k for k, ok in turn_checks(occ, start, waypoints, fp) if not ok]
+        if allow_escape and -1 in result.blocked_turns and cfg.escape_distances_m:
+            escaped = self._escape(occ, start, goal, waypoints[0].xy)
+            if escaped is not None:
+                escaped.timing_s["plan"] += result.timing_s["plan"]
+                return escaped
+        if result.blocked_turns:
+            log.warning("turns at waypoints %s sweep the base footprint into obstacles", result.blocked_turns)
+        return result
+
+    def _escape(self, occ: OccupancyGrid, start: Pose2D, goal: Pose2D, toward: np.ndarray) -> NavigationResult | None:
+        """The robot cannot turn where it stands: first drive straight ahead/back to a spot with room."""
+        cfg = self.config
+        e = escape_point(occ, start, toward, cfg.escape_distances_m, cfg.footprint)
+        if e is None:
+            return None
+        first = Pose2D(float(e[0]), float(e[1]), start.theta)
+        sub = self._path(occ, first, goal, allow_escape=False)
+        if not sub.success or -1 in sub.blocked_turns:
+            return None
+        sub.start = start
+        sub.waypoints = [first, *sub.waypoints]
+        sub.path_xy = np.concatenate([start.xy[None], sub.path_xy])
+        sub.smoothed_xy = np.concatenate([start.xy[None], sub.smoothed_xy])
+        sub.blocked_turns = [k + 1 for k in sub.blocked_turns]
+        sub.reason += " (after backing out to turn)"
+        return sub
 
     def plan_to_target(
         self,

@@ -7,6 +7,9 @@ segment is clear. "Clear" means every sampled point of the segment keeps
   minus `slack_m` — so shortcuts remove zig-zags but do not pull the path back against furniture that
   the clearance-aware planner kept away from.
 
+Turning points: the base turns in place at every kept point, sweeping its whole footprint; with
+`turn_clearance_m` the shortcut prefers ending on points with that much room.
+
 Waypoint headings: each waypoint faces the next one (the base turns, then drives straight), the last one
 takes the requested final heading (or keeps its travel direction when none is given).
 """
@@ -23,9 +26,17 @@ from navigation.occupancy import OccupancyGrid
 
 
 def shortcut(
-    grid: OccupancyGrid, points_xy: np.ndarray, keep_clearance_m: float = 0.45, slack_m: float | None = None
+    grid: OccupancyGrid,
+    points_xy: np.ndarray,
+    keep_clearance_m: float = 0.45,
+    slack_m: float | None = None,
+    turn_clearance_m: float | None = None,
 ) -> np.ndarray:
-    """Indices-free smoothing: returns the kept points (M, 2), M <= N, first and last always kept."""
+    """Returns the kept points (M, 2), M <= N, first and last always kept.
+
+    turn_clearance_m: the robot turns at every kept point; prefer points with at least this clearance
+    (room to turn the whole base) over farther ones without it.
+    """
     pts = np.asarray(points_xy, np.float64).reshape(-1, 2)
     if len(pts) <= 2:
         return pts.copy()
@@ -45,6 +56,10 @@ def shortcut(
         need = np.minimum(need, np.maximum(ends, 0.0))
         ok = segment_min_clearance(grid, np.repeat(pts[i : i + 1], len(js), axis=0), pts[js]) >= need
         ok[0] = True  # the planned edge itself is always acceptable
+        if turn_clearance_m is not None:
+            roomy = ok & ((js == n - 1) | (grid.clearance_at(pts[js]) >= turn_clearance_m))
+            if roomy.any():
+                ok = roomy
         j = int(js[np.nonzero(ok)[0].max()])
         kept.append(j)
         i = j
@@ -84,9 +99,10 @@ def smooth_path(
     final_heading: float | None = None,
     keep_clearance_m: float = 0.45,
     slack_m: float | None = None,
+    turn_clearance_m: float | None = None,
 ) -> tuple[np.ndarray, list[Pose2D]]:
     """(smoothed points (M, 2), waypoints) for a planned polyline."""
-    pts = shortcut(grid, points_xy, keep_clearance_m, slack_m)
+    pts = shortcut(grid, points_xy, keep_clearance_m, slack_m, turn_clearance_m)
     return pts, to_waypoints(pts, final_heading)
 
 

@@ -1,0 +1,77 @@
+"""The Stretch base footprint as a rectangle, for heading-aware checks (poses and turns in place).
+
+The planner treats the robot as a disc of `STRETCH.base_radius_m` around the base origin (midway between
+the drive wheels), which covers the base when it drives straight. But the base box is not centred on that
+origin: the SE3 URDF's base_link collision box spans x in [-0.286, 0.058] m (the body extends behind the
+wheel axis) and y in [-0.18, 0.18] m, so a turn in place sweeps a circle of radius ~0.34 m. These checks
+catch a parked pose whose back overlaps an obstacle, or a turn that swings the back into furniture.
+
+A footprint point collides when its cell's clearance is below `margin_m` (blocked cells have 0).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.types import wrap_angle
+from navigation.occupancy import OccupancyGrid
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """Base-frame rectangle [x_min, x_max] x [y_min, y_max] (m); defaults: the SE3 base_link collision box."""
+
+    x_min: float = -0.286
+    x_max: float = 0.058
+    y_min: float = -0.181
+    y_max: float = 0.181
+    margin_m: float = 0.03
+    sample_m: float = 0.025
+    turn_step_rad: float = math.radians(5.0)
+
+    @property
+    def turn_radius_m(self) -> float:
+        """Radius of the circle a turn in place sweeps."""
+        return float(max(math.hypot(x, y) for x in (self.x_min, self.x_max) for y in (self.y_min, self.y_max)))
+
+    def outline(self) -> np.ndarray:
+        """(P, 2) base-frame points along the rectangle's edges, `sample_m` apart."""
+        def edge(a, b):
+            n = max(int(math.ceil(np.linalg.norm(np.subtract(b, a)) / self.sample_m)), 1)
+            t = np.arange(n)[:, None] / n
+            return np.asarray(a) + t * (np.asarray(b) - np.asarray(a))
+
+        c = [(self.x_min, self.y_min), (self.x_max, self.y_min), (self.x_max, self.y_max), (self.x_min, self.y_max)]
+        return np.concatenate([edge(c[i], c[(i + 1) % 4]) for i in range(4)])
+
+
+def _points_world(fp: Footprint, xy: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """(K, P, 2) outline points for K poses."""
+    o = fp.outline()
+    c, s = np.cos(theta)[:, None], np.sin(theta)[:, None]
+    wx = xy[:, 0:1] + c * o[None, :, 0] - s * o[None, :, 1]
+    wy = xy[:, 1:2] + s * o[None, :, 0] + c * o[None, :, 1]
+    return np.stack([wx, wy], axis=-1)
+
+
+def poses_clear(grid: OccupancyGrid, xy: np.ndarray, theta: np.ndarray, fp: Footprint = Footprint()) -> np.ndarray:
+    """(K,) bool: the footprint outline at each pose (xy (K, 2), theta (K,)) is clear of obstacles."""
+    xy = np.asarray(xy, np.float64).reshape(-1, 2)
+    theta = np.asarray(theta, np.float64).reshape(-1)
+    if len(xy) == 0:
+        return np.zeros(0, bool)
+    pts = _points_world(fp, xy, theta)
+    c = grid.clearance_at(pts.reshape(-1, 2)).reshape(pts.shape[:2])
+    return (c >= fp.margin_m).all(axis=1)
+
+
+def turn_clear(grid: OccupancyGrid, xy: np.ndarray, theta_from: float, theta_to: float,
+               fp: Footprint = Footprint()) -> bool:
+    """True when turning in place at xy from theta_from to theta_to (the short way) stays clear."""
+    delta = wrap_angle(theta_to - theta_from)
+    n = max(int(math.ceil(abs(delta) / fp.turn_step_rad)), 1)
+    thetas = theta_from + delta * np.arange(n + 1) / n
+    return bool(poses_clear(grid, np.repeat(np.asarray(xy, np.float64).reshape(1, 2), n + 1, axis=0), thetas, fp).all())

@@ -1,0 +1,95 @@
+"""Heading-aware touches on a planned path, for a base that turns in place and drives straight.
+
+A robot following waypoints turns towards the next waypoint, drives straight to it, and at the last one
+turns to the final heading. Turns sweep the whole (off-centre) base footprint (see footprint.py), so:
+- `turn_checks` lists each turn (at the start and at every waypoint) and whether its sweep is clear;
+- `approach_point` finds a point with room to turn on the goal's heading line (behind it, else ahead of it),
+  so the robot drives the last stretch already facing the final heading (forwards, or backing up) and
+  does not turn next to the furniture it parks at; `maneuverable` asks whether a goal has one (or room
+  to turn in place), so the robot can also leave it;
+- `escape_point` finds a point straight ahead or behind the start (reached without turning) with room to
+  turn, for a robot parked close to furniture.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from core.types import Pose2D
+from navigation.footprint import Footprint, poses_clear, turn_clear
+from navigation.lineofsight import los_clearance, segment_min_clearance
+from navigation.occupancy import OccupancyGrid
+
+APPROACH_DISTANCES_M = (0.5, 0.4, 0.3, 0.2)
+
+
+def maneuverable(grid: OccupancyGrid, pose: Pose2D, distances_m: tuple[float, ...], fp: Footprint) -> bool:
+    """The base can reach and leave `pose`: room to turn in place there, or a straight approach."""
+    if float(grid.clearance_at(pose.xy)[0]) >= fp.turn_radius_m + fp.margin_m:
+        return True
+    return approach_point(grid, pose, distances_m, fp) is not None
+
+
+def _heading(a: np.ndarray, b: np.ndarray, default: float) -> float:
+    d = np.asarray(b, np.float64) - np.asarray(a, np.float64)
+    return float(math.atan2(d[1], d[0])) if np.hypot(*d) > 1e-6 else default
+
+
+def turn_checks(grid: OccupancyGrid, start: Pose2D, waypoints: list[Pose2D], fp: Footprint) -> list[tuple[int, bool]]:
+    """[(waypoint index, clear)] for every turn: index -1 is the turn at the start."""
+    out = []
+    if not waypoints:
+        return out
+    here = start.xy
+    heading = start.theta
+    for k, wp in enumerate(waypoints):
+        travel = _heading(here, wp.xy, heading)
+        out.append((k - 1, turn_clear(grid, here, heading, travel, fp)))
+        here, heading = wp.xy, travel
+    out.append((len(waypoints) - 1, turn_clear(grid, here, heading, waypoints[-1].theta, fp)))
+    return out
+
+
+def straight_clear(grid: OccupancyGrid, a: np.ndarray, b: np.ndarray, theta: float, fp: Footprint) -> bool:
+    """The footprint, held at heading theta, stays clear while the base moves straight from a to b."""
+    n = max(int(math.ceil(np.linalg.norm(np.subtract(b, a)) / 0.05)), 1)
+    t = np.arange(n + 1)[:, None] / n
+    xy = np.asarray(a, np.float64) + t * (np.asarray(b, np.float64) - np.asarray(a, np.float64))
+    return bool(poses_clear(grid, xy, np.full(n + 1, theta), fp).all())
+
+
+def approach_point(grid: OccupancyGrid, goal: Pose2D, distances_m: tuple[float, ...], fp: Footprint) -> np.ndarray | None:
+    """A point on the goal's heading line, `d` behind it (first choice) or ahead of it, with room to turn,
+    from which the base reaches the goal by driving straight (forwards, or backing up from ahead) without
+    turning next to the obstacles around the goal."""
+    heading = np.array([math.cos(goal.theta), math.sin(goal.theta)])
+    need = los_clearance(grid)
+    for sign in (-1.0, 1.0):
+        for d in distances_m:
+            p = goal.xy + sign * d * heading
+            if not grid.is_traversable(p)[0]:
+                continue
+            if float(grid.clearance_at(p)[0]) < fp.turn_radius_m + fp.margin_m:
+                continue
+            if segment_min_clearance(grid, p[None], goal.xy[None])[0] < min(need, float(grid.clearance_at(goal.xy)[0])):
+                continue
+            if straight_clear(grid, p, goal.xy, goal.theta, fp):
+                return p
+    return None
+
+
+def escape_point(grid: OccupancyGrid, start: Pose2D, toward: np.ndarray, distances_m: tuple[float, ...],
+                 fp: Footprint) -> np.ndarray | None:
+    """A point straight ahead of or behind the start (no turn needed to get there) from which turning
+    towards `toward` is clear; nearest first."""
+    fwd = np.array([math.cos(start.theta), math.sin(start.theta)])
+    for d in distances_m:
+        for sign in (-1.0, 1.0):
+            p = start.xy + sign * d * fwd
+            if not grid.is_traversable(p)[0] or not straight_clear(grid, start.xy, p, start.theta, fp):
+                continue
+            if turn_clear(grid, p, start.theta, _heading(p, toward, start.theta), fp):
+                return p
+    return None
