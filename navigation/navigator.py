@@ -145,6 +145,11 @@ class Navigator:
             smoothed = np.concatenate([smoothed, goal.xy[None]])
             pts = np.concatenate([pts, goal.xy[None]])
         waypoints = to_waypoints(smoothed, goal.theta)
+        if approach is not None and len(waypoints) >= 2:
+            # Face the final heading at the approach point: the last stretch is driven straight (backing
+            # up when the approach point lies ahead of the goal).
+            a = waypoints[-2]
+            waypoints[-2] = Pose2D(a.x, a.y, goal.theta)
         if path.start_xy is not None and np.linalg.norm(path.start_xy - start.xy) > 1e-9:
             # The start was snapped out of blocked space: drive to the snapped point first.
             smoothed = np.concatenate([start.xy[None], smoothed])
