@@ -1,7 +1,7 @@
 """Vectorised collision tests of the gripper (and the arm) against point clouds.
 
 The gripper is a set of axis-aligned boxes in the grasp frame (x approach, y closing, z normal): the two
-open fingers, the gripper body (palm + roll motor) and the wrist behind it. A candidate collides when any
+open fingers (pad + shaft boxes each), the gripper body and the wrist behind it (grasping.config.GripperModel). A candidate collides when any
 point falls inside an inflated box. All candidates are tested at once: points are expressed in every
 candidate's frame with one einsum, (K, N, 3).
 """
@@ -14,32 +14,27 @@ from core.stretch import wrist_yaw_axis_base
 from grasping.config import GripperModel
 from grasping.kinematics import ArmSolution
 
-FINGERS = (0, 1)
-BODY = (2, 3)
-BOX_NAMES = ("finger +y", "finger -y", "gripper body", "wrist")
 _W0 = wrist_yaw_axis_base(0.0, 0.0)
 
 
-def gripper_boxes(model: GripperModel, aperture_m: float | None = None, flipped: bool = False) -> np.ndarray:
-    """(4, 2, 3) lo/hi corners in the grasp frame: finger +y, finger -y, gripper body, wrist.
+def gripper_boxes(model: GripperModel, flipped: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes (B, 2, 3) lo/hi in the grasp frame of the fully open gripper, and a bool (B,) finger mask.
 
-    `flipped`: the same gripper rolled by pi (the closing axis reversed), i.e. y and z mirrored; the fingers
-    are symmetric, the body and wrist are not.
+    The +y finger's boxes, the mirrored -y finger's, then the gripper body and the wrist. `flipped`: the
+    gripper rolled by pi (closing axis reversed), i.e. y and z mirrored: the fingers are symmetric, the
+    body and wrist are not.
     """
-    a = model.max_aperture_m if aperture_m is None else aperture_m
-    L, t, h = model.finger_length_m, model.finger_thickness_m, model.finger_height_m
-    tip = model.tip_extension_m
-    boxes = np.array([
-        [[-L, a / 2, -h / 2], [tip, a / 2 + t, h / 2]],
-        [[-L, -a / 2 - t, -h / 2], [tip, -a / 2, h / 2]],
-        list(model.body_box),
-        list(model.wrist_box),
-    ], dtype=float)
+    plus = np.array(model.finger_boxes, dtype=float)
+    minus = plus * np.array([1.0, -1.0, 1.0])
+    minus = np.stack([np.minimum(minus[:, 0], minus[:, 1]), np.maximum(minus[:, 0], minus[:, 1])], axis=1)
+    boxes = np.concatenate([plus, minus, np.array([model.body_box, model.wrist_box], dtype=float)])
+    finger = np.zeros(len(boxes), dtype=bool)
+    finger[: 2 * len(plus)] = True
     if flipped:
         m = np.array([1.0, -1.0, -1.0])
         lo, hi = boxes[:, 0] * m, boxes[:, 1] * m
         boxes = np.stack([np.minimum(lo, hi), np.maximum(lo, hi)], axis=1)
-    return boxes
+    return boxes, finger
 
 
 def to_local(points: np.ndarray, centres: np.ndarray, rotations: np.ndarray) -> np.ndarray:

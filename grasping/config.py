@@ -34,18 +34,22 @@ class GripperModel:
     """The Stretch SE3 gripper as boxes in the grasp frame (x approach, y closing, z = x cross y).
 
     Measured from the URDF collision shapes (sim/stretch_model.py loads the same URDF) with the wrist at
-    roll 0: the fingertip pads span x -0.042..0 and z +-0.02, 6.0..9.5 cm from the centre when fully open;
-    the finger shafts run back to the gripper body, which starts 12.8 cm behind the tips and is asymmetric
-    in z (9.2 cm on +z, 4.7 cm on -z); the wrist motors sit behind it. The grasp centre is midway between
-    the fingertips (core.stretch's link_grasp_center).
+    roll 0, gripper fully open: the fingertip pads span x -0.042..0 and z +-0.02, 6.0..9.5 cm from the
+    centre; the finger shafts converge towards the gripper body (4.5 cm from the centre where they enter it),
+    which starts 12.8 cm behind the tips and is asymmetric in z (9.2 cm on +z, 4.7 cm on -z); the wrist
+    motors sit behind it. The grasp centre is midway between the fingertips (core.stretch's
+    link_grasp_center). Collision checks always use the fully open gripper.
     """
 
     max_aperture_m: float = STRETCH.limits.gripper_m[1]
-    finger_length_m: float = 0.128  # tips to the gripper body
-    finger_thickness_m: float = 0.036  # along the closing axis (pad + finger shaft when open)
-    finger_height_m: float = 0.04  # along the grasp z axis (the pads)
-    tip_extension_m: float = 0.008  # fingertips reach this far past the grasp centre
+    finger_height_m: float = 0.04  # the pads' extent along the grasp z axis
     pad_length_m: float = 0.042  # the pads' extent along the approach, back from the tips
+    # The +y finger fully open as boxes (pad, then the shaft converging towards the body); -y is mirrored.
+    finger_boxes: tuple[tuple[tuple[float, float, float], tuple[float, float, float]], ...] = (
+        ((-0.042, 0.060, -0.02), (0.008, 0.096, 0.02)),
+        ((-0.090, 0.055, -0.023), (-0.042, 0.100, 0.023)),
+        ((-0.130, 0.045, -0.023), (-0.090, 0.097, 0.023)),
+    )
     body_box: tuple[tuple[float, float, float], tuple[float, float, float]] = (
         (-0.226, -0.037, -0.047), (-0.128, 0.037, 0.092))
     wrist_box: tuple[tuple[float, float, float], tuple[float, float, float]] = (
@@ -58,9 +62,9 @@ class GraspConfig:
 
     gripper: GripperModel = field(default_factory=GripperModel)
     width_margin_m: float = 0.012  # object width must be <= aperture - this margin
-    min_width_m: float = 0.004  # less material than this between the pads closes on nothing
+    min_contact_points: int = 4  # fewer object points between the pads than this: it would close on nothing
     collision_margin_m: float = 0.006  # boxes are inflated by this against scene points
-    object_margin_m: float = 0.002  # ...and by this against the target's own points
+    object_margin_m: float = 0.003  # ...and by this against the target's own points
     support_clearance_m: float = 0.012  # fingertips stay this far above the support surface
     approach_backoff_m: float = 0.10  # pre-grasp distance along the approach (also the swept volume)
     top_angles: int = 12  # closing-axis angles sampled for top-down grasps over [0, pi)

@@ -110,7 +110,7 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
         pre = np.array([T_world_grasp(s[1].base_pose, s[2])[:3, 3] for s in sols])
         fin = np.array([s[1].T_world_grasp[:3, 3] for s in sols])
         rots = np.array([s[1].T_world_grasp[:3, :3] for s in sols])
-        boxes = gripper_boxes(config.gripper)
+        boxes, _ = gripper_boxes(config.gripper)
         hit_scene = sweep_hits(scene, fin, rots, fin - pre, boxes, config.collision_margin_m) if len(scene) \
             else np.zeros((len(sols), len(boxes)), bool)
         hit_obj = sweep_hits(pts, fin, rots, fin - pre, boxes, config.object_margin_m)

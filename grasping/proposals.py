@@ -144,7 +144,10 @@ def side(shape: ObjectShape, cfg: GraspConfig, base_xy: np.ndarray | None) -> Ca
     # The gripper body hangs below a horizontal gripper's centre (4.7 cm at roll 0): keep it off the support.
     floor = _tip_floor(shape, cfg) + max(cfg.gripper.finger_height_m / 2, -cfg.gripper.body_box[0][2])
     zs = sorted({round(max(shape.support_z + f * shape.height, floor), 4) for f in cfg.side_heights})
-    zs = [z for z in zs if z <= shape.top_z - 0.005] or [max(floor, shape.top_z - 0.005)]
+    # The pads must be covered by the object over their full height, or they close on its very edge.
+    zs = [z for z in zs if z <= shape.top_z - 0.5 * cfg.gripper.finger_height_m]
+    if not zs:
+        return Candidates.concat([])
     centres, approaches = [], []
     for h in headings:
         a = np.array([math.cos(h), math.sin(h)])

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from grasping.collision import BODY, FINGERS, boxes_hit, gripper_boxes, to_local
+from grasping.collision import boxes_hit, gripper_boxes, to_local
 from grasping.config import GraspConfig
 from grasping.proposals import Candidates, ObjectShape
 
@@ -80,27 +80,28 @@ def evaluate(cands: Candidates, points: np.ndarray, scene: np.ndarray, shape: Ob
     scene_local = to_local(scene, centres, cands.rotations) if len(scene) else np.zeros((len(cands), 0, 3))
     hits = []
     for flipped in (False, True):
-        boxes = gripper_boxes(g, flipped=flipped)
+        boxes, finger = gripper_boxes(g, flipped=flipped)
         hits.append((boxes_hit(local, boxes, cfg.object_margin_m), boxes_hit(scene_local, boxes, cfg.collision_margin_m)))
-    body = list(BODY)
+    body = ~finger
     body_free = [~(o[:, body].any(axis=1) | s[:, body].any(axis=1)) for o, s in hits]
-    obj_hit, scene_hit = hits[0]
-    obj_hit[:, body] &= hits[1][0][:, body]  # a body hit counts only if it hits in both rolls
-    scene_hit[:, body] &= hits[1][1][:, body]
+    finger_obj = hits[0][0][:, finger].any(axis=1)
+    finger_scene = hits[0][1][:, finger].any(axis=1)
+    body_obj = hits[0][0][:, body].any(axis=1) & hits[1][0][:, body].any(axis=1)
+    body_scene = ~(body_free[0] | body_free[1]) & ~body_obj
     rolls = np.where(body_free[0] & body_free[1], 2, np.where(body_free[1], 1, 0))
 
     reasons = []
     limit = g.max_aperture_m - cfg.width_margin_m
     for k in range(len(cands)):
-        if count[k] == 0:
+        if count[k] < cfg.min_contact_points:
             reasons.append(REJECT_NOTHING)
         elif width[k] > limit:
             reasons.append(REJECT_WIDE)
-        elif obj_hit[k, list(FINGERS)].any():
+        elif finger_obj[k]:
             reasons.append(REJECT_FINGER_OBJECT)
-        elif obj_hit[k, list(BODY)].any():
+        elif body_obj[k]:
             reasons.append(REJECT_BODY_OBJECT)
-        elif scene_hit[k].any():
+        elif finger_scene[k] or body_scene[k]:
             reasons.append(REJECT_SCENE)
         else:
             reasons.append("")

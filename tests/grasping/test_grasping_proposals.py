@@ -32,12 +32,18 @@ SHAPES = {
 }
 
 
-def _finger_points(T: np.ndarray, aperture: float) -> np.ndarray:
-    """Points along the two open fingers' centre lines (an independent model of where the fingers are)."""
+def _finger_points(T: np.ndarray) -> np.ndarray:
+    """Points on the open fingers' centre lines, from the sim's URDF finger shapes (independent of the
+    planner's box model): pads 6.0..9.5 cm from the centre over the last 4.2 cm, shafts converging to
+    ~7 cm at 13 cm behind the tips."""
     a, c = T[:3, 0], T[:3, 1]
-    s = np.linspace(0.0, GRIPPER.finger_length_m, 10)[:, None]
-    off = aperture / 2 + GRIPPER.finger_thickness_m / 2
-    return np.concatenate([T[:3, 3] - s * a + off * c, T[:3, 3] - s * a - off * c])
+    xs = np.concatenate([np.linspace(0.0, -0.09, 8), np.linspace(-0.09, -0.13, 4)])
+    ys = np.concatenate([np.full(8, 0.078), np.linspace(0.078, 0.07, 4)])
+    pts = [T[:3, 3] + x * a + sgn * y * c for x, y in zip(xs, ys, strict=True) for sgn in (1, -1)]
+    return np.array(pts)
+
+
+FINGER_HALF_THICKNESS = 0.015
 
 
 def _material_width(points: np.ndarray, T: np.ndarray) -> float:
@@ -61,9 +67,9 @@ def test_proposals_fit_the_gripper_and_avoid_a_nearby_wall(name):
         w = _material_width(obj, g.T_world_grasp)
         assert 0.0 < w <= OPENING - CFG.width_margin_m + 1e-6
         assert abs(w - g.width_m) < 0.01
-        fingers = _finger_points(g.T_world_grasp, OPENING)
+        fingers = _finger_points(g.T_world_grasp)
         d_wall = np.min(np.linalg.norm(fingers[:, None, :] - far[None, ::7, :], axis=2))
-        assert d_wall > GRIPPER.finger_thickness_m / 2, f"{g.kind} grasp reaches into the wall"
+        assert d_wall > FINGER_HALF_THICKNESS, f"{g.kind} grasp reaches into the wall"
         # Fingertips stay above the table top.
         assert g.T_world_grasp[2, 3] > TABLE_Z + 0.005
 
@@ -112,7 +118,7 @@ def test_clutter_between_the_fingers_rejects_top_grasps_there():
     plan = plan_grasps(on_table(obj, XY, extra=neighbour), _base(), CFG)
     assert plan.grasps
     for g in plan.grasps:
-        fingers = _finger_points(g.T_world_grasp, OPENING)
+        fingers = _finger_points(g.T_world_grasp)
         assert np.min(np.linalg.norm(fingers[:, None] - neighbour[None], axis=2)) > GRIPPER.finger_height_m / 2
     assert plan.rejected.get("collides with the scene", 0) > 0
 
