@@ -140,11 +140,20 @@ class BoxSegmenter:
         if len(boxes) == 0:
             return MaskResult(np.zeros((0, h, w), dtype=bool), np.zeros((0,), dtype=np.float32))
         tb = self.predictor.transform.apply_boxes_torch(torch.as_tensor(boxes, device=self.device), (h, w))
-        masks, iou, _ = self.predictor.predict_torch(None, None, boxes=tb, multimask_output=self.multimask)
-        # masks (N, K, H, W) bool, iou (N, K): keep the best of the K candidates per box.
+        # SamPredictor.predict_torch, but the best of the K candidates per box is chosen on the 256x256
+        # low-resolution logits, so only one mask per box is upsampled to the image (3x less work).
+        sam = self.model
+        sparse, dense = sam.prompt_encoder(points=None, boxes=tb, masks=None)
+        low_res, iou = sam.mask_decoder(image_embeddings=self.predictor.features,
+                                        image_pe=sam.prompt_encoder.get_dense_pe(),
+                                        sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
+                                        multimask_output=self.multimask)
         best = iou.argmax(dim=1)
-        idx = torch.arange(len(boxes), device=masks.device)
-        return MaskResult(masks[idx, best].cpu().numpy().astype(bool), iou[idx, best].float().cpu().numpy())
+        idx = torch.arange(len(boxes), device=low_res.device)
+        logits = sam.postprocess_masks(low_res[idx, best][:, None], self.predictor.input_size,
+                                       self.predictor.original_size)
+        masks = (logits[:, 0] > sam.mask_threshold).cpu().numpy()
+        return MaskResult(masks, iou[idx, best].float().cpu().numpy())
 
     def segment(self, rgb: np.ndarray, boxes_xyxy: np.ndarray) -> MaskResult:
         """`set_image(rgb)` then `segment_boxes(boxes)`; skips the encoder when there are no boxes."""
