@@ -1,0 +1,275 @@
+"""The pick-and-place task machine: find object -> navigate -> pick -> find receptacle -> navigate -> place.
+
+Each phase reports success or failure with a reason; the run stops safely (arm retracted, robot stopped)
+at the first failure; the report's log says what happened, step by step. The machine only talks to the
+Robot protocol, the semantic map, a perception pipeline (for the fresh head-camera segmentation that
+grasping needs) and the navigator, so the same code drives the simulator and a real Stretch.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.errors import OvmmError
+from core.types import RGBDFrame
+from grasping.config import PickConfig
+from grasping.execute import pick, place
+from grasping.motion import retract
+from grasping.place import HeldObject
+from mapping.obstacles import ObstacleGridConfig
+from mapping.query import Hit, QueryConfig
+from mapping.voxel_map import VoxelMap
+from navigation.navigator import NavigationConfig, NavigationResult, Navigator
+from orchestrator.requests import Task
+from robots.protocol import Robot
+
+log = logging.getLogger(__name__)
+
+PHASES = ("find_object", "navigate_to_object", "pick", "find_receptacle", "navigate_to_receptacle", "place")
+
+
+@dataclass
+class TaskConfig:
+    """How a request is carried out; defaults in one place (the CLI mirrors the important ones)."""
+
+    query: QueryConfig = field(default_factory=QueryConfig)
+    navigation: NavigationConfig = field(default_factory=NavigationConfig)
+    pick: PickConfig = field(default_factory=PickConfig)
+    obstacles: ObstacleGridConfig = field(default_factory=ObstacleGridConfig)
+    candidates: int = 3
+    """Map hits tried in turn when navigation to the best one fails."""
+    replans: int = 1
+    """Re-plans from where the robot stopped when following a path fails."""
+
+
+@dataclass
+class PhaseResult:
+    name: str
+    success: bool
+    reason: str = ""
+    seconds: float = 0.0
+    details: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "success": self.success, "reason": self.reason,
+                "seconds": round(self.seconds, 3), "details": self.details}
+
+
+@dataclass
+class TaskReport:
+    """What happened: the phases in order, the step log, and geometry for pictures."""
+
+    request: str
+    task: Task | None
+    phases: list[PhaseResult] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+    paths_xy: list[np.ndarray] = field(default_factory=list)
+    object_xyz: np.ndarray | None = None
+    receptacle_xyz: np.ndarray | None = None
+    grasp_xyz: np.ndarray | None = None
+    place_xyz: np.ndarray | None = None
+    seconds: float = 0.0
+
+    @property
+    def success(self) -> bool:
+        return bool(self.phases) and all(p.success for p in self.phases) and self._complete()
+
+    def _complete(self) -> bool:
+        names = {p.name for p in self.phases}
+        need = {"pick_and_place": PHASES, "pick": PHASES[:3], "place": PHASES[3:]}[self.task.kind] if self.task else ()
+        return set(need) <= names
+
+    @property
+    def failure(self) -> PhaseResult | None:
+        return next((p for p in self.phases if not p.success), None)
+
+    def phase(self, name: str) -> PhaseResult | None:
+        return next((p for p in self.phases if p.name == name), None)
+
+    def to_dict(self) -> dict:
+        def xyz(v):
+            return None if v is None else [round(float(c), 4) for c in v]
+
+        f = self.failure
+        return {
+            "format": "ovmm-run-report", "version": 1,
+            "request": self.request, "task": None if self.task is None else self.task.to_dict(),
+            "success": self.success, "failed_phase": None if f is None else f.name,
+            "reason": "" if f is None else f.reason, "seconds": round(self.seconds, 3),
+            "phases": [p.to_dict() for p in self.phases], "log": list(self.log),
+            "object_xyz": xyz(self.object_xyz), "receptacle_xyz": xyz(self.receptacle_xyz),
+            "grasp_xyz": xyz(self.grasp_xyz), "place_xyz": xyz(self.place_xyz),
+            "paths_xy": [np.round(p, 3).tolist() for p in self.paths_xy],
+        }
+
+
+PhaseHook = Callable[[str, PhaseResult, Robot], None]
+
+
+class TaskRunner:
+    """Carries out parsed tasks on one robot with one map."""
+
+    def __init__(self, robot: Robot, voxel_map: VoxelMap, perception, config: TaskConfig | None = None,
+                 on_phase: PhaseHook | None = None) -> None:
+        self.robot = robot
+        self.map = voxel_map
+        self.perception = perception
+        self.config = config or TaskConfig()
+        self.navigator = Navigator(self.config.navigation)
+        self.on_phase = on_phase
+        self.held: HeldObject | None = None
+        self._grid = voxel_map.obstacle_grid(self.config.obstacles)
+
+    # -- helpers -------------------------------------------------------------------------------------------
+    def _segment(self, frame: RGBDFrame, phrase: str) -> list[tuple[np.ndarray, float]]:
+        return [(o.mask, float(o.score)) for o in self.perception.segment_text(frame, phrase)]
+
+    def _note(self, report: TaskReport, text: str) -> None:
+        stamp = f"[{time.perf_counter() - self._t0:6.1f}s] {text}"
+        report.log.append(stamp)
+        log.info(text)
+
+    def _finish(self, report: TaskReport, phase: PhaseResult) -> bool:
+        report.phases.append(phase)
+        self._note(report, f"{phase.name}: {'ok' if phase.success else 'FAILED'}"
+                           f"{'' if phase.success else ' - ' + phase.reason}")
+        if self.on_phase is not None:
+            self.on_phase(phase.name, phase, self.robot)
+        return phase.success
+
+    def _find(self, phrase: str, name: str) -> tuple[PhaseResult, list[Hit]]:
+        t0 = time.perf_counter()
+        try:
+            hits = self.map.query_text(phrase, self.perception.encode_text, self.config.query)
+        except OvmmError as exc:
+            return PhaseResult(name, False, str(exc), time.perf_counter() - t0), []
+        dt = time.perf_counter() - t0
+        thr = self.config.query.not_found_threshold
+        if not hits:
+            return PhaseResult(name, False, f"'{phrase}' is not in the map (no matching voxels)", dt), []
+        best = hits[0]
+        details = {"score": round(float(best.score), 3), "xyz": [round(float(v), 3) for v in best.center],
+                   "threshold": thr}
+        if best.score < thr:
+            return PhaseResult(name, False, f"'{phrase}' not found in the map: best match scores "
+                                            f"{best.score:.2f} < threshold {thr:.2f}", dt, details), []
+        good = [h for h in hits if h.score >= thr][: self.config.candidates]
+        return PhaseResult(name, True, "", dt, details), good
+
+    def _navigate(self, report: TaskReport, hits: list[Hit], name: str) -> tuple[PhaseResult, Hit | None]:
+        t0 = time.perf_counter()
+        reasons = []
+        retract(self.robot, [])
+        for k, hit in enumerate(hits):
+            start = self.robot.get_base_pose()
+            plan = self.navigator.plan_to_target(self._grid, start, hit.center, hit.extent)
+            if not plan.success:
+                reasons.append(f"candidate {k + 1}: {plan.reason}")
+                self._note(report, f"{name}: candidate {k + 1} at {np.round(hit.center, 2).tolist()} - {plan.reason}")
+                continue
+            ok, why = self._follow(report, plan, hit, name)
+            if ok:
+                pose = self.robot.get_base_pose()
+                return PhaseResult(name, True, "", time.perf_counter() - t0,
+                                   {"goal": plan.goal.to_list() if plan.goal else None,
+                                    "reached": pose.to_list(), "path_m": round(plan.length_m, 2),
+                                    "candidate": k + 1}), hit
+            reasons.append(f"candidate {k + 1}: {why}")
+        reason = "; ".join(reasons) if reasons else "no candidate to drive to"
+        return PhaseResult(name, False, reason, time.perf_counter() - t0), None
+
+    def _follow(self, report: TaskReport, plan: NavigationResult, hit: Hit, name: str) -> tuple[bool, str]:
+        why = ""
+        for attempt in range(self.config.replans + 1):
+            report.paths_xy.append(np.asarray(plan.smoothed_xy, dtype=float))
+            self._note(report, f"{name}: driving {plan.length_m:.2f} m through {len(plan.waypoints)} waypoints"
+                               f" to {np.round(plan.goal.to_list(), 2).tolist()}")
+            res = self.robot.follow_waypoints(plan.waypoints)
+            if res.success:
+                return True, ""
+            why = res.reason
+            self._note(report, f"{name}: drive stopped ({why})")
+            if attempt == self.config.replans:
+                break
+            plan = self.navigator.plan_to_target(self._grid, self.robot.get_base_pose(), hit.center, hit.extent)
+            if not plan.success:
+                return False, f"{why}; re-plan failed: {plan.reason}"
+        return False, why
+
+    # -- the machine ---------------------------------------------------------------------------------------
+    def run(self, task: Task, request: str = "") -> TaskReport:
+        """Carry out a task; never raises for an ordinary failure (the report says which phase and why)."""
+        self._t0 = time.perf_counter()
+        report = TaskReport(request or task.describe(), task)
+        self._note(report, f"task: {task.describe()}")
+        try:
+            if task.kind in ("pick", "pick_and_place") and not self._pick_phases(report, task):
+                return self._stop(report)
+            if task.kind in ("place", "pick_and_place") and not self._place_phases(report, task):
+                return self._stop(report)
+        except OvmmError as exc:  # a robot that disconnects, a corrupt frame...
+            phase = PHASES[len(report.phases)] if len(report.phases) < len(PHASES) else "place"
+            self._finish(report, PhaseResult(phase, False, str(exc)))
+            return self._stop(report)
+        report.seconds = time.perf_counter() - self._t0
+        self._note(report, "done: success")
+        return report
+
+    def _stop(self, report: TaskReport) -> TaskReport:
+        try:
+            self.robot.stop()
+        except OvmmError as exc:
+            self._note(report, f"stop failed: {exc}")
+        report.seconds = time.perf_counter() - self._t0
+        return report
+
+    def _pick_phases(self, report: TaskReport, task: Task) -> bool:
+        found, hits = self._find(task.object_phrase, "find_object")
+        if hits:
+            report.object_xyz = hits[0].center
+        if not self._finish(report, found):
+            return False
+        nav, hit = self._navigate(report, hits, "navigate_to_object")
+        if not self._finish(report, nav):
+            return False
+        t0 = time.perf_counter()
+        res = pick(self.robot, task.object_phrase, self.config.pick, segment=self._segment, look_at=hit.center)
+        report.log.extend(f"    {line}" for line in res.log)
+        if res.grasp is not None:
+            report.grasp_xyz = res.grasp.T_world_grasp[:3, 3].copy()
+        self.held = res.held if res.success else None
+        details = {"attempts": res.attempts}
+        if res.grasp is not None:
+            details.update(kind=res.grasp.kind, width_m=round(float(res.grasp.width_m), 3))
+        return self._finish(report, PhaseResult("pick", res.success, res.reason, time.perf_counter() - t0, details))
+
+    def _place_phases(self, report: TaskReport, task: Task) -> bool:
+        held = self.held
+        if held is None:
+            if self.robot.is_holding() is False or task.kind == "pick_and_place":
+                self._finish(report, PhaseResult("find_receptacle", False,
+                                                 "nothing in the gripper to place (pick something up first)"))
+                return False
+            held = HeldObject(below_grasp_m=0.05, radius_m=0.05)
+        found, hits = self._find(task.receptacle_phrase, "find_receptacle")
+        if hits:
+            report.receptacle_xyz = hits[0].center
+        if not self._finish(report, found):
+            return False
+        nav, hit = self._navigate(report, hits, "navigate_to_receptacle")
+        if not self._finish(report, nav):
+            return False
+        t0 = time.perf_counter()
+        res = place(self.robot, task.receptacle_phrase, held, self.config.pick, segment=self._segment,
+                    look_at=hit.center)
+        report.log.extend(f"    {line}" for line in res.log)
+        if res.target is not None:
+            report.place_xyz = np.asarray(res.target.point, dtype=float).copy()
+        if res.success:
+            self.held = None
+        return self._finish(report, PhaseResult("place", res.success, res.reason, time.perf_counter() - t0))
