@@ -122,12 +122,13 @@ class Navigator:
                            "smooth": result.timing_s.get("smooth", 0.0), "total": time.perf_counter() - t0}
         return result
 
-    def _path(self, occ: OccupancyGrid, start: Pose2D, goal: Pose2D, allow_escape: bool = True) -> NavigationResult:
+    def _path(self, occ: OccupancyGrid, start: Pose2D, goal: Pose2D, allow_escape: bool = True,
+              use_approach: bool = False) -> NavigationResult:
         cfg = self.config
         fp = cfg.footprint
         t0 = time.perf_counter()
         approach = None
-        if cfg.approach_distances_m and occ.is_traversable(goal.xy)[0]:
+        if use_approach and cfg.approach_distances_m and occ.is_traversable(goal.xy)[0]:
             approach = approach_point(occ, goal, cfg.approach_distances_m, fp)
         path = self.planner.plan(occ, start.xy, goal.xy if approach is None else approach)
         if not path.success and approach is not None:
@@ -161,13 +162,19 @@ class Navigator:
             timing_s={"plan": t1 - t0, "smooth": time.perf_counter() - t1},
         )
         result.blocked_turns = [k for k, ok in turn_checks(occ, start, waypoints, fp) if not ok]
+        if not use_approach and len(waypoints) - 1 in result.blocked_turns and cfg.approach_distances_m:
+            # The final turn would swing the base into obstacles: arrive already facing the heading.
+            alt = self._path(occ, start, goal, allow_escape, use_approach=True)
+            if alt.success and len(alt.waypoints) - 1 not in alt.blocked_turns:
+                alt.timing_s["plan"] += result.timing_s["plan"]
+                return alt
         if allow_escape and -1 in result.blocked_turns and cfg.escape_distances_m:
             escaped = self._escape(occ, start, goal, waypoints[0].xy)
             if escaped is not None:
                 escaped.timing_s["plan"] += result.timing_s["plan"]
                 return escaped
         if result.blocked_turns:
-            log.warning("turns at waypoints %s sweep the base footprint into obstacles", result.blocked_turns)
+            log.info("turns at waypoints %s sweep the base footprint into obstacles", result.blocked_turns)
         return result
 
     def _escape(self, occ: OccupancyGrid, start: Pose2D, goal: Pose2D, toward: np.ndarray) -> NavigationResult | None:
@@ -177,7 +184,7 @@ class Navigator:
         if e is None:
             return None
         first = Pose2D(float(e[0]), float(e[1]), start.theta)
-        sub = self._path(occ, first, goal, allow_escape=False)
+        sub = self._path(occ, first, goal, allow_escape=False, use_approach=True)
         if not sub.success or -1 in sub.blocked_turns:
             return None
         sub.start = start
