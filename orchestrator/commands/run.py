@@ -1,0 +1,59 @@
+"""`ovmm run "put the mug on the table" --map MAP --robot sim|stretch`: carry out one request."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from orchestrator.run_task import ROBOT_KINDS, RobotOptions
+
+EXAMPLE = 'ovmm run "put the red coffee mug on the white kitchen table" --map home.ovmm-map.npz --robot sim --scene scene.json'
+
+
+def add_robot_arguments(p: argparse.ArgumentParser) -> None:
+    """Robot selection flags shared by `ovmm run` and `ovmm listen`."""
+    d = RobotOptions()
+    p.add_argument("--robot", choices=ROBOT_KINDS, default=d.kind, help="which robot carries the task out")
+    p.add_argument("--scene", default=d.scene, help="scene.json for --robot sim (the scene the map was scanned in)")
+    p.add_argument("--robot-host", default=d.host, help="host of `ovmm robot-server` for --robot stretch")
+    p.add_argument("--robot-port", type=int, default=d.port, help="port of `ovmm robot-server`")
+    p.add_argument("--key-file", default=d.key_file, help="the robot server's shared key (or set OVMM_ROBOT_KEY)")
+
+
+def robot_options(args: argparse.Namespace) -> RobotOptions:
+    return RobotOptions(kind=args.robot, scene=args.scene, host=args.robot_host, port=args.robot_port,
+                        key_file=args.key_file)
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("run", help="carry out a request such as 'put the mug on the table'",
+                              description=__doc__, epilog=f"example: {EXAMPLE}")
+    p.add_argument("request", help="what to do, in words")
+    p.add_argument("--map", dest="map_path", required=True, help="map file written by `ovmm scan`")
+    add_robot_arguments(p)
+    p.add_argument("--log", dest="log_path", help="write the run report (JSON) here")
+    p.add_argument("--png", help="write a top-down picture of the run here")
+    p.add_argument("--device", default="cpu", help="perception device (cpu, cuda, auto)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from mapping.voxel_map import VoxelMap
+    from orchestrator.pictures_run import save_run_png
+    from orchestrator.run_task import run_request
+    from orchestrator.summary import phase_table
+
+    report = run_request(args.request, args.map_path, robot_options(args), log_path=args.log_path,
+                         device=args.device)
+    print("\n".join(report.log))
+    print()
+    print(phase_table(report))
+    if args.png:
+        save_run_png(VoxelMap.load(args.map_path), [report], args.png)
+        print(f"wrote {args.png}")
+    if report.success:
+        print(f"done: {report.task.describe()} ({report.seconds:.1f} s)")
+        return 0
+    f = report.failure
+    print(f"failed in {f.name}: {f.reason}", file=sys.stderr)
+    return 3

@@ -1,0 +1,115 @@
+"""Carry out one spoken or typed request on a robot with a saved map (`ovmm run`, `ovmm listen --map`).
+
+The robot is the simulator (`--robot sim --scene scene.json`) or a real Stretch reached through the
+robot-side server (`--robot stretch --robot-host HOST`). Perception for the fresh head-camera frames is the
+map's own pipeline (rebuilt from the perception config recorded in the map), so the words of the request
+are embedded with the same encoder as the map's features.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import InputError
+from core.io import write_json_atomic
+from mapping.map_encoder import check_encoder, perception_from_record
+from mapping.voxel_map import VoxelMap
+from orchestrator.requests import parse_request
+from orchestrator.task_machine import TaskConfig, TaskReport, TaskRunner
+from robots.protocol import Robot
+
+log = logging.getLogger(__name__)
+
+ROBOT_KINDS = ("sim", "stretch")
+
+
+@dataclass
+class RobotOptions:
+    """Which robot to drive and how to reach it."""
+
+    kind: str = "sim"
+    scene: str | None = None
+    """Scene file for --robot sim (the scene the map was scanned in)."""
+    host: str = "127.0.0.1"
+    port: int = 5555
+    key_file: str | None = None
+    """File with the robot server's shared key (or set OVMM_ROBOT_KEY)."""
+
+
+def read_key(key_file: str | None) -> bytes | None:
+    if key_file:
+        try:
+            return Path(key_file).read_bytes().strip()
+        except OSError as exc:
+            raise InputError(f"cannot read the robot key file {key_file}: {exc.strerror}") from exc
+    env = os.environ.get("OVMM_ROBOT_KEY")
+    return env.encode() if env else None
+
+
+def scene_descriptions(scene: str | None) -> tuple[object | None, dict[int, str] | None]:
+    if scene is None:
+        return None, None
+    from sim.scene_spec import SceneSpec
+
+    spec = SceneSpec.load(scene)
+    return spec, spec.instance_descriptions()
+
+
+@contextlib.contextmanager
+def open_robot(options: RobotOptions, spec=None) -> Iterator[Robot]:
+    """A connected robot as a context manager (stopped and disconnected on exit)."""
+    if options.kind == "sim":
+        if spec is None:
+            raise InputError("--robot sim needs --scene scene.json (the scene the map was scanned in)")
+        from sim.robot import SimRobot
+        from sim.world import SimWorld
+
+        world = SimWorld(spec, base_dir=Path(options.scene).parent if options.scene else None)
+        try:
+            with SimRobot(world) as robot:
+                yield robot
+        finally:
+            world.close()
+    elif options.kind == "stretch":
+        from robots.client import RobotClient
+
+        with RobotClient(options.host, options.port, key=read_key(options.key_file)) as robot:
+            yield robot
+    else:
+        raise InputError(f"unknown robot {options.kind!r}; use one of {', '.join(ROBOT_KINDS)}")
+
+
+def map_perception(voxel_map: VoxelMap, descriptions: dict[int, str] | None, device: str = "cpu"):
+    """The map's recorded perception pipeline, rebuilt (ground truth needs the scene's descriptions)."""
+    from perception.composite import build_perception
+
+    record = voxel_map.metadata.perception
+    if not record:
+        raise InputError(f"{voxel_map.metadata.source or 'the map'} records no perception config; rescan it")
+    config = perception_from_record(record)
+    config.device = device
+    if config.pipeline == "ground-truth" and descriptions is None:
+        raise InputError("this map was built with ground-truth perception, which only works in simulation: "
+                         "use --robot sim --scene scene.json")
+    perception = build_perception(config, instance_descriptions=descriptions)
+    check_encoder(voxel_map, perception)
+    return perception
+
+
+def run_request(text: str, map_path: str | Path, options: RobotOptions, config: TaskConfig | None = None,
+                log_path: str | Path | None = None, device: str = "cpu") -> TaskReport:
+    """Parse `text`, load the map, connect to the robot and carry the task out; write the run log if asked."""
+    task = parse_request(text)
+    voxel_map = VoxelMap.load(map_path)
+    spec, descriptions = scene_descriptions(options.scene)
+    perception = map_perception(voxel_map, descriptions, device)
+    with open_robot(options, spec) as robot:
+        report = TaskRunner(robot, voxel_map, perception, config).run(task, text)
+    if log_path is not None:
+        write_json_atomic(log_path, report.to_dict())
+    return report
