@@ -21,6 +21,7 @@ class PictureConfig:
     max_height_m: float = 2.0  # voxels above this (ceilings, lamps) are left out of the top-down view
     min_hits: int = 1  # occupied voxels seen fewer times are left out
     heat_floor: float = 0.5  # similarities are shown from this fraction of the way between min and max
+    heat_grow_cells: int = 1  # spread each column's similarity to its neighbours this many times for display
     dpi: int = 150
 
 
@@ -66,16 +67,22 @@ def top_down_rgb(voxel_map, config: PictureConfig = PictureConfig()) -> TopDown:
     return TopDown(img.reshape(rows, cols, 3), lo.astype(np.float64) * vs, vs)
 
 
-def similarity_columns(voxel_map, similarities: np.ndarray, view: TopDown) -> np.ndarray:
-    """Per-column maximum similarity on the view's grid (NaN where no semantic voxel)."""
+def similarity_columns(voxel_map, similarities: np.ndarray, view: TopDown, grow_cells: int = 0) -> np.ndarray:
+    """Per-column maximum similarity on the view's grid (NaN where no semantic voxel), optionally spread
+    to neighbouring columns `grow_cells` times (a 3x3 maximum filter)."""
     rows, cols = view.rgb.shape[:2]
     heat = np.full(rows * cols, -np.inf)
     if similarities is not None and len(similarities):
         r, c = view.cells(voxel_map.semantic_centers()[:, :2])
         ok = (r >= 0) & (r < rows) & (c >= 0) & (c < cols)
         np.maximum.at(heat, r[ok] * cols + c[ok], similarities[ok].astype(np.float64))
+    heat = heat.reshape(rows, cols)
+    for _ in range(grow_cells):  # widen small objects so they stay visible at figure scale
+        padded = np.pad(heat, 1, constant_values=-np.inf)
+        heat = np.max([padded[1 + dr : 1 + dr + rows, 1 + dc : 1 + dc + cols]
+                       for dr in (-1, 0, 1) for dc in (-1, 0, 1)], axis=0)
     heat[~np.isfinite(heat)] = np.nan
-    return heat.reshape(rows, cols)
+    return heat
 
 
 def save_query_png(voxel_map, path: str | Path, similarities: np.ndarray | None = None, hits=(),
@@ -95,7 +102,7 @@ def save_query_png(voxel_map, path: str | Path, similarities: np.ndarray | None 
     try:
         ax.imshow(view.rgb, origin="lower", extent=view.extent, interpolation="nearest")
         if similarities is not None and len(similarities):
-            heat = similarity_columns(voxel_map, similarities, view)
+            heat = similarity_columns(voxel_map, similarities, view, config.heat_grow_cells)
             finite = heat[np.isfinite(heat)]
             if finite.size:
                 lo, hi = float(finite.min()), float(finite.max())
@@ -109,7 +116,7 @@ def save_query_png(voxel_map, path: str | Path, similarities: np.ndarray | None 
             ax.add_patch(Rectangle(tuple(lo_xy), size[0], size[1], fill=False, lw=1.8, ec="cyan"))
             ax.annotate(f"{i + 1}: {h.score:.2f}", (h.center[0], h.center[1]), color="cyan", fontsize=8,
                         xytext=(4, 4), textcoords="offset points", weight="bold")
-            ax.plot(h.center[0], h.center[1], marker="+", color="cyan", ms=10, mew=2)
+            ax.plot(h.center[0], h.center[1], marker="+", color="cyan", ms=6, mew=1.2)
         ax.set_xlabel("x (m)")
         ax.set_ylabel("y (m)")
         ax.set_aspect("equal")

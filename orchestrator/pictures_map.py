@@ -45,7 +45,7 @@ def save_map_rrd(voxel_map, path: str | Path, similarities: np.ndarray | None = 
     with atomic_path(path) as tmp:
         rec.save(str(tmp))
         _log_map(rr, rec, voxel_map, similarities, hits, query)
-        rec.flush(blocking=True)
+        rec.flush()
         rec.disconnect()
     log.info("wrote rerun recording %s", path)
     return Path(path)
