@@ -66,7 +66,7 @@ def _sim_views(seed: int, width: int, height: int):
 
 
 def _tiny_models(root: Path) -> dict[str, Path]:
-    from tests.perception.conftest import save_tiny_clip, save_tiny_owlvit
+    from tests.perception.tiny_models import save_tiny_clip, save_tiny_owlvit
 
     return {"owlvit": save_tiny_owlvit(root / "owlvit"), "clip": save_tiny_clip(root / "clip")}
 
