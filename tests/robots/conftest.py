@@ -11,16 +11,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fake_camera import FakeHeadCamera  # noqa: E402
 from fake_stretch_body import make_module  # noqa: E402
+from stretch_fixtures import fast_config  # noqa: E402
 
 from robots.stretch_body_backend import StretchBodyRobot  # noqa: E402
 from robots.stretch_body_config import StretchBodyConfig  # noqa: E402
-
-
-def fast_config(**overrides) -> StretchBodyConfig:
-    """Fast polling and short stall/timeout margins so tests run quickly."""
-    base = dict(poll_s=0.005, stall_s=0.25, timeout_margin_s=2.0)
-    base.update(overrides)
-    return StretchBodyConfig(**base)
 
 
 @pytest.fixture

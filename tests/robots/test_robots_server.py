@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zmq
-from conftest import fast_config
+from stretch_fixtures import fast_config
 
 from core.errors import RobotError
 from core.types import Pose2D

@@ -9,9 +9,9 @@ import time
 
 import numpy as np
 import pytest
-from conftest import fast_config
 from fake_camera import FakeHeadCamera
 from fake_stretch_body import make_module
+from stretch_fixtures import fast_config
 
 from core.errors import RobotError
 from core.stretch import STRETCH, T_world_headcam
