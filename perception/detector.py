@@ -91,21 +91,15 @@ class OwlDetector:
         if h == 0 or w == 0 or not queries:
             return []
         thr = self.score_threshold if score_threshold is None else float(score_threshold)
-        query_embeds = self._text_embeddings(queries)
-        pixel_values = self.processor.image_processor(images=rgb, return_tensors="pt")["pixel_values"].to(self.device)
-        feature_map, _ = self.model.image_embedder(pixel_values=pixel_values)
-        b, ph, pw, c = feature_map.shape
-        image_feats = feature_map.reshape(b, ph * pw, c)
-        logits, class_embeds = self.model.class_predictor(image_feats, query_embeds[None], None)
-        boxes_cxcywh = self.model.box_predictor(image_feats, feature_map)[0]
-        best_logit, labels = logits[0].float().max(dim=-1)  # argmax on logits: sigmoid saturates and ties
+        logits, boxes_cxcywh, class_embeds = self.forward(rgb, queries)
+        best_logit, labels = logits.float().max(dim=-1)  # argmax on logits: sigmoid saturates and ties
         scores = torch.sigmoid(best_logit)
         keep = torch.nonzero(scores >= thr).flatten()
         if keep.numel() == 0:
             return []
         boxes = self._to_pixels(boxes_cxcywh[keep].float(), h, w)
         order = nms(boxes.cpu(), scores[keep].cpu(), self.nms_iou)[: self.max_detections]
-        emb = torch.nn.functional.normalize(class_embeds[0][keep].float(), dim=-1).cpu().numpy()
+        emb = torch.nn.functional.normalize(class_embeds[keep].float(), dim=-1).cpu().numpy()
         result = []
         for i in order.tolist():
             x0, y0, x1, y1 = (float(v) for v in boxes[i])
@@ -116,6 +110,20 @@ class OwlDetector:
                                     emb[i].astype(np.float32)))
         log.debug("OWL: %d boxes >= %.2f for %d queries", len(result), thr, len(queries))
         return result
+
+    @torch.inference_mode()
+    def forward(self, rgb: np.ndarray, queries: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """OWL's raw outputs for one image: logits (P, Q), boxes (P, 4) normalised cx, cy, w, h and box
+        class embeddings (P, D), P = number of image patches. Same as the model's forward pass, with the image
+        encoded once and the query embeddings taken from the cache."""
+        query_embeds = self._text_embeddings(queries)
+        pixel_values = self.processor.image_processor(images=rgb, return_tensors="pt")["pixel_values"].to(self.device)
+        feature_map, _ = self.model.image_embedder(pixel_values=pixel_values)
+        b, ph, pw, c = feature_map.shape
+        image_feats = feature_map.reshape(b, ph * pw, c)
+        logits, class_embeds = self.model.class_predictor(image_feats, query_embeds[None], None)
+        boxes = self.model.box_predictor(image_feats, feature_map)
+        return logits[0], boxes[0], class_embeds[0]
 
     def _to_pixels(self, cxcywh: torch.Tensor, h: int, w: int) -> torch.Tensor:
         """Normalised (cx, cy, w, h) -> clipped pixel (x0, y0, x1, y1).

@@ -86,3 +86,26 @@ def test_detector_on_gpu_matches_cpu(tiny_models):
     a, b = cpu.detect(rgb, QUERIES), gpu.detect(rgb, QUERIES)
     assert len(a) == len(b)
     np.testing.assert_allclose([d.box for d in a], [d.box for d in b], atol=0.5)
+
+
+def test_forward_equals_the_models_own_forward_pass(detector):
+    """Encoding the image once and the queries separately gives what the model's forward() gives, and the
+    pixel boxes equal the processor's own post-processing."""
+    rgb = synthetic_frame(h=90, w=150).rgb
+    proc = detector.processor
+    inputs = proc(text=[QUERIES], images=rgb, return_tensors="pt", padding="max_length", truncation=True,
+                  max_length=detector._max_len)
+    with torch.inference_mode():
+        ref = detector.model(**inputs)
+    logits, boxes, class_embeds = detector.forward(rgb, QUERIES)
+    torch.testing.assert_close(logits, ref.logits[0], atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(boxes, ref.pred_boxes[0], atol=1e-5, rtol=1e-5)
+    post = proc.image_processor.post_process_object_detection(ref, threshold=0.0, target_sizes=[(90, 150)])[0]
+    ours = detector._to_pixels(boxes.clone(), 90, 150)
+    order = torch.argsort(post["scores"], descending=True, stable=True)[:5]
+    ref_boxes = post["boxes"][order].clone()
+    ref_boxes[:, 0::2] = ref_boxes[:, 0::2].clamp(0, 150)
+    ref_boxes[:, 1::2] = ref_boxes[:, 1::2].clamp(0, 90)
+    scores = torch.sigmoid(logits.max(dim=-1).values)
+    ours_order = torch.argsort(scores, descending=True, stable=True)[:5]
+    torch.testing.assert_close(ours[ours_order], ref_boxes, atol=1e-3, rtol=1e-4)
