@@ -51,3 +51,15 @@ def test_masked_features_depend_on_object_not_position(clip):
     np.testing.assert_allclose(feats[0], feats[1], atol=1e-5)  # same object, another place
     assert not np.allclose(feats[0], feats[2], atol=1e-3)  # another object
     assert np.all(feats[3] == 0)  # empty mask: no feature
+
+
+def test_embeddings_equal_clip_forward_pass(clip):
+    import torch
+
+    texts = ["a red mug", "bowl"]
+    images = [np.full((40, 30, 3), 200, np.uint8), (np.arange(50 * 60 * 3) % 256).astype(np.uint8).reshape(50, 60, 3)]
+    inputs = clip.processor(text=texts, images=images, return_tensors="pt", padding=True)
+    with torch.inference_mode():
+        ref = clip.model(**inputs)
+    np.testing.assert_allclose(clip.encode_text(texts), ref.text_embeds.numpy(), atol=1e-5)
+    np.testing.assert_allclose(clip.encode_images(images), ref.image_embeds.numpy(), atol=1e-5)
