@@ -67,6 +67,7 @@ class GraspConfig:
     object_margin_m: float = 0.003  # ...and by this against the target's own points
     support_clearance_m: float = 0.012  # fingertips stay this far above the support surface
     approach_backoff_m: float = 0.10  # pre-grasp distance along the approach (also the swept volume)
+    pregrasp_clearance_m: float = 0.02  # a top-down pre-grasp's fingertips clear the object's top by this
     top_angles: int = 12  # closing-axis angles sampled for top-down grasps over [0, pi)
     top_depths_m: tuple[float, ...] = (0.02, 0.035, 0.05, 0.07)  # fingertip depth below the object's top
     side_headings: int = 7  # side-grasp approach headings around the straight-arm direction
@@ -75,6 +76,8 @@ class GraspConfig:
     rim_angles: int = 16  # rim grasps sampled around wide objects
     rim_depth_m: float = 0.025  # fingertips below the rim top
     rim_min_extent_m: float = 0.10  # objects whose smaller footprint side exceeds this get rim grasps
+    complete_by_symmetry: bool = True  # add the object's points turned 180 deg about its vertical axis
+    # (the side the camera cannot see) to the collision checks: exact for bowls, cans, boxes; conservative else
     max_object_points: int = 1500  # more object points than this are voxel-thinned to object_voxel_m
     object_voxel_m: float = 0.005
     scene_voxel_m: float = 0.01  # scene points (collisions) are thinned to this
@@ -115,7 +118,7 @@ class PlaceConfig:
     edge_margin_m: float = 0.08  # keep the place point this far inside the surface outline
     clearance_radius_m: float = 0.09  # no points above the plane within this radius (other objects)
     above_plane_m: float = 0.015  # points higher than this above the plane count as objects
-    release_height_m: float = 0.06  # gripper released this far above the surface + object half-height
+    release_height_m: float = 0.03  # the held object's bottom is released this far above the surface
     grid_m: float = 0.02  # spacing of the candidate place points
     reach_margin_m: float = 0.02
     top_down: bool = True  # place with the gripper pointing down (else keep the grasp orientation)

@@ -28,7 +28,7 @@ from core.stretch import STRETCH, T_world_grasp, head_look_at
 from core.types import Pose2D, RGBDFrame
 from grasping.config import PickConfig
 from grasping.kinematics import ArmSolution
-from grasping.motion import MotionFailed, move_joints_safely, retract
+from grasping.motion import MotionFailed, clear_view, move_joints_safely, retract
 from grasping.object_points import ObjectCloud, ObjectNotSeenError, object_cloud
 from grasping.place import HeldObject, NoPlaceError, PlaceTarget, choose_place
 from grasping.planner import Grasp, plan_grasps
@@ -71,9 +71,11 @@ def _provider(target: str | MaskProvider, segment: SegmentFn | None) -> tuple[Ma
 
 
 def perceive(robot: Robot, provider: MaskProvider, name: str, look_at: np.ndarray | None,
-             config: PickConfig, recentre: bool = True) -> tuple[ObjectCloud, RGBDFrame]:
+             config: PickConfig, recentre: bool = True, steps: list[str] | None = None
+             ) -> tuple[ObjectCloud, RGBDFrame]:
     """Point the head, segment the object, back-project and clean its points (re-centring the head once)."""
     if look_at is not None:
+        clear_view(robot, float(look_at[2]), steps if steps is not None else [])
         robot.set_head(*head_look_at(robot.get_base_pose(), look_at))
     for step in range(2 if recentre else 1):
         frame = robot.observe().frame
@@ -91,6 +93,8 @@ def perceive(robot: Robot, provider: MaskProvider, name: str, look_at: np.ndarra
 def _travel_lift(grasp: Grasp, cloud: ObjectCloud, config: PickConfig) -> float:
     """Lift at which the open gripper can extend over the scene to the pre-grasp."""
     pre = grasp.pre_joints
+    if not grasp.from_above:  # level approaches travel at grasp height: their sweep was checked
+        return float(pre.lift_m)
     lo_tip = T_world_grasp(grasp.solution.base_pose, pre)[2, 3]
     if not grasp.top_down:  # a horizontal gripper's lowest point: its pads, half their height below
         lo_tip -= config.grasp.gripper.finger_height_m / 2
@@ -104,9 +108,7 @@ def _travel_lift(grasp: Grasp, cloud: ObjectCloud, config: PickConfig) -> float:
     path = (along > 0.1) & (along < 1.05) & (lateral < 0.12)
     top = float(pts[path, 2].max()) if np.any(path) else -np.inf
     need = top + config.safe_lift_margin_m * 0.5 - lo_tip
-    if grasp.top_down:
-        return float(min(max(pre.lift_m, pre.lift_m + need), STRETCH.limits.lift_m[1]))
-    return float(pre.lift_m)  # side grasps travel at grasp height: the approach sweep was checked
+    return float(min(max(pre.lift_m, pre.lift_m + need), STRETCH.limits.lift_m[1]))
 
 
 def _held(robot: Robot, provider: MaskProvider, name: str, before_z: float, config: PickConfig) -> bool:
@@ -185,7 +187,7 @@ def pick(robot: Robot, target: str | MaskProvider, config: PickConfig | None = N
             if not mr.success:
                 continue
         try:
-            cloud, _ = perceive(robot, provider, name, last_xyz, config)
+            cloud, _ = perceive(robot, provider, name, last_xyz, config, steps=result.log)
         except ObjectNotSeenError as e:
             reason = str(e)
             result.log.append(f"  perception: {reason}")
@@ -234,7 +236,8 @@ def place(robot: Robot, receptacle: str | MaskProvider | np.ndarray, held: HeldO
     else:
         provider, name = _provider(receptacle, segment)
         try:
-            cloud, _ = perceive(robot, provider, name, look_at, config, recentre=look_at is not None)
+            cloud, _ = perceive(robot, provider, name, look_at, config, recentre=look_at is not None,
+                                steps=result.log)
         except ObjectNotSeenError as e:
             result.reason = str(e)
             return result

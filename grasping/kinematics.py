@@ -200,20 +200,25 @@ def offset_pose(T: np.ndarray, direction_world: np.ndarray, distance_m: float) -
     return out
 
 
-def pregrasp_joints(solution: ArmSolution, backoff_m: float, top_down: bool) -> JointState:
+def pregrasp_joints(solution: ArmSolution, backoff_m: float, from_above: bool) -> JointState:
     """The pre-grasp arm pose: same base and wrist, backed off so the final approach is one straight move.
 
-    Top-down grasps back off upward (lift), side grasps back along the arm (retracting it); that is the
-    direction the robot then moves in to reach the grasp, and the direction collision.sweep checks.
+    From above: backed off upward (lift); else backed along the arm (retracting it). That is the direction
+    the robot then moves in to reach the grasp, and the direction collision.sweep_hits checks.
     """
     j = solution.joints
-    if top_down:
+    if from_above:
         lift = min(j.lift_m + backoff_m, LIMITS.lift_m[1])
         return JointState(lift_m=lift, arm_m=j.arm_m, wrist_yaw=j.wrist_yaw, wrist_pitch=j.wrist_pitch,
                           wrist_roll=j.wrist_roll, gripper_m=LIMITS.gripper_m[1])
     arm = max(j.arm_m - backoff_m, LIMITS.arm_m[0])
     return JointState(lift_m=j.lift_m, arm_m=arm, wrist_yaw=j.wrist_yaw, wrist_pitch=j.wrist_pitch,
                       wrist_roll=j.wrist_roll, gripper_m=LIMITS.gripper_m[1])
+
+
+def lift_for_height(z_m: float, top_down: bool) -> float:
+    """Lift that puts the grasp centre at height `z_m` with the gripper pointing down or horizontal."""
+    return float(z_m - wrist_offset(-math.pi / 2 if top_down else 0.0)[2] - _W0[2])
 
 
 def reach_distance(arm_m: float, top_down: bool) -> float:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from core.stretch import STRETCH
 from robots.protocol import Robot
 
@@ -35,3 +37,20 @@ def retract(robot: Robot, steps: list[str], open_first: bool = False, clear_m: f
         steps.append(f"lift clear: {'ok' if r.success else r.reason}")
     r = robot.move_arm(arm_m=0.0)
     steps.append(f"retract arm: {'ok' if r.success else r.reason}")
+
+
+def clear_view(robot: Robot, target_z: float, steps: list[str]) -> None:
+    """Get the arm out of the head camera's line of sight to a target at height `target_z`.
+
+    The arm is retracted, the wrist turned to point forward (yaw pi/2, level) and the lift lowered to about
+    the target's height, so neither the gripper nor the arm's end hangs between the camera and the target.
+    """
+    retract(robot, steps)
+    j = robot.get_joints()
+    if abs(j.wrist_yaw - math.pi / 2) > 0.05 or abs(j.wrist_pitch) > 0.05 or abs(j.wrist_roll) > 0.05:
+        r = robot.move_arm(wrist_yaw=math.pi / 2, wrist_pitch=0.0, wrist_roll=0.0)
+        steps.append(f"wrist out of view: {'ok' if r.success else r.reason}")
+    lift = min(j.lift_m, max(0.3, target_z - 0.05))
+    if lift < j.lift_m - 0.02:
+        r = robot.move_arm(lift_m=lift)
+        steps.append(f"lift out of view: {'ok' if r.success else r.reason}")

@@ -23,7 +23,7 @@ from grasping.collision import arm_collides, gripper_boxes, sweep_hits
 from grasping.config import GraspConfig, IKConfig
 from grasping.kinematics import ArmSolution, pregrasp_joints, solve_ik
 from grasping.object_points import ObjectCloud, voxel_down
-from grasping.proposals import KINDS, ObjectShape, object_shape, propose
+from grasping.proposals import KINDS, ObjectShape, mirrored_points, object_shape, propose
 from grasping.scoring import REJECT_FINGER_OBJECT, REJECT_WIDE, evaluate
 
 log = logging.getLogger(__name__)
@@ -44,11 +44,15 @@ class Grasp:
     score: float
     terms: dict[str, float]
     solution: ArmSolution
-    pre_joints: JointState
+    pre_joints: JointState  # backed off upward (from above) or by retracting the arm (level approach)
 
     @property
     def top_down(self) -> bool:
         return bool(self.T_world_grasp[2, 0] < -0.7)
+
+    @property
+    def from_above(self) -> bool:
+        return self.pre_joints.lift_m > self.solution.joints.lift_m + 1e-3
 
 
 @dataclass
@@ -80,8 +84,9 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
     t0 = time.perf_counter()
     pts, scene = _working_points(cloud, config)
     shape = object_shape(pts, scene)
+    hidden = mirrored_points(pts, shape) if config.complete_by_symmetry else np.zeros((0, 3), np.float32)
     cands = propose(pts, shape, config, base.xy)
-    cands, ev = evaluate(cands, pts, scene, shape, config)
+    cands, ev = evaluate(cands, pts, scene, shape, config, hidden)
     rejected = Counter(r for r in ev.reasons if r)
     kept = np.flatnonzero(ev.kept)
     order = kept[np.argsort(-ev.score[kept], kind="stable")]
@@ -101,10 +106,17 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
             ik_fail.append(r.reason)
             continue
         top = bool(cands.rotations[k][2, 0] < -0.7)
-        sols.append((int(k), r.solution, pregrasp_joints(r.solution, config.approach_backoff_m, top)))
+        # Top-down grasps come from above where the lift allows it, else (or if that path is blocked) slide
+        # in level from behind with the object passing between the open fingers; side grasps slide in.
+        for from_above in ((True, False) if top else (False,)):
+            pre = pregrasp_joints(r.solution, config.approach_backoff_m, from_above)
+            if from_above and T_world_grasp(r.solution.base_pose, pre)[2, 3] < shape.top_z + config.pregrasp_clearance_m:
+                continue
+            sols.append((int(k), r.solution, pre))
     rejected.update(f"unreachable: {r}" for r in ik_fail)
 
     grasps: list[Grasp] = []
+    done: set[int] = set()
     if sols:
         # The approach is one straight joint move from the pre-grasp; check what it sweeps through.
         pre = np.array([T_world_grasp(s[1].base_pose, s[2])[:3, 3] for s in sols])
@@ -113,14 +125,17 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
         boxes, _ = gripper_boxes(config.gripper)
         hit_scene = sweep_hits(scene, fin, rots, fin - pre, boxes, config.collision_margin_m) if len(scene) \
             else np.zeros((len(sols), len(boxes)), bool)
-        hit_obj = sweep_hits(pts, fin, rots, fin - pre, boxes, config.object_margin_m)
+        hit_obj = sweep_hits(np.concatenate([pts, hidden]), fin, rots, fin - pre, boxes, config.object_margin_m)
         for j, (k, sol, pre_j) in enumerate(sols):
+            if k in done:
+                continue
             if hit_scene[j].any() or hit_obj[j].any():
                 rejected["approach sweeps through points"] += 1
                 continue
             if arm_collides(sol, scene, config.collision_margin_m):
                 rejected["arm hits the scene"] += 1
                 continue
+            done.add(k)
             penalty = 0.05 * abs(sol.base_rotation) + 0.03 * abs(sol.joints.wrist_yaw if cands.kinds[k] == 1 else 0)
             terms = {name_: float(v[k]) for name_, v in ev.terms.items()}
             grasps.append(Grasp(sol.T_world_grasp, KINDS[int(cands.kinds[k])], float(ev.width[k]),

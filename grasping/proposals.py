@@ -75,6 +75,17 @@ def object_shape(points: np.ndarray, scene: np.ndarray, directions: int = 36) ->
     )
 
 
+def mirrored_points(points: np.ndarray, shape: ObjectShape) -> np.ndarray:
+    """The points turned by 180 degrees about the vertical axis through the footprint centre.
+
+    A stand-in for the object's far side, which the head camera does not see: exact for rotationally or
+    centrally symmetric objects (cans, bowls, plates, boxes), conservative (extra material) for others.
+    """
+    out = np.array(points, dtype=np.float32, copy=True)
+    out[:, :2] = 2.0 * shape.centre_xy.astype(np.float32) - out[:, :2]
+    return out
+
+
 def frame_from(approach: np.ndarray, closing: np.ndarray) -> np.ndarray:
     """(K, 3, 3) rotations with columns approach, closing, approach x closing (orthonormalised)."""
     a = approach / np.linalg.norm(approach, axis=-1, keepdims=True)

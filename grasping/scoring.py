@@ -64,8 +64,11 @@ def measure_between_pads(local: np.ndarray, cfg: GraspConfig) -> tuple[np.ndarra
 
 
 def evaluate(cands: Candidates, points: np.ndarray, scene: np.ndarray, shape: ObjectShape,
-             cfg: GraspConfig) -> tuple[Candidates, Evaluation]:
-    """Re-centre, measure, reject and score all candidates at once. Returns the re-centred candidates."""
+             cfg: GraspConfig, hidden: np.ndarray | None = None) -> tuple[Candidates, Evaluation]:
+    """Re-centre, measure, reject and score all candidates at once. Returns the re-centred candidates.
+
+    `hidden`: extra object points for the collision checks only (the unseen side, see mirrored_points).
+    """
     g = cfg.gripper
     closing = cands.rotations[:, :, 1]
     local = to_local(points, cands.centres, cands.rotations)
@@ -76,6 +79,8 @@ def evaluate(cands: Candidates, points: np.ndarray, scene: np.ndarray, shape: Ob
     local = to_local(points, centres, cands.rotations)
     width, mid, count, balance = measure_between_pads(local, cfg)
 
+    if hidden is not None and len(hidden):
+        local = np.concatenate([local, to_local(hidden, centres, cands.rotations)], axis=1)
     # The body and wrist are not symmetric under a roll by pi (closing axis reversed): test both rolls.
     scene_local = to_local(scene, centres, cands.rotations) if len(scene) else np.zeros((len(cands), 0, 3))
     hits = []
