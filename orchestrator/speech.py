@@ -52,6 +52,7 @@ class SpeechConfig:
     language: str = "en"
     beam_size: int = 5
     initial_prompt: str | None = None  # e.g. object names to bias the vocabulary
+    temperature: float = 0.0  # 0: deterministic decoding (no sampling fallback)
 
 
 @dataclass
@@ -213,5 +214,6 @@ class Transcriber:
         segments, _info = self.model.transcribe(
             audio, language=self.config.language, beam_size=self.config.beam_size,
             initial_prompt=self.config.initial_prompt, condition_on_previous_text=False,
+            temperature=self.config.temperature,
         )
         return " ".join(seg.text.strip() for seg in segments).strip()
