@@ -59,3 +59,13 @@ def test_sam_vit_b_architecture_matches_the_released_model():
     n = sum(p.numel() for p in sam.parameters())
     assert abs(n - 93_735_472) < 10_000, n
     assert sam.image_encoder.img_size == 1024
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
+def test_mobile_sam_on_gpu_matches_cpu(mobile_sam, mobile_sam_path):
+    rgb = np.full((240, 320, 3), 200, np.uint8)
+    rgb[60:180, 80:240] = (30, 60, 200)
+    box = np.array([[70, 50, 250, 190]], np.float32)
+    gpu = BoxSegmenter(str(mobile_sam_path), "vit_t", device="cuda")
+    a, b = mobile_sam.segment(rgb, box).masks[0], gpu.segment(rgb, box).masks[0]
+    assert (a & b).sum() / (a | b).sum() > 0.98
