@@ -48,7 +48,7 @@ class QueryConfig:
     core_margin: float = 0.1  # a hit's box: its voxels with similarity >= its best - core_margin
     score_top_n: int = 5  # hit score = mean of its best n similarities
     min_cluster_voxels: int = 1
-    not_found_threshold: float = 0.55  # top score below this = "not found" (ground-truth MiniLM calibration)
+    not_found_threshold: float = 0.58  # top score below this = "not found" (ground-truth MiniLM calibration)
     relations: bool = True  # parse "X on/in/near Y" phrases in query_text
     relation_candidates: int = 10  # hits of each phrase considered when ranking a relation
 

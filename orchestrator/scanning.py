@@ -4,7 +4,9 @@ The loop itself is mapping.scan.scan_frames; this module makes the frames and th
 - `scan_capture(path, ...)`: frames from mapping.sources.open_capture (Record3D .r3d, Redwood/ICL, TUM).
 - `scan_sim_scene(spec, ...)`: builds SimWorld + SimRobot and follows sim.walkthrough.scan_route: at each
   stop `move_base_to(stop.pose)`, then for every head pan `set_head(pan, tilt)` and `observe()`.
-- `robot_walkthrough_frames(robot, stops)`: the same frames from any robots.protocol.Robot.
+- `scan_robot(robot, ...)`: any robots.protocol.Robot (the real Stretch through robots.RobotClient): at each
+  given base position (default: where it stands) the head turns through `RobotScanConfig.num_pans` pans.
+- `robot_walkthrough_frames(robot, stops)`: the frame generator all of these share.
 Ground-truth perception gets the scene's instance descriptions.
 """
 
@@ -17,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from core.errors import InputError
-from core.types import Observation, Pose2D, RGBDFrame
+from core.types import Observation, Pose2D, RGBDFrame, wrap_angle
 from mapping.map_encoder import perception_record
 from mapping.scan import ScanStats, scan_frames
 from mapping.voxel_map import MapMetadata, VoxelMap, VoxelMapConfig
@@ -64,24 +66,45 @@ def scan_capture(path: str | Path, perception_config: PerceptionConfig, map_conf
 
 
 def travel_goal(current: Pose2D, stop_pose: Pose2D) -> Pose2D:
-    """The stop's position with the heading of travel from `current` (no turn on arrival): the head pans
-    cover the views, so the base only needs the position, and every avoided turn is one less chance to
-    sweep the (non-round) base into furniture."""
+    """The stop's position with the heading the base has while driving there (no turn on arrival).
+
+    The head pans cover the views, so the base only needs the position, and every turn avoided is one less
+    chance to sweep the (non-round) base and stowed arm into furniture. A goal behind the robot is reached
+    backing up (as the Stretch drives), so the heading of travel is then the reverse direction.
+    """
     dx, dy = stop_pose.x - current.x, stop_pose.y - current.y
     if math.hypot(dx, dy) < 0.02:
         return Pose2D(stop_pose.x, stop_pose.y, current.theta)
-    return Pose2D(stop_pose.x, stop_pose.y, math.atan2(dy, dx))
+    heading = math.atan2(dy, dx)
+    if abs(wrap_angle(heading - current.theta)) > math.pi / 2:
+        heading = wrap_angle(heading + math.pi)
+    return Pose2D(stop_pose.x, stop_pose.y, heading)
+
+
+def _recover_and_retry(robot, goal: Pose2D, backup_m: float = 0.2):
+    """After a failed move: back straight up a little (no turn) and try the goal again, then its exact pose."""
+    here = robot.get_base_pose()
+    back = Pose2D(here.x - backup_m * math.cos(here.theta), here.y - backup_m * math.sin(here.theta), here.theta)
+    robot.move_base_to(back)
+    res = robot.move_base_to(travel_goal(robot.get_base_pose(), goal))
+    return res if res.success else robot.move_base_to(goal)
 
 
 def robot_walkthrough_frames(robot, stops: Sequence, on_move_failed: Callable[[int, str], None] | None = None,
                              keep_stop_heading: bool = False) -> Iterator[RGBDFrame]:
     """Drive a robot along scan stops and yield one head-camera frame per head pan.
 
-    keep_stop_heading: turn to each stop's heading on arrival (default: keep the heading of travel).
+    By default the robot keeps its heading of travel on arrival and, if that move fails, backs up 0.2 m
+    and tries again (then with the stop's own heading); keep_stop_heading: drive to each stop's exact pose. A stop that cannot be
+    reached is reported (log + on_move_failed) and the robot looks around from where it stopped.
     """
     for i, stop in enumerate(stops):
-        goal = stop.pose if keep_stop_heading else travel_goal(robot.get_base_pose(), stop.pose)
-        res = robot.move_base_to(goal)
+        if keep_stop_heading:
+            res = robot.move_base_to(stop.pose)
+        else:
+            res = robot.move_base_to(travel_goal(robot.get_base_pose(), stop.pose))
+            if not res.success:
+                res = _recover_and_retry(robot, stop.pose)
         if not res.success:
             log.warning("scan stop %d at %s not reached: %s", i, stop.pose, res.reason)
             if on_move_failed is not None:
@@ -89,6 +112,52 @@ def robot_walkthrough_frames(robot, stops: Sequence, on_move_failed: Callable[[i
         for pan in stop.head_pans:
             robot.set_head(pan, stop.head_tilt)
             yield robot.observe().frame
+
+
+@dataclass(frozen=True)
+class ViewStop:
+    """A base pose and the head pans/tilt to look around from it (same fields as sim's ScanStop)."""
+
+    pose: Pose2D
+    head_pans: tuple[float, ...]
+    head_tilt: float
+
+
+@dataclass(frozen=True)
+class RobotScanConfig:
+    """How `ovmm scan --robot` looks around at each stop."""
+
+    num_pans: int = 8  # evenly spread over the head's pan range
+    head_tilt: float = -0.52  # about 30 degrees down, so tables and counters are in view
+
+
+def look_around_pans(n: int) -> tuple[float, ...]:
+    """`n` head pans spread evenly over the Stretch's pan range (core.stretch limits)."""
+    from core.stretch import STRETCH
+
+    lo, hi = STRETCH.limits.head_pan
+    if n < 1:
+        raise InputError(f"the number of head pans must be at least 1, got {n}")
+    if n == 1:
+        return (0.0,)
+    return tuple(float(hi - k * (hi - lo) / (n - 1)) for k in range(n))
+
+
+def scan_robot(robot, perception_config: PerceptionConfig, map_config: VoxelMapConfig | None = None,
+               positions: Sequence[Pose2D] | None = None, config: RobotScanConfig = RobotScanConfig(),
+               instance_descriptions: dict[int, str] | None = None, source: str = "robot",
+               on_start: Callable[[int], None] | None = None, on_frame: OnFrame | None = None) -> ScanResult:
+    """Scan with a connected robot: drive to each position (default: stay), look around, fuse."""
+    perception = build_perception(perception_config, instance_descriptions=instance_descriptions)
+    vmap = new_map(perception, perception_config, map_config or VoxelMapConfig(), source)
+    poses = list(positions) if positions else [robot.get_base_pose()]
+    stops = [ViewStop(p, look_around_pans(config.num_pans), config.head_tilt) for p in poses]
+    failed: list[int] = []
+    if on_start is not None:
+        on_start(count_views(stops))
+    frames = robot_walkthrough_frames(robot, stops, lambda i, _r: failed.append(i))
+    stats = scan_frames(frames, perception.observe, vmap, on_frame)
+    return ScanResult(vmap, stats, perception, failed_moves=len(failed))
 
 
 def count_views(stops: Sequence) -> int:

@@ -15,6 +15,7 @@ from dataclasses import replace
 from core.errors import InputError
 from mapping.sources import CaptureConfig
 from mapping.voxel_map import VoxelMapConfig
+from orchestrator.scanning import RobotScanConfig
 from perception import PerceptionConfig
 from perception.config import PIPELINES
 
@@ -25,7 +26,7 @@ def register(subparsers) -> None:
         description="Build a semantic voxel map (.npz) from an RGB-D capture (Record3D .r3d, TUM or "
                     "Redwood/ICL folder) or, with --sim, from a simulated walkthrough of a scene.",
     )
-    p.add_argument("source", nargs="?", help="capture file or folder (omit with --sim)")
+    p.add_argument("source", nargs="?", help="capture file or folder (omit with --sim or --robot)")
     p.add_argument("--out", required=True, help="map file to write (.npz)")
     p.add_argument("--sim", metavar="SCENE_JSON", help="scan this simulated scene along its scan route instead")
     pc, mc, cc = PerceptionConfig(), VoxelMapConfig(), CaptureConfig()
@@ -59,12 +60,23 @@ def register(subparsers) -> None:
     g.add_argument("--max-frames", type=int, default=None, help="scan only the first N frames")
     g = p.add_argument_group("simulation")
     g.add_argument("--camera", default=None, metavar="WxH", help="simulated camera resolution (default 640x480)")
+    rc = RobotScanConfig()
+    g = p.add_argument_group("robot (a Stretch running `ovmm robot-server`)")
+    g.add_argument("--robot", metavar="HOST", help="scan with the robot at HOST instead of a capture")
+    g.add_argument("--robot-port", type=int, default=5555, help="robot-server port (default 5555)")
+    g.add_argument("--robot-key", default=None, help="shared key file (default $OVMM_ROBOT_KEY)")
+    g.add_argument("--stops", default=None, metavar="X,Y[,T];...",
+                   help="base positions (map frame) to look around from, in order (default: where it stands)")
+    g.add_argument("--pans", type=int, default=rc.num_pans, help=f"head pans per stop (default {rc.num_pans})")
+    g.add_argument("--tilt", type=float, default=rc.head_tilt, help=f"head tilt, rad (default {rc.head_tilt})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
 def _perception_config(args) -> PerceptionConfig:
     pipeline = args.perception or ("ground-truth" if args.sim else PerceptionConfig().pipeline)
+    if pipeline == "ground-truth" and not args.sim:
+        raise InputError("the ground-truth perception pipeline needs a simulated scene (--sim scene.json)")
     cfg = PerceptionConfig(pipeline=pipeline, detector_model=args.detector, clip_model=args.clip,
                            sam_checkpoint=args.sam_checkpoint, sam_model_type=args.sam_model_type,
                            text_encoder=args.text_encoder, detector_threshold=args.detector_threshold,
@@ -121,16 +133,40 @@ class _Progress:
             self.bar.close()
 
 
+def _stops(text: str | None):
+    from core.types import Pose2D
+
+    if not text:
+        return None
+    try:
+        return [Pose2D.parse(part.strip()) for part in text.split(";") if part.strip()]
+    except ValueError as exc:
+        raise InputError(f"--stops: {exc}") from None
+
+
+def _scan_robot(args, pcfg, mcfg, progress):
+    from orchestrator.scanning import scan_robot
+    from robots import RobotClient, load_key
+
+    stops = _stops(args.stops)
+    cfg = RobotScanConfig(num_pans=args.pans, head_tilt=args.tilt)
+    with RobotClient(args.robot, args.robot_port, load_key(args.robot_key)) as robot:
+        return scan_robot(robot, pcfg, mcfg, stops, cfg, source=f"robot:{args.robot}", on_start=progress.start,
+                          on_frame=progress.frame)
+
+
 def run(args: argparse.Namespace) -> int:
     from orchestrator.scanning import scan_capture, scan_sim_scene, with_camera
 
-    if bool(args.source) == bool(args.sim):
-        raise InputError("give either a capture (SOURCE) or --sim scene.json, not both or neither")
+    if sum(bool(x) for x in (args.source, args.sim, args.robot)) != 1:
+        raise InputError("give exactly one of a capture (SOURCE), --sim scene.json or --robot HOST")
     pcfg = _perception_config(args)
     mcfg = _map_config(args)
     progress = _Progress(not args.no_progress)
     try:
-        if args.sim:
+        if args.robot:
+            result = _scan_robot(args, pcfg, mcfg, progress)
+        elif args.sim:
             from sim.config import SimConfig
 
             sim_cfg = with_camera(SimConfig(), *_camera(args.camera))

@@ -99,7 +99,7 @@ def test_truncated_map_is_refused_in_one_line(icl_map, tmp_path, capsys):
 
 def test_scan_argument_errors(tmp_path, capsys):
     assert main(["scan", "--out", str(tmp_path / "m.npz")]) == 1
-    assert "either a capture" in capsys.readouterr().err
+    assert "exactly one of" in capsys.readouterr().err
     assert main(["scan", str(tmp_path / "missing"), "--out", str(tmp_path / "m.npz"), "--voxel-size", "0"]) == 1
     assert "--voxel-size" in capsys.readouterr().err
     assert main(["scan", str(tmp_path / "missing"), "--out", str(tmp_path / "m.npz"),
@@ -121,3 +121,29 @@ def test_scan_sim_example_scene_and_query(tmp_path, capsys):
     assert np.linalg.norm(np.array(hits[0]["xyz"][:2]) - [1.8, 3.0]) < 0.1  # the mug's spot on the table
     assert main(["query", str(out), "purple elephant"]) == 1
     assert "not found" in capsys.readouterr().err
+
+
+def test_scan_robot_looks_around_from_each_stop():
+    """The robot scan path (as `ovmm scan --robot` runs it) with the simulated Stretch as the Robot."""
+    from core.types import Pose2D
+    from orchestrator.scanning import RobotScanConfig, scan_robot, with_camera
+    from perception import PerceptionConfig
+    from sim.robot import SimRobot
+    from sim.scene_spec import SceneSpec
+    from sim.world import SimWorld
+
+    scene = REPO / "sim" / "data" / "example_scene.json"
+    spec = SceneSpec.load(scene)
+    world = SimWorld(spec, with_camera(None, 160, 120), base_dir=scene.parent)
+    try:
+        with SimRobot(world) as robot:
+            res = scan_robot(robot, PerceptionConfig(pipeline="ground-truth", min_mask_pixels=10),
+                             positions=[Pose2D(1.0, 1.0, 0.0), Pose2D(1.2, 2.0, 0.0)],
+                             config=RobotScanConfig(num_pans=6), instance_descriptions=spec.instance_descriptions())
+            assert robot.get_base_pose().distance_to(Pose2D(1.2, 2.0)) < 0.06
+            mug = world.object_center("mug_0")
+    finally:
+        world.close()
+    assert res.stats.frames == 12 and res.failed_moves == 0
+    hit = res.voxel_map.query_text("red coffee mug", res.perception)[0]
+    assert np.linalg.norm(hit.center - mug) < 0.1

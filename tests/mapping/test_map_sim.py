@@ -12,6 +12,7 @@ from fixtures_sim_map import scanned_apartment
 
 from mapping.evaluation import evaluate_queries
 from mapping.obstacles import OBSTACLE
+from mapping.query import QueryConfig
 from orchestrator.cli import main
 
 
@@ -27,8 +28,9 @@ def test_every_object_found_by_description_and_paraphrase(apartment):
     assert len(report.outcomes) == 2 * len(objects) >= 20
     assert report.accuracy() >= 0.95, [(f.query, round(f.error_m, 2)) for f in report.failures()]
     # Absent things score below the not-found threshold; correct answers above it.
-    assert max(report.absent_scores) < 0.55
-    assert np.quantile([o.score for o in report.outcomes if o.error_m <= 0.25], 0.05) >= 0.55
+    threshold = QueryConfig().not_found_threshold
+    assert max(report.absent_scores) < threshold
+    assert np.quantile([o.score for o in report.outcomes if o.error_m <= 0.25], 0.05) >= threshold
 
 
 def test_receptacles_found_in_their_footprint(apartment):
