@@ -3,7 +3,6 @@ the example simulated scene through ground-truth perception, and the error paths
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -17,20 +16,13 @@ from orchestrator.cli import main
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _perception_fixtures():
-    """The perception engineer's tiny-model builders (tests/perception/conftest.py), loaded by path."""
-    spec = importlib.util.spec_from_file_location("perception_conftest_for_map",
-                                                  REPO / "tests" / "perception" / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    pc = _perception_fixtures()
+    """Tiny random OWL-ViT and CLIP saved with save_pretrained (the perception tests' builders)."""
+    from tests.perception.tiny_models import save_tiny_clip, save_tiny_owlvit
+
     root = tmp_path_factory.mktemp("tiny_map_models")
-    return {"owlvit": pc.save_tiny_owlvit(root / "owlvit"), "clip": pc.save_tiny_clip(root / "clip")}
+    return {"owlvit": save_tiny_owlvit(root / "owlvit"), "clip": save_tiny_clip(root / "clip")}
 
 
 @pytest.fixture(scope="module")
