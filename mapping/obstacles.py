@@ -25,6 +25,8 @@ class ObstacleGridConfig:
     obstacle_band_m: tuple[float, float] = (0.10, 1.50)
     min_points_per_obstacle_cell: int = 1
     padding_m: float = 0.5
+    height_cap_m: float = 2.0
+    """Points above this (ceilings) are left out of the per-cell obstacle height."""
 
 
 @dataclass
@@ -36,6 +38,9 @@ class ObstacleGrid:
     resolution_m: float
     obstacle_counts: np.ndarray  # int32 (rows, cols)
     floor_counts: np.ndarray  # int32 (rows, cols)
+    max_height_m: np.ndarray | None = None
+    """float32 (rows, cols): highest point above the obstacle band's floor and below `height_cap_m` (NaN
+    where none); tells a wall (2+ m) from a table (0.75 m) for reach checks."""
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -101,4 +106,10 @@ def obstacle_grid_from_points(
     cells = np.full((rows, cols), UNKNOWN, np.uint8)
     cells[floor_counts > 0] = FREE
     cells[obstacle_counts >= config.min_points_per_obstacle_cell] = OBSTACLE
-    return ObstacleGrid(cells, origin, res, obstacle_counts, floor_counts)
+    tall = (z >= config.obstacle_band_m[0]) & (z <= config.height_cap_m)
+    cr = np.floor((xyz[tall, :2] - origin) / res).astype(np.int64)
+    ok = (cr[:, 0] >= 0) & (cr[:, 0] < cols) & (cr[:, 1] >= 0) & (cr[:, 1] < rows)
+    height = np.full(rows * cols, -np.inf)
+    np.maximum.at(height, cr[ok, 1] * cols + cr[ok, 0], z[tall][ok])
+    height[~np.isfinite(height)] = np.nan
+    return ObstacleGrid(cells, origin, res, obstacle_counts, floor_counts, height.reshape(rows, cols).astype(np.float32))

@@ -156,8 +156,11 @@ def _footprint_points(target_xyz: np.ndarray, extent: np.ndarray | None, cfg: Ba
     return pts
 
 
-def _arm_line_clear(grid: OccupancyGrid, base_xy: np.ndarray, reach_xy: np.ndarray) -> np.ndarray:
-    """(K,) True when the line base -> reach point enters occupied/unknown space at most once."""
+def _arm_line_clear(grid: OccupancyGrid, base_xy: np.ndarray, reach_xy: np.ndarray,
+                    target_z: float | None = None, over_margin_m: float = 0.15) -> np.ndarray:
+    """(K,) True when the line base -> reach point enters occupied/unknown space at most once and (where
+    the grid knows obstacle heights) crosses nothing taller than the target by `over_margin_m`: a wall
+    between base and target is caught even when unknown space joins it to the receptacle."""
     step = grid.resolution_m / 2
     n = max(int(math.ceil(np.linalg.norm(reach_xy - base_xy, axis=1).max() / step)), 1) + 1
     t = np.linspace(0.0, 1.0, n)
@@ -169,7 +172,13 @@ def _arm_line_clear(grid: OccupancyGrid, base_xy: np.ndarray, reach_xy: np.ndarr
     free = free.reshape(len(base_xy), n)
     free[:, 0] = True  # the base stands on free floor
     entries = (free[:, :-1] & ~free[:, 1:]).sum(axis=1)
-    return entries <= 1
+    clear = entries <= 1
+    if target_z is not None and grid.max_height_m is not None:
+        height = np.full(len(rc), np.nan, np.float32)
+        height[ok] = grid.max_height_m[rc[ok, 0], rc[ok, 1]]
+        tall = (height > target_z + over_margin_m).reshape(len(base_xy), n)
+        clear &= ~tall.any(axis=1)
+    return clear
 
 
 def choose_base_goal(
@@ -224,7 +233,7 @@ def choose_base_goal(
     fp_clear = np.zeros(len(bx), bool)
     idx = np.nonzero(trav)[0]
     if len(idx):
-        arm_clear[idx] = _arm_line_clear(grid, base_xy[idx], reach[idx, :2])
+        arm_clear[idx] = _arm_line_clear(grid, base_xy[idx], reach[idx, :2], float(target[2]))
         fp_clear[idx] = True if config.footprint is None else poses_clear(grid, base_xy[idx], th[idx], config.footprint)
     clearance = grid.clearance_at(base_xy).astype(np.float64)
     dist = np.linalg.norm(base_xy - start.xy, axis=1)

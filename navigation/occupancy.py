@@ -77,6 +77,8 @@ class OccupancyGrid:
     origin_xy: np.ndarray  # float64 (2,)
     resolution_m: float
     config: OccupancyConfig = field(default_factory=OccupancyConfig)
+    max_height_m: np.ndarray | None = None
+    """float32 (rows, cols) highest obstacle point per cell (NaN: none seen), from the ObstacleGrid."""
     _labels: np.ndarray | None = field(default=None, repr=False)
     _key: str | None = field(default=None, repr=False)
 
@@ -221,6 +223,7 @@ def occupancy_from_obstacle_grid(
         origin_xy=np.asarray(grid.origin_xy, dtype=np.float64).copy(),
         resolution_m=res,
         config=config,
+        max_height_m=None if grid.max_height_m is None else np.asarray(grid.max_height_m, np.float32),
     )
 
 

@@ -161,18 +161,26 @@ class TaskRunner:
         good = [h for h in hits if h.score >= thr][: self.config.candidates]
         return PhaseResult(name, True, "", dt, details), good
 
-    def _navigate(self, report: TaskReport, hits: list[Hit], name: str) -> tuple[PhaseResult, Hit | None]:
+    @staticmethod
+    def _target(hit: Hit, surface: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """Objects: the arm goes to the hit's centre. Receptacles: anywhere on the hit's top surface."""
+        if surface:
+            return np.array([hit.center[0], hit.center[1], float(hit.hi[2])]), np.asarray(hit.extent)
+        return np.asarray(hit.center, dtype=float), None
+
+    def _navigate(self, report: TaskReport, hits: list[Hit], name: str,
+                  surface: bool = False) -> tuple[PhaseResult, Hit | None]:
         t0 = time.perf_counter()
         reasons = []
         retract(self.robot, [])
         for k, hit in enumerate(hits):
             start = self.robot.get_base_pose()
-            plan = self.navigator.plan_to_target(self._grid, start, hit.center, hit.extent)
+            plan = self.navigator.plan_to_target(self._grid, start, *self._target(hit, surface))
             if not plan.success:
                 reasons.append(f"candidate {k + 1}: {plan.reason}")
                 self._note(report, f"{name}: candidate {k + 1} at {np.round(hit.center, 2).tolist()} - {plan.reason}")
                 continue
-            ok, why = self._follow(report, plan, hit, name)
+            ok, why = self._follow(report, plan, hit, name, surface)
             if ok:
                 pose = self.robot.get_base_pose()
                 return PhaseResult(name, True, "", time.perf_counter() - t0,
@@ -183,7 +191,8 @@ class TaskRunner:
         reason = "; ".join(reasons) if reasons else "no candidate to drive to"
         return PhaseResult(name, False, reason, time.perf_counter() - t0), None
 
-    def _follow(self, report: TaskReport, plan: NavigationResult, hit: Hit, name: str) -> tuple[bool, str]:
+    def _follow(self, report: TaskReport, plan: NavigationResult, hit: Hit, name: str,
+                surface: bool) -> tuple[bool, str]:
         why = ""
         for attempt in range(self.config.replans + 1):
             report.paths_xy.append(np.asarray(plan.smoothed_xy, dtype=float))
@@ -196,7 +205,7 @@ class TaskRunner:
             self._note(report, f"{name}: drive stopped ({why})")
             if attempt == self.config.replans:
                 break
-            plan = self.navigator.plan_to_target(self._grid, self.robot.get_base_pose(), hit.center, hit.extent)
+            plan = self.navigator.plan_to_target(self._grid, self.robot.get_base_pose(), *self._target(hit, surface))
             if not plan.success:
                 return False, f"{why}; re-plan failed: {plan.reason}"
         return False, why
@@ -261,7 +270,7 @@ class TaskRunner:
             report.receptacle_xyz = hits[0].center
         if not self._finish(report, found):
             return False
-        nav, hit = self._navigate(report, hits, "navigate_to_receptacle")
+        nav, hit = self._navigate(report, hits, "navigate_to_receptacle", surface=True)
         if not self._finish(report, nav):
             return False
         t0 = time.perf_counter()
