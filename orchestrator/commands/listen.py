@@ -4,11 +4,9 @@ through the task runner when a map and a robot are given."""
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
-import inspect
 import json
 
+from orchestrator.commands.run import add_robot_arguments, robot_options
 from orchestrator.requests import RequestError, parse_request
 from orchestrator.speech import RecordConfig, SpeechConfig, Transcriber, load_wav, record
 
@@ -39,23 +37,10 @@ def register(subparsers) -> None:
     p.add_argument("--beam-size", type=int, default=_SPEECH.beam_size)
     p.add_argument("--prompt", default=_SPEECH.initial_prompt, help="text that biases the vocabulary")
     p.add_argument("--map", dest="map_path", help="a saved map: run the request on the robot")
-    p.add_argument("--robot", choices=["sim", "stretch"], default="sim", help="robot to run the task on")
-    p.add_argument("--robot-host", default=None, help="address of `ovmm robot-server` (with --robot stretch)")
+    add_robot_arguments(p)
+    p.add_argument("--log", dest="log_path", help="with --map: write the run report (JSON) here")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.set_defaults(func=run)
-
-
-def _run_task(text: str, args: argparse.Namespace):
-    """Call orchestrator.run_task.run_request if that module exists; None when it does not."""
-    if importlib.util.find_spec("orchestrator.run_task") is None:
-        return None
-    module = importlib.import_module("orchestrator.run_task")
-    run_request = module.run_request
-    kwargs = {}
-    params = inspect.signature(run_request).parameters
-    if args.robot_host is not None and "robot_host" in params:
-        kwargs["robot_host"] = args.robot_host
-    return run_request(text, args.map_path, args.robot, **kwargs)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,13 +66,10 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if not args.map_path:
         return 0
-    result = _run_task(text, args)
-    if result is None:
-        print("the task runner (orchestrator.run_task) is not available in this installation; "
-              f"run it with: ovmm run --map {args.map_path} --robot {args.robot} {text!r}")
-        return 1
-    if isinstance(result, int):
-        return result
-    ok = getattr(result, "success", True)
-    print(f"result: {result}")
-    return 0 if ok is not False else 1
+    from orchestrator.run_task import run_request
+    from orchestrator.summary import phase_table
+
+    report = run_request(text, args.map_path, robot_options(args), log_path=args.log_path)
+    print("\n".join(report.log))
+    print(phase_table(report))
+    return 0 if report.success else 3

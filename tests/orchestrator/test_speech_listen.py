@@ -108,17 +108,15 @@ def test_listen_cli_prints_transcript_and_task(whisper_dir, spoken_wavs, capsys)
     assert out["task"]["relation"] == "on" and out["error"] is None
 
 
-def test_listen_cli_with_map_but_no_task_runner_says_how_to_run(whisper_dir, spoken_wavs, capsys, monkeypatch):
-    import importlib.util
-
-    real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "orchestrator.run_task" else real_find_spec(name, *a))
+def test_listen_cli_with_a_missing_map_is_one_clear_error(whisper_dir, spoken_wavs, tmp_path, capsys):
+    missing = tmp_path / "home.ovmm-map.npz"
     code = main(["listen", "--wav", str(spoken_wavs[2]), "--model", str(whisper_dir), "--threads", "2",
-                 "--beam-size", "1", "--map", "home.map"])
-    out = capsys.readouterr().out
+                 "--beam-size", "1", "--map", str(missing), "--robot", "sim", "--scene", str(tmp_path / "s.json")])
+    captured = capsys.readouterr()
     assert code == 1
-    assert "pick up 'sponge'" in out and "ovmm run --map home.map" in out
+    assert "pick up 'sponge'" in captured.out  # the request was understood before the map was opened
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and str(missing) in err[0] and "Traceback" not in captured.err
 
 
 def test_missing_model_is_a_clear_error(tmp_path):
