@@ -2,7 +2,9 @@
 
 `query_map(map, text_embedding)`:
 1. cosine similarity of every semantic voxel's feature with the (L2-normalised) text embedding: one
-   float32 matrix-vector product divided by the cached feature norms;
+   float32 matrix-vector product divided by the cached feature norms. Maps with at least
+   `index_min_voxels` voxels, from their second query on, first take an int8 pass (mapping.query_index,
+   ~6x faster) and re-score in float32 only the voxels that can be within the margin (same result);
 2. candidates = voxels within `candidate_margin` of the best similarity (relative threshold), at most the
    `max_candidates` best;
 3. connected components of the candidates over the 26-neighbourhood (packed keys, searchsorted for the 13
@@ -51,6 +53,7 @@ class QueryConfig:
     not_found_threshold: float = 0.58  # top score below this = "not found" (ground-truth MiniLM calibration)
     relations: bool = True  # parse "X on/in/near Y" phrases in query_text
     relation_candidates: int = 10  # hits of each phrase considered when ranking a relation
+    index_min_voxels: int = 50_000  # maps this big use the int8 first pass (mapping.query_index)
 
 
 @dataclass
@@ -131,19 +134,42 @@ def connected_components(coords: np.ndarray) -> np.ndarray:
     return labels.astype(np.int64)
 
 
-def cluster_hits(voxel_map, sims: np.ndarray, config: QueryConfig, top_k: int, label: str | None = None
-                 ) -> list[Hit]:
-    """Cluster the best voxels of a similarity vector into ranked hits (see the module docstring)."""
-    if sims.size == 0:
-        return []
-    best = float(sims.max())
-    cand = np.flatnonzero(sims >= best - config.candidate_margin)
+def candidate_similarities(voxel_map, text_embedding: np.ndarray, config: QueryConfig
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, exact similarities) of the voxels within `candidate_margin` of the best (at most
+    `max_candidates`), using the int8 first pass on big maps (see the module docstring)."""
+    sem = voxel_map.semantic
+    if len(sem) == 0 or sem.feature_dim is None:
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+    index = None
+    if len(sem) >= config.index_min_voxels:
+        index = voxel_map.query_index(build=voxel_map.count_query() >= 2)
+    if index is None:
+        sims = similarities(voxel_map, text_embedding)
+        cand = np.flatnonzero(sims >= sims.max() - config.candidate_margin)
+        s = sims[cand]
+    else:
+        t = _normalise(text_embedding, "text embedding")
+        if t.size != sem.feature_dim:
+            similarities(voxel_map, t)  # raises the dimension error
+        approx, eps = index.approx(t)
+        pre = np.flatnonzero(approx >= approx.max() - config.candidate_margin - 2.0 * eps)
+        s_pre = (sem.features[pre] @ t) / np.maximum(sem.norms[pre], 1e-12)
+        keep = s_pre >= s_pre.max() - config.candidate_margin
+        cand, s = pre[keep], s_pre[keep]
     if cand.size > config.max_candidates:
-        part = np.argpartition(-sims[cand], config.max_candidates - 1)[: config.max_candidates]
-        cand = cand[part]
+        part = np.argpartition(-s, config.max_candidates - 1)[: config.max_candidates]
+        cand, s = cand[part], s[part]
+    return cand, s.astype(np.float32)
+
+
+def cluster_hits(voxel_map, cand: np.ndarray, s: np.ndarray, config: QueryConfig, top_k: int,
+                 label: str | None = None) -> list[Hit]:
+    """Cluster candidate voxels (rows, similarities) into ranked hits (see the module docstring)."""
+    if cand.size == 0:
+        return []
     coords = voxel_map.semantic.coords[cand]
     labels = connected_components(coords)
-    s = sims[cand]
     order = np.lexsort((-s, labels))  # grouped by component, best similarity first
     labels_o, cand_o, s_o, coords_o = labels[order], cand[order], s[order], coords[order]
     starts = np.flatnonzero(np.r_[True, labels_o[1:] != labels_o[:-1]])
@@ -173,8 +199,8 @@ def cluster_hits(voxel_map, sims: np.ndarray, config: QueryConfig, top_k: int, l
 def query_map(voxel_map, text_embedding: np.ndarray, config: QueryConfig = QueryConfig(),
               top_k: int | None = None, label: str | None = None) -> list[Hit]:
     """Ranked hits for one text embedding; empty when the map has no semantic voxels."""
-    sims = similarities(voxel_map, text_embedding)
-    return cluster_hits(voxel_map, sims, config, config.top_k if top_k is None else top_k, label)
+    cand, s = candidate_similarities(voxel_map, text_embedding, config)
+    return cluster_hits(voxel_map, cand, s, config, config.top_k if top_k is None else top_k, label)
 
 
 EncodeText = Callable[[Sequence[str]], np.ndarray]

@@ -139,6 +139,7 @@ class SemanticLayer(_Layer):
     def __init__(self) -> None:
         super().__init__({"weights": ((), np.dtype(np.float32)), "norms": ((), np.dtype(np.float32))})
         self.feature_dim: int | None = None
+        self.version = 0  # bumped on every change (caches such as the query index compare it)
 
     def _ensure_dim(self, dim: int) -> None:
         if self.feature_dim is None:
@@ -179,9 +180,11 @@ class SemanticLayer(_Layer):
         self.weights[rows] = w_new
         self.counts[rows] += n_obs.astype(np.int32)
         self.last_seen[rows] = frame_index
+        self.version += 1
 
     def load(self, coords, counts, last_seen, weights, features) -> None:
         self.feature_dim = int(features.shape[1])
         feats = features.astype(np.float32)
         self.load_base(coords, counts, last_seen, weights=weights.astype(np.float32),
                        norms=np.linalg.norm(feats, axis=1).astype(np.float32), features=feats)
+        self.version += 1

@@ -81,6 +81,10 @@ class VoxelMap:
         self.semantic = SemanticLayer()
         self.occupancy = OccupancyLayer()
         self._voxelizer = FrameVoxelizer(config.voxel_size_m, config.min_depth_m, config.max_depth_m)
+        self._query_index = None
+        self._query_index_version = -1
+        self._queries_version = -1
+        self._queries_since_change = 0
 
     # ---- fusion -------------------------------------------------------------------------------------
     def add_frame(self, frame: RGBDFrame, observations: list[Observation] = (), frame_index: int | None = None
@@ -194,8 +198,34 @@ class VoxelMap:
         return obstacle_grid_from_points(xyz, config or ObstacleGridConfig(), bounds_xy=bounds_xy, weights=counts)
 
     def memory_bytes(self) -> int:
-        """Bytes held by the filled rows of both layers (features float32)."""
-        return self.semantic.nbytes() + self.occupancy.nbytes()
+        """Bytes held by the filled rows of both layers (features float32) and the query index if built."""
+        index = self._query_index.nbytes if self._query_index is not None else 0
+        return self.semantic.nbytes() + self.occupancy.nbytes() + index
+
+    def query_index(self, build: bool = True):
+        """The int8 first-pass index of the semantic features (mapping.query_index) for the current features.
+
+        build=False returns it only if it is already built (None otherwise); building takes ~3 s per 100k
+        512-d voxels, so the query code builds it from the second query after a change on (a one-off query
+        is faster without). None also when the platform lacks torch's quantized engine or there are no features.
+        """
+        from mapping.query_index import QuantizedFeatureIndex
+
+        if self._query_index_version != self.semantic.version:
+            self._query_index = None
+            if not build:
+                return None
+            if len(self.semantic) and self.semantic.feature_dim is not None:
+                self._query_index = QuantizedFeatureIndex.build(self.semantic.features, self.semantic.norms)
+            self._query_index_version = self.semantic.version
+        return self._query_index
+
+    def count_query(self) -> int:
+        """Count a query against the current features; returns how many there have been since the last change."""
+        if self._queries_version != self.semantic.version:
+            self._queries_version, self._queries_since_change = self.semantic.version, 0
+        self._queries_since_change += 1
+        return self._queries_since_change
 
     # ---- queries and persistence (see mapping.query / mapping.persistence) ------------------------------
     def query(self, text_embedding: np.ndarray, config=None):

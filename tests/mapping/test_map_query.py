@@ -127,3 +127,31 @@ def test_query_with_another_encoder_is_refused(text_map):
     assert vmap.query_text("red coffee mug", enc)  # the map's own encoder object passes the check
     with pytest.raises(EncoderMismatchError, match="other-model"):
         vmap.query_text("red coffee mug", Other())
+
+
+def test_int8_first_pass_gives_the_float32_result():
+    """A map big enough for the quantized index answers exactly like the float32-only path."""
+    rng = np.random.default_rng(3)
+    objects = rng.normal(size=(30, 64)).astype(np.float32)
+    objects /= np.linalg.norm(objects, axis=1, keepdims=True)
+    centres = rng.integers(0, 200, size=(30, 3))
+    local = np.stack(np.unravel_index(np.arange(125), (5, 5, 5)), 1)
+    coords = np.concatenate([c + local for c in centres])
+    owner = np.repeat(np.arange(30), 125)
+    _, first = np.unique(coords @ np.array([10**6, 10**3, 1]), return_index=True)
+    coords, owner = coords[first], owner[first]
+    feats = objects[owner] + 0.2 * rng.normal(size=(len(coords), 64)).astype(np.float32) / 8
+    vmap = VoxelMap()
+    vmap.semantic.update(coords.astype(np.int32), np.ones(len(coords)), feats, np.ones(len(coords), np.int64), 0)
+    exact_cfg, indexed_cfg = QueryConfig(index_min_voxels=10**9), QueryConfig(index_min_voxels=0)
+    vmap.query(objects[0], indexed_cfg)  # first query after a change: float32 only
+    assert vmap.query_index(build=False) is None
+    for q in objects[:10]:
+        a, b = vmap.query(q, exact_cfg), vmap.query(q, indexed_cfg)
+        assert [h.voxels.size for h in a] == [h.voxels.size for h in b]
+        for x, y in zip(a, b, strict=True):
+            assert np.allclose(x.center, y.center) and abs(x.score - y.score) < 1e-5
+    assert vmap.query_index(build=False) is not None  # built from the second query on
+    approx, eps = vmap.query_index().approx(objects[0])
+    exact = (vmap.semantic.features @ objects[0]) / vmap.semantic.norms
+    assert np.abs(approx - exact).max() <= eps
