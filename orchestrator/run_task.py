@@ -12,34 +12,18 @@ import contextlib
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import InputError
 from core.io import write_json_atomic
 from mapping.map_encoder import check_encoder, perception_from_record
 from mapping.voxel_map import VoxelMap
+from orchestrator.configs import ROBOT_KINDS, RobotOptions
 from orchestrator.requests import parse_request
 from orchestrator.task_machine import TaskConfig, TaskReport, TaskRunner
 from robots.protocol import Robot
 
 log = logging.getLogger(__name__)
-
-ROBOT_KINDS = ("sim", "stretch")
-
-
-@dataclass
-class RobotOptions:
-    """Which robot to drive and how to reach it."""
-
-    kind: str = "sim"
-    scene: str | None = None
-    """Scene file for --robot sim (the scene the map was scanned in)."""
-    host: str = "127.0.0.1"
-    port: int = 5555
-    key_file: str | None = None
-    """File with the robot server's shared key (or set OVMM_ROBOT_KEY)."""
-
 
 def read_key(key_file: str | None) -> bytes | None:
     if key_file:

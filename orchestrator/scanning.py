@@ -23,7 +23,7 @@ from core.types import Observation, Pose2D, RGBDFrame, wrap_angle
 from mapping.map_encoder import perception_record
 from mapping.scan import ScanStats, scan_frames
 from mapping.voxel_map import MapMetadata, VoxelMap, VoxelMapConfig
-from perception import PerceptionConfig, build_perception
+from perception.config import PerceptionConfig
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,8 @@ def scan_capture(path: str | Path, perception_config: PerceptionConfig, map_conf
         raise InputError("the ground-truth perception pipeline needs a simulated scene (--sim scene.json), "
                          f"not a capture ({path})")
     source = open_capture(path, capture_config)
+    from perception.composite import build_perception
+
     perception = build_perception(perception_config)
     vmap = new_map(perception, perception_config, map_config or VoxelMapConfig(), str(path))
     n = len(source) if max_frames is None else min(len(source), max_frames)
@@ -148,6 +150,8 @@ def scan_robot(robot, perception_config: PerceptionConfig, map_config: VoxelMapC
                instance_descriptions: dict[int, str] | None = None, source: str = "robot",
                on_start: Callable[[int], None] | None = None, on_frame: OnFrame | None = None) -> ScanResult:
     """Scan with a connected robot: drive to each position (default: stay), look around, fuse."""
+    from perception.composite import build_perception
+
     perception = build_perception(perception_config, instance_descriptions=instance_descriptions)
     vmap = new_map(perception, perception_config, map_config or VoxelMapConfig(), source)
     poses = list(positions) if positions else [robot.get_base_pose()]
@@ -182,6 +186,8 @@ def scan_sim_scene(spec, perception_config: PerceptionConfig, map_config: VoxelM
         spec = SceneSpec.load(spec)
     stops = scan_route(spec, route_config or ScanRouteConfig())
     descriptions = spec.instance_descriptions() if perception_config.pipeline == "ground-truth" else None
+    from perception.composite import build_perception
+
     perception = build_perception(perception_config, instance_descriptions=descriptions)
     vmap = new_map(perception, perception_config, map_config or VoxelMapConfig(), source)
     own_world = world is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from orchestrator.run_task import ROBOT_KINDS, RobotOptions
+from orchestrator.configs import ROBOT_KINDS, RobotOptions
 
 EXAMPLE = 'ovmm run "put the red coffee mug on the white kitchen table" --map home.ovmm-map.npz --robot sim --scene scene.json'
 

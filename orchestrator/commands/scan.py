@@ -16,8 +16,7 @@ from core.errors import InputError
 from mapping.sources import CaptureConfig
 from mapping.voxel_map import VoxelMapConfig
 from orchestrator.scanning import RobotScanConfig
-from perception import PerceptionConfig
-from perception.config import PIPELINES
+from perception.config import PIPELINES, PerceptionConfig
 
 
 def register(subparsers) -> None:

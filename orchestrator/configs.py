@@ -1,0 +1,42 @@
+"""Configs of the top-level jobs (run, demo, eval), kept free of heavy imports so the CLI starts fast."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROBOT_KINDS = ("sim", "stretch")
+
+
+@dataclass
+class RobotOptions:
+    """Which robot to drive and how to reach it."""
+
+    kind: str = "sim"
+    scene: str | None = None
+    """Scene file for --robot sim (the scene the map was scanned in)."""
+    host: str = "127.0.0.1"
+    port: int = 5555
+    key_file: str | None = None
+    """File with the robot server's shared key (or set OVMM_ROBOT_KEY)."""
+
+
+@dataclass
+class EvalConfig:
+    """What `ovmm eval` runs; the CLI flags default to these."""
+
+    episodes: int = 30
+    seed: int = 0
+    episodes_per_scene: int = 3
+    """Episodes drawn from each generated apartment (each apartment is scanned once)."""
+    cache_dir: str = ".ovmm-cache/eval"
+    """Generated scenes and their scanned maps are kept here and reused by later runs."""
+    scan_width: int = 640
+    scan_height: int = 480
+
+
+@dataclass
+class DemoConfig:
+    seed: int = 0
+    """Seed of the generated apartment."""
+    requests: int = 3
+    out: str = "out/demo"
