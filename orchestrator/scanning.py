@@ -83,21 +83,33 @@ def travel_goal(current: Pose2D, stop_pose: Pose2D) -> Pose2D:
     return Pose2D(stop_pose.x, stop_pose.y, heading)
 
 
-def _recover_and_retry(robot, goal: Pose2D, backup_m: float = 0.2):
-    """After a failed move: back straight up a little (no turn) and try the goal again, then its exact pose."""
-    here = robot.get_base_pose()
-    back = Pose2D(here.x - backup_m * math.cos(here.theta), here.y - backup_m * math.sin(here.theta), here.theta)
-    robot.move_base_to(back)
-    res = robot.move_base_to(travel_goal(robot.get_base_pose(), goal))
-    return res if res.success else robot.move_base_to(goal)
+# Small moves tried, in order, to get clear before retrying a failed move: (distance m, direction relative
+# to the heading, rad). Straight back needs no turn; the diagonals turn 45 degrees at most.
+_RECOVERY_MOVES = ((0.2, math.pi), (0.15, math.pi / 4), (0.15, -math.pi / 4), (0.15, 3 * math.pi / 4),
+                   (0.15, -3 * math.pi / 4))
+
+
+def _recover_and_retry(robot, goal: Pose2D):
+    """After a failed move: step a little (back, then diagonals) and retry, finally with the exact pose."""
+    res = None
+    for dist, rel in _RECOVERY_MOVES:
+        here = robot.get_base_pose()
+        a = here.theta + rel
+        robot.move_base_to(travel_goal(here, Pose2D(here.x + dist * math.cos(a), here.y + dist * math.sin(a))))
+        res = robot.move_base_to(travel_goal(robot.get_base_pose(), goal))
+        if res.success:
+            return res
+    res = robot.move_base_to(goal)
+    return res
 
 
 def robot_walkthrough_frames(robot, stops: Sequence, on_move_failed: Callable[[int, str], None] | None = None,
                              keep_stop_heading: bool = False) -> Iterator[RGBDFrame]:
     """Drive a robot along scan stops and yield one head-camera frame per head pan.
 
-    By default the robot keeps its heading of travel on arrival and, if that move fails, backs up 0.2 m
-    and tries again (then with the stop's own heading); keep_stop_heading: drive to each stop's exact pose. A stop that cannot be
+    By default the robot keeps its heading of travel on arrival and, if that move fails, steps a little to
+    get clear (back 0.2 m, then 0.15 m diagonals) and tries again, finally with the stop's own heading;
+    keep_stop_heading: drive to each stop's exact pose. A stop that cannot be
     reached is reported (log + on_move_failed) and the robot looks around from where it stopped.
     """
     for i, stop in enumerate(stops):
