@@ -129,6 +129,10 @@ class StretchGeometry:
 
 STRETCH = StretchGeometry()
 
+STOW_WRIST_YAW = 3.4
+"""Wrist yaw of Hello Robot's stow pose: the gripper folded back over the base (inside its footprint), the
+pose to drive in."""
+
 
 def _joint_values(joints: JointState) -> dict[str, float]:
     return {

@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from core.errors import OvmmError
+from core.stretch import STOW_WRIST_YAW
 from core.types import RGBDFrame
 from grasping.config import PickConfig
 from grasping.execute import pick, place
@@ -45,6 +46,10 @@ class TaskConfig:
     """Map hits tried in turn when navigation to the best one fails."""
     replans: int = 1
     """Re-plans from where the robot stopped when following a path fails."""
+    object_reach_modes: tuple[tuple[str, ...], ...] = (("down",), ("straight",))
+    """Arm reach modes tried in turn when parking next to an object: first where top-down grasps reach
+    (wrist pitched down), then where level side grasps reach; a pick that fails for reach re-parks with
+    the next mode."""
 
 
 @dataclass
@@ -121,6 +126,11 @@ class TaskRunner:
         self.perception = perception
         self.config = config or TaskConfig()
         self.navigator = Navigator(self.config.navigation)
+        self._mode_navigators = {
+            modes: Navigator(replace(self.config.navigation,
+                                     base_goal=replace(self.config.navigation.base_goal, modes=modes)))
+            for modes in self.config.object_reach_modes
+        }
         self.on_phase = on_phase
         self.held: HeldObject | None = None
         self._grid = voxel_map.obstacle_grid(self.config.obstacles)
@@ -168,19 +178,31 @@ class TaskRunner:
             return np.array([hit.center[0], hit.center[1], float(hit.hi[2])]), np.asarray(hit.extent)
         return np.asarray(hit.center, dtype=float), None
 
-    def _navigate(self, report: TaskReport, hits: list[Hit], name: str,
-                  surface: bool = False) -> tuple[PhaseResult, Hit | None]:
+    def _stow(self, report: TaskReport) -> None:
+        """Arm in, gripper folded over the base (a level gripper would stick out): the pose to drive in."""
+        steps: list[str] = []
+        retract(self.robot, steps)
+        j = self.robot.get_joints()
+        if abs(j.wrist_pitch) < 0.7 and abs(j.wrist_yaw - STOW_WRIST_YAW) > 0.05:
+            r = self.robot.move_arm(wrist_yaw=STOW_WRIST_YAW, wrist_pitch=0.0, wrist_roll=0.0)
+            steps.append(f"stow wrist: {'ok' if r.success else r.reason}")
+        if steps:
+            self._note(report, "arm: " + "; ".join(steps))
+
+    def _navigate(self, report: TaskReport, hits: list[Hit], name: str, surface: bool = False,
+                  navigator: Navigator | None = None) -> tuple[PhaseResult, Hit | None]:
         t0 = time.perf_counter()
         reasons = []
-        retract(self.robot, [])
+        navigator = navigator or self.navigator
+        self._stow(report)
         for k, hit in enumerate(hits):
             start = self.robot.get_base_pose()
-            plan = self.navigator.plan_to_target(self._grid, start, *self._target(hit, surface))
+            plan = navigator.plan_to_target(self._grid, start, *self._target(hit, surface))
             if not plan.success:
                 reasons.append(f"candidate {k + 1}: {plan.reason}")
                 self._note(report, f"{name}: candidate {k + 1} at {np.round(hit.center, 2).tolist()} - {plan.reason}")
                 continue
-            ok, why = self._follow(report, plan, hit, name, surface)
+            ok, why = self._follow(report, plan, hit, name, surface, navigator)
             if ok:
                 pose = self.robot.get_base_pose()
                 return PhaseResult(name, True, "", time.perf_counter() - t0,
@@ -192,7 +214,7 @@ class TaskRunner:
         return PhaseResult(name, False, reason, time.perf_counter() - t0), None
 
     def _follow(self, report: TaskReport, plan: NavigationResult, hit: Hit, name: str,
-                surface: bool) -> tuple[bool, str]:
+                surface: bool, navigator: Navigator) -> tuple[bool, str]:
         why = ""
         for attempt in range(self.config.replans + 1):
             report.paths_xy.append(np.asarray(plan.smoothed_xy, dtype=float))
@@ -205,7 +227,7 @@ class TaskRunner:
             self._note(report, f"{name}: drive stopped ({why})")
             if attempt == self.config.replans:
                 break
-            plan = self.navigator.plan_to_target(self._grid, self.robot.get_base_pose(), *self._target(hit, surface))
+            plan = navigator.plan_to_target(self._grid, self.robot.get_base_pose(), *self._target(hit, surface))
             if not plan.success:
                 return False, f"{why}; re-plan failed: {plan.reason}"
         return False, why
@@ -243,19 +265,30 @@ class TaskRunner:
             report.object_xyz = hits[0].center
         if not self._finish(report, found):
             return False
-        nav, hit = self._navigate(report, hits, "navigate_to_object")
-        if not self._finish(report, nav):
-            return False
-        t0 = time.perf_counter()
-        res = pick(self.robot, task.object_phrase, self.config.pick, segment=self._segment, look_at=hit.center)
-        report.log.extend(f"    {line}" for line in res.log)
-        if res.grasp is not None:
-            report.grasp_xyz = res.grasp.T_world_grasp[:3, 3].copy()
-        self.held = res.held if res.success else None
-        details = {"attempts": res.attempts}
-        if res.grasp is not None:
-            details.update(kind=res.grasp.kind, width_m=round(float(res.grasp.width_m), 3))
-        return self._finish(report, PhaseResult("pick", res.success, res.reason, time.perf_counter() - t0, details))
+        modes = list(self._mode_navigators.items())
+        for m, (mode, navigator) in enumerate(modes):
+            nav, hit = self._navigate(report, hits, "navigate_to_object", navigator=navigator)
+            if not nav.success and m + 1 < len(modes):
+                self._note(report, f"no base pose for reach mode {'/'.join(mode)}: {nav.reason}")
+                continue
+            if not self._finish(report, nav):
+                return False
+            t0 = time.perf_counter()
+            res = pick(self.robot, task.object_phrase, self.config.pick, segment=self._segment, look_at=hit.center)
+            report.log.extend(f"    {line}" for line in res.log)
+            if not res.success and m + 1 < len(modes) and _reach_failure(res.reason):
+                self._note(report, f"pick from this pose failed ({res.reason}); re-parking for another reach mode")
+                report.phases.pop()  # the navigation phase is redone
+                continue
+            if res.grasp is not None:
+                report.grasp_xyz = res.grasp.T_world_grasp[:3, 3].copy()
+            self.held = res.held if res.success else None
+            details = {"attempts": res.attempts, "reach_mode": "/".join(mode)}
+            if res.grasp is not None:
+                details.update(kind=res.grasp.kind, width_m=round(float(res.grasp.width_m), 3))
+            return self._finish(report, PhaseResult("pick", res.success, res.reason,
+                                                    time.perf_counter() - t0, details))
+        return False
 
     def _place_phases(self, report: TaskReport, task: Task) -> bool:
         held = self.held
@@ -282,3 +315,9 @@ class TaskRunner:
         if res.success:
             self.held = None
         return self._finish(report, PhaseResult("place", res.success, res.reason, time.perf_counter() - t0))
+
+
+def _reach_failure(reason: str) -> bool:
+    """Did a pick fail because the arm could not reach from where the base stood?"""
+    text = reason.lower()
+    return any(k in text for k in ("cannot reach", "out of lift range", "out of reach", "unreachable"))

@@ -9,7 +9,6 @@ held object is attached kinematically to the grasp centre (sim.grasp_rule decide
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ import mujoco
 import numpy as np
 
 from core.errors import InputError
+from core.stretch import STOW_WRIST_YAW
 from core.types import CameraIntrinsics, JointState, Pose2D
 from sim.config import SimConfig
 from sim.render import SceneRenderer
@@ -109,7 +109,7 @@ class SimWorld:
         self._T_grasp_held = np.eye(4)
         self.sim_time_s = 0.0
         self.base_pose = spec.robot_start
-        self.joints = JointState(lift_m=0.6, arm_m=0.0, wrist_yaw=math.pi / 2, wrist_pitch=0.0,
+        self.joints = JointState(lift_m=0.6, arm_m=0.0, wrist_yaw=STOW_WRIST_YAW, wrist_pitch=0.0,
                                  gripper_m=0.0, head_pan=0.0, head_tilt=-0.6)
         self.set_robot_state(self.base_pose, self.joints)
         self.build_time_s = time.perf_counter() - t0
