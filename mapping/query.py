@@ -25,8 +25,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse
-import scipy.sparse.csgraph
 
 from core.errors import InputError
 from mapping.voxel_keys import pack_keys
@@ -113,6 +111,9 @@ def similarities(voxel_map, text_embedding: np.ndarray) -> np.ndarray:
 
 def connected_components(coords: np.ndarray) -> np.ndarray:
     """Component labels (N,) of voxels (N, 3) under 26-connectivity."""
+    import scipy.sparse
+    import scipy.sparse.csgraph
+
     n = len(coords)
     if n == 0:
         return np.zeros(0, np.int64)

@@ -20,8 +20,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import scipy.ndimage
-import scipy.sparse
 
 from core.errors import InputError
 from core.types import Observation, RGBDFrame
@@ -118,6 +116,8 @@ class VoxelMap:
             raise ValueError(f"observation mask {mask.shape} does not match the frame {frame.depth_m.shape}")
         r = int(self.config.mask_erode_px)
         if r > 0:
+            import scipy.ndimage
+
             rows = np.flatnonzero(mask.any(axis=1))
             cols = np.flatnonzero(mask.any(axis=0))
             if rows.size:
@@ -145,6 +145,8 @@ class VoxelMap:
             scores.append(score)
         if not feats:
             return
+        import scipy.sparse
+
         dims = {f.size for f in feats}
         if len(dims) != 1:
             raise ValueError(f"observations in one frame have different feature sizes {sorted(dims)}")
