@@ -7,7 +7,7 @@ world.object_center. Target: >= 95% correct. Also reports the score distribution
 of absent objects (mapping.evaluation.ABSENT_QUERIES), which calibrate the not-found threshold.
 
 Usage: python benchmarks/map_quality.py [--apartments 5] [--first-seed 0] [--width 320 --height 240]
-       [--min-mask-pixels 20]
+       [--min-mask-pixels N]
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import logging
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mapping.evaluation import evaluate_queries  # noqa: E402
 from mapping.query import QueryConfig  # noqa: E402
-from orchestrator.scanning import scan_sim_scene, with_camera  # noqa: E402
-from perception import PerceptionConfig  # noqa: E402
+from orchestrator.scanning import scan_sim_scene, sim_perception_config, with_camera  # noqa: E402
 from sim.generator import generate_scene  # noqa: E402
 from sim.world import SimWorld  # noqa: E402
 
@@ -38,12 +38,15 @@ def main() -> None:
     ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--width", type=int, default=320, help="simulated camera width (pixels)")
     ap.add_argument("--height", type=int, default=240, help="simulated camera height (pixels)")
-    ap.add_argument("--min-mask-pixels", type=int, default=20,
-                    help="ground-truth masks smaller than this are dropped (scale with the image area)")
+    ap.add_argument("--min-mask-pixels", type=int, default=None,
+                    help="ground-truth masks smaller than this are dropped (default: "
+                         "orchestrator.scanning.sim_perception_config, 80 at 640x480 scaled with the area)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
-    pcfg = PerceptionConfig(pipeline="ground-truth", min_mask_pixels=args.min_mask_pixels)
+    pcfg = sim_perception_config(args.width, args.height)
+    if args.min_mask_pixels is not None:
+        pcfg = replace(pcfg, min_mask_pixels=args.min_mask_pixels)
     qcfg = QueryConfig()
     per_apartment, outcomes, absent, failures = [], [], [], []
     t0 = time.perf_counter()
@@ -83,6 +86,7 @@ def main() -> None:
         "correct_below_threshold": int(sum(s < qcfg.not_found_threshold for s in correct_scores)),
         "absent_above_threshold": int(sum(s >= qcfg.not_found_threshold for s in absent)),
         "camera": [args.width, args.height],
+        "min_mask_pixels": pcfg.min_mask_pixels,
         "per_apartment": per_apartment,
         "failures": failures,
         "seconds": round(time.perf_counter() - t0, 1),

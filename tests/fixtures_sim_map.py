@@ -56,12 +56,11 @@ class ScannedApartment:
 
 @functools.lru_cache(maxsize=2)
 def scanned_apartment(seed: int = 0) -> ScannedApartment:
-    from orchestrator.scanning import scan_sim_scene, with_camera
-    from perception import PerceptionConfig
+    from orchestrator.scanning import scan_sim_scene, sim_perception_config, with_camera
     from sim.world import SimWorld
 
     spec, path = apartment_spec(seed)
     world = SimWorld(spec, with_camera(None, *TEST_CAMERA), base_dir=path.parent)
-    result = scan_sim_scene(spec, PerceptionConfig(pipeline="ground-truth", min_mask_pixels=20), world=world)
+    result = scan_sim_scene(spec, sim_perception_config(*TEST_CAMERA), world=world)
     map_path = result.voxel_map.save(path.parent / "map.npz")
     return ScannedApartment(spec, path, world, result.voxel_map, map_path, result.perception, result.stats)

@@ -15,7 +15,7 @@ from dataclasses import replace
 from core.errors import InputError
 from mapping.sources import CaptureConfig
 from mapping.voxel_map import VoxelMapConfig
-from orchestrator.scanning import RobotScanConfig
+from orchestrator.scanning import RobotScanConfig, SimScanDefaults
 from perception.config import PIPELINES, PerceptionConfig
 
 
@@ -41,9 +41,10 @@ def register(subparsers) -> None:
                    help="comma-separated detector vocabulary (default: the built-in household list)")
     g.add_argument("--detector-threshold", type=float, default=pc.detector_threshold,
                    help=f"minimum detection score (default {pc.detector_threshold})")
-    g.add_argument("--min-mask-pixels", type=int, default=pc.min_mask_pixels,
-                   help=f"drop masks with fewer pixels (default {pc.min_mask_pixels}; use less for small objects "
-                        "at low resolution)")
+    sd = SimScanDefaults()
+    g.add_argument("--min-mask-pixels", type=int, default=None,
+                   help=f"drop masks with fewer pixels (default {pc.min_mask_pixels}; ground-truth --sim scans: "
+                        f"{sd.min_mask_pixels_at_640x480} at 640x480, scaled with the image area)")
     g.add_argument("--device", default=pc.device, help="cpu, cuda, cuda:N or auto")
     g = p.add_argument_group("map")
     g.add_argument("--voxel-size", type=float, default=mc.voxel_size_m, help=f"metres (default {mc.voxel_size_m})")
@@ -76,10 +77,19 @@ def _perception_config(args) -> PerceptionConfig:
     pipeline = args.perception or ("ground-truth" if args.sim else PerceptionConfig().pipeline)
     if pipeline == "ground-truth" and not args.sim:
         raise InputError("the ground-truth perception pipeline needs a simulated scene (--sim scene.json)")
+    min_px = args.min_mask_pixels
+    if min_px is None:
+        if pipeline == "ground-truth":
+            from orchestrator.scanning import sim_perception_config
+
+            w, h = _camera(args.camera)
+            min_px = sim_perception_config(w or 640, h or 480).min_mask_pixels
+        else:
+            min_px = PerceptionConfig().min_mask_pixels
     cfg = PerceptionConfig(pipeline=pipeline, detector_model=args.detector, clip_model=args.clip,
                            sam_checkpoint=args.sam_checkpoint, sam_model_type=args.sam_model_type,
                            text_encoder=args.text_encoder, detector_threshold=args.detector_threshold,
-                           min_mask_pixels=args.min_mask_pixels, device=args.device)
+                           min_mask_pixels=min_px, device=args.device)
     if args.vocabulary:
         words = tuple(w.strip() for w in args.vocabulary.split(",") if w.strip())
         if not words:
