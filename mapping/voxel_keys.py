@@ -18,11 +18,6 @@ COORD_LIMIT = _OFFSET - 1
 _DENSE_LIMIT = 1 << 22
 
 
-def voxel_coords(xyz: np.ndarray, voxel_size: float) -> np.ndarray:
-    """(N, 3) float points -> (N, 3) int64 voxel coordinates floor(xyz / voxel_size)."""
-    return np.floor(np.asarray(xyz, dtype=np.float32) * np.float32(1.0 / voxel_size)).astype(np.int64)
-
-
 def pack_keys(coords: np.ndarray) -> np.ndarray:
     """(N, 3) integer voxel coordinates -> (N,) int64 keys. Raises ValueError outside +-COORD_LIMIT."""
     c = np.asarray(coords, dtype=np.int64).reshape(-1, 3)
@@ -42,29 +37,36 @@ def unpack_keys(keys: np.ndarray) -> np.ndarray:
     return out
 
 
-def unique_voxels(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct voxels of (N, 3) int coordinates: returns (unique (U, 3) int32, inverse (N,) int64).
+def unique_voxel_columns(cols: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct voxels of integer coordinate columns [x (N,), y (N,), z (N,)].
 
-    Within one frame the points span a small box, so the voxels are counted densely in that box
-    (np.bincount, linear time); boxes over ~4M cells fall back to np.unique on packed keys.
+    Returns (unique (U, 3) int32, inverse (N,) int64, points per voxel (U,)). Within one frame the points
+    span a small box, so voxels are counted densely in that box (np.bincount, linear time); boxes over
+    ~4M cells fall back to np.unique on packed keys.
     """
+    n = int(cols[0].size)
+    if n == 0:
+        return np.zeros((0, 3), np.int32), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    lo = [int(c.min()) for c in cols]
+    ext = [int(c.max()) - lo_i + 1 for c, lo_i in zip(cols, lo, strict=True)]
+    volume = ext[0] * ext[1] * ext[2]
+    if volume > _DENSE_LIMIT:
+        keys, inverse, counts = np.unique(pack_keys(np.stack(cols, axis=1)), return_inverse=True, return_counts=True)
+        return unpack_keys(keys), inverse.reshape(-1).astype(np.int64), counts
+    lin = ((cols[0] - lo[0]) * ext[1] + (cols[1] - lo[1])) * ext[2] + (cols[2] - lo[2])
+    counts = np.bincount(lin, minlength=volume)
+    nz = np.flatnonzero(counts)
+    lut = np.empty(volume, np.int64)
+    lut[nz] = np.arange(nz.size)
+    coords = np.stack(np.unravel_index(nz, (ext[0], ext[1], ext[2])), axis=1) + np.array(lo)
+    return coords.astype(np.int32), lut[lin], counts[nz]
+
+
+def unique_voxels(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct voxels of (N, 3) int coordinates: returns (unique (U, 3) int32, inverse (N,) int64)."""
     c = np.asarray(coords, dtype=np.int64).reshape(-1, 3)
-    if len(c) == 0:
-        return np.zeros((0, 3), np.int32), np.zeros(0, np.int64)
-    lo = c.min(axis=0)
-    ext = c.max(axis=0) - lo + 1
-    volume = int(ext[0]) * int(ext[1]) * int(ext[2])
-    if volume <= _DENSE_LIMIT:
-        lin = ((c[:, 0] - lo[0]) * ext[1] + (c[:, 1] - lo[1])) * ext[2] + (c[:, 2] - lo[2])
-        present = np.bincount(lin, minlength=volume) > 0
-        nz = np.flatnonzero(present)
-        lut = np.empty(volume, np.int64)
-        lut[nz] = np.arange(nz.size)
-        inverse = lut[lin]
-        ijk = np.stack(np.unravel_index(nz, tuple(int(e) for e in ext)), axis=1) + lo
-        return ijk.astype(np.int32), inverse
-    keys, inverse = np.unique(pack_keys(c), return_inverse=True)
-    return unpack_keys(keys), inverse.reshape(-1).astype(np.int64)
+    uniq, inverse, _ = unique_voxel_columns([np.ascontiguousarray(c[:, i]) for i in range(3)])
+    return uniq, inverse
 
 
 class VoxelIndex:
