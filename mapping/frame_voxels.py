@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.types import CameraIntrinsics, RGBDFrame
-from mapping.voxel_keys import unique_voxel_columns
+from mapping.voxel_keys import COORD_LIMIT, VoxelRangeError, unique_voxel_columns
 
 
 @dataclass
@@ -72,6 +72,9 @@ class FrameVoxelizer:
         flat, cols = self._world_columns(frame, scale=1.0 / self.voxel_size)
         if flat.size == 0:
             return FrameVoxels(flat, np.zeros((0, 3), np.int32), np.zeros(0, np.int64), np.zeros(0, np.int64))
+        for c in cols:
+            if not (-COORD_LIMIT <= float(c.min()) and float(c.max()) <= COORD_LIMIT):
+                raise VoxelRangeError(f"voxel coordinates outside +-{COORD_LIMIT} cannot be packed")
         ijk = [np.floor(c, out=c).astype(np.int32) for c in cols]
         coords, inverse, n_points = unique_voxel_columns(ijk)
         return FrameVoxels(flat, coords, inverse, n_points)

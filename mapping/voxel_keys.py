@@ -18,11 +18,15 @@ COORD_LIMIT = _OFFSET - 1
 _DENSE_LIMIT = 1 << 22
 
 
+class VoxelRangeError(ValueError):
+    """Voxel coordinates beyond what a packed key holds (+-COORD_LIMIT)."""
+
+
 def pack_keys(coords: np.ndarray) -> np.ndarray:
-    """(N, 3) integer voxel coordinates -> (N,) int64 keys. Raises ValueError outside +-COORD_LIMIT."""
+    """(N, 3) integer voxel coordinates -> (N,) int64 keys. Raises VoxelRangeError outside +-COORD_LIMIT."""
     c = np.asarray(coords, dtype=np.int64).reshape(-1, 3)
     if c.size and (c.min() < -COORD_LIMIT or c.max() > COORD_LIMIT):
-        raise ValueError(f"voxel coordinates outside +-{COORD_LIMIT} cannot be packed")
+        raise VoxelRangeError(f"voxel coordinates outside +-{COORD_LIMIT} cannot be packed")
     c = c + _OFFSET
     return (c[:, 0] << (2 * _BITS)) | (c[:, 1] << _BITS) | c[:, 2]
 

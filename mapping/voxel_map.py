@@ -25,6 +25,7 @@ from core.errors import InputError
 from core.types import Observation, RGBDFrame
 from mapping.frame_voxels import FrameVoxelizer, FrameVoxels
 from mapping.obstacles import ObstacleGrid, ObstacleGridConfig, obstacle_grid_from_points
+from mapping.voxel_keys import COORD_LIMIT, VoxelRangeError
 from mapping.voxel_layers import OccupancyLayer, SemanticLayer
 
 log = logging.getLogger(__name__)
@@ -90,13 +91,19 @@ class VoxelMap:
         """Fuse one posed frame and its object observations; returns counts of what was added."""
         fidx = self.metadata.frames if frame_index is None else int(frame_index)
         stats = FrameFusion()
-        fv = self._voxelizer.voxelize(frame)
-        self.metadata.frames += 1
-        if fv.flat.size == 0:
-            return stats
-        self._fuse_occupancy(frame, fv, fidx, stats)
-        if observations:
-            self._fuse_semantics(frame, observations, fv.flat, fv.coords, fv.inverse, fidx, stats)
+        try:
+            fv = self._voxelizer.voxelize(frame)
+            self.metadata.frames += 1
+            if fv.flat.size == 0:
+                return stats
+            self._fuse_occupancy(frame, fv, fidx, stats)
+            if observations:
+                self._fuse_semantics(frame, observations, fv.flat, fv.coords, fv.inverse, fidx, stats)
+        except VoxelRangeError as exc:
+            raise InputError(
+                f"frame {frame.index} has points more than {COORD_LIMIT * self.voxel_size / 1000:.0f} km from the "
+                "world origin; its camera pose is probably corrupt"
+            ) from exc
         return stats
 
     def _fuse_occupancy(self, frame: RGBDFrame, fv: FrameVoxels, fidx: int, stats: FrameFusion) -> None:

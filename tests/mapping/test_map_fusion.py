@@ -122,3 +122,16 @@ def test_obstacle_grid_marks_boxes_and_floor(box_world):
     rc = grid.world_to_cell(np.array([[1.0, 0.0]]))  # open floor in front of the camera
     assert grid.cells[rc[0, 0], rc[0, 1]] == FREE
     assert grid.obstacle_counts.sum() > 0
+
+
+def test_frame_with_a_corrupt_pose_is_refused(box_world):
+    from core.errors import InputError
+
+    _, _, frames, _ = box_world
+    f = frames[0]
+    bad = type(f)(f.rgb, f.depth_m, f.intrinsics, f.T_world_cam.copy(), index=7)
+    bad.T_world_cam[0, 3] = 1e9
+    vmap = VoxelMap()
+    with pytest.raises(InputError, match="frame 7 .* pose"):
+        vmap.add_frame(bad)
+    assert len(vmap.occupancy) == 0
