@@ -18,12 +18,13 @@ class ObjectPointsConfig:
 
     min_depth_m: float = 0.15  # closer than this the head camera's depth is unreliable
     max_depth_m: float = 3.5
-    mask_erode_px: int = 1  # shrink the mask to drop mixed-depth pixels on the silhouette
+    mask_erode_px: int = 0  # shrink the mask to drop mixed-depth pixels on the silhouette (erodes thin rims away)
     voxel_m: float = 0.004  # object points are voxel-downsampled to this size
     outlier_neighbors: int = 16  # open3d remove_statistical_outlier
     outlier_std_ratio: float = 2.0
     dbscan_eps_m: float = 0.02  # largest DBSCAN cluster is the object
     dbscan_min_points: int = 8
+    cluster_keep_ratio: float = 0.3  # also keep clusters this large relative to the largest (a bowl's two walls)
     min_points: int = 20  # fewer cleaned points than this: the object was not seen
     scene_radius_m: float = 0.45  # scene points kept around the object (collisions, support surface)
     scene_voxel_m: float = 0.01
@@ -62,10 +63,11 @@ class GraspConfig:
 
     gripper: GripperModel = field(default_factory=GripperModel)
     width_margin_m: float = 0.012  # object width must be <= aperture - this margin
+    min_fill: float = 0.6  # pads must hold this fraction of the object's extent along the closing axis
     min_contact_points: int = 4  # fewer object points between the pads than this: it would close on nothing
-    collision_margin_m: float = 0.006  # boxes are inflated by this against scene points
+    collision_margin_m: float = 0.005  # boxes are inflated by this against scene points
     object_margin_m: float = 0.003  # ...and by this against the target's own points
-    support_clearance_m: float = 0.012  # fingertips stay this far above the support surface
+    support_clearance_m: float = 0.002  # fingertips (with the collision margin) stay this far above the support
     approach_backoff_m: float = 0.10  # pre-grasp distance along the approach (also the swept volume)
     pregrasp_clearance_m: float = 0.02  # a top-down pre-grasp's fingertips clear the object's top by this
     top_angles: int = 12  # closing-axis angles sampled for top-down grasps over [0, pi)
@@ -81,7 +83,8 @@ class GraspConfig:
     max_object_points: int = 1500  # more object points than this are voxel-thinned to object_voxel_m
     object_voxel_m: float = 0.005
     scene_voxel_m: float = 0.01  # scene points (collisions) are thinned to this
-    scene_crop_m: float = 0.40  # scene points farther than this from the object's box are ignored
+    scene_crop_m: float = 0.40  # scene points farther than this from the object's box are ignored...
+    scene_crop_above_m: float = 0.60  # ...except above it, where the arm of a top-down grasp passes
     max_candidates_per_kind: int = 24  # best-scored collision-free candidates of each family passed to IK
     # scoring weights (each term in [0, 1])
     w_centering: float = 1.0
@@ -138,5 +141,6 @@ class PickConfig:
     max_attempts: int = 5
     lift_after_grasp_m: float = 0.10
     safe_lift_margin_m: float = 0.12  # lift clears the grasp height by this before the arm extends
+    gripper_height_m: float = 0.36  # fingertips to the top of the arm when the gripper points down
     verify_lift_m: float = 0.03  # re-observation: the object must have risen this much off the surface
     place_retract_up_m: float = 0.08

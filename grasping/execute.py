@@ -106,6 +106,8 @@ def _travel_lift(grasp: Grasp, cloud: ObjectCloud, config: PickConfig) -> float:
     along = rel @ g / max(np.linalg.norm(g) ** 2, 1e-9)
     lateral = np.abs(rel @ np.array([-g[1], g[0]])) / max(np.linalg.norm(g), 1e-9)
     path = (along > 0.1) & (along < 1.05) & (lateral < 0.12)
+    # Overhead structure (a shelf board above) is no obstacle to extending below it.
+    path &= pts[:, 2] < lo_tip + config.gripper_height_m
     top = float(pts[path, 2].max()) if np.any(path) else -np.inf
     need = top + config.safe_lift_margin_m * 0.5 - lo_tip
     return float(min(max(pre.lift_m, pre.lift_m + need), STRETCH.limits.lift_m[1]))

@@ -1,8 +1,9 @@
 """The target object's points (world frame) from a head-camera frame and the target's mask.
 
 Masked depth pixels are back-projected with the frame's pose, limited to a depth range, voxel-downsampled,
-cleaned of statistical outliers (open3d) and reduced to the largest DBSCAN cluster (mask bleed onto the
-table or the wall behind ends up in smaller clusters). The scene points around the object (every other
+cleaned of statistical outliers (open3d) and reduced to the largest DBSCAN clusters (mask bleed onto the
+table or the wall behind ends up in small clusters; a thin-walled bowl seen from above may split into its
+near and far walls, so clusters at least `cluster_keep_ratio` of the largest are kept). The scene points around the object (every other
 valid depth pixel within a radius) are kept for collision checks and the support surface.
 """
 
@@ -56,7 +57,7 @@ def voxel_down(xyz: np.ndarray, voxel_m: float) -> np.ndarray:
 
 
 def clean_points(xyz: np.ndarray, config: ObjectPointsConfig | None = None) -> np.ndarray:
-    """Voxel-downsample, drop statistical outliers and keep the largest DBSCAN cluster."""
+    """Voxel-downsample, drop statistical outliers and keep the largest DBSCAN cluster(s)."""
     config = config or ObjectPointsConfig()
     xyz = voxel_down(np.asarray(xyz, dtype=np.float32), config.voxel_m)
     if len(xyz) < config.min_points:
@@ -70,7 +71,8 @@ def clean_points(xyz: np.ndarray, config: ObjectPointsConfig | None = None) -> n
     if labels.size == 0 or labels.max() < 0:
         return pts
     counts = np.bincount(labels[labels >= 0])
-    return pts[labels == int(np.argmax(counts))]
+    keep = np.flatnonzero(counts >= config.cluster_keep_ratio * counts.max())
+    return pts[np.isin(labels, keep)]
 
 
 def object_cloud(

@@ -24,7 +24,7 @@ from grasping.config import GraspConfig, IKConfig
 from grasping.kinematics import ArmSolution, pregrasp_joints, solve_ik
 from grasping.object_points import ObjectCloud, voxel_down
 from grasping.proposals import KINDS, ObjectShape, mirrored_points, object_shape, propose
-from grasping.scoring import REJECT_FINGER_OBJECT, REJECT_WIDE, evaluate
+from grasping.scoring import evaluate
 
 log = logging.getLogger(__name__)
 _FLIP = np.diag([1.0, -1.0, -1.0])  # a roll by pi about the approach axis
@@ -132,7 +132,9 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
             if hit_scene[j].any() or hit_obj[j].any():
                 rejected["approach sweeps through points"] += 1
                 continue
-            if arm_collides(sol, scene, config.collision_margin_m):
+            at_pre = ArmSolution(sol.base_pose, pre_j, sol.base_rotation, sol.T_world_grasp)
+            if arm_collides(sol, scene, config.collision_margin_m) or arm_collides(at_pre, scene,
+                                                                                  config.collision_margin_m):
                 rejected["arm hits the scene"] += 1
                 continue
             done.add(k)
@@ -161,6 +163,7 @@ def _working_points(cloud: ObjectCloud, cfg: GraspConfig) -> tuple[np.ndarray, n
         lo = pts.min(axis=0) - cfg.scene_crop_m
         hi = pts.max(axis=0) + cfg.scene_crop_m
         lo[2] = pts[:, 2].min() - 0.05
+        hi[2] = pts[:, 2].max() + cfg.scene_crop_above_m  # the wrist and arm rise well above the fingertips
         scene = voxel_down(scene[np.all((scene >= lo) & (scene <= hi), axis=1)], cfg.scene_voxel_m)
     return pts, scene
 
@@ -173,8 +176,7 @@ def _reason(plan: GraspPlan, reasons: list[str], ik_fail: list[str], cfg: GraspC
     if ik_fail:
         return f"no feasible grasp of {name}: {Counter(ik_fail).most_common(1)[0][0]}"
     if not any(r == "" for r in reasons):
-        wide = static[REJECT_WIDE] + static[REJECT_FINGER_OBJECT]
-        if shape.extent_minor > fit and wide >= 0.5 * len(reasons):
+        if shape.extent_minor > fit:
             return (f"no feasible grasp of {name}: object {shape.extent_minor:.2f} m wide exceeds the "
                     f"{opening:.2f} m opening and has no thin rim")
         top = ", ".join(f"{r} ({n})" for r, n in static.most_common(3))

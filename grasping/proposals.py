@@ -56,6 +56,27 @@ def support_height(points: np.ndarray, scene: np.ndarray, band_m: float = 0.04) 
     return bottom
 
 
+def _rim_circle(points: np.ndarray, band_m: float = 0.012) -> np.ndarray | None:
+    """Centre of a circle fitted to the object's top ring, if the ring is round and seen all around."""
+    top = float(np.percentile(points[:, 2], 99.0))
+    ring = points[points[:, 2] >= top - band_m, :2].astype(np.float64)
+    if len(ring) < 20:
+        return None
+    A = np.c_[2 * ring, np.ones(len(ring))]
+    b = (ring**2).sum(axis=1)
+    (cx, cy, c), *_ = np.linalg.lstsq(A, b, rcond=None)
+    r2 = c + cx * cx + cy * cy
+    if r2 <= 0:
+        return None
+    r = np.sqrt(r2)
+    resid = np.abs(np.hypot(ring[:, 0] - cx, ring[:, 1] - cy) - r)
+    ang = np.sort(np.arctan2(ring[:, 1] - cy, ring[:, 0] - cx))
+    gap = np.max(np.diff(np.concatenate([ang, ang[:1] + 2 * np.pi])))
+    if 0.02 <= r <= 0.2 and np.sqrt(np.mean(resid**2)) < 0.004 and gap < np.pi / 2:
+        return np.array([cx, cy])
+    return None
+
+
 def object_shape(points: np.ndarray, scene: np.ndarray, directions: int = 36) -> ObjectShape:
     """Footprint axes by rotating calipers: the minor axis is the direction of least width."""
     xy = points[:, :2].astype(np.float64)
@@ -68,6 +89,9 @@ def object_shape(points: np.ndarray, scene: np.ndarray, directions: int = 36) ->
     major = np.array([-minor[1], minor[0]])
     pu, pv = xy @ major, xy @ minor
     centre = 0.5 * (pu.max() + pu.min()) * major + 0.5 * (pv.max() + pv.min()) * minor
+    circle = _rim_circle(points)
+    if circle is not None:  # round objects (cups, bowls, cans): the rim seen from above gives the axis
+        centre = circle
     return ObjectShape(
         centre_xy=centre, major=major, minor=minor,
         extent_major=float(pu.max() - pu.min()), extent_minor=float(pv.max() - pv.min()),
@@ -117,7 +141,8 @@ class Candidates:
 
 
 def _tip_floor(shape: ObjectShape, cfg: GraspConfig) -> float:
-    return shape.support_z + cfg.support_clearance_m + cfg.collision_margin_m
+    """Lowest grasp centre above the support: the rounded fingertips reach 8 mm past it (finger_boxes)."""
+    return shape.support_z + cfg.gripper.finger_boxes[0][1][0] + cfg.collision_margin_m + cfg.support_clearance_m
 
 
 def top_down(shape: ObjectShape, cfg: GraspConfig) -> Candidates:
@@ -153,7 +178,8 @@ def side(shape: ObjectShape, cfg: GraspConfig, base_xy: np.ndarray | None) -> Ca
                 headings.append(h)
         headings = np.array(headings)
     # The gripper body hangs below a horizontal gripper's centre (4.7 cm at roll 0): keep it off the support.
-    floor = _tip_floor(shape, cfg) + max(cfg.gripper.finger_height_m / 2, -cfg.gripper.body_box[0][2])
+    floor = shape.support_z + cfg.collision_margin_m + cfg.support_clearance_m + max(
+        cfg.gripper.finger_height_m / 2, -cfg.gripper.body_box[0][2])
     zs = sorted({round(max(shape.support_z + f * shape.height, floor), 4) for f in cfg.side_heights})
     # The pads must be covered by the object over their full height, or they close on its very edge.
     zs = [z for z in zs if z <= shape.top_z - 0.5 * cfg.gripper.finger_height_m]

@@ -24,6 +24,7 @@ REJECT_WIDE = "too wide"
 REJECT_FINGER_OBJECT = "finger lands on the object"
 REJECT_BODY_OBJECT = "gripper body hits the object"
 REJECT_SCENE = "collides with the scene"
+REJECT_EDGE = "holds only the edge"
 APPROACH_PREFERENCE = np.array([1.0, 0.6, 0.8])  # top, side, rim
 
 
@@ -63,6 +64,20 @@ def measure_between_pads(local: np.ndarray, cfg: GraspConfig) -> tuple[np.ndarra
     return width, mid, count, balance
 
 
+def _caliper(points: np.ndarray, closing: np.ndarray, width: np.ndarray) -> np.ndarray:
+    """The object's footprint extent along each candidate's (horizontal part of the) closing axis."""
+    cxy = closing[:, :2]
+    cn = np.linalg.norm(cxy, axis=1)
+    along = (points[:, :2].astype(np.float64) @ cxy.T) / np.maximum(cn, 1e-9)  # (N, K)
+    return np.where(cn > 0.3, np.ptp(along, axis=0), width)
+
+
+def _fill(points: np.ndarray, closing: np.ndarray, width: np.ndarray, kinds: np.ndarray, limit: float) -> np.ndarray:
+    """Material between the pads as a fraction of what a full-width grasp would hold (1 for rim grasps)."""
+    cal = _caliper(points, closing, width)
+    return np.where(kinds == 2, 1.0, np.clip(width / np.maximum(np.minimum(cal, limit), 1e-3), 0.0, 1.0))
+
+
 def evaluate(cands: Candidates, points: np.ndarray, scene: np.ndarray, shape: ObjectShape,
              cfg: GraspConfig, hidden: np.ndarray | None = None) -> tuple[Candidates, Evaluation]:
     """Re-centre, measure, reject and score all candidates at once. Returns the re-centred candidates.
@@ -95,13 +110,16 @@ def evaluate(cands: Candidates, points: np.ndarray, scene: np.ndarray, shape: Ob
     body_scene = ~(body_free[0] | body_free[1]) & ~body_obj
     rolls = np.where(body_free[0] & body_free[1], 2, np.where(body_free[1], 1, 0))
 
-    reasons = []
     limit = g.max_aperture_m - cfg.width_margin_m
+    fill_k = _fill(points, closing, width, cands.kinds, limit)
+    reasons = []
     for k in range(len(cands)):
         if count[k] < cfg.min_contact_points:
             reasons.append(REJECT_NOTHING)
         elif width[k] > limit:
             reasons.append(REJECT_WIDE)
+        elif fill_k[k] < cfg.min_fill:
+            reasons.append(REJECT_EDGE)
         elif finger_obj[k]:
             reasons.append(REJECT_FINGER_OBJECT)
         elif body_obj[k]:
@@ -117,8 +135,17 @@ def evaluate(cands: Candidates, points: np.ndarray, scene: np.ndarray, shape: Ob
     minor = np.array([shape.minor[0], shape.minor[1], 0.0])
     top_like = approach[:, 2] < -0.7
     depth_in = np.where(top_like, (shape.top_z - centres[:, 2]) / max(min(shape.height, 0.06), 1e-3), 1.0)
+    # Through the middle: the grasp line passes the footprint centre, and the pads hold the object's whole
+    # extent along the closing axis (not a sliver of its edge). Rim grasps hold a wall by design.
+    cxy = closing[:, :2]
+    cn = np.linalg.norm(cxy, axis=1)
+    caliper = _caliper(points, closing, width)
+    off = np.abs(((shape.centre_xy - centres[:, :2]) * cxy).sum(axis=1)) / np.maximum(cn, 1e-9)
+    rim_kind = cands.kinds == 2
+    centering = np.where(rim_kind, 1.0, np.clip(1.0 - off / np.maximum(0.5 * caliper, 0.01), 0.0, 1.0))
+    fill = fill_k
     terms = {
-        "centering": np.clip(1.0 - np.abs(mid) / (g.max_aperture_m / 2), 0.0, 1.0),
+        "centering": 0.5 * centering + 0.5 * fill,
         "width_margin": np.clip((g.max_aperture_m - width) / g.max_aperture_m, 0.0, 1.0),
         "approach": np.clip(APPROACH_PREFERENCE[cands.kinds] * cfg.prefer_top_down, 0.0, 1.0),
         "height": np.clip((tip_low - shape.support_z) / 0.04, 0.0, 1.0),

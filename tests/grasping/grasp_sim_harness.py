@@ -1,6 +1,6 @@
 """Pick-and-place trials in the MuJoCo simulator for grasping tests and benchmarks/grasping.py.
 
-A trial: a room with a table, a counter and a shelf (sim.receptacles templates); the target object from the
+A trial: a room with a table, a counter, a shelf and a side table (sim.receptacles templates); the target object from the
 object library on one receptacle's surface near its front edge, two distractors beside it; the robot parked
 (kinematically) at a base pose from which the arm reaches the object, computed here from core.stretch FK
 (grasping.kinematics.base_pose_for_reach) and checked clear of the furniture; grasping.execute.pick with
@@ -38,9 +38,12 @@ ROOM = (6.0, 5.0)
 RECEPTACLES = (
     ("table", "table", (1.2, 0.8, 0.75), (2.0, 2.2, 0.0), "brown wooden table"),
     ("counter", "counter", (1.4, 0.6, 0.9), (4.4, ROOM[1] - 0.32, 0.0), "white marble counter"),
-    ("shelf", "shelf", (0.9, 0.36, 1.05), (1.3, ROOM[1] - 0.2, 0.0), "light oak shelf"),
+    ("shelf", "shelf", (0.9, 0.36, 0.95), (1.3, ROOM[1] - 0.2, 0.0), "light oak shelf"),
+    ("side_table", "side_table", (0.55, 0.45, 0.6), (ROOM[0] - 0.245, 1.6, -math.pi / 2), "white side table"),
 )
-SHELF_PICK_BOARD = 1  # the middle board (0.675 m, 0.35 m below the next): side grasps only
+# Objects are picked from the shelf's lower board (0.45 m, 0.475 m free above it: a top-down grasp needs
+# ~0.38 m for the wrist and arm above the fingertips) and placed on its top board (0.95 m).
+SHELF_PICK_BOARD = 0
 
 
 @dataclass
