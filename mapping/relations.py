@@ -47,7 +47,8 @@ _PATTERN = re.compile(
 
 
 def clean_phrase(text: str) -> str:
-    """Lower-case, collapse spaces, drop leading articles and trailing punctuation."""
+    """Collapse spaces, drop leading articles and surrounding punctuation (case is kept: the encoders'
+    tokenizers lower-case themselves)."""
     words = re.sub(r"[\s]+", " ", text.strip().strip(".!?,;:")).split(" ")
     while len(words) > 1 and words[0].lower() in _ARTICLES:
         words = words[1:]

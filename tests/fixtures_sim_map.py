@@ -16,13 +16,16 @@ module can `from fixtures_sim_map import ...` (tests/ is on sys.path through tes
 
 from __future__ import annotations
 
+import atexit
 import functools
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 TEST_CAMERA = (320, 240)
 _TMP = Path(tempfile.mkdtemp(prefix="ovmm-test-maps-"))
+atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
 
 
 @functools.lru_cache(maxsize=1)
