@@ -104,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
                                   for s, v in per_source.items()},
         "per_class": {label: {"trials": c["trials"], "entries": sorted(c["entries"]),
                               "pick_success": round(c["picked"] / c["trials"], 3),
-                              "place_success_given_pick": round(c["placed"] / max(c["picked"], 1), 3),
+                              "place_success_given_pick": (round(c["placed"] / c["picked"], 3) if c["picked"]
+                                                           else None),
                               "failures": c["failures"]}
                       for label, c in sorted(per_class.items())},
         "seconds": round(time.perf_counter() - t0, 1),
