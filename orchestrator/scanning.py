@@ -22,6 +22,7 @@ from core.errors import InputError
 from core.types import Observation, Pose2D, RGBDFrame, wrap_angle
 from mapping.map_encoder import perception_record
 from mapping.scan import ScanStats, scan_frames
+from mapping.self_filter import SelfFilterConfig, remove_robot_body
 from mapping.voxel_map import MapMetadata, VoxelMap, VoxelMapConfig
 from perception.config import PerceptionConfig
 
@@ -83,6 +84,8 @@ def travel_goal(current: Pose2D, stop_pose: Pose2D) -> Pose2D:
     return Pose2D(stop_pose.x, stop_pose.y, heading)
 
 
+_SELF_FILTER = SelfFilterConfig()
+
 # Small moves tried, in order, to get clear before retrying a failed move: (distance m, direction relative
 # to the heading, rad). Straight back needs no turn; the diagonals turn 45 degrees at most.
 _RECOVERY_MOVES = ((0.2, math.pi), (0.15, math.pi / 4), (0.15, -math.pi / 4), (0.15, 3 * math.pi / 4),
@@ -104,12 +107,14 @@ def _recover_and_retry(robot, goal: Pose2D):
 
 
 def robot_walkthrough_frames(robot, stops: Sequence, on_move_failed: Callable[[int, str], None] | None = None,
-                             keep_stop_heading: bool = False) -> Iterator[RGBDFrame]:
+                             keep_stop_heading: bool = False,
+                             self_filter: SelfFilterConfig | None = _SELF_FILTER) -> Iterator[RGBDFrame]:
     """Drive a robot along scan stops and yield one head-camera frame per head pan.
 
     By default the robot keeps its heading of travel on arrival and, if that move fails, steps a little to
     get clear (back 0.2 m, then 0.15 m diagonals) and tries again, finally with the stop's own heading;
-    keep_stop_heading: drive to each stop's exact pose. A stop that cannot be
+    keep_stop_heading: drive to each stop's exact pose. self_filter: drop depth on the robot's own body
+    (mapping.self_filter; None keeps it). A stop that cannot be
     reached is reported (log + on_move_failed) and the robot looks around from where it stopped.
     """
     for i, stop in enumerate(stops):
@@ -125,7 +130,8 @@ def robot_walkthrough_frames(robot, stops: Sequence, on_move_failed: Callable[[i
                 on_move_failed(i, res.reason)
         for pan in stop.head_pans:
             robot.set_head(pan, stop.head_tilt)
-            yield robot.observe().frame
+            obs = robot.observe()
+            yield remove_robot_body(obs.frame, obs.base_pose, self_filter) if self_filter is not None else obs.frame
 
 
 @dataclass(frozen=True)

@@ -135,3 +135,18 @@ def test_frame_with_a_corrupt_pose_is_refused(box_world):
     with pytest.raises(InputError, match="frame 7 .* pose"):
         vmap.add_frame(bad)
     assert len(vmap.occupancy) == 0
+
+
+def test_robot_body_is_removed_from_frames(box_world):
+    from core.types import Pose2D
+    from mapping.self_filter import SelfFilterConfig, remove_robot_body
+
+    _, _, frames, _ = box_world
+    f = frames[3]
+    xyz, flat = FrameVoxelizer(0.05, 0.01, 100.0).points(f)
+    base = Pose2D(float(xyz[0, 0]), float(xyz[0, 1]))  # pretend the robot stands where the first point is
+    out = remove_robot_body(f, base, SelfFilterConfig(radius_m=0.5, max_height_m=2.0))
+    d = np.hypot(xyz[:, 0] - base.x, xyz[:, 1] - base.y)
+    removed = out.depth_m.reshape(-1)[flat] == 0
+    assert np.array_equal(removed, d < 0.5) and removed.any() and not removed.all()
+    assert f.depth_m.reshape(-1)[flat].min() > 0  # the input frame is not modified

@@ -52,7 +52,12 @@ def test_obstacle_grid_matches_the_scene(apartment):
     g = np.floor((xy - origin) / res).astype(int)[:, ::-1]
     inside = (g[:, 0] >= 0) & (g[:, 0] < gt.shape[0]) & (g[:, 1] >= 0) & (g[:, 1] < gt.shape[1])
     precision = gt_near[g[inside, 0], g[inside, 1]].mean()
-    assert inside.mean() > 0.99 and precision > 0.95
+    assert inside.mean() > 0.99 and precision > 0.98
+    # The robot's own body (seen by its head camera) is not mapped where it stood to look around.
+    from sim.walkthrough import scan_route
+
+    stops = np.array([[st.pose.x, st.pose.y] for st in scan_route(a.spec) if st.head_pans])
+    assert np.min(np.linalg.norm(xy[:, None, :] - stops[None], axis=2)) > 0.2
     # Most of the scene's obstacle cells next to free space were seen as obstacles.
     mine = np.zeros_like(gt)
     mine[g[inside, 0], g[inside, 1]] = True

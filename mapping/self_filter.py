@@ -1,0 +1,39 @@
+"""Keep the robot's own body out of the map.
+
+The Stretch's head camera sees parts of the robot (the mast, the stowed arm and gripper, the base) when
+it looks down or to the side. Fused as obstacle evidence they would mark every place the robot stood as
+blocked. `remove_robot_body(frame, base_pose)` returns a copy of the frame whose depth is 0 (invalid) at
+pixels whose world point lies within `radius_m` (horizontally) of the base centre, below `max_height_m`.
+Scan stops keep the robot at least its inflated radius from furniture, so nothing else is removed there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from core.geometry import backproject
+from core.stretch import STRETCH
+from core.types import Pose2D, RGBDFrame
+
+
+@dataclass(frozen=True)
+class SelfFilterConfig:
+    radius_m: float = STRETCH.base_radius_m + 0.1  # the stowed gripper reaches past the base circle
+    max_height_m: float = STRETCH.head_height_m + 0.2
+
+
+def remove_robot_body(frame: RGBDFrame, base_pose: Pose2D, config: SelfFilterConfig = SelfFilterConfig()
+                      ) -> RGBDFrame:
+    """A copy of `frame` without depth on the robot's own body (see the module docstring)."""
+    xyz, flat = backproject(frame.depth_m, frame.intrinsics, frame.T_world_cam)
+    if flat.size == 0:
+        return frame
+    d = np.hypot(xyz[:, 0] - base_pose.x, xyz[:, 1] - base_pose.y)
+    body = (d < config.radius_m) & (xyz[:, 2] < config.max_height_m)
+    if not body.any():
+        return frame
+    depth = frame.depth_m.copy()
+    depth.reshape(-1)[flat[body]] = 0.0
+    return replace(frame, depth_m=depth)
