@@ -70,8 +70,8 @@ class GraspConfig:
     support_clearance_m: float = 0.002  # fingertips (with the collision margin) stay this far above the support
     approach_backoff_m: float = 0.10  # pre-grasp distance along the approach (also the swept volume)
     pregrasp_clearance_m: float = 0.02  # a top-down pre-grasp's fingertips clear the object's top by this
-    top_angles: int = 12  # closing-axis angles sampled for top-down grasps over [0, pi)
-    top_depths_m: tuple[float, ...] = (0.02, 0.035, 0.05, 0.07)  # fingertip depth below the object's top
+    top_angles: int = 8  # closing-axis angles sampled for top-down grasps over [0, pi) (+ the minor axis)
+    top_depths_m: tuple[float, ...] = (0.02, 0.04, 0.065)  # fingertip depth below the object's top
     side_headings: int = 7  # side-grasp approach headings around the straight-arm direction
     side_heading_spread_rad: float = 0.45  # +- spread of side-grasp headings (wrist yaw needed)
     side_heights: tuple[float, ...] = (0.35, 0.5, 0.65)  # fractions of the object's height
@@ -80,9 +80,10 @@ class GraspConfig:
     rim_min_extent_m: float = 0.10  # objects whose smaller footprint side exceeds this get rim grasps
     complete_by_symmetry: bool = True  # add the object's points turned 180 deg about its vertical axis
     # (the side the camera cannot see) to the collision checks: exact for bowls, cans, boxes; conservative else
-    max_object_points: int = 1500  # more object points than this are voxel-thinned to object_voxel_m
-    object_voxel_m: float = 0.005
-    scene_voxel_m: float = 0.01  # scene points (collisions) are thinned to this
+    max_object_points: int = 800  # more object points than this are voxel-thinned to object_voxel_m
+    object_voxel_m: float = 0.006
+    scene_voxel_m: float = 0.01  # scene points (collisions) are thinned to this within scene_fine_m of the
+    scene_fine_m: float = 0.10  # object's box, and to twice that farther out
     scene_crop_m: float = 0.40  # scene points farther than this from the object's box are ignored...
     scene_crop_above_m: float = 0.60  # ...except above it, where the arm of a top-down grasp passes
     max_candidates_per_kind: int = 24  # best-scored collision-free candidates of each family passed to IK

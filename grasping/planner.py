@@ -164,7 +164,12 @@ def _working_points(cloud: ObjectCloud, cfg: GraspConfig) -> tuple[np.ndarray, n
         hi = pts.max(axis=0) + cfg.scene_crop_m
         lo[2] = pts[:, 2].min() - 0.05
         hi[2] = pts[:, 2].max() + cfg.scene_crop_above_m  # the wrist and arm rise well above the fingertips
-        scene = voxel_down(scene[np.all((scene >= lo) & (scene <= hi), axis=1)], cfg.scene_voxel_m)
+        scene = scene[np.all((scene >= lo) & (scene <= hi), axis=1)]
+        # Fine near the object (fingers), coarse farther out (only the big body, wrist and arm boxes reach).
+        near = np.all((scene >= pts.min(axis=0) - cfg.scene_fine_m) & (scene <= pts.max(axis=0) + cfg.scene_fine_m),
+                      axis=1)
+        scene = np.concatenate([voxel_down(scene[near], cfg.scene_voxel_m),
+                                voxel_down(scene[~near], 2 * cfg.scene_voxel_m)])
     return pts, scene
 
 
