@@ -60,6 +60,7 @@ class TrialResult:
     attempts: int = 0
     planning_s: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    log: list[str] = field(default_factory=list)
 
 
 def _surface(rec: dict, board: int | None = None):
@@ -185,22 +186,28 @@ def place_target_for(spec: SceneSpec, source: str, held, k: int) -> str:
 
 
 def run_trial(entry: LibraryEntry, distractors: list[LibraryEntry], source: str, encoder, seed: int,
-              config: PickConfig | None = None) -> TrialResult:
+              config: PickConfig | None = None, robot_cls: type[SimRobot] = SimRobot, park_back_m: float = 0.0,
+              do_place: bool = True) -> TrialResult:
+    """One pick (and place) trial; `park_back_m` parks the robot that much farther from the object."""
     t0 = time.perf_counter()
     spec = make_trial_scene(entry, distractors, source, seed)
     world = SimWorld(spec)
     try:
-        robot = SimRobot(world)
+        robot = robot_cls(world)
         robot.connect()
         seg = Segmenter(spec, encoder)
         obj_xyz = world.object_center("target")
-        world.set_robot_state(parking_pose(spec, source, obj_xyz), world.joints)
+        park = parking_pose(spec, source, obj_xyz)
+        if park_back_m:
+            c, s_ = math.cos(park.theta), math.sin(park.theta)  # the arm points along the base's -y
+            park = Pose2D(park.x - s_ * park_back_m, park.y + c * park_back_m, park.theta)
+        world.set_robot_state(park, world.joints)
         res = pick(robot, entry.description, config, segment=seg, look_at=obj_xyz)
         picked = world.held_object() == "target"
         out = TrialResult(entry.key, entry.label, source, "", picked, False, res.reason,
                           grasp_kind=res.grasp.kind if res.grasp else "", attempts=res.attempts,
-                          planning_s=res.planning_s)
-        if not picked:
+                          planning_s=res.planning_s, log=res.log)
+        if not picked or not do_place:
             out.seconds = time.perf_counter() - t0
             return out
         target = place_target_for(spec, source, res.held, seed)

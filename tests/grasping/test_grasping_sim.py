@@ -6,6 +6,8 @@ library is measured by benchmarks/grasping.py.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 pytest.importorskip("mujoco")
@@ -14,6 +16,7 @@ from grasp_sim_harness import run_trial  # noqa: E402
 
 from perception.text_encoder import SentenceEncoder  # noqa: E402
 from sim.objects import procedural_library  # noqa: E402
+from sim.robot import SimRobot  # noqa: E402
 
 # (library key, source receptacle): one per receptacle kind, round and boxy shapes, top-down and side.
 TRIALS = [
@@ -58,3 +61,27 @@ def test_sim_places_rest_on_the_target_receptacle(results):
 def test_sim_planning_time_is_reported(results):
     times = [t for r in results for t in r.planning_s]
     assert times and all(0.0 < t < 5.0 for t in times)
+
+
+class _NoHoldingSense(SimRobot):
+    """The simulated Stretch without a holding sensor (like a backend that cannot tell)."""
+
+    def is_holding(self):
+        return None
+
+
+def test_sim_pick_verifies_by_re_observation_when_the_robot_cannot_tell(encoder):
+    lib = {e.key: e for e in procedural_library()}
+    r = run_trial(lib["procedural/green_can"], [], "table", encoder, seed=11, robot_cls=_NoHoldingSense,
+                  do_place=False)
+    assert r.pick_ok, r.pick_reason
+
+
+def test_sim_out_of_reach_runs_the_ladder_and_says_why(encoder):
+    lib = {e.key: e for e in procedural_library()}
+    r = run_trial(lib["procedural/orange_box"], [], "table", encoder, seed=12, park_back_m=0.45, do_place=False)
+    assert not r.pick_ok
+    assert re.search(r"arm cannot reach: needs 0\.\d\d m extension, max 0\.52", r.pick_reason), r.pick_reason
+    assert r.attempts == 4
+    assert any("shift the base +7 cm" in line for line in r.log)
+    assert any("re-centre the head" in line for line in r.log)
