@@ -124,8 +124,6 @@ class PlaceConfig:
     above_plane_m: float = 0.015  # points higher than this above the plane count as objects
     release_height_m: float = 0.03  # the held object's bottom is released this far above the surface
     grid_m: float = 0.02  # spacing of the candidate place points
-    reach_margin_m: float = 0.02
-    top_down: bool = True  # place with the gripper pointing down (else keep the grasp orientation)
 
 
 @dataclass(frozen=True)
@@ -145,3 +143,4 @@ class PickConfig:
     gripper_height_m: float = 0.36  # fingertips to the top of the arm when the gripper points down
     verify_lift_m: float = 0.03  # re-observation: the object must have risen this much off the surface
     place_retract_up_m: float = 0.08
+    verify_rest_m: float = 0.03  # a placed object's bottom must be this close to the support surface

@@ -227,8 +227,12 @@ def pick(robot: Robot, target: str | MaskProvider, config: PickConfig | None = N
 
 def place(robot: Robot, receptacle: str | MaskProvider | np.ndarray, held: HeldObject,
           config: PickConfig | None = None, segment: SegmentFn | None = None,
-          look_at: np.ndarray | None = None) -> PlaceResult:
-    """Put the held object on the receptacle (a phrase for `segment`, a mask provider, or world points)."""
+          look_at: np.ndarray | None = None, placed_object: str | MaskProvider | None = None) -> PlaceResult:
+    """Put the held object on the receptacle (a phrase for `segment`, a mask provider, or world points).
+
+    With `placed_object` (the object's phrase or mask provider) the result is verified by looking: the
+    object's lowest points must lie on the chosen support surface after release.
+    """
     config = config or PickConfig()
     result = PlaceResult(False)
     base = robot.get_base_pose()
@@ -277,5 +281,19 @@ def place(robot: Robot, receptacle: str | MaskProvider | np.ndarray, held: HeldO
     if holding:
         result.reason = "the object stayed in the gripper after opening it"
         return result
+    if placed_object is not None:
+        provider, oname = _provider(placed_object, segment)
+        try:
+            cloud, _ = perceive(robot, provider, oname, target.point, config, recentre=False, steps=steps)
+        except ObjectNotSeenError as e:
+            result.reason = f"after release: {e}"
+            return result
+        bottom = float(np.percentile(cloud.points[:, 2], 2.0))
+        surface = float(target.surface.height_at(cloud.centroid[:2]))
+        steps.append(f"check: {oname} bottom {bottom:.3f} m, surface {surface:.3f} m")
+        if abs(bottom - surface) > config.verify_rest_m:
+            result.reason = (f"{oname} is not resting on {name}: its bottom is {bottom - surface:+.2f} m "
+                             "from the surface")
+            return result
     result.success = True
     return result

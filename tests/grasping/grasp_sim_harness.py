@@ -61,6 +61,7 @@ class TrialResult:
     planning_s: list[float] = field(default_factory=list)
     seconds: float = 0.0
     log: list[str] = field(default_factory=list)
+    place_reported: bool = False  # what place() itself concluded (by looking), vs the simulator's place_ok
 
 
 def _surface(rec: dict, board: int | None = None):
@@ -220,7 +221,10 @@ def run_trial(entry: LibraryEntry, distractors: list[LibraryEntry], source: str,
         surf = trec.surfaces[-1]
         spot = np.array([*trec.to_world(surf.pos[0] + 0.1, surf.pos[1] - surf.size[1] / 2 + 0.2), surf.pos[2]])
         world.set_robot_state(parking_pose(spec, target, spot), robot.get_joints())
-        pr = place(robot, trec.description, res.held, config, segment=seg, look_at=spot)
+        pr = place(robot, trec.description, res.held, config, segment=seg, look_at=spot,
+                   placed_object=entry.description)
+        out.log += pr.log
+        out.place_reported = pr.success
         world.settle()
         out.place_ok = world.is_on("target", target)
         out.place_reason = pr.reason if not out.place_ok else ""

@@ -56,6 +56,8 @@ def test_sim_places_rest_on_the_target_receptacle(results):
     placed = [r for r in picked if r.place_ok]
     assert len(placed) == len(picked), [(r.entry, r.target, r.place_reason) for r in picked if not r.place_ok]
     assert all(r.target and r.target != r.source for r in placed)
+    # place() verified the rest by looking at the object, and agrees with the simulator.
+    assert all(r.place_reported for r in placed), [r.log for r in placed if not r.place_reported]
 
 
 def test_sim_planning_time_is_reported(results):
