@@ -32,6 +32,7 @@ class EvalConfig:
     """Generated scenes and their scanned maps are kept here and reused by later runs."""
     scan_width: int = 640
     scan_height: int = 480
+    """Head-camera resolution used while scanning (picking always uses the full 640x480 camera)."""
 
 
 @dataclass
@@ -40,3 +41,5 @@ class DemoConfig:
     """Seed of the generated apartment."""
     requests: int = 3
     out: str = "out/demo"
+    scan_width: int = 640
+    scan_height: int = 480

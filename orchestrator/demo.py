@@ -29,7 +29,8 @@ def run_demo(config: DemoConfig, on_scan_start: Callable[[int], None] | None = N
     from sim.world import SimWorld
 
     out = Path(config.out)
-    scene = prepare_scene(config.seed, EvalConfig(cache_dir=str(out / "cache")), on_scan_start=on_scan_start,
+    scene = prepare_scene(config.seed, EvalConfig(cache_dir=str(out / "cache"), scan_width=config.scan_width,
+                                                scan_height=config.scan_height), on_scan_start=on_scan_start,
                           on_frame=on_frame)
     episodes = make_episodes(scene.spec, config.requests, config.seed, scene_path=scene.scene_path)
     world = SimWorld(scene.spec, base_dir=scene.scene_path.parent)

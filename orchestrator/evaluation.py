@@ -107,11 +107,11 @@ def prepare_scene(seed: int, config: EvalConfig, perception_config: PerceptionCo
                   on_scan_start: Callable[[int], None] | None = None,
                   on_frame: Callable | None = None) -> PreparedScene:
     """Generate (or load) the apartment of `seed` and its scanned map, caching both."""
-    from orchestrator.scanning import scan_sim_scene, with_camera
+    from orchestrator.scanning import scan_sim_scene, sim_perception_config, with_camera
     from sim.generator import generate_scene
     from sim.scene_spec import SceneSpec
 
-    pcfg = perception_config or PerceptionConfig(pipeline="ground-truth", device="cpu")
+    pcfg = perception_config or sim_perception_config(config.scan_width, config.scan_height, device="cpu")
     folder = Path(config.cache_dir) / f"seed-{seed}-{settings_key(config, pcfg)}"
     scene_path, map_path = folder / "scene.json", folder / "map.ovmm-map.npz"
     if scene_path.exists() and map_path.exists():

@@ -43,7 +43,10 @@ class TaskConfig:
     pick: PickConfig = field(default_factory=PickConfig)
     obstacles: ObstacleGridConfig = field(default_factory=ObstacleGridConfig)
     candidates: int = 3
-    """Map hits tried in turn when navigation to the best one fails."""
+    """Map hits tried in turn when navigation to the best one fails..."""
+    candidate_margin: float = 0.05
+    """...if they score within this of the best hit (a clearly lower hit is another thing, not the same
+    thing seen twice: driving to it would fetch the wrong object)."""
     replans: int = 1
     """Re-plans from where the robot stopped when following a path fails."""
     object_reach_modes: tuple[tuple[str, ...], ...] = (("down",), ("straight",))
@@ -168,7 +171,8 @@ class TaskRunner:
         if best.score < thr:
             return PhaseResult(name, False, f"'{phrase}' not found in the map: best match scores "
                                             f"{best.score:.2f} < threshold {thr:.2f}", dt, details), []
-        good = [h for h in hits if h.score >= thr][: self.config.candidates]
+        floor = max(thr, best.score - self.config.candidate_margin)
+        good = [h for h in hits if h.score >= floor][: self.config.candidates]
         return PhaseResult(name, True, "", dt, details), good
 
     @staticmethod
@@ -265,18 +269,25 @@ class TaskRunner:
             report.object_xyz = hits[0].center
         if not self._finish(report, found):
             return False
-        modes = list(self._mode_navigators.items())
-        for m, (mode, navigator) in enumerate(modes):
-            nav, hit = self._navigate(report, hits, "navigate_to_object", navigator=navigator)
-            if not nav.success and m + 1 < len(modes):
-                self._note(report, f"no base pose for reach mode {'/'.join(mode)}: {nav.reason}")
+        attempts = [(hit, mode, nav) for hit in hits for mode, nav in self._mode_navigators.items()]
+        nav_failures: list[PhaseResult] = []
+        for k, (hit, mode, navigator) in enumerate(attempts):
+            last = k + 1 == len(attempts)
+            nav, _ = self._navigate(report, [hit], "navigate_to_object", navigator=navigator)
+            if not nav.success:
+                nav_failures.append(nav)
+                self._note(report, f"no way to park for reach mode {'/'.join(mode)}: {nav.reason}")
+                if last:
+                    reason = "; ".join(f.reason for f in nav_failures)
+                    return self._finish(report, PhaseResult("navigate_to_object", False, reason,
+                                                            sum(f.seconds for f in nav_failures)))
                 continue
             if not self._finish(report, nav):
                 return False
             t0 = time.perf_counter()
             res = pick(self.robot, task.object_phrase, self.config.pick, segment=self._segment, look_at=hit.center)
             report.log.extend(f"    {line}" for line in res.log)
-            if not res.success and m + 1 < len(modes) and _reach_failure(res.reason):
+            if not res.success and not last and _reach_failure(res.reason):
                 self._note(report, f"pick from this pose failed ({res.reason}); re-parking for another reach mode")
                 report.phases.pop()  # the navigation phase is redone
                 continue

@@ -22,7 +22,21 @@ def register(subparsers) -> None:
     p.add_argument("--cache-dir", default=d.cache_dir, help="where scenes and scanned maps are cached")
     p.add_argument("--json", dest="json_path", help="write the results (JSON) here")
     p.add_argument("--details", help="write every episode's report (JSON) here")
+    p.add_argument("--scan-camera", default=f"{d.scan_width}x{d.scan_height}", metavar="WxH",
+                   help="head-camera resolution while scanning (lower is faster)")
     p.set_defaults(func=run)
+
+
+def _camera(text: str) -> tuple[int, int]:
+    from core.errors import InputError
+
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise InputError(f"--scan-camera must look like 640x480, got {text!r}") from None
+    if not (32 <= w <= 4096 and 32 <= h <= 4096):
+        raise InputError(f"--scan-camera {text} is out of range (32..4096 pixels a side)")
+    return w, h
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,8 +49,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.episodes < 1 or args.episodes_per_scene < 1:
         raise InputError("--episodes and --episodes-per-scene must be at least 1")
+    w, h = _camera(args.scan_camera)
     config = EvalConfig(episodes=args.episodes, seed=args.seed, episodes_per_scene=args.episodes_per_scene,
-                        cache_dir=args.cache_dir)
+                        cache_dir=args.cache_dir, scan_width=w, scan_height=h)
     results, scan_s, scenes_scanned = [], 0.0, 0
     t0 = time.perf_counter()
     bar = tqdm(total=config.episodes, desc="episodes", unit="ep")
