@@ -1,7 +1,7 @@
 """Pick and place on any robots.protocol.Robot, with a retry ladder and a reason on every failure.
 
 pick(): look at the object, perceive it (a `segment(frame, phrase) -> [(mask, score)]` callable, or a mask
-provider `provider(frame) -> [(mask, score)]`), plan grasps, then for each grasp tried:
+provider `provider(frame) -> [(mask, score)]`; lists of perception Observations work too), plan grasps, then for each grasp tried:
   retract the arm -> lift to a travel height that clears the scene -> turn the base in place -> set the wrist
   -> open -> extend to the pre-grasp -> descend/extend along the approach -> close -> lift -> verify held
   (robot.is_holding() where the backend knows, else the object must have left its surface in a new frame)
@@ -62,12 +62,17 @@ class PlaceResult:
     log: list[str] = field(default_factory=list)
 
 
+def _as_masks(items) -> Masks:
+    """(mask, score) pairs from pairs or from perception Observations (anything with .mask and .score)."""
+    return [(it.mask, float(it.score)) if hasattr(it, "mask") else (it[0], float(it[1])) for it in items]
+
+
 def _provider(target: str | MaskProvider, segment: SegmentFn | None) -> tuple[MaskProvider, str]:
     if callable(target):
-        return target, getattr(target, "__name__", "object")
+        return (lambda frame: _as_masks(target(frame))), getattr(target, "__name__", "object")
     if segment is None:
         raise OvmmError(f"pick({target!r}) needs a segment(frame, phrase) function to find the object")
-    return (lambda frame: segment(frame, target)), target
+    return (lambda frame: _as_masks(segment(frame, target))), target
 
 
 def perceive(robot: Robot, provider: MaskProvider, name: str, look_at: np.ndarray | None,

@@ -169,7 +169,7 @@ class Segmenter:
         self.gt = GroundTruthPerception(spec.instance_descriptions(), encoder, min_mask_pixels=30)
 
     def __call__(self, frame, phrase: str):
-        return [(o.mask, o.score) for o in segment_phrase_ground_truth(frame, phrase, self.gt, 0.35, 0.05)]
+        return segment_phrase_ground_truth(frame, phrase, self.gt, 0.35, 0.05)  # Observations
 
 
 def place_target_for(spec: SceneSpec, source: str, held, k: int) -> str:
@@ -188,7 +188,7 @@ def place_target_for(spec: SceneSpec, source: str, held, k: int) -> str:
 
 def run_trial(entry: LibraryEntry, distractors: list[LibraryEntry], source: str, encoder, seed: int,
               config: PickConfig | None = None, robot_cls: type[SimRobot] = SimRobot, park_back_m: float = 0.0,
-              do_place: bool = True) -> TrialResult:
+              do_place: bool = True, instance_masks: bool = False) -> TrialResult:
     """One pick (and place) trial; `park_back_m` parks the robot that much farther from the object."""
     t0 = time.perf_counter()
     spec = make_trial_scene(entry, distractors, source, seed)
@@ -203,7 +203,12 @@ def run_trial(entry: LibraryEntry, distractors: list[LibraryEntry], source: str,
             c, s_ = math.cos(park.theta), math.sin(park.theta)  # the arm points along the base's -y
             park = Pose2D(park.x - s_ * park_back_m, park.y + c * park_back_m, park.theta)
         world.set_robot_state(park, world.joints)
-        res = pick(robot, entry.description, config, segment=seg, look_at=obj_xyz)
+        if instance_masks:  # a mask provider straight from the simulator's instance ids
+            iid = spec.object("target").instance_id
+            target = lambda frame: [(frame.instance_ids == iid, 1.0)]  # noqa: E731
+        else:
+            target = entry.description
+        res = pick(robot, target, config, segment=seg, look_at=obj_xyz)
         picked = world.held_object() == "target"
         out = TrialResult(entry.key, entry.label, source, "", picked, False, res.reason,
                           grasp_kind=res.grasp.kind if res.grasp else "", attempts=res.attempts,

@@ -73,9 +73,10 @@ class _NoHoldingSense(SimRobot):
 
 
 def test_sim_pick_verifies_by_re_observation_when_the_robot_cannot_tell(encoder):
+    # Also drives pick() through a plain (mask, score) provider built from the simulator's instance ids.
     lib = {e.key: e for e in procedural_library()}
     r = run_trial(lib["procedural/green_can"], [], "table", encoder, seed=11, robot_cls=_NoHoldingSense,
-                  do_place=False)
+                  do_place=False, instance_masks=True)
     assert r.pick_ok, r.pick_reason
 
 
