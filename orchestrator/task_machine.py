@@ -180,7 +180,10 @@ class TaskRunner:
         """Objects: the arm goes to the hit's centre. Receptacles: anywhere on the hit's top surface."""
         if surface:
             return np.array([hit.center[0], hit.center[1], float(hit.hi[2])]), np.asarray(hit.extent)
-        return np.asarray(hit.center, dtype=float), None
+        # The map sees objects mostly from above, so a hit's centre sits high; its lower part is nearer the
+        # object's true centre, which is what the arm has to reach.
+        z = min(float(hit.center[2]), float(hit.lo[2]) + 0.05)
+        return np.array([hit.center[0], hit.center[1], z]), None
 
     def _stow(self, report: TaskReport) -> None:
         """Arm in, gripper folded over the base (a level gripper would stick out): the pose to drive in."""
