@@ -6,7 +6,9 @@ closing (the current opening):
 1. the object lies between the fingertip pads: some of its surface points are inside the box spanned by the
    two pads (along the approach axis and across the pad width, between the pads' inner faces);
 2. it fits: where it overlaps the pads' slab, its extent along the closing axis is within the opening (no
-   pad is inside the object) and at least `min_width_m` (5 mm);
+   pad is inside the object) and at least `min_width_m` (5 mm); material separated from what is between the
+   pads by at least 1.5 cm of empty space (a bowl's far wall when a finger is inside it, at its rim) does
+   not count;
 3. the fingers touch nothing else: no finger or fingertip collision shape penetrates another object, a
    receptacle or a wall.
 
@@ -32,6 +34,7 @@ from sim.world import ROBOT_PREFIX, SimWorld
 
 MIN_WIDTH_M = 0.005
 _FIT_TOL_M = 0.003
+_FINGER_GAP_M = 0.015  # empty space along the closing axis wide enough for a fingertip (pad + shaft)
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,7 @@ def check_grasp(world: SimWorld, min_width_m: float = MIN_WIDTH_M) -> GraspCheck
     if best is None:
         return GraspCheck(None, 0.0, "nothing between the fingertip pads")
     _, oid, slab = best
-    lo, hi = float(slab[:, 1].min()), float(slab[:, 1].max())
+    lo, hi, beyond = _held_span(slab[:, 1], region)
     width = hi - lo
     if lo < region.y[0] - _FIT_TOL_M or hi > region.y[1] + _FIT_TOL_M:
         if width > region.opening_m + _FIT_TOL_M:
@@ -115,10 +118,24 @@ def check_grasp(world: SimWorld, min_width_m: float = MIN_WIDTH_M) -> GraspCheck
         return GraspCheck(None, width, f"object {oid} {why}")
     if width < min_width_m:
         return GraspCheck(None, width, f"object {oid} is thinner than {min_width_m * 1000:.0f} mm between the pads")
-    blocker = finger_contact(world, ignore_object=oid)
+    blocker = finger_contact(world, ignore_object=None if beyond else oid)
     if blocker:
         return GraspCheck(None, width, f"a finger is in collision: {blocker}")
     return GraspCheck(oid, width, f"object {oid} is between the pads ({width * 100:.1f} cm wide)")
+
+
+def _held_span(y: np.ndarray, region: PadRegion) -> tuple[float, float, bool]:
+    """Extent along the closing axis of the material between the pads, and of material joined to it;
+    material beyond a gap of at least `_FINGER_GAP_M` (room for a finger: the far wall of a bowl held by its
+    rim) is not between the pads (third value True when some was left out; then rule 3 also checks the
+    fingers against the object itself: the gap must be empty, not the inside of a solid)."""
+    ys = np.sort(y)
+    breaks = np.nonzero(np.diff(ys) >= _FINGER_GAP_M)[0]
+    runs = np.split(ys, breaks + 1)
+    keep = [r for r in runs if r[-1] >= region.y[0] - _FIT_TOL_M and r[0] <= region.y[1] + _FIT_TOL_M]
+    if not keep:  # cannot happen when some points are between the pads; be safe
+        keep = runs
+    return float(min(r[0] for r in keep)), float(max(r[-1] for r in keep)), len(keep) < len(runs)
 
 
 def finger_contact(world: SimWorld, ignore_object: str | None = None) -> str | None:

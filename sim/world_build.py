@@ -4,7 +4,8 @@ Collision bits (contype/conaffinity): the floor is 1/1, walls and furniture 1/3,
 So objects touch everything, the robot touches walls, furniture and objects but neither the floor (its
 wheels rest on it kinematically) nor itself. Static geoms never collide with each other (MuJoCo skips
 pairs of bodies welded to the world). Objects are meshes whose collision shape is their convex hull
-(at most `_MAX_HULL_VERTS` vertices); stages (Habitat background meshes) are drawn but do not collide.
+(at most `_MAX_HULL_VERTS` vertices), except hollow objects (bowls, plates, cups, mugs: sim.collision_parts),
+which are drawn by a non-colliding visual geom and collide as hidden convex parts (group 3); stages (Habitat background meshes) are drawn but do not collide.
 Receptacle parts honour their `role`: "visual" parts are drawn only, "collision" parts collide unseen.
 """
 
@@ -20,6 +21,7 @@ import numpy as np
 import trimesh
 
 from core.geometry import quat_xyzw_to_R, rot_z
+from sim.collision_parts import object_collision_parts
 from sim.config import SimConfig
 from sim.mesh_io import load_mesh_file, load_object_mesh
 from sim.scene_spec import SceneSpec
@@ -64,6 +66,40 @@ def _add_mesh_asset(spec: mujoco.MjSpec, name: str, mesh: trimesh.Trimesh) -> No
     m.userface = np.asarray(mesh.faces, dtype=np.int32).ravel()
     m.maxhullvert = _MAX_HULL_VERTS
     m.inertia = mujoco.mjtMeshInertia.mjMESH_INERTIA_CONVEX
+
+
+def _object_collider(g, config: SimConfig) -> None:
+    g.friction = np.array([config.object_friction, 0.01, 0.001])
+    g.condim = 3
+    g.contype, g.conaffinity = 1, 3
+
+
+def _add_collision_parts(spec: mujoco.MjSpec, body, name: str, parts: list[np.ndarray], mass: float,
+                         config: SimConfig) -> None:
+    """One hidden convex mesh geom per part; the object's mass is shared by hull volume."""
+    volumes = np.array([_hull_volume(p) for p in parts])
+    weights = volumes / volumes.sum() if volumes.sum() > 0 else np.full(len(parts), 1.0 / len(parts))
+    for k, (verts, w) in enumerate(zip(parts, weights, strict=True)):
+        m = spec.add_mesh()
+        m.name = f"{name}/part{k}"
+        m.uservert = np.asarray(verts, dtype=np.float32).ravel()  # vertices only: MuJoCo builds the hull
+        m.maxhullvert = _MAX_HULL_VERTS
+        m.inertia = mujoco.mjtMeshInertia.mjMESH_INERTIA_CONVEX
+        g = body.add_geom()
+        g.name = f"{name}/part{k}"
+        g.type = mujoco.mjtGeom.mjGEOM_MESH
+        g.meshname = m.name
+        g.mass = max(float(mass * w), 1e-6)
+        g.group = GROUP_COLLISION
+        g.rgba = np.array([0.5, 0.5, 0.5, 0.3])
+        _object_collider(g, config)
+
+
+def _hull_volume(verts: np.ndarray) -> float:
+    try:
+        return float(trimesh.convex.convex_hull(verts).volume)
+    except Exception:  # noqa: BLE001 - qhull fails on degenerate point sets
+        return 0.0
 
 
 def build_scene_spec(scene: SceneSpec, config: SimConfig, base_dir: Path | None = None) -> BuiltScene:
@@ -151,11 +187,15 @@ def build_scene_spec(scene: SceneSpec, config: SimConfig, base_dir: Path | None 
         g.name = f"obj/{obj.id}"
         g.type = mujoco.mjtGeom.mjGEOM_MESH
         g.meshname = f"obj/{obj.id}/mesh"
-        g.mass = float(obj.mass)
-        g.friction = np.array([config.object_friction, 0.01, 0.001])
-        g.condim = 3
-        g.contype, g.conaffinity = 1, 3
         g.rgba = np.asarray(obj.rgba, dtype=float)
+        parts = object_collision_parts(obj, mesh)
+        if parts is None:  # the convex hull of the mesh is the collision shape
+            g.mass = float(obj.mass)
+            _object_collider(g, config)
+        else:  # drawn only; hidden convex parts collide (their union follows the walls)
+            g.contype, g.conaffinity = 0, 0
+            g.mass = 0.0
+            _add_collision_parts(spec, body, f"obj/{obj.id}", parts, float(obj.mass), config)
         built.object_bodies[obj.id] = body.name
         pts, _ = trimesh.sample.sample_surface(mesh, 600, seed=0)
         built.object_points[obj.id] = np.vstack([pts, mesh.vertices[:: max(1, len(mesh.vertices) // 400)]])
