@@ -49,10 +49,11 @@ class TaskConfig:
     thing seen twice: driving to it would fetch the wrong object)."""
     replans: int = 1
     """Re-plans from where the robot stopped when following a path fails."""
-    object_reach_modes: tuple[tuple[str, ...], ...] = (("down",), ("straight",))
-    """Arm reach modes tried in turn when parking next to an object: first where top-down grasps reach
-    (wrist pitched down), then where level side grasps reach; a pick that fails for reach re-parks with
-    the next mode."""
+    object_reach_modes: tuple[tuple[tuple[str, ...], float], ...] = (
+        (("down",), 0.35), (("straight",), 0.35), (("straight",), 0.1), (("down",), 0.1))
+    """(arm reach modes, preferred arm extension as a fraction of its range) tried in turn when parking
+    next to an object: first where top-down grasps reach (wrist pitched down), then where level side grasps
+    reach, then the same closer in; a pick that fails for reach re-parks with the next rung."""
 
 
 @dataclass
@@ -130,9 +131,9 @@ class TaskRunner:
         self.config = config or TaskConfig()
         self.navigator = Navigator(self.config.navigation)
         self._mode_navigators = {
-            modes: Navigator(replace(self.config.navigation,
-                                     base_goal=replace(self.config.navigation.base_goal, modes=modes)))
-            for modes in self.config.object_reach_modes
+            (modes, ext): Navigator(replace(self.config.navigation, base_goal=replace(
+                self.config.navigation.base_goal, modes=modes, preferred_extension=ext)))
+            for modes, ext in self.config.object_reach_modes
         }
         self.on_phase = on_phase
         self.held: HeldObject | None = None
@@ -274,35 +275,35 @@ class TaskRunner:
             return False
         attempts = [(hit, mode, nav) for hit in hits for mode, nav in self._mode_navigators.items()]
         nav_failures: list[PhaseResult] = []
-        for k, (hit, mode, navigator) in enumerate(attempts):
-            last = k + 1 == len(attempts)
+        last_try: tuple[PhaseResult, PhaseResult] | None = None  # (navigation, pick) of the last pick tried
+        for hit, mode, navigator in attempts:
             nav, _ = self._navigate(report, [hit], "navigate_to_object", navigator=navigator)
             if not nav.success:
                 nav_failures.append(nav)
-                self._note(report, f"no way to park for reach mode {'/'.join(mode)}: {nav.reason}")
-                if last:
-                    reason = "; ".join(f.reason for f in nav_failures)
-                    return self._finish(report, PhaseResult("navigate_to_object", False, reason,
-                                                            sum(f.seconds for f in nav_failures)))
+                self._note(report, f"no way to park for reach mode {'/'.join(mode[0])}: {nav.reason}")
                 continue
-            if not self._finish(report, nav):
-                return False
             t0 = time.perf_counter()
             res = pick(self.robot, task.object_phrase, self.config.pick, segment=self._segment, look_at=hit.center)
             report.log.extend(f"    {line}" for line in res.log)
-            if not res.success and not last and _reach_failure(res.reason):
+            details = {"attempts": res.attempts, "reach_mode": "/".join(mode[0]), "preferred_extension": mode[1]}
+            if res.grasp is not None:
+                details.update(kind=res.grasp.kind, width_m=round(float(res.grasp.width_m), 3))
+            picked = PhaseResult("pick", res.success, res.reason, time.perf_counter() - t0, details)
+            last_try = (nav, picked)
+            if not res.success and _reach_failure(res.reason):
                 self._note(report, f"pick from this pose failed ({res.reason}); re-parking for another reach mode")
-                report.phases.pop()  # the navigation phase is redone
                 continue
             if res.grasp is not None:
                 report.grasp_xyz = res.grasp.T_world_grasp[:3, 3].copy()
             self.held = res.held if res.success else None
-            details = {"attempts": res.attempts, "reach_mode": "/".join(mode)}
-            if res.grasp is not None:
-                details.update(kind=res.grasp.kind, width_m=round(float(res.grasp.width_m), 3))
-            return self._finish(report, PhaseResult("pick", res.success, res.reason,
-                                                    time.perf_counter() - t0, details))
-        return False
+            self._finish(report, nav)
+            return self._finish(report, picked)
+        if last_try is not None:  # parked somewhere, but no pose let the arm reach: a pick failure
+            self._finish(report, last_try[0])
+            return self._finish(report, last_try[1])
+        reason = "; ".join(f.reason for f in nav_failures) or "no candidate to drive to"
+        return self._finish(report, PhaseResult("navigate_to_object", False, reason,
+                                                sum(f.seconds for f in nav_failures)))
 
     def _place_phases(self, report: TaskReport, task: Task) -> bool:
         held = self.held
