@@ -78,6 +78,10 @@ class GraspConfig:
     rim_angles: int = 16  # rim grasps sampled around wide objects
     rim_depth_m: float = 0.025  # fingertips below the rim top
     rim_min_extent_m: float = 0.10  # objects whose smaller footprint side exceeds this get rim grasps
+    # A rim grasp from above only needs the fingers over the rim (the wall passes between them), so its
+    # pre-grasp is rim_depth_m + this above the grasp instead of approach_backoff_m (room under a shelf
+    # board, and within the lift's reach over a 0.9 m counter); the approach sweep is still checked.
+    rim_pregrasp_clearance_m: float = 0.005
     complete_by_symmetry: bool = True  # add the object's points turned 180 deg about its vertical axis
     # (the side the camera cannot see) to the collision checks: exact for bowls, cans, boxes; conservative else
     max_object_points: int = 800  # more object points than this are voxel-thinned to object_voxel_m

@@ -111,10 +111,14 @@ def _travel_lift(grasp: Grasp, cloud: ObjectCloud, config: PickConfig) -> float:
     along = rel @ g / max(np.linalg.norm(g) ** 2, 1e-9)
     lateral = np.abs(rel @ np.array([-g[1], g[0]])) / max(np.linalg.norm(g), 1e-9)
     path = (along > 0.1) & (along < 1.05) & (lateral < 0.12)
-    # Overhead structure (a shelf board above) is no obstacle to extending below it.
-    path &= pts[:, 2] < lo_tip + config.gripper_height_m
-    top = float(pts[path, 2].max()) if np.any(path) else -np.inf
+    # Overhead structure (a shelf board above) is no obstacle to extending below it...
+    below = pts[:, 2] < lo_tip + config.gripper_height_m
+    top = float(pts[path & below, 2].max()) if np.any(path & below) else -np.inf
     need = top + config.safe_lift_margin_m * 0.5 - lo_tip
+    # ...but the raised gripper and arm must stay under it (the pre-grasp itself was checked clear of it).
+    over = path & ~below
+    if np.any(over):
+        need = min(need, float(pts[over, 2].min()) - 0.02 - (lo_tip + config.gripper_height_m))
     return float(min(max(pre.lift_m, pre.lift_m + need), STRETCH.limits.lift_m[1]))
 
 

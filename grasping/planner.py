@@ -108,9 +108,14 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
         top = bool(cands.rotations[k][2, 0] < -0.7)
         # Top-down grasps come from above where the lift allows it, else (or if that path is blocked) slide
         # in level from behind with the object passing between the open fingers; side grasps slide in.
+        rim = KINDS[int(cands.kinds[k])] == "rim"
         for from_above in ((True, False) if top else (False,)):
-            pre = pregrasp_joints(r.solution, config.approach_backoff_m, from_above)
-            if from_above and T_world_grasp(r.solution.base_pose, pre)[2, 3] < shape.top_z + config.pregrasp_clearance_m:
+            backoff, clearance = config.approach_backoff_m, config.pregrasp_clearance_m
+            if from_above and rim:  # only the fingers must clear the rim (see GraspConfig)
+                clearance = config.rim_pregrasp_clearance_m
+                backoff = min(backoff, config.rim_depth_m + 2 * clearance)
+            pre = pregrasp_joints(r.solution, backoff, from_above)
+            if from_above and T_world_grasp(r.solution.base_pose, pre)[2, 3] < shape.top_z + clearance:
                 continue
             sols.append((int(k), r.solution, pre))
     rejected.update(f"unreachable: {r}" for r in ik_fail)
