@@ -42,6 +42,7 @@ class CollisionPartsConfig:
 
     sectors: int = 12  # wall segments around a procedural object's axis (~2 mm chord error at r = 7 cm)
     sector_overlap_rad: float = 0.01
+    wall_lift_m: float = 0.001  # wall segments end this far above the bottom (the base disc carries it)
     disc_sections: int = 32  # polygon sides of a revolved base disc
     open_top_ratio: float = 0.3  # mesh objects: decompose if the centre column is this much of the height deep
     profile_piece_m: float = 0.03  # mesh objects: length of a profile piece (k-means in the (r, z) plane)
@@ -73,7 +74,9 @@ def revolved_parts(base: Profile, walls: list[Profile], boxes: list[Box],
     parts = [_revolve_points(base, 0.0, 2 * math.pi, config.disc_sections, closed=True)]
     step = 2 * math.pi / config.sectors
     lap = config.sector_overlap_rad  # neighbouring segments overlap: no seam between them
+    z0 = min(z for _, z in base) + config.wall_lift_m
     for poly in walls:
+        poly = [(r, max(z, z0)) for r, z in poly]  # only the base disc touches the support: few contacts
         for k in range(config.sectors):
             parts.append(_revolve_points(poly, k * step - lap, (k + 1) * step + lap, 2))
     for (cx, cy, cz), (hx, hy, hz) in boxes:

@@ -19,6 +19,7 @@ from pathlib import Path
 import mujoco
 import numpy as np
 import trimesh
+from scipy.spatial import ConvexHull, QhullError
 
 from core.geometry import quat_xyzw_to_R, rot_z
 from sim.collision_parts import object_collision_parts
@@ -97,8 +98,8 @@ def _add_collision_parts(spec: mujoco.MjSpec, body, name: str, parts: list[np.nd
 
 def _hull_volume(verts: np.ndarray) -> float:
     try:
-        return float(trimesh.convex.convex_hull(verts).volume)
-    except Exception:  # noqa: BLE001 - qhull fails on degenerate point sets
+        return float(ConvexHull(np.asarray(verts, dtype=np.float64)).volume)
+    except QhullError:  # degenerate (flat) point set
         return 0.0
 
 
