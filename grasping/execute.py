@@ -224,7 +224,10 @@ def pick(robot: Robot, target: str | MaskProvider, config: PickConfig | None = N
                 below = float(grasp.T_world_grasp[2, 3] - plan.shape.support_z)
                 radius = 0.5 * max(plan.shape.extent_major, plan.shape.extent_minor)
                 result.success, result.grasp, result.reason = True, grasp, ""
-                result.held = HeldObject(below_grasp_m=below, radius_m=radius, top_down=grasp.top_down)
+                T = grasp.T_world_grasp
+                centre = np.array([*plan.shape.centre_xy, T[2, 3]])
+                result.held = HeldObject(below_grasp_m=below, radius_m=radius, top_down=grasp.top_down,
+                                         centre_in_grasp=T[:3, :3].T @ (centre - T[:3, 3]))
                 result.log.append(f"  holding {name}")
                 return result
             reason = why

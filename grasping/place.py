@@ -53,6 +53,9 @@ class HeldObject:
     below_grasp_m: float  # object's bottom below the grasp centre
     radius_m: float  # half of the footprint's larger extent
     top_down: bool = True  # grasped with the gripper pointing down
+    centre_in_grasp: np.ndarray | None = None
+    """(3,) the object's footprint centre in the grasp frame at pick time (a plate held by its rim sits
+    ~12 cm off the grasp centre); the place spot is where this centre goes. None: at the grasp centre."""
 
 
 @dataclass
@@ -130,6 +133,9 @@ def _release_pose(point: np.ndarray, base: Pose2D, held: HeldObject, cfg: PlaceC
         T[:3, 0], T[:3, 1] = (s, -c, 0.0), (c, s, 0.0)
         T[:3, 2] = np.cross(T[:3, 0], T[:3, 1])
     T[:3, 3] = point + np.array([0.0, 0.0, held.below_grasp_m + cfg.release_height_m])
+    if held.centre_in_grasp is not None:  # put the object's centre, not the grasp centre, on the spot
+        off = T[:3, :3] @ np.asarray(held.centre_in_grasp, dtype=float)
+        T[:2, 3] -= off[:2]
     return T
 
 

@@ -95,6 +95,9 @@ class BaseGoalConfig:
     approach_distances_m: tuple[float, ...] = APPROACH_DISTANCES_M
     """A goal must have room to turn in place or an approach point this far behind it (maneuvers.py)."""
     max_ranked: int = 20
+    wall_min_height_m: float = 1.25
+    """An obstacle cell this tall (and above the target) on the arm's line is a wall the arm cannot pass;
+    lower furniture (a shelf's upper boards) is left to the grasp planner's collision checks."""
 
 
 @dataclass
@@ -157,10 +160,12 @@ def _footprint_points(target_xyz: np.ndarray, extent: np.ndarray | None, cfg: Ba
 
 
 def _arm_line_clear(grid: OccupancyGrid, base_xy: np.ndarray, reach_xy: np.ndarray,
-                    target_z: float | None = None, over_margin_m: float = 0.15) -> np.ndarray:
+                    target_z: float | None = None, over_margin_m: float = 0.15,
+                    wall_min_height_m: float = 1.25) -> np.ndarray:
     """(K,) True when the line base -> reach point enters occupied/unknown space at most once and (where
-    the grid knows obstacle heights) crosses nothing taller than the target by `over_margin_m`: a wall
-    between base and target is caught even when unknown space joins it to the receptacle."""
+    the grid knows obstacle heights) crosses no wall: nothing at least `wall_min_height_m` tall that also
+    rises above the target by `over_margin_m`. A wall between base and target is caught even when unknown
+    space joins it to the receptacle; a shelf's boards above an object inside it are not walls."""
     step = grid.resolution_m / 2
     n = max(int(math.ceil(np.linalg.norm(reach_xy - base_xy, axis=1).max() / step)), 1) + 1
     t = np.linspace(0.0, 1.0, n)
@@ -176,7 +181,7 @@ def _arm_line_clear(grid: OccupancyGrid, base_xy: np.ndarray, reach_xy: np.ndarr
     if target_z is not None and grid.max_height_m is not None:
         height = np.full(len(rc), np.nan, np.float32)
         height[ok] = grid.max_height_m[rc[ok, 0], rc[ok, 1]]
-        tall = (height > target_z + over_margin_m).reshape(len(base_xy), n)
+        tall = ((height > target_z + over_margin_m) & (height >= wall_min_height_m)).reshape(len(base_xy), n)
         clear &= ~tall.any(axis=1)
     return clear
 
@@ -233,7 +238,8 @@ def choose_base_goal(
     fp_clear = np.zeros(len(bx), bool)
     idx = np.nonzero(trav)[0]
     if len(idx):
-        arm_clear[idx] = _arm_line_clear(grid, base_xy[idx], reach[idx, :2], float(target[2]))
+        arm_clear[idx] = _arm_line_clear(grid, base_xy[idx], reach[idx, :2], float(target[2]),
+                                         wall_min_height_m=config.wall_min_height_m)
         fp_clear[idx] = True if config.footprint is None else poses_clear(grid, base_xy[idx], th[idx], config.footprint)
     clearance = grid.clearance_at(base_xy).astype(np.float64)
     dist = np.linalg.norm(base_xy - start.xy, axis=1)

@@ -29,6 +29,15 @@ from sim.world import SimWorld
 
 REACH_TOL_M = 0.03
 _SPOT_MARGIN_M = 0.03
+# What the gripper can hold sideways (grasping.config's gripper model; tests/sim checks they agree): a
+# horizontal gripper's body hangs 4.7 cm below the pads' centre and the 4 cm pads must be covered by the
+# object, so shorter objects (a banana lying flat, a plate) and ones wider than the 12 cm opening (a bowl)
+# can only be picked from above, which needs their top within the pitched-down wrist's lift range.
+SIDE_GRASP_MIN_HEIGHT_M = 0.075
+SIDE_GRASP_MAX_WIDTH_M = 0.108
+TOP_DOWN_CLEARANCE_M = 0.03
+PITCHES_ALL = (0.0, -math.pi / 4, -math.pi / 2)
+PITCH_DOWN_ONLY = (-math.pi / 2,)
 
 
 @dataclass(frozen=True)
@@ -58,25 +67,26 @@ def request_text(obj: ObjectSpec, rec: ReceptacleSpec) -> str:
 
 
 # --- reach -------------------------------------------------------------------------------------------
-@lru_cache(maxsize=1)
-def _grasp_offsets() -> np.ndarray:
+@lru_cache(maxsize=4)
+def _grasp_offsets(pitches: tuple[float, ...] = PITCHES_ALL) -> np.ndarray:
     """(K, 3) grasp-centre offsets from the wrist-yaw axis (base frame) over wrist yaw x pitch choices."""
     w0 = wrist_yaw_axis_base(0.0, 0.0)
     lim = STRETCH.limits
     out = []
-    for pitch in (0.0, -math.pi / 4, -math.pi / 2):
+    for pitch in pitches:
         for yaw in np.linspace(lim.wrist_yaw[0], lim.wrist_yaw[1], 32):
             p = T_base_grasp(JointState(lift_m=0.0, arm_m=0.0, wrist_yaw=float(yaw), wrist_pitch=pitch))[:3, 3]
             out.append(p - w0)
     return np.asarray(out)
 
 
-def reachable_in_base(p_base: np.ndarray, tol_m: float = REACH_TOL_M) -> np.ndarray:
-    """For (N, 3) points in base frames: can the grasp centre reach each (bool (N,))?"""
+def reachable_in_base(p_base: np.ndarray, tol_m: float = REACH_TOL_M,
+                      pitches: tuple[float, ...] = PITCHES_ALL) -> np.ndarray:
+    """For (N, 3) points in base frames: can the grasp centre reach each (bool (N,)) with one of `pitches`?"""
     p = np.asarray(p_base, dtype=float).reshape(-1, 3)
     w0 = wrist_yaw_axis_base(0.0, 0.0)
     lim = STRETCH.limits
-    need = p[:, None, :] - w0 - _grasp_offsets()[None]  # = (0, -arm, lift) if reachable
+    need = p[:, None, :] - w0 - _grasp_offsets(tuple(pitches))[None]  # = (0, -arm, lift) if reachable
     arm = np.clip(-need[..., 1], *lim.arm_m)
     lift = np.clip(need[..., 2], *lim.lift_m)
     err = np.sqrt(need[..., 0] ** 2 + (need[..., 1] + arm) ** 2 + (need[..., 2] - lift) ** 2)
@@ -113,8 +123,8 @@ class ReachOracle:
         start = component_at(self.grid, labels, spec.robot_start.xy)
         self.free_xy = self.grid.cell_to_world(np.argwhere(labels == start)) if start else np.zeros((0, 2))
 
-    def base_pose_for(self, xyz_world) -> Pose2D | None:
-        """A free base pose from which the grasp centre reaches the point, or None."""
+    def base_pose_for(self, xyz_world, pitches: tuple[float, ...] = PITCHES_ALL) -> Pose2D | None:
+        """A free base pose from which the grasp centre reaches the point (with one of `pitches`), or None."""
         target = np.asarray(xyz_world, dtype=float)
         if len(self.free_xy) == 0:
             return None
@@ -126,7 +136,7 @@ class ReachOracle:
             c, s = np.cos(theta), np.sin(theta)
             dx, dy = target[0] - cand[:, 0], target[1] - cand[:, 1]
             p = np.stack([c * dx + s * dy, -s * dx + c * dy, np.full(len(cand), target[2])], axis=1)
-            ok = np.nonzero(reachable_in_base(p))[0]
+            ok = np.nonzero(reachable_in_base(p, pitches=pitches))[0]
             if len(ok):
                 k = ok[np.argmin(np.abs(d[near][ok] - 0.7))]
                 return Pose2D(float(cand[k, 0]), float(cand[k, 1]), float(theta[k]))
@@ -138,6 +148,30 @@ def _footprint_radius(obj: ObjectSpec, base_dir) -> tuple[float, float]:
     mesh = load_object_mesh(obj, base_dir)
     ext = mesh.bounds[1] - mesh.bounds[0]
     return 0.5 * math.hypot(ext[0], ext[1]), float(ext[2])
+
+
+def _object_bounds(obj: ObjectSpec, base_dir) -> tuple[np.ndarray, np.ndarray, float]:
+    """World-axis bounds (lo, hi) of the object as placed, and its narrowest horizontal width."""
+    mesh = load_object_mesh(obj, base_dir)
+    x, y, z, w = obj.quat_xyzw
+    R = np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                  [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                  [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+    v = np.asarray(mesh.vertices) @ R.T + np.asarray(obj.position, dtype=float)
+    a = np.linspace(0.0, math.pi, 36, endpoint=False)
+    proj = v[:, :2] @ np.stack([np.cos(a), np.sin(a)])
+    return v.min(axis=0), v.max(axis=0), float((proj.max(axis=0) - proj.min(axis=0)).min())
+
+
+def pick_reachable(oracle: ReachOracle, obj: ObjectSpec) -> bool:
+    """Can the Stretch pick the object where it stands: sideways (tall and narrow enough) at its centre, or
+    from above with the pitched-down wrist's grasp centre just over its top?"""
+    lo, hi, width = _object_bounds(obj, oracle.spec.base_dir)
+    ext, centre = hi - lo, 0.5 * (lo + hi)
+    if ext[2] >= SIDE_GRASP_MIN_HEIGHT_M and width <= SIDE_GRASP_MAX_WIDTH_M and oracle.base_pose_for(centre):
+        return True
+    top = np.array([centre[0], centre[1], hi[2] + TOP_DOWN_CLEARANCE_M])
+    return oracle.base_pose_for(top, pitches=PITCH_DOWN_ONLY) is not None
 
 
 def free_spots(spec: SceneSpec, rec: ReceptacleSpec, radius_m: float, step_m: float = 0.05,
@@ -182,7 +216,7 @@ def make_episodes(spec: SceneSpec, n: int, seed: int, scene_path: str | Path | N
             spot_ok[key] = any(oracle.base_pose_for(p + [0, 0, 0.5 * height + 0.02]) for p in spots[::3])
         return spot_ok[key]
 
-    reachable = [o for o in objects if oracle.base_pose_for(np.array(o.position) + [0, 0, 0.5 * sizes[o.id][1]])]
+    reachable = [o for o in objects if pick_reachable(oracle, o)]
     episodes: list[Episode] = []
     used: set[tuple[str, str]] = set()
     for _ in range(len(spec.receptacles)):

@@ -80,3 +80,20 @@ def test_out_of_reach_table_reports_the_arm_extension():
     base = base_pose_for_reach(np.array([cx, cy - 0.7, z]), approach_heading=math.pi / 2, arm_m=0.45)
     with pytest.raises(NoPlaceError, match="arm cannot reach"):
         choose_place(rec, base, HELD, config=CFG, name="far table")
+
+
+def test_an_object_held_off_centre_is_placed_with_its_centre_on_the_spot():
+    """A plate held by its rim: its centre is 12 cm from the grasp centre; the spot must be clear for the
+    plate around its centre, and the release pose shifts the grasp centre so the centre lands there."""
+    cx, cy, z = 2.0, 1.0, 0.76
+    rec = _table(cx, cy, z, sx=1.0, sy=0.6)
+    base = base_pose_for_reach(np.array([cx, cy - 0.1, z]), approach_heading=math.pi / 2, arm_m=0.3)
+    offset = np.array([0.0, 0.12, 0.0])  # along the grasp frame's closing axis
+    plate = HeldObject(below_grasp_m=0.01, radius_m=0.13, top_down=True, centre_in_grasp=offset)
+    t = choose_place(rec, base, plate, config=CFG, name="table")
+    centre = t.T_world_grasp[:3, :3] @ offset + t.T_world_grasp[:3, 3]
+    assert np.linalg.norm(centre[:2] - t.point[:2]) < 1e-3  # the plate's centre, not the grasp, is on the spot
+    assert np.linalg.norm(t.T_world_grasp[:2, 3] - t.point[:2]) == pytest.approx(0.12, abs=1e-3)
+    centred = choose_place(rec, base, HeldObject(below_grasp_m=0.01, radius_m=0.13, top_down=True),
+                           config=CFG, name="table")
+    assert np.linalg.norm(centred.T_world_grasp[:2, 3] - centred.point[:2]) < 1e-3

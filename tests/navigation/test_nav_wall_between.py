@@ -44,3 +44,26 @@ def test_base_goal_is_not_chosen_behind_a_wall():
     # From the other room the only poses that reach the object are behind the wall: refused.
     other = choose_base_goal(occ, Pose2D(2.0, 1.0, 0.0), target)
     assert not other.success
+
+
+def _shelf_points() -> np.ndarray:
+    """A room with a 1.05 m shelf (boards at 0.30, 0.66 and 1.05 m, x 1.0..2.0, y 3.0..3.4) against a wall
+    at y = 3.5; the floor in front of it seen."""
+    pts = []
+    xs = np.arange(0.0, 3.0, 0.025)
+    for y in np.arange(0.0, 3.0, 0.025):
+        pts += [(x, y, 0.0) for x in xs]
+    for z in np.arange(0.1, 2.4, 0.05):
+        pts += [(x, 3.5, z) for x in xs]
+    for zb in (0.30, 0.66, 1.05):
+        for y in np.arange(3.0, 3.4, 0.025):
+            pts += [(x, y, zb) for x in np.arange(1.0, 2.0, 0.025)]
+    return np.asarray(pts, np.float32)
+
+
+def test_an_object_inside_a_shelf_is_reachable_under_the_boards_above_it():
+    occ = occupancy_from_obstacle_grid(obstacle_grid_from_points(_shelf_points()))
+    target = np.array([1.5, 3.15, 0.36])  # a can on the lowest board: two boards above it, no wall between
+    result = choose_base_goal(occ, Pose2D(1.5, 1.0, 0.0), target)
+    assert result.success, result.reason
+    assert result.goal.pose.y < 3.0  # in front of the shelf

@@ -9,14 +9,20 @@ import pytest
 
 from core.types import Pose2D
 from sim.episodes import (
+    PITCH_DOWN_ONLY,
+    SIDE_GRASP_MAX_WIDTH_M,
+    SIDE_GRASP_MIN_HEIGHT_M,
+    TOP_DOWN_CLEARANCE_M,
     Episode,
     ReachOracle,
     make_episodes,
     object_held,
     object_on_receptacle,
     object_reachable_from,
+    pick_reachable,
     point_reachable_from,
 )
+from sim.episodes import _object_bounds as object_bounds
 from sim.generator import generate_scene
 from sim.robot import SimRobot
 from sim.scene_spec import SceneSpec
@@ -38,6 +44,40 @@ def test_episodes_over_20_generated_seeds_are_feasible():
             assert base is not None, f"seed {seed}: {obj.id} unreachable"
             assert point_reachable_from(base, np.array(obj.position) + [0, 0, 0.03])
         assert make_episodes(spec, 2, seed) == episodes  # deterministic
+
+
+def test_the_side_grasp_limits_match_the_grasp_planners_gripper():
+    from grasping.config import GraspConfig
+
+    cfg = GraspConfig()
+    g = cfg.gripper
+    # proposals.side: the pads' centre stays above the support by the body's overhang, and is covered by
+    # the object over half the pad height.
+    lowest = cfg.collision_margin_m + cfg.support_clearance_m + max(g.finger_height_m / 2, -g.body_box[0][2])
+    assert SIDE_GRASP_MIN_HEIGHT_M == pytest.approx(lowest + g.finger_height_m / 2, abs=0.005)
+    assert SIDE_GRASP_MAX_WIDTH_M == pytest.approx(g.max_aperture_m - cfg.width_margin_m, abs=1e-3)
+
+
+def test_objects_only_graspable_from_above_need_their_top_within_the_lift_range():
+    """A bowl or a banana on a 1.05 m shelf top cannot be picked by a Stretch (too flat or wide for a side
+    grasp, too high for the pitched-down wrist): never an episode. Seeds 0-5 have such objects."""
+    refused = 0
+    for seed in range(6):
+        spec = generate_scene(seed)
+        oracle = ReachOracle(spec)
+        chosen = {ep.object_id for ep in make_episodes(spec, 50, seed)}
+        for obj in spec.objects:
+            lo, hi, width = object_bounds(obj, spec.base_dir)
+            side_ok = hi[2] - lo[2] >= SIDE_GRASP_MIN_HEIGHT_M and width <= SIDE_GRASP_MAX_WIDTH_M
+            top = np.array([(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, hi[2] + TOP_DOWN_CLEARANCE_M])
+            if not side_ok and hi[2] > 1.0:
+                assert not pick_reachable(oracle, obj), f"seed {seed}: {obj.id} top {hi[2]:.2f} m"
+                assert oracle.base_pose_for(top, pitches=PITCH_DOWN_ONLY) is None
+                assert obj.id not in chosen
+                refused += 1
+            if not pick_reachable(oracle, obj):
+                assert obj.id not in chosen
+    assert refused >= 1
 
 
 def test_single_receptacle_scene_has_no_episode():
