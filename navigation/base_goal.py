@@ -1,10 +1,11 @@
 """Base-goal choice for the Stretch's side-mounted arm: where to park so the arm reaches a target.
 
 The telescoping arm extends along the base's -y axis (to the robot's right). With the wrist straight
-(pitch 0) the grasp centre sits at base-frame (-0.02, -(0.42 + arm), 0.11 + lift); with the wrist pitched
-down it sits at (-0.02, -(0.12 + arm), lift - 0.14) (values from core.stretch FK). So a target is reachable
-from base pose (x, y, theta) when, in the base frame, it lies on the line x = -0.02 at lateral offset
-0.42..0.94 m (wrist straight, height 0.11..1.21 m) or 0.12..0.64 m (pitched down, height -0.14..0.96 m).
+(pitch 0) the grasp centre sits at base-frame (-0.02, -(0.41 + arm), 0.11 + lift); with the wrist pitched
+down and turned outwards (yaw ~3 rad) it sits at (-0.03, -(0.17 + arm), lift - 0.14) (values from core.stretch
+FK). So a target is reachable from base pose (x, y, theta) when, in the base frame, it lies on that line at
+lateral offset 0.41..0.93 m (wrist straight, height 0.11..1.21 m) or 0.17..0.69 m (pitched down, height
+-0.14..0.96 m).
 
 Candidates: for every sampled heading and lateral offset (and, with an extent, every sampled point of the
 target's footprint), the base pose that puts that point on the arm line. A candidate is feasible when its
@@ -47,11 +48,21 @@ class ReachMode:
     forward_m: float
     lateral0_m: float
     height0_m: float
+    wrist_yaw: float = 0.0
 
     @classmethod
-    def from_fk(cls, name: str, wrist_pitch: float) -> ReachMode:
-        p = T_base_grasp(JointState(lift_m=0.0, arm_m=0.0, wrist_pitch=wrist_pitch))[:3, 3]
-        return cls(name, wrist_pitch, float(p[0]), float(-p[1]), float(p[2]))
+    def from_fk(cls, name: str, wrist_pitch: float, wrist_yaw: float = 0.0) -> ReachMode:
+        p = T_base_grasp(JointState(lift_m=0.0, arm_m=0.0, wrist_yaw=wrist_yaw, wrist_pitch=wrist_pitch))[:3, 3]
+        return cls(name, wrist_pitch, float(p[0]), float(-p[1]), float(p[2]), wrist_yaw)
+
+    @classmethod
+    def farthest(cls, name: str, wrist_pitch: float, samples: int = 64, limit_margin_rad: float = 0.5) -> ReachMode:
+        """The wrist yaw (kept `limit_margin_rad` inside its limits, so the IK can still turn the closing axis
+        both ways) that puts the grasp centre farthest out along the arm: pitched down, the gripper turned
+        outwards reaches ~5 cm beyond yaw 0."""
+        lo, hi = STRETCH.limits.wrist_yaw
+        yaws = np.linspace(lo + limit_margin_rad, hi - limit_margin_rad, samples)
+        return max((cls.from_fk(name, wrist_pitch, float(y)) for y in yaws), key=lambda m: m.lateral0_m)
 
     def lateral_range(self) -> tuple[float, float]:
         lo, hi = STRETCH.limits.arm_m
@@ -63,10 +74,10 @@ class ReachMode:
 
     def joints_for(self, lateral_m: float, z_m: float) -> JointState:
         return JointState(lift_m=float(z_m - self.height0_m), arm_m=float(lateral_m - self.lateral0_m),
-                          wrist_pitch=self.wrist_pitch)
+                          wrist_yaw=self.wrist_yaw, wrist_pitch=self.wrist_pitch)
 
 
-REACH_MODES = (ReachMode.from_fk("straight", 0.0), ReachMode.from_fk("down", PITCH_DOWN))
+REACH_MODES = (ReachMode.from_fk("straight", 0.0), ReachMode.farthest("down", PITCH_DOWN))
 
 
 @dataclass(frozen=True)

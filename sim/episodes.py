@@ -36,6 +36,11 @@ _SPOT_MARGIN_M = 0.03
 SIDE_GRASP_MIN_HEIGHT_M = 0.075
 SIDE_GRASP_MAX_WIDTH_M = 0.108
 TOP_DOWN_CLEARANCE_M = 0.03
+# Episodes leave the robot some slack: the object (and a place spot) must be reachable with the arm and lift
+# 5 cm inside their limits, within 1 cm (the planner on the scanned map keeps 4 cm from the limits too).
+EPISODE_MARGIN_M = 0.05
+EPISODE_TOL_M = 0.01
+EPISODE_ROBOT_RADIUS_M = STRETCH.base_radius_m + 0.02  # the base's free space as the planner inflates it
 PITCHES_ALL = (0.0, -math.pi / 4, -math.pi / 2)
 PITCH_DOWN_ONLY = (-math.pi / 2,)
 
@@ -81,14 +86,15 @@ def _grasp_offsets(pitches: tuple[float, ...] = PITCHES_ALL) -> np.ndarray:
 
 
 def reachable_in_base(p_base: np.ndarray, tol_m: float = REACH_TOL_M,
-                      pitches: tuple[float, ...] = PITCHES_ALL) -> np.ndarray:
-    """For (N, 3) points in base frames: can the grasp centre reach each (bool (N,)) with one of `pitches`?"""
+                      pitches: tuple[float, ...] = PITCHES_ALL, margin_m: float = 0.0) -> np.ndarray:
+    """For (N, 3) points in base frames: can the grasp centre reach each (bool (N,)) with one of `pitches`,
+    keeping arm extension and lift `margin_m` inside their limits?"""
     p = np.asarray(p_base, dtype=float).reshape(-1, 3)
     w0 = wrist_yaw_axis_base(0.0, 0.0)
     lim = STRETCH.limits
     need = p[:, None, :] - w0 - _grasp_offsets(tuple(pitches))[None]  # = (0, -arm, lift) if reachable
-    arm = np.clip(-need[..., 1], *lim.arm_m)
-    lift = np.clip(need[..., 2], *lim.lift_m)
+    arm = np.clip(-need[..., 1], lim.arm_m[0] + margin_m, lim.arm_m[1] - margin_m)
+    lift = np.clip(need[..., 2], lim.lift_m[0] + margin_m, lim.lift_m[1] - margin_m)
     err = np.sqrt(need[..., 0] ** 2 + (need[..., 1] + arm) ** 2 + (need[..., 2] - lift) ** 2)
     return (err <= tol_m).any(axis=1)
 
@@ -116,15 +122,17 @@ def object_on_receptacle(world: SimWorld, object_id: str, receptacle_id: str) ->
 class ReachOracle:
     """Ground-truth reachability for a scene: free base cells (disc robot) connected to the robot start."""
 
-    def __init__(self, spec: SceneSpec, resolution_m: float = 0.05) -> None:
+    def __init__(self, spec: SceneSpec, resolution_m: float = 0.05, robot_radius_m: float = STRETCH.base_radius_m) -> None:
         self.spec = spec
         self.grid: Grid = occupancy_grid_full(spec, resolution_m)
-        labels = free_components(self.grid, STRETCH.base_radius_m)
+        labels = free_components(self.grid, robot_radius_m)
         start = component_at(self.grid, labels, spec.robot_start.xy)
         self.free_xy = self.grid.cell_to_world(np.argwhere(labels == start)) if start else np.zeros((0, 2))
 
-    def base_pose_for(self, xyz_world, pitches: tuple[float, ...] = PITCHES_ALL) -> Pose2D | None:
-        """A free base pose from which the grasp centre reaches the point (with one of `pitches`), or None."""
+    def base_pose_for(self, xyz_world, pitches: tuple[float, ...] = PITCHES_ALL, tol_m: float = REACH_TOL_M,
+                      margin_m: float = 0.0) -> Pose2D | None:
+        """A free base pose from which the grasp centre reaches the point (with one of `pitches`, joints
+        `margin_m` inside their limits, within `tol_m`), or None."""
         target = np.asarray(xyz_world, dtype=float)
         if len(self.free_xy) == 0:
             return None
@@ -136,7 +144,7 @@ class ReachOracle:
             c, s = np.cos(theta), np.sin(theta)
             dx, dy = target[0] - cand[:, 0], target[1] - cand[:, 1]
             p = np.stack([c * dx + s * dy, -s * dx + c * dy, np.full(len(cand), target[2])], axis=1)
-            ok = np.nonzero(reachable_in_base(p, pitches=pitches))[0]
+            ok = np.nonzero(reachable_in_base(p, tol_m, pitches, margin_m))[0]
             if len(ok):
                 k = ok[np.argmin(np.abs(d[near][ok] - 0.7))]
                 return Pose2D(float(cand[k, 0]), float(cand[k, 1]), float(theta[k]))
@@ -168,10 +176,11 @@ def pick_reachable(oracle: ReachOracle, obj: ObjectSpec) -> bool:
     from above with the pitched-down wrist's grasp centre just over its top?"""
     lo, hi, width = _object_bounds(obj, oracle.spec.base_dir)
     ext, centre = hi - lo, 0.5 * (lo + hi)
-    if ext[2] >= SIDE_GRASP_MIN_HEIGHT_M and width <= SIDE_GRASP_MAX_WIDTH_M and oracle.base_pose_for(centre):
+    slack = {"tol_m": EPISODE_TOL_M, "margin_m": EPISODE_MARGIN_M}
+    if ext[2] >= SIDE_GRASP_MIN_HEIGHT_M and width <= SIDE_GRASP_MAX_WIDTH_M and oracle.base_pose_for(centre, **slack):
         return True
     top = np.array([centre[0], centre[1], hi[2] + TOP_DOWN_CLEARANCE_M])
-    return oracle.base_pose_for(top, pitches=PITCH_DOWN_ONLY) is not None
+    return oracle.base_pose_for(top, pitches=PITCH_DOWN_ONLY, **slack) is not None
 
 
 def free_spots(spec: SceneSpec, rec: ReceptacleSpec, radius_m: float, step_m: float = 0.05,
@@ -201,7 +210,7 @@ def make_episodes(spec: SceneSpec, n: int, seed: int, scene_path: str | Path | N
     seeded random order; once every object has one episode, further receptacles are used.
     """
     rng = np.random.default_rng(seed)
-    oracle = ReachOracle(spec)
+    oracle = ReachOracle(spec, robot_radius_m=EPISODE_ROBOT_RADIUS_M)
     path = str(scene_path) if scene_path is not None else (str(spec.base_dir / f"{spec.name}.json") if spec.base_dir else spec.name)
     sizes = {o.id: _footprint_radius(o, spec.base_dir) for o in spec.objects}
     objects = [spec.objects[i] for i in rng.permutation(len(spec.objects))]
@@ -213,7 +222,8 @@ def make_episodes(spec: SceneSpec, n: int, seed: int, scene_path: str | Path | N
         key = (rec.id, round(radius, 2), round(height, 1))
         if key not in spot_ok:
             spots = free_spots(spec, rec, radius, sizes=sizes)
-            spot_ok[key] = any(oracle.base_pose_for(p + [0, 0, 0.5 * height + 0.02]) for p in spots[::3])
+            spot_ok[key] = any(oracle.base_pose_for(p + [0, 0, 0.5 * height + 0.02], tol_m=EPISODE_TOL_M,
+                                                    margin_m=EPISODE_MARGIN_M) for p in spots[::3])
         return spot_ok[key]
 
     reachable = [o for o in objects if pick_reachable(oracle, o)]

@@ -9,6 +9,7 @@ import pytest
 
 from core.types import Pose2D
 from sim.episodes import (
+    EPISODE_ROBOT_RADIUS_M,
     PITCH_DOWN_ONLY,
     SIDE_GRASP_MAX_WIDTH_M,
     SIDE_GRASP_MIN_HEIGHT_M,
@@ -46,6 +47,12 @@ def test_episodes_over_20_generated_seeds_are_feasible():
         assert make_episodes(spec, 2, seed) == episodes  # deterministic
 
 
+def test_episode_free_space_is_the_planners_inflated_free_space():
+    from navigation.occupancy import OccupancyConfig
+
+    assert EPISODE_ROBOT_RADIUS_M == pytest.approx(OccupancyConfig().inflation_m)
+
+
 def test_the_side_grasp_limits_match_the_grasp_planners_gripper():
     from grasping.config import GraspConfig
 
@@ -64,7 +71,7 @@ def test_objects_only_graspable_from_above_need_their_top_within_the_lift_range(
     refused = 0
     for seed in range(6):
         spec = generate_scene(seed)
-        oracle = ReachOracle(spec)
+        oracle = ReachOracle(spec, robot_radius_m=EPISODE_ROBOT_RADIUS_M)
         chosen = {ep.object_id for ep in make_episodes(spec, 50, seed)}
         for obj in spec.objects:
             lo, hi, width = object_bounds(obj, spec.base_dir)
