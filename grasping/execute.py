@@ -60,6 +60,8 @@ class PlaceResult:
     target: PlaceTarget | None = None
     attempts: int = 0
     log: list[str] = field(default_factory=list)
+    free_spot: np.ndarray | None = None
+    """When no spot was reachable: a free spot seen on the receptacle (world xyz) to drive closer to."""
 
 
 def _as_masks(items) -> Masks:
@@ -264,7 +266,7 @@ def place(robot: Robot, receptacle: str | MaskProvider | np.ndarray, held: HeldO
     try:
         target = choose_place(points, base, held, scene, config.place, config.ik, name=name)
     except NoPlaceError as e:
-        result.reason = str(e)
+        result.reason, result.free_spot = str(e), e.free_spot
         result.log.append(result.reason)
         return result
     result.target = target

@@ -31,7 +31,12 @@ log = logging.getLogger(__name__)
 
 
 class NoPlaceError(OvmmError):
-    """No free, reachable spot on the receptacle."""
+    """No free, reachable spot on the receptacle. `free_spot`: the best free spot (3,) that the arm could
+    not reach from this base pose, if there was one (drive closer to it and try again)."""
+
+    def __init__(self, message: str, free_spot: np.ndarray | None = None) -> None:
+        super().__init__(message)
+        self.free_spot = free_spot
 
 
 @dataclass
@@ -156,6 +161,7 @@ def choose_place(receptacle_points: np.ndarray, base: Pose2D, held: HeldObject,
     others = np.concatenate([others, np.asarray(receptacle_points, np.float32)])
     margin = max(config.clearance_radius_m, held.radius_m + 0.03)
     reasons = []
+    free_spot: np.ndarray | None = None
     for surf in surfaces:
         # Points of the receptacle above this surface (a shelf board) block only below the gripper's reach.
         gripper_h = held.below_grasp_m + config.release_height_m + (0.35 if held.top_down else 0.08)
@@ -166,6 +172,9 @@ def choose_place(receptacle_points: np.ndarray, base: Pose2D, held: HeldObject,
                            f"and {margin:.2f} m from other objects")
             continue
         cxy, edge, clear = cxy[ok], edge[ok], clear[ok]
+        if free_spot is None:  # the roomiest spot of the largest surface with room, reachable or not
+            k = int(np.argmax(np.minimum(edge, 0.2) + 0.6 * np.minimum(clear, 0.2)))
+            free_spot = np.array([cxy[k, 0], cxy[k, 1], float(surf.height_at(cxy[k]))])
         # Prefer spots where the arm is at mid extension, then far from edges and objects.
         d = np.linalg.norm(cxy - base.xy, axis=1)
         reach_pref = -np.abs(d - reach_distance(0.5 * LIMITS.arm_m[1], held.top_down))
@@ -182,4 +191,4 @@ def choose_place(receptacle_points: np.ndarray, base: Pose2D, held: HeldObject,
                                    float(min(clear[k], 10.0)))
             last = r.reason
         reasons.append(f"surface at {surf.z:.2f} m: no free spot is reachable ({last})")
-    raise NoPlaceError(f"cannot place on {name}: " + "; ".join(reasons))
+    raise NoPlaceError(f"cannot place on {name}: " + "; ".join(reasons), free_spot)

@@ -210,7 +210,7 @@ class TaskRunner:
                 reasons.append(f"candidate {k + 1}: {plan.reason}")
                 self._note(report, f"{name}: candidate {k + 1} at {np.round(hit.center, 2).tolist()} - {plan.reason}")
                 continue
-            ok, why = self._follow(report, plan, hit, name, surface, navigator)
+            ok, why = self._follow(report, plan, self._target(hit, surface), name, navigator)
             if ok:
                 pose = self.robot.get_base_pose()
                 return PhaseResult(name, True, "", time.perf_counter() - t0,
@@ -221,8 +221,8 @@ class TaskRunner:
         reason = "; ".join(reasons) if reasons else "no candidate to drive to"
         return PhaseResult(name, False, reason, time.perf_counter() - t0), None
 
-    def _follow(self, report: TaskReport, plan: NavigationResult, hit: Hit, name: str,
-                surface: bool, navigator: Navigator) -> tuple[bool, str]:
+    def _follow(self, report: TaskReport, plan: NavigationResult, target: tuple, name: str,
+                navigator: Navigator) -> tuple[bool, str]:
         why = ""
         for attempt in range(self.config.replans + 1):
             report.paths_xy.append(np.asarray(plan.smoothed_xy, dtype=float))
@@ -235,10 +235,27 @@ class TaskRunner:
             self._note(report, f"{name}: drive stopped ({why})")
             if attempt == self.config.replans:
                 break
-            plan = navigator.plan_to_target(self._grid, self.robot.get_base_pose(), *self._target(hit, surface))
+            plan = navigator.plan_to_target(self._grid, self.robot.get_base_pose(), *target)
             if not plan.success:
                 return False, f"{why}; re-plan failed: {plan.reason}"
         return False, why
+
+    def _repark_for_place(self, report: TaskReport, spot: np.ndarray, held: HeldObject) -> bool:
+        """No spot on the receptacle was reachable from here, but a free one was seen: park where the arm
+        holds the object above it the way it was grasped (pitched down, or level for a side grasp)."""
+        self._note(report, f"place: the free spot at {np.round(spot, 2).tolist()} is out of reach; re-parking")
+        self._stow(report)
+        mode = ("down",) if held.top_down else ("straight",)
+        navigator = next((nav for (modes, _), nav in self._mode_navigators.items() if modes == mode), self.navigator)
+        release = np.array([spot[0], spot[1], spot[2] + held.below_grasp_m + self.config.pick.place.release_height_m])
+        plan = navigator.plan_to_target(self._grid, self.robot.get_base_pose(), release, None)
+        if not plan.success:
+            self._note(report, f"place: no way to park at the free spot: {plan.reason}")
+            return False
+        ok, why = self._follow(report, plan, (release, None), "place", navigator)
+        if not ok:
+            self._note(report, f"place: re-parking failed: {why}")
+        return ok
 
     # -- the machine ---------------------------------------------------------------------------------------
     def run(self, task: Task, request: str = "") -> TaskReport:
@@ -325,6 +342,10 @@ class TaskRunner:
         res = place(self.robot, task.receptacle_phrase, held, self.config.pick, segment=self._segment,
                     look_at=hit.center)
         report.log.extend(f"    {line}" for line in res.log)
+        if not res.success and res.free_spot is not None and self._repark_for_place(report, res.free_spot, held):
+            res = place(self.robot, task.receptacle_phrase, held, self.config.pick, segment=self._segment,
+                        look_at=res.free_spot)
+            report.log.extend(f"    {line}" for line in res.log)
         if res.target is not None:
             report.place_xyz = np.asarray(res.target.point, dtype=float).copy()
         if res.success:

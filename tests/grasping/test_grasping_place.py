@@ -78,8 +78,12 @@ def test_out_of_reach_table_reports_the_arm_extension():
     cx, cy, z = 2.0, 1.0, 0.76
     rec = plane(cx, cy, z, 0.4, 0.4)
     base = base_pose_for_reach(np.array([cx, cy - 0.7, z]), approach_heading=math.pi / 2, arm_m=0.45)
-    with pytest.raises(NoPlaceError, match="arm cannot reach"):
+    with pytest.raises(NoPlaceError, match="arm cannot reach") as err:
         choose_place(rec, base, HELD, config=CFG, name="far table")
+    # ...and names a free spot on the table to drive closer to (the task machine re-parks there).
+    spot = err.value.free_spot
+    assert spot is not None and spot[2] == pytest.approx(z, abs=0.01)
+    assert abs(spot[0] - cx) <= 0.2 - CFG.edge_margin_m + 0.02 and abs(spot[1] - cy) <= 0.2 - CFG.edge_margin_m + 0.02
 
 
 def test_an_object_held_off_centre_is_placed_with_its_centre_on_the_spot():
