@@ -173,8 +173,12 @@ def execute_grasp(robot: Robot, grasp: Grasp, cloud: ObjectCloud, provider: Mask
 
 
 def pick(robot: Robot, target: str | MaskProvider, config: PickConfig | None = None,
-         segment: SegmentFn | None = None, look_at: np.ndarray | None = None) -> PickResult:
+         segment: SegmentFn | None = None, look_at: np.ndarray | None = None,
+         place_height_m: float | None = None) -> PickResult:
     """Pick the object named by `target` (a phrase for `segment`, or a mask provider) from where the robot is.
+
+    `place_height_m` (the height of the surface it goes on next, if known) ranks grasps that can place it
+    there first (planner.plan_grasps).
 
     `look_at` (world xyz) points the head at the object first (e.g. the map's estimate). The robot must
     already be near the object (navigation's base goal); the base only turns in place or shifts a few
@@ -208,7 +212,8 @@ def pick(robot: Robot, target: str | MaskProvider, config: PickConfig | None = N
         last_xyz = cloud.centroid.astype(float)
         result.object_xyz = last_xyz
         t0 = time.perf_counter()
-        plan = plan_grasps(cloud, robot.get_base_pose(), config.grasp, config.ik, name=name)
+        plan = plan_grasps(cloud, robot.get_base_pose(), config.grasp, config.ik, name=name,
+                           place_height_m=place_height_m, release_m=config.place.release_height_m)
         result.planning_s.append(time.perf_counter() - t0)
         result.log.append(f"  planned {len(plan.grasps)} grasps from {plan.candidates} candidates "
                           f"in {plan.seconds * 1000:.0f} ms")

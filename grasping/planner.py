@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.errors import OvmmError
-from core.stretch import T_world_grasp
+from core.stretch import T_base_grasp, T_world_grasp
 from core.types import JointState, Pose2D
 from grasping.collision import arm_collides, gripper_boxes, sweep_hits
 from grasping.config import GraspConfig, IKConfig
-from grasping.kinematics import ArmSolution, pregrasp_joints, solve_ik
+from grasping.kinematics import LIMITS, ArmSolution, pregrasp_joints, solve_ik
 from grasping.object_points import ObjectCloud, voxel_down
 from grasping.proposals import KINDS, ObjectShape, mirrored_points, object_shape, propose
 from grasping.scoring import evaluate
@@ -77,8 +77,14 @@ def _pose(centre: np.ndarray, R: np.ndarray) -> np.ndarray:  # noqa: N803
 
 
 def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = None,
-                ik_config: IKConfig | None = None, name: str = "object") -> GraspPlan:
-    """Ranked feasible grasps of `cloud`'s object for a robot at `base` (it may turn in place)."""
+                ik_config: IKConfig | None = None, name: str = "object",
+                place_height_m: float | None = None, release_m: float = 0.03) -> GraspPlan:
+    """Ranked feasible grasps of `cloud`'s object for a robot at `base` (it may turn in place).
+
+    `place_height_m`: the surface the object goes on next, if known. A grasp that would hold the object
+    too high above it for the lift to lower it there (a tall object held from above, going onto a counter)
+    is ranked after every grasp that can place it, not dropped: the receptacle may have a lower surface.
+    """
     config = config or GraspConfig()
     ik_config = ik_config or IKConfig()
     t0 = time.perf_counter()
@@ -147,6 +153,11 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
             terms = {name_: float(v[k]) for name_, v in ev.terms.items()}
             grasps.append(Grasp(sol.T_world_grasp, KINDS[int(cands.kinds[k])], float(ev.width[k]),
                                 float(ev.score[k] - penalty), terms, sol, pre_j))
+    if place_height_m is not None:
+        for g in grasps:
+            if not placeable(g, shape.support_z, place_height_m, release_m):
+                g.score -= 1.0
+                g.terms["cannot_place"] = 1.0
     grasps.sort(key=lambda g: -g.score)
     plan = GraspPlan(grasps, shape, len(cands), dict(rejected), seconds=time.perf_counter() - t0)
     if not grasps:
@@ -156,6 +167,16 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
         log.debug("%s: %d grasps from %d candidates in %.0f ms (best %s %.2f)", name, len(grasps), len(cands),
                   plan.seconds * 1000, grasps[0].kind, grasps[0].score)
     return plan
+
+
+def placeable(grasp: Grasp, support_z: float, place_height_m: float, release_m: float = 0.03,
+              margin_m: float = 0.02) -> bool:
+    """Can the arm hold the object, grasped like this, `release_m` above a surface at `place_height_m`?
+    The grasp centre then sits at the same height above that surface as above the current one; the lift
+    range bounds it (pitched down for top-down grasps, level otherwise)."""
+    wrist = LIMITS.wrist_pitch[0] if grasp.top_down else 0.0
+    z_max = float(T_base_grasp(JointState(lift_m=LIMITS.lift_m[1], arm_m=0.0, wrist_pitch=wrist))[2, 3])
+    return place_height_m + float(grasp.T_world_grasp[2, 3] - support_z) + release_m <= z_max - margin_m
 
 
 def _working_points(cloud: ObjectCloud, cfg: GraspConfig) -> tuple[np.ndarray, np.ndarray]:

@@ -240,6 +240,19 @@ class TaskRunner:
                 return False, f"{why}; re-plan failed: {plan.reason}"
         return False, why
 
+    def _place_height(self, task: Task) -> float | None:
+        """The top of the receptacle the object goes on next (a map lookup), so the pick can hold it in a way
+        that lets the lift put it there; None when unknown."""
+        if task.kind != "pick_and_place" or not task.receptacle_phrase:
+            return None
+        try:
+            hits = self.map.query_text(task.receptacle_phrase, self.perception.encode_text, self.config.query)
+        except OvmmError:
+            return None
+        if not hits or hits[0].score < self.config.query.not_found_threshold:
+            return None
+        return float(hits[0].hi[2])
+
     def _repark_for_place(self, report: TaskReport, spot: np.ndarray, held: HeldObject) -> bool:
         """No spot on the receptacle was reachable from here, but a free one was seen: park where the arm
         holds the object above it the way it was grasped (pitched down, or level for a side grasp)."""
@@ -290,6 +303,7 @@ class TaskRunner:
             report.object_xyz = hits[0].center
         if not self._finish(report, found):
             return False
+        place_z = self._place_height(task)
         attempts = [(hit, mode, nav) for hit in hits for mode, nav in self._mode_navigators.items()]
         nav_failures: list[PhaseResult] = []
         last_try: tuple[PhaseResult, PhaseResult] | None = None  # (navigation, pick) of the last pick tried
@@ -300,7 +314,8 @@ class TaskRunner:
                 self._note(report, f"no way to park for reach mode {'/'.join(mode[0])}: {nav.reason}")
                 continue
             t0 = time.perf_counter()
-            res = pick(self.robot, task.object_phrase, self.config.pick, segment=self._segment, look_at=hit.center)
+            res = pick(self.robot, task.object_phrase, self.config.pick, segment=self._segment, look_at=hit.center,
+                       place_height_m=place_z)
             report.log.extend(f"    {line}" for line in res.log)
             details = {"attempts": res.attempts, "reach_mode": "/".join(mode[0]), "preferred_extension": mode[1]}
             if res.grasp is not None:
