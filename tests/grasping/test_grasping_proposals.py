@@ -135,3 +135,25 @@ def test_top_down_grasps_point_down_and_side_grasps_are_horizontal():
             assert a[2] < -math.cos(math.radians(3))
         elif g.kind == "side":
             assert abs(a[2]) < math.sin(math.radians(3))
+
+
+def test_a_tall_bottle_going_onto_a_counter_is_grasped_so_the_lift_can_place_it():
+    """Held from above, a 22 cm bottle's grasp centre sits ~20 cm over its support: on a 0.92 m counter
+    that is beyond the pitched-down wrist's lift range, so grasps from the side (placed level) rank first."""
+    from grasping.planner import placeable
+
+    bottle = trimesh.creation.cylinder(0.03, 0.22)
+    obj = sample(bottle, (XY[0], XY[1], TABLE_Z))
+    base = _base()
+    free = plan_grasps(on_table(obj, XY), base, CFG, name="bottle")
+    assert free.grasps and any(g.top_down for g in free.grasps) and any(not g.top_down for g in free.grasps)
+    support = free.shape.support_z
+    tops = [g for g in free.grasps if g.top_down]
+    assert not any(placeable(g, support, 0.92) for g in tops if g.T_world_grasp[2, 3] - support > 0.1)
+    assert all(placeable(g, support, 0.45) for g in free.grasps)  # a low table takes any of them
+    planned = plan_grasps(on_table(obj, XY), base, CFG, name="bottle", place_height_m=0.92)
+    assert len(planned.grasps) == len(free.grasps)  # nothing dropped, only re-ranked
+    first = planned.grasps[0]
+    assert placeable(first, support, 0.92) and not first.top_down
+    ranks = [placeable(g, support, 0.92) for g in planned.grasps]
+    assert ranks == sorted(ranks, reverse=True)  # every placeable grasp before every other
