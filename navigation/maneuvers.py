@@ -22,7 +22,9 @@ from navigation.footprint import Footprint, poses_clear, turn_clear
 from navigation.lineofsight import los_clearance, segment_min_clearance
 from navigation.occupancy import OccupancyGrid
 
-APPROACH_DISTANCES_M = (0.5, 0.4, 0.3, 0.2)
+APPROACH_DISTANCES_M = (0.5, 0.4, 0.3, 0.2) + tuple(round(0.6 + 0.1 * k, 2) for k in range(20))
+"""Tried in this order: short approaches first, then up to 2.5 m, so the base can park side-on along the
+middle of a long table or counter (where it cannot turn) by driving in along the edge from beyond its end."""
 
 
 def maneuverable(grid: OccupancyGrid, pose: Pose2D, distances_m: tuple[float, ...], fp: Footprint) -> bool:
@@ -71,7 +73,8 @@ def approach_point(grid: OccupancyGrid, goal: Pose2D, distances_m: tuple[float, 
             p = goal.xy + sign * d * heading
             if not grid.is_traversable(p)[0]:
                 continue
-            if float(grid.clearance_at(p)[0]) < fp.turn_radius_m + fp.margin_m:
+            # Farther approach points turn with 5 cm to spare: the robot may stop a little off them.
+            if float(grid.clearance_at(p)[0]) < fp.turn_radius_m + fp.margin_m + (0.05 if d > 0.5 else 0.0):
                 continue
             if segment_min_clearance(grid, p[None], goal.xy[None])[0] < min(need, float(grid.clearance_at(goal.xy)[0])):
                 continue

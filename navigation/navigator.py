@@ -46,7 +46,9 @@ class NavigationConfig:
     approach_distances_m: tuple[float, ...] = APPROACH_DISTANCES_M
     """Try a waypoint this far behind the goal on its heading line, so the final turn happens in the open
     (empty: drive straight to the goal and turn there)."""
-    escape_distances_m: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5)
+    escape_distances_m: tuple[float, ...] = tuple(round(0.1 * k, 2) for k in range(1, 26))
+    """Straight drives (ahead or back) tried to get out of a spot where the base cannot turn: up to 2.5 m,
+    as far as an approach may have come in."""
     """When the robot cannot turn where it stands, drive this far straight ahead/back first."""
 
 
@@ -128,10 +130,13 @@ class Navigator:
         fp = cfg.footprint
         t0 = time.perf_counter()
         approach = None
-        if use_approach and cfg.approach_distances_m and occ.is_traversable(goal.xy)[0]:
+        tight = not occ.is_traversable(goal.xy)[0] and bool(cfg.approach_distances_m) and \
+            float(occ.clearance_at(goal.xy)[0]) >= max(-fp.y_min, fp.y_max) + fp.margin_m
+        if (use_approach or tight) and cfg.approach_distances_m:
+            # A tight goal (side-on to furniture, closer than the disc allows) is only entered straight.
             approach = approach_point(occ, goal, cfg.approach_distances_m, fp)
         path = self.planner.plan(occ, start.xy, goal.xy if approach is None else approach)
-        if not path.success and approach is not None:
+        if not path.success and approach is not None and not tight:
             approach, path = None, self.planner.plan(occ, start.xy, goal.xy)
         t1 = time.perf_counter()
         if not path.success:

@@ -76,7 +76,8 @@ def distance_to_obstacles(points_xy: np.ndarray, mask: np.ndarray, origin_xy, re
 
 def fk_reach_error(pose, target_xyz) -> float:
     """Smallest distance (m) between the target and the grasp centre over lift/arm values within the
-    Stretch's limits, with the wrist straight (pitch 0) or pitched down, checked with core.stretch FK."""
+    Stretch's limits, with the wrist straight (pitch 0) or pitched down (turned outwards, as the planner's
+    "down" mode holds it), checked with core.stretch FK."""
     from core.stretch import STRETCH, T_world_grasp
     from core.types import JointState
 
@@ -84,11 +85,13 @@ def fk_reach_error(pose, target_xyz) -> float:
     T_base_world = np.linalg.inv(pose.as_matrix())
     p = T_base_world[:3, :3] @ np.asarray(target_xyz, np.float64) + T_base_world[:3, 3]
     best = np.inf
-    for pitch in (0.0, lim.wrist_pitch[0]):
-        zero = JointState(lift_m=0.0, arm_m=0.0, wrist_pitch=pitch)
+    from navigation.base_goal import REACH_MODES
+
+    for pitch, yaw in [(m.wrist_pitch, m.wrist_yaw) for m in REACH_MODES]:
+        zero = JointState(lift_m=0.0, arm_m=0.0, wrist_yaw=yaw, wrist_pitch=pitch)
         g0 = (np.linalg.inv(pose.as_matrix()) @ T_world_grasp(pose, zero))[:3, 3]
         arm = float(np.clip(g0[1] - p[1], *lim.arm_m))  # arm extends along -y
         lift = float(np.clip(p[2] - g0[2], *lim.lift_m))
-        g = T_world_grasp(pose, JointState(lift_m=lift, arm_m=arm, wrist_pitch=pitch))[:3, 3]
+        g = T_world_grasp(pose, JointState(lift_m=lift, arm_m=arm, wrist_yaw=yaw, wrist_pitch=pitch))[:3, 3]
         best = min(best, float(np.linalg.norm(g - np.asarray(target_xyz))))
     return best

@@ -84,3 +84,43 @@ def test_heading_is_perpendicular_to_the_base_target_direction(occ):
     d = np.asarray([7.0, 0.6]) - g.pose.xy
     heading = np.array([math.cos(g.pose.theta), math.sin(g.pose.theta)])
     assert abs(float(heading @ d)) / np.linalg.norm(d) < 0.06
+
+
+def _long_table_grid():
+    """A 5 x 5 m room with a 2 m long table (x 1.5..3.5, y 2..3, top 0.75 m) in the middle."""
+    from mapping.obstacles import obstacle_grid_from_points
+
+    pts = [(x, y, 0.0) for y in np.arange(0.0, 5.0, 0.025) for x in np.arange(0.0, 5.0, 0.025)]
+    pts += [(x, y, 0.75) for y in np.arange(2.0, 3.0, 0.025) for x in np.arange(1.5, 3.5, 0.025)]
+    return occupancy_from_obstacle_grid(obstacle_grid_from_points(np.asarray(pts, np.float32)))
+
+
+def test_parks_side_on_along_the_middle_of_a_long_table_by_driving_in_along_its_edge():
+    """A mug 36 cm in from the middle of the table's long edge: top-down it is only reachable with the base
+    closer to the table than the planner's 0.24 m disc allows, and there the base cannot turn. The base
+    rectangle fits (0.18 m each side), and the robot gets there straight along the edge from beyond the
+    table's end."""
+    from navigation.navigator import Navigator
+
+    grid = _long_table_grid()
+    target = np.array([2.5, 2.36, 0.80])
+    start = Pose2D(2.5, 0.5, 0.0)
+    cfg = BaseGoalConfig(modes=("down",))
+    assert not choose_base_goal(grid, start, target, config=BaseGoalConfig(modes=("down",), tight_parking=False)).success
+    res = choose_base_goal(grid, start, target, config=cfg)
+    assert res.success, res.reason
+    goal = res.goal.pose
+    assert fk_reach_error(goal, target) < 0.03
+    assert not grid.is_traversable(goal.xy)[0]  # inside the disc inflation...
+    assert res.goal.clearance_m >= 0.181 + 0.03 - 1e-6  # ...but the rectangle keeps its margin
+    assert abs(math.sin(goal.theta)) < 0.2  # parallel to the long edge (the arm faces the table)
+    nav = Navigator()
+    plan = nav.plan_to_pose(grid, start, goal)
+    assert plan.success, plan.reason
+    last, before = plan.waypoints[-1], plan.waypoints[-2]
+    assert last.distance_to(goal) < 1e-6
+    # the last stretch is straight along the goal's heading, from a point with room to turn
+    d = np.subtract(last.xy, before.xy)
+    assert abs(math.remainder(math.atan2(d[1], d[0]) - goal.theta, math.pi)) < 0.05
+    assert abs(math.remainder(before.theta - goal.theta, 2 * math.pi)) < 1e-6
+    assert grid.clearance_at(before.xy)[0] >= 0.338 + 0.03
