@@ -3,8 +3,10 @@
 The Stretch's head camera sees parts of the robot (the mast, the stowed arm and gripper, the base) when
 it looks down or to the side. Fused as obstacle evidence they would mark every place the robot stood as
 blocked. `remove_robot_body(frame, base_pose)` returns a copy of the frame whose depth is 0 (invalid) at
-pixels whose world point lies within `radius_m` (horizontally) of the base centre, below `max_height_m`.
-Scan stops keep the robot at least its inflated radius from furniture, so nothing else is removed there.
+pixels whose world point lies within `radius_m` (horizontally) of the base centre, between `floor_top_m`
+and `max_height_m`. Floor points around the base are kept (they are free-floor evidence; removing them left
+an unseen strip along the scan route that could cut the map's free space in two). Scan stops keep the robot
+at least its inflated radius from furniture, so nothing else is removed there.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from core.types import Pose2D, RGBDFrame
 class SelfFilterConfig:
     radius_m: float = STRETCH.base_radius_m + 0.1  # the stowed gripper reaches past the base circle
     max_height_m: float = STRETCH.head_height_m + 0.2
+    floor_top_m: float = 0.05  # points at or below this are floor (mapping.obstacles' floor band), kept
 
 
 def remove_robot_body(frame: RGBDFrame, base_pose: Pose2D, config: SelfFilterConfig = SelfFilterConfig()
@@ -31,7 +34,7 @@ def remove_robot_body(frame: RGBDFrame, base_pose: Pose2D, config: SelfFilterCon
     if flat.size == 0:
         return frame
     d = np.hypot(xyz[:, 0] - base_pose.x, xyz[:, 1] - base_pose.y)
-    body = (d < config.radius_m) & (xyz[:, 2] < config.max_height_m)
+    body = (d < config.radius_m) & (xyz[:, 2] < config.max_height_m) & (xyz[:, 2] > config.floor_top_m)
     if not body.any():
         return frame
     depth = frame.depth_m.copy()

@@ -16,6 +16,7 @@ matrix product.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -105,6 +106,25 @@ class VoxelMap:
                 "world origin; its camera pose is probably corrupt"
             ) from exc
         return stats
+
+    def add_floor(self, xy: np.ndarray, radius_m: float, step_m: float | None = None) -> int:
+        """Mark the floor within `radius_m` of each world (x, y) as seen (one floor voxel hit each, grey): where
+        the robot itself drove during a scan is free floor, though its camera never sees under it. Returns the
+        number of floor voxels touched."""
+        xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+        if len(xy) == 0:
+            return 0
+        vs = self.voxel_size
+        step = step_m or vs / 2
+        n = int(math.ceil(radius_m / step))
+        off = np.stack(np.meshgrid(np.arange(-n, n + 1), np.arange(-n, n + 1)), axis=-1).reshape(-1, 2) * step
+        off = off[np.hypot(off[:, 0], off[:, 1]) <= radius_m]
+        pts = (xy[:, None, :] + off[None]).reshape(-1, 2)
+        ij = np.unique(np.floor(pts / vs).astype(np.int32), axis=0)
+        coords = np.concatenate([ij, np.zeros((len(ij), 1), np.int32)], axis=1)  # the voxel just above z = 0
+        ones = np.ones(len(coords), np.int32)
+        self.occupancy.update(coords, ones, np.full((len(coords), 3), 128.0), self.metadata.frames)
+        return len(coords)
 
     def _fuse_occupancy(self, frame: RGBDFrame, fv: FrameVoxels, fidx: int, stats: FrameFusion) -> None:
         n_u = len(fv.coords)

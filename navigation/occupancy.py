@@ -50,8 +50,10 @@ class OccupancyConfig:
     """Extra inflation on top of the robot radius (covers grid discretisation)."""
     unknown_is_blocked: bool = True
     """Treat never-seen cells as obstacles (safe default); False treats them as free."""
-    fill_hole_max_cells: int = 2
-    """Unknown regions up to this many cells, surrounded by free cells, become free (0 disables)."""
+    fill_hole_max_cells: int = 40
+    """Unknown regions up to this many cells (40 = 0.1 m2 at 5 cm), surrounded by free cells and touching no
+    obstacle, become free (0 disables): floor a scan happened not to see (behind a door frame, under where
+    the robot stood) would otherwise, inflated by the robot radius, block a passage."""
     free_start_radius_m: float = 0.0
     """Unknown cells within this radius of the robot's start become free (0 disables)."""
     height_band_m: tuple[float, float] = (0.10, 1.50)

@@ -101,8 +101,13 @@ def _category(reason: str) -> str:
     return first.strip()[:80] or "unknown"
 
 
+# Bump when scanning or map building changes what a scan of the same scene produces (cached maps go stale).
+SCAN_VERSION = 3  # 2: the self filter keeps the floor around the robot; 3: the driven floor is marked seen
+
+
 def settings_key(config: EvalConfig, perception: PerceptionConfig) -> str:
-    blob = json.dumps({"w": config.scan_width, "h": config.scan_height, "p": asdict(perception), "v": 1},
+    blob = json.dumps({"w": config.scan_width, "h": config.scan_height, "p": asdict(perception),
+                       "v": SCAN_VERSION},
                       sort_keys=True, default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:10]
 

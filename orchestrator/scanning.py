@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from core.errors import InputError
 from core.types import Observation, Pose2D, RGBDFrame, wrap_angle
 from mapping.map_encoder import perception_record
@@ -108,7 +110,8 @@ def _recover_and_retry(robot, goal: Pose2D):
 
 def robot_walkthrough_frames(robot, stops: Sequence, on_move_failed: Callable[[int, str], None] | None = None,
                              keep_stop_heading: bool = False,
-                             self_filter: SelfFilterConfig | None = _SELF_FILTER) -> Iterator[RGBDFrame]:
+                             self_filter: SelfFilterConfig | None = _SELF_FILTER,
+                             visited: list[Pose2D] | None = None) -> Iterator[RGBDFrame]:
     """Drive a robot along scan stops and yield one head-camera frame per head pan.
 
     By default the robot keeps its heading of travel on arrival and, if that move fails, steps a little to
@@ -116,7 +119,11 @@ def robot_walkthrough_frames(robot, stops: Sequence, on_move_failed: Callable[[i
     keep_stop_heading: drive to each stop's exact pose. self_filter: drop depth on the robot's own body
     (mapping.self_filter; None keeps it). A stop that cannot be
     reached is reported (log + on_move_failed) and the robot looks around from where it stopped.
+    visited: base poses are appended here (the start, then where each stop was reached), for
+    `mark_driven_floor`.
     """
+    if visited is not None:
+        visited.append(robot.get_base_pose())
     for i, stop in enumerate(stops):
         if keep_stop_heading:
             res = robot.move_base_to(stop.pose)
@@ -128,6 +135,8 @@ def robot_walkthrough_frames(robot, stops: Sequence, on_move_failed: Callable[[i
             log.warning("scan stop %d at %s not reached: %s", i, stop.pose, res.reason)
             if on_move_failed is not None:
                 on_move_failed(i, res.reason)
+        if visited is not None:
+            visited.append(robot.get_base_pose())
         for pan in stop.head_pans:
             robot.set_head(pan, stop.head_tilt)
             obs = robot.observe()
@@ -177,9 +186,28 @@ def scan_robot(robot, perception_config: PerceptionConfig, map_config: VoxelMapC
     failed: list[int] = []
     if on_start is not None:
         on_start(count_views(stops))
-    frames = robot_walkthrough_frames(robot, stops, lambda i, _r: failed.append(i))
+    visited: list[Pose2D] = []
+    frames = robot_walkthrough_frames(robot, stops, lambda i, _r: failed.append(i), visited=visited)
     stats = scan_frames(frames, perception.observe, vmap, on_frame)
+    mark_driven_floor(vmap, visited)
     return ScanResult(vmap, stats, perception, failed_moves=len(failed))
+
+
+DRIVEN_FLOOR_RADIUS_M = 0.15  # inside the base's 0.34 m x 0.33 m footprint
+
+
+def mark_driven_floor(vmap: VoxelMap, visited: Sequence[Pose2D], radius_m: float = DRIVEN_FLOOR_RADIUS_M) -> int:
+    """The floor the robot drove over during the scan is free, though its camera never looks under itself:
+    mark it seen along the straight moves between consecutive reached poses (otherwise an unseen strip
+    along the route can cut the map's free space in two). Returns the number of floor voxels touched."""
+    pts = []
+    for a, b in zip(visited[:-1], visited[1:], strict=False):
+        n = max(1, int(math.ceil(a.distance_to(b) / 0.05)))
+        t = np.linspace(0.0, 1.0, n + 1)[:, None]
+        pts.append(a.xy + t * (b.xy - a.xy))
+    if not pts and visited:
+        pts.append(visited[0].xy[None])
+    return vmap.add_floor(np.concatenate(pts), radius_m) if pts else 0
 
 
 def count_views(stops: Sequence) -> int:
@@ -216,8 +244,10 @@ def scan_sim_scene(spec, perception_config: PerceptionConfig, map_config: VoxelM
         on_start(count_views(stops))
     try:
         with SimRobot(world) as robot:
-            frames = robot_walkthrough_frames(robot, stops, lambda i, _r: failed.append(i))
+            visited: list[Pose2D] = []
+            frames = robot_walkthrough_frames(robot, stops, lambda i, _r: failed.append(i), visited=visited)
             stats = scan_frames(frames, perception.observe, vmap, on_frame)
+            mark_driven_floor(vmap, visited)
     finally:
         if own_world:
             world.close()

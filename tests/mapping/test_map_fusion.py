@@ -148,5 +148,7 @@ def test_robot_body_is_removed_from_frames(box_world):
     out = remove_robot_body(f, base, SelfFilterConfig(radius_m=0.5, max_height_m=2.0))
     d = np.hypot(xyz[:, 0] - base.x, xyz[:, 1] - base.y)
     removed = out.depth_m.reshape(-1)[flat] == 0
-    assert np.array_equal(removed, d < 0.5) and removed.any() and not removed.all()
+    floor = xyz[:, 2] <= 0.05
+    assert np.array_equal(removed, (d < 0.5) & ~floor) and removed.any() and not removed.all()
+    assert (floor & (d < 0.5)).any()  # floor around the robot is kept: it is free-floor evidence
     assert f.depth_m.reshape(-1)[flat].min() > 0  # the input frame is not modified
