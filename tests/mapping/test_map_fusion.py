@@ -152,3 +152,36 @@ def test_robot_body_is_removed_from_frames(box_world):
     assert np.array_equal(removed, (d < 0.5) & ~floor) and removed.any() and not removed.all()
     assert (floor & (d < 0.5)).any()  # floor around the robot is kept: it is free-floor evidence
     assert f.depth_m.reshape(-1)[flat].min() > 0  # the input frame is not modified
+
+
+def test_driven_floor_becomes_free_but_never_hides_an_obstacle(box_world):
+    """Where the robot drove during a scan is free floor, though the camera never sees under the robot."""
+    from core.types import Pose2D
+    from mapping.obstacles import FREE, OBSTACLE, UNKNOWN
+    from orchestrator.scanning import DRIVEN_FLOOR_RADIUS_M, mark_driven_floor
+
+    _, _, frames, _ = box_world
+    vmap = VoxelMap()  # not the shared fixture's map: this test changes it
+    for f in frames:
+        vmap.add_frame(f)
+    before = vmap.obstacle_grid()
+    lo = before.origin_xy
+    bounds = (lo[0], lo[1], lo[0] + (before.shape[1] - 1) * 0.05, lo[1] + (before.shape[0] - 1) * 0.05)
+    before = vmap.obstacle_grid(bounds_xy=bounds)
+    obstacle_xy = before.cell_to_world(np.argwhere(before.cells == OBSTACLE))
+    unseen_xy = before.cell_to_world(np.argwhere(before.cells == UNKNOWN))
+    assert len(obstacle_xy) and len(unseen_xy)
+    # drive from an unseen cell to an obstacle cell (as if the robot had brushed past it)
+    a, b = unseen_xy[0], obstacle_xy[0]
+    n = mark_driven_floor(vmap, [Pose2D(*a), Pose2D(*b)])
+    assert n > 0
+    after = vmap.obstacle_grid(bounds_xy=bounds)
+    assert after.shape == before.shape
+    on_line = np.linspace(a, b, 20)
+    states = after.cells[tuple(after.world_to_cell(on_line).T)]
+    assert after.cells[tuple(after.world_to_cell(a[None])[0])] == FREE  # the unseen start is now free floor
+    assert after.cells[tuple(after.world_to_cell(b[None])[0])] == OBSTACLE  # obstacle evidence wins
+    assert (states != UNKNOWN).all()
+    far = np.linalg.norm(unseen_xy - a, axis=1) > DRIVEN_FLOOR_RADIUS_M + np.linalg.norm(b - a) + 0.1
+    far_states = after.cells[tuple(after.world_to_cell(unseen_xy[far]).T)]
+    assert (far_states == UNKNOWN).all()  # nothing else changed
