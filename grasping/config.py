@@ -128,6 +128,9 @@ class PlaceConfig:
     above_plane_m: float = 0.015  # points higher than this above the plane count as objects
     release_height_m: float = 0.03  # the held object's bottom is released this far above the surface
     grid_m: float = 0.02  # spacing of the candidate place points
+    gripper_margin_m: float = 0.01  # the open gripper and arm keep this far from scene points at release
+    robot_exclusion_m: float = 0.35  # points this close to the base centre (the robot, the held object) are
+    # left out of the gripper check
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,31 @@ def perceive(robot: Robot, provider: MaskProvider, name: str, look_at: np.ndarra
     return cloud, frame
 
 
+def _place_travel_lift(target: PlaceTarget, held: HeldObject, points: np.ndarray, config: PickConfig) -> float:
+    """Lift at which the arm extends the held object over the scene to above the place spot: the object's
+    bottom clears what lies along the arm's way (a sofa's armrest, a counter's edge) and the gripper stays
+    under a shelf board above the spot. Never higher than needed, so it fits between shelf boards."""
+    pre, base = target.pre_joints, target.solution.base_pose
+    bottom = T_world_grasp(base, pre)[2, 3] - held.below_grasp_m
+    reach_up = held.below_grasp_m + (config.gripper_height_m if held.top_down else 0.1)
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    if len(pts) == 0:
+        return float(pre.lift_m)
+    rel = pts[:, :2] - base.xy
+    g = np.asarray(target.T_world_grasp[:2, 3]) - base.xy
+    along = rel @ g / max(float(np.linalg.norm(g)) ** 2, 1e-9)
+    lateral = np.abs(rel @ np.array([-g[1], g[0]])) / max(float(np.linalg.norm(g)), 1e-9)
+    path = (along > 0.1) & (along < 1.0) & (lateral < held.radius_m + 0.05)
+    # What is lower than halfway up the held object and gripper is cleared by lifting; what is higher is
+    # overhead (a shelf board) and the gripper must stay under it.
+    below = pts[:, 2] < bottom + 0.5 * reach_up
+    need = (float(pts[path & below, 2].max()) + 0.03 - bottom) if np.any(path & below) else 0.0
+    over = path & ~below
+    if np.any(over):
+        need = min(need, float(pts[over, 2].min()) - 0.02 - (bottom + reach_up))
+    return float(min(pre.lift_m + max(need, 0.0), STRETCH.limits.lift_m[1]))
+
+
 def _travel_lift(grasp: Grasp, cloud: ObjectCloud, config: PickConfig) -> float:
     """Lift at which the open gripper can extend over the scene to the pre-grasp."""
     pre = grasp.pre_joints
@@ -269,7 +294,8 @@ def place(robot: Robot, receptacle: str | MaskProvider | np.ndarray, held: HeldO
         points, scene = cloud.points, cloud.scene
     result.attempts = 1
     try:
-        target = choose_place(points, base, held, scene, config.place, config.ik, name=name)
+        target = choose_place(points, base, held, scene, config.place, config.ik, name=name,
+                              gripper=config.grasp.gripper)
     except NoPlaceError as e:
         result.reason, result.free_spot = str(e), e.free_spot
         result.log.append(result.reason)
@@ -278,7 +304,8 @@ def place(robot: Robot, receptacle: str | MaskProvider | np.ndarray, held: HeldO
     sol, pre = target.solution, target.pre_joints
     steps = result.log
     try:
-        lift_travel = max(pre.lift_m, robot.get_joints().lift_m)
+        around = points if scene is None or len(scene) == 0 else np.concatenate([scene, points])
+        lift_travel = _place_travel_lift(target, held, around, config)
         move_joints_safely(robot, "lift to travel height", steps, lift_m=lift_travel)
         res = robot.move_base_to(sol.base_pose, tolerance_m=0.02, tolerance_rad=0.01)
         if not res.success:

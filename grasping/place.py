@@ -22,8 +22,10 @@ import open3d as o3d
 from scipy import ndimage
 
 from core.errors import OvmmError
+from core.stretch import T_world_grasp
 from core.types import JointState, Pose2D
-from grasping.config import IKConfig, PlaceConfig
+from grasping.collision import arm_collides, gripper_boxes, sweep_hits
+from grasping.config import GripperModel, IKConfig, PlaceConfig
 from grasping.kinematics import LIMITS, ArmSolution, pregrasp_joints, reach_distance, solve_ik
 from grasping.object_points import voxel_down
 
@@ -144,10 +146,30 @@ def _release_pose(point: np.ndarray, base: Pose2D, held: HeldObject, cfg: PlaceC
     return T
 
 
+def _gripper_hits(solution: ArmSolution, pre: JointState, points: np.ndarray, gripper: GripperModel,
+                  config: PlaceConfig) -> bool:
+    """Does the open gripper, moving from the pre-release to the release pose, or the arm at the release
+    pose touch any of the points?"""
+    if len(points) == 0:
+        return False
+    T = solution.T_world_grasp
+    pre_T = T_world_grasp(solution.base_pose, pre)
+    boxes, _ = gripper_boxes(gripper)
+    hit = sweep_hits(points, T[:3, 3][None], T[:3, :3][None], (T[:3, 3] - pre_T[:3, 3])[None], boxes,
+                     config.gripper_margin_m)
+    return bool(hit.any()) or arm_collides(solution, points, config.gripper_margin_m)
+
+
 def choose_place(receptacle_points: np.ndarray, base: Pose2D, held: HeldObject,
                  scene_points: np.ndarray | None = None, config: PlaceConfig | None = None,
-                 ik_config: IKConfig | None = None, name: str = "receptacle", max_tries: int = 60) -> PlaceTarget:
+                 ik_config: IKConfig | None = None, name: str = "receptacle", max_tries: int = 60,
+                 gripper: GripperModel | None = None) -> PlaceTarget:
     """A reachable, free spot on the receptacle's best support surface, with the release pose and IK.
+
+    With `gripper`, a spot is also refused when the open gripper, lowered from the pre-release pose to the
+    release pose, or the arm at the release pose would touch the scene (a sofa's armrest next to the spot,
+    the board above on a shelf); points within `robot_exclusion_m` of the base (the robot and what it holds)
+    are left out of that check.
 
     Raises NoPlaceError naming the receptacle and why (no horizontal surface, no free spot, out of reach).
     """
@@ -160,6 +182,7 @@ def choose_place(receptacle_points: np.ndarray, base: Pose2D, held: HeldObject,
     others = np.zeros((0, 3), np.float32) if scene_points is None else np.asarray(scene_points, np.float32)
     others = np.concatenate([others, np.asarray(receptacle_points, np.float32)])
     margin = max(config.clearance_radius_m, held.radius_m + 0.03)
+    obstacles = others[np.hypot(others[:, 0] - base.x, others[:, 1] - base.y) > config.robot_exclusion_m]
     reasons = []
     free_spot: np.ndarray | None = None
     for surf in surfaces:
@@ -186,6 +209,9 @@ def choose_place(receptacle_points: np.ndarray, base: Pose2D, held: HeldObject,
             r = solve_ik(T, base, ik_config)
             if r.ok:
                 pre = pregrasp_joints(r.solution, config.release_height_m + 0.04, held.top_down)
+                if gripper is not None and _gripper_hits(r.solution, pre, obstacles, gripper, config):
+                    last = "the gripper or arm would touch the scene above the free spots"
+                    continue
                 log.debug("%s: place at %s (edge %.2f m, clear %.2f m)", name, p.round(3), edge[k], clear[k])
                 return PlaceTarget(p, surf, r.solution.T_world_grasp, r.solution, pre, float(edge[k]),
                                    float(min(clear[k], 10.0)))
