@@ -106,10 +106,11 @@ class BaseGoalConfig:
     approach_distances_m: tuple[float, ...] = APPROACH_DISTANCES_M
     """A goal must have room to turn in place or an approach point this far behind it (maneuvers.py)."""
     max_ranked: int = 20
-    tight_parking: bool = True
+    tight_parking: bool = False
     """Also park where the disc around the base would touch furniture but the base's rectangle (0.18 m to
-    each side) is clear, reached by driving straight in along the final heading: the arm side can come
-    ~4 cm closer to a table or shelf than the planner's 0.24 m inflation allows. Needs `footprint`."""
+    each side) keeps its margin, reached by driving straight in along the final heading: the arm side can
+    come ~3 cm closer to a table or shelf than the planner's 0.24 m inflation allows. Off by default (paths
+    then keep the full robot radius everywhere); the task machine turns it on. Needs `footprint`."""
     wall_min_height_m: float = 1.25
     """An obstacle cell this tall (and above the target) on the arm's line is a wall the arm cannot pass;
     lower furniture (a shelf's upper boards) is left to the grasp planner's collision checks."""

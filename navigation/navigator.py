@@ -49,7 +49,6 @@ class NavigationConfig:
     escape_distances_m: tuple[float, ...] = tuple(round(0.1 * k, 2) for k in range(1, 26))
     """Straight drives (ahead or back) tried to get out of a spot where the base cannot turn: up to 2.5 m,
     as far as an approach may have come in."""
-    """When the robot cannot turn where it stands, drive this far straight ahead/back first."""
 
 
 @dataclass

@@ -25,6 +25,7 @@ from grasping.place import HeldObject
 from mapping.obstacles import ObstacleGridConfig
 from mapping.query import Hit, QueryConfig
 from mapping.voxel_map import VoxelMap
+from navigation.base_goal import BaseGoalConfig
 from navigation.navigator import NavigationConfig, NavigationResult, Navigator
 from orchestrator.requests import Task
 from robots.protocol import Robot
@@ -39,7 +40,10 @@ class TaskConfig:
     """How a request is carried out; defaults in one place (the CLI mirrors the important ones)."""
 
     query: QueryConfig = field(default_factory=QueryConfig)
-    navigation: NavigationConfig = field(default_factory=NavigationConfig)
+    navigation: NavigationConfig = field(default_factory=lambda: NavigationConfig(
+        base_goal=BaseGoalConfig(tight_parking=True)))
+    """Tight parking on: the last straight stretch into a side-on parking pose keeps the base rectangle's
+    3 cm margin rather than the full robot radius (navigation.base_goal)."""
     pick: PickConfig = field(default_factory=PickConfig)
     obstacles: ObstacleGridConfig = field(default_factory=ObstacleGridConfig)
     candidates: int = 3

@@ -105,8 +105,8 @@ def test_parks_side_on_along_the_middle_of_a_long_table_by_driving_in_along_its_
     grid = _long_table_grid()
     target = np.array([2.5, 2.36, 0.80])
     start = Pose2D(2.5, 0.5, 0.0)
-    cfg = BaseGoalConfig(modes=("down",))
-    assert not choose_base_goal(grid, start, target, config=BaseGoalConfig(modes=("down",), tight_parking=False)).success
+    cfg = BaseGoalConfig(modes=("down",), tight_parking=True)
+    assert not choose_base_goal(grid, start, target, config=BaseGoalConfig(modes=("down",))).success  # default
     res = choose_base_goal(grid, start, target, config=cfg)
     assert res.success, res.reason
     goal = res.goal.pose
