@@ -263,7 +263,9 @@ class TaskRunner:
         self._note(report, f"place: the free spot at {np.round(spot, 2).tolist()} is out of reach; re-parking")
         self._stow(report)
         mode = ("down",) if held.top_down else ("straight",)
-        navigator = next((nav for (modes, _), nav in self._mode_navigators.items() if modes == mode), self.navigator)
+        # The release height is exact (the place's IK checks it again): no extra height margin here.
+        nav_cfg = self.config.navigation
+        navigator = Navigator(replace(nav_cfg, base_goal=replace(nav_cfg.base_goal, modes=mode, height_margin_m=0.0)))
         release = np.array([spot[0], spot[1], spot[2] + held.below_grasp_m + self.config.pick.place.release_height_m])
         plan = navigator.plan_to_target(self._grid, self.robot.get_base_pose(), release, None)
         if not plan.success:

@@ -285,15 +285,21 @@ class SimWorld:
         return float(max(v[:3].max(), 0.1 * v[3:].max()))
 
     def surface_under(self, object_id: str, z_tol_m: float = 0.02) -> str | None:
-        """The receptacle whose support surface the object rests on (bottom within `z_tol_m`), if any."""
+        """The receptacle the object rests on (bottom within `z_tol_m`), if any: on one of its support surfaces,
+        or on the top face of one of its colliding axis-aligned box parts (the counter strip beside a sink,
+        a sofa's armrest), with the object's centre over it."""
         lo, hi = self.object_aabb(object_id)
         cx, cy = 0.5 * (lo[0] + hi[0]), 0.5 * (lo[1] + hi[1])
         best, best_dz = None, z_tol_m
         for rec in self.spec.receptacles:
             lx, ly = rec.to_local(cx, cy)
-            for s in rec.surfaces:
-                dz = abs(lo[2] - s.pos[2])
-                inside = abs(lx - s.pos[0]) <= s.size[0] / 2 + 0.01 and abs(ly - s.pos[1]) <= s.size[1] / 2 + 0.01
+            tops = [(s.pos, s.size) for s in rec.surfaces]
+            tops += [((p.pos[0], p.pos[1], p.pos[2] + p.size[2] / 2), p.size[:2]) for p in rec.parts
+                     if p.type == "box" and p.size is not None and p.role != "visual"
+                     and tuple(p.quat_xyzw) == (0.0, 0.0, 0.0, 1.0)]
+            for pos, size in tops:
+                dz = abs(lo[2] - pos[2])
+                inside = abs(lx - pos[0]) <= size[0] / 2 + 0.01 and abs(ly - pos[1]) <= size[1] / 2 + 0.01
                 if inside and dz <= best_dz:
                     best, best_dz = rec.id, dz
         return best

@@ -108,3 +108,30 @@ def test_habitat_simple_room_loads_and_renders(shared_data):
         assert on_furniture[0].instance_id in np.unique(ids)
     finally:
         world.close()
+
+
+def test_an_object_on_the_counter_strip_beside_a_sink_is_on_the_sink_counter():
+    """The sink counter's listed support surfaces are the top left of the basin and the basin floor; the
+    25 cm strip of counter top right of the basin is a top face of one of its box parts: resting there is
+    resting on the sink counter, and nowhere else."""
+    spec = next(s for s in (generate_scene(k) for k in range(12))
+                if any(r.id.endswith("sink_counter") for r in s.receptacles))
+    rec = next(r for r in spec.receptacles if r.id.endswith("sink_counter"))
+    strip = max((p for p in rec.parts if p.type == "box"), key=lambda p: p.pos[0])  # the +x end of the top
+    top = strip.pos[2] + strip.size[2] / 2
+    assert all(abs(s.pos[0] - strip.pos[0]) > s.size[0] / 2 for s in rec.surfaces)  # not a listed surface
+    w = SimWorld(spec)
+    try:
+        obj = spec.objects[0]
+        x, y = rec.to_world(strip.pos[0], strip.pos[1])
+        T = w.object_pose(obj.id).copy()
+        lo, _ = w.object_aabb(obj.id)
+        T[:3, 3] += np.array([x, y, top + 0.02]) - np.array([T[0, 3], T[1, 3], lo[2]])
+        w.set_object_pose(obj.id, T)
+        w.settle()
+        assert abs(w.object_aabb(obj.id)[0][2] - top) < 0.01  # it rests on the strip
+        assert w.surface_under(obj.id) == rec.id
+        assert w.is_on(obj.id, rec.id)
+        assert not any(w.is_on(obj.id, r.id) for r in spec.receptacles if r.id != rec.id)
+    finally:
+        w.close()
