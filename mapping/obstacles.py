@@ -29,22 +29,16 @@ class ObstacleGridConfig:
     """Points above this (ceilings) are left out of the per-cell obstacle height."""
 
 
-@dataclass
-class ObstacleGrid:
-    """A 2D grid of UNKNOWN (0) / FREE (1) / OBSTACLE (2) cells, plus per-cell point counts."""
+class GridLayout:
+    """Cell <-> world conversions for a 2D grid with `origin_xy`, `resolution_m` and `shape` (see the module
+    docstring for the layout); shared by ObstacleGrid and navigation's OccupancyGrid."""
 
-    cells: np.ndarray  # uint8 (rows, cols)
-    origin_xy: np.ndarray  # float64 (2,): world (x, y) of the corner of cell (0, 0)
+    origin_xy: np.ndarray
     resolution_m: float
-    obstacle_counts: np.ndarray  # int32 (rows, cols)
-    floor_counts: np.ndarray  # int32 (rows, cols)
-    max_height_m: np.ndarray | None = None
-    """float32 (rows, cols): highest point above the obstacle band's floor and below `height_cap_m` (NaN
-    where none); tells a wall (2+ m) from a table (0.75 m) for reach checks."""
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.cells.shape  # type: ignore[return-value]
+        raise NotImplementedError
 
     def world_to_cell(self, xy: np.ndarray) -> np.ndarray:
         """(N, 2) world xy -> (N, 2) int (row, col); may be outside the grid."""
@@ -60,6 +54,25 @@ class ObstacleGrid:
     def in_bounds(self, rc: np.ndarray) -> np.ndarray:
         rc = np.asarray(rc).reshape(-1, 2)
         return (rc[:, 0] >= 0) & (rc[:, 0] < self.shape[0]) & (rc[:, 1] >= 0) & (rc[:, 1] < self.shape[1])
+
+
+@dataclass
+class ObstacleGrid(GridLayout):
+    """A 2D grid of UNKNOWN (0) / FREE (1) / OBSTACLE (2) cells, plus per-cell point counts."""
+
+    cells: np.ndarray  # uint8 (rows, cols)
+    origin_xy: np.ndarray  # float64 (2,): world (x, y) of the corner of cell (0, 0)
+    resolution_m: float
+    obstacle_counts: np.ndarray  # int32 (rows, cols)
+    floor_counts: np.ndarray  # int32 (rows, cols)
+    max_height_m: np.ndarray | None = None
+    """float32 (rows, cols): highest point above the obstacle band's floor and below `height_cap_m` (NaN
+    where none); tells a wall (2+ m) from a table (0.75 m) for reach checks."""
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.cells.shape  # type: ignore[return-value]
+
 
 
 def obstacle_grid_from_points(

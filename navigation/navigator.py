@@ -5,7 +5,7 @@
     if result.success:
         for wp in result.waypoints: robot.move_base_to(wp)
     else:
-        print(result.reason)          # or result.raise_for_failure() -> NavigationError (an OvmmError)
+        log.warning(result.reason)    # or result.raise_for_failure() -> NavigationError (an OvmmError)
 """
 
 from __future__ import annotations

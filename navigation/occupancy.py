@@ -32,6 +32,7 @@ from mapping.obstacles import (
     FREE,
     OBSTACLE,
     UNKNOWN,
+    GridLayout,
     ObstacleGrid,
     ObstacleGridConfig,
     obstacle_grid_from_points,
@@ -69,7 +70,7 @@ class OccupancyConfig:
 
 
 @dataclass
-class OccupancyGrid:
+class OccupancyGrid(GridLayout):
     """An inflated occupancy grid with a clearance field, in the ObstacleGrid's layout."""
 
     state: np.ndarray  # uint8 (rows, cols): UNKNOWN / FREE / OBSTACLE after hole filling
@@ -102,21 +103,6 @@ class OccupancyGrid:
             h.update(np.asarray([*self.origin_xy, self.resolution_m, *self.shape], np.float64).tobytes())
             self._key = h.hexdigest()
         return self._key
-
-    def world_to_cell(self, xy: np.ndarray) -> np.ndarray:
-        """(N, 2) world xy -> (N, 2) int (row, col); may be outside the grid."""
-        xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-        colrow = np.floor((xy - self.origin_xy) / self.resolution_m).astype(np.int64)
-        return colrow[:, ::-1]
-
-    def cell_to_world(self, rc: np.ndarray) -> np.ndarray:
-        """(N, 2) (row, col) -> (N, 2) world xy of cell centres."""
-        rc = np.asarray(rc, dtype=np.float64).reshape(-1, 2)
-        return self.origin_xy + (rc[:, ::-1] + 0.5) * self.resolution_m
-
-    def in_bounds(self, rc: np.ndarray) -> np.ndarray:
-        rc = np.asarray(rc).reshape(-1, 2)
-        return (rc[:, 0] >= 0) & (rc[:, 0] < self.shape[0]) & (rc[:, 1] >= 0) & (rc[:, 1] < self.shape[1])
 
     def bounds_xy(self) -> tuple[float, float, float, float]:
         rows, cols = self.shape

@@ -43,3 +43,16 @@ class DemoConfig:
     out: str = "out/demo"
     scan_width: int = 640
     scan_height: int = 480
+
+
+def parse_camera_size(text: str, option: str, minimum: int = 16, maximum: int = 4096) -> tuple[int, int]:
+    """'640x480' -> (640, 480) for a CLI option; InputError naming `option` otherwise."""
+    from core.errors import InputError
+
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise InputError(f"{option} must look like 640x480, got {text!r}") from None
+    if not (minimum <= w <= maximum and minimum <= h <= maximum):
+        raise InputError(f"{option} {text} is out of range ({minimum}..{maximum} pixels a side)")
+    return w, h

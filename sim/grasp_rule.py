@@ -140,14 +140,10 @@ def _held_span(y: np.ndarray, region: PadRegion) -> tuple[float, float, bool]:
 
 def finger_contact(world: SimWorld, ignore_object: str | None = None) -> str | None:
     """Describe a finger/fingertip penetrating anything (except `ignore_object`), or None."""
-    m, d = world.model, world.data
-    mujoco.mj_kinematics(m, d)
-    mujoco.mj_collision(m, d)
-    n = d.ncon
-    if n == 0:
+    m = world.model
+    g, dist = world.contacts()
+    if len(g) == 0:
         return None
-    g = d.contact.geom[:n]
-    dist = d.contact.dist[:n]
     finger = np.zeros(m.ngeom, dtype=bool)
     finger[world.finger_geoms] = True
     ignore = np.zeros(m.ngeom, dtype=bool)

@@ -149,16 +149,21 @@ class SimWorld:
     def T_world_grasp(self) -> np.ndarray:  # noqa: N802
         return self.site_pose(self.grasp_site)
 
-    def robot_contact(self) -> Contact | None:
-        """The deepest contact between the robot (with what it holds) and anything else, if any."""
+    def contacts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Contacts at the current state (kinematics and collision recomputed): geom pairs (n, 2) and signed
+        distances (n,), negative when penetrating."""
         m, d = self.model, self.data
         mujoco.mj_kinematics(m, d)
         mujoco.mj_collision(m, d)
         n = d.ncon
-        if n == 0:
+        return d.contact.geom[:n], d.contact.dist[:n]
+
+    def robot_contact(self) -> Contact | None:
+        """The deepest contact between the robot (with what it holds) and anything else, if any."""
+        m = self.model
+        g, dist = self.contacts()
+        if len(g) == 0:
             return None
-        g = d.contact.geom[:n]
-        dist = d.contact.dist[:n]
         robotish = self.robot_geom_mask.copy()
         if self._held is not None:
             robotish[self._obj_geoms[self._held]] = True

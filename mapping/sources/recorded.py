@@ -116,6 +116,17 @@ def rgb_array(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("RGB"), dtype=np.uint8)
 
 
+def read_rgb_image(path: Path, expected: CameraIntrinsics) -> np.ndarray:
+    """A colour image file -> uint8 RGB; checks it matches the depth image's size."""
+    rgb = rgb_array(decode_image(path, f"colour image {path}"))
+    if rgb.shape[:2] != (expected.height, expected.width):
+        raise CaptureError(
+            f"colour image {path} is {rgb.shape[1]}x{rgb.shape[0]} but its depth image is "
+            f"{expected.width}x{expected.height}"
+        )
+    return rgb
+
+
 def read_png_depth(path: Path, scale: float, expected: CameraIntrinsics) -> np.ndarray:
     """A 16-bit depth PNG in units of 1/scale metres -> float32 metres; checks its size."""
     img = decode_image(path, f"depth image {path}")

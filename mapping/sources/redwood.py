@@ -28,10 +28,9 @@ from mapping.sources.base import CaptureConfig, CaptureError
 from mapping.sources.recorded import (
     RecordedFrameSource,
     check_poses,
-    decode_image,
     load_open3d_intrinsics,
     read_png_depth,
-    rgb_array,
+    read_rgb_image,
 )
 
 log = logging.getLogger(__name__)
@@ -157,11 +156,4 @@ class RedwoodFrameSource(RecordedFrameSource):
         return read_png_depth(self._depths[i], self._scale, self._intrinsics)
 
     def _decode_rgb(self, i: int) -> np.ndarray:
-        path = self._colors[i]
-        rgb = rgb_array(decode_image(path, f"colour image {path}"))
-        if rgb.shape[:2] != (self._intrinsics.height, self._intrinsics.width):
-            raise CaptureError(
-                f"colour image {path} is {rgb.shape[1]}x{rgb.shape[0]} but its depth image is "
-                f"{self._intrinsics.width}x{self._intrinsics.height}"
-            )
-        return rgb
+        return read_rgb_image(self._colors[i], self._intrinsics)

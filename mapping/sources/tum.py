@@ -31,11 +31,10 @@ from core.types import CameraIntrinsics
 from mapping.sources.base import CaptureConfig, CaptureError
 from mapping.sources.recorded import (
     RecordedFrameSource,
-    decode_image,
     load_open3d_intrinsics,
     poses_from_quaternions,
     read_png_depth,
-    rgb_array,
+    read_rgb_image,
 )
 from mapping.sources.redwood import find_camera_json
 
@@ -193,14 +192,7 @@ class TUMFrameSource(RecordedFrameSource):
         return read_png_depth(self._depth_paths[i], self._scale, self._intrinsics)
 
     def _decode_rgb(self, i: int) -> np.ndarray:
-        path = self._rgb_paths[i]
-        rgb = rgb_array(decode_image(path, f"colour image {path}"))
-        if rgb.shape[:2] != (self._intrinsics.height, self._intrinsics.width):
-            raise CaptureError(
-                f"colour image {path} is {rgb.shape[1]}x{rgb.shape[0]} but its depth image is "
-                f"{self._intrinsics.width}x{self._intrinsics.height}"
-            )
-        return rgb
+        return read_rgb_image(self._rgb_paths[i], self._intrinsics)
 
 
 def interpolate_poses(t_gt: np.ndarray, T_gt: np.ndarray, tq: np.ndarray) -> np.ndarray:  # noqa: N803

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from orchestrator.configs import DemoConfig
+from orchestrator.configs import DemoConfig, parse_camera_size
 
 
 def register(subparsers) -> None:
@@ -18,18 +18,6 @@ def register(subparsers) -> None:
     p.add_argument("--scan-camera", default=f"{d.scan_width}x{d.scan_height}", metavar="WxH",
                    help="head-camera resolution while scanning (lower is faster)")
     p.set_defaults(func=run)
-
-
-def _camera(text: str) -> tuple[int, int]:
-    from core.errors import InputError
-
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise InputError(f"--scan-camera must look like 640x480, got {text!r}") from None
-    if not (32 <= w <= 4096 and 32 <= h <= 4096):
-        raise InputError(f"--scan-camera {text} is out of range (32..4096 pixels a side)")
-    return w, h
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"request {i + 1}: {text}")
 
     t0 = time.perf_counter()
-    w, h = _camera(args.scan_camera)
+    w, h = parse_camera_size(args.scan_camera, "--scan-camera", minimum=32)
     cfg = DemoConfig(seed=args.seed, requests=args.requests, out=args.out, scan_width=w, scan_height=h)
     result = run_demo(cfg, on_scan_start, on_frame, on_request)
     reports = [r.report for r in result.results]

@@ -6,7 +6,7 @@ import argparse
 import json
 import time
 
-from orchestrator.configs import EvalConfig
+from orchestrator.configs import EvalConfig, parse_camera_size
 
 EXAMPLE = "ovmm eval --episodes 30 --seed 0 --json eval.json"
 
@@ -27,18 +27,6 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _camera(text: str) -> tuple[int, int]:
-    from core.errors import InputError
-
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise InputError(f"--scan-camera must look like 640x480, got {text!r}") from None
-    if not (32 <= w <= 4096 and 32 <= h <= 4096):
-        raise InputError(f"--scan-camera {text} is out of range (32..4096 pixels a side)")
-    return w, h
-
-
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -49,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.episodes < 1 or args.episodes_per_scene < 1:
         raise InputError("--episodes and --episodes-per-scene must be at least 1")
-    w, h = _camera(args.scan_camera)
+    w, h = parse_camera_size(args.scan_camera, "--scan-camera", minimum=32)
     config = EvalConfig(episodes=args.episodes, seed=args.seed, episodes_per_scene=args.episodes_per_scene,
                         cache_dir=args.cache_dir, scan_width=w, scan_height=h)
     results, scan_s, scenes_scanned = [], 0.0, 0

@@ -15,6 +15,7 @@ from dataclasses import replace
 from core.errors import InputError
 from mapping.sources import CaptureConfig
 from mapping.voxel_map import VoxelMapConfig
+from orchestrator.configs import parse_camera_size
 from orchestrator.scanning import RobotScanConfig, SimScanDefaults
 from perception.config import PIPELINES, PerceptionConfig
 
@@ -110,15 +111,7 @@ def _map_config(args) -> VoxelMapConfig:
 
 
 def _camera(text: str | None) -> tuple[int | None, int | None]:
-    if text is None:
-        return None, None
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise InputError(f"--camera must look like 640x480, got {text!r}") from None
-    if not (16 <= w <= 4096 and 16 <= h <= 4096):
-        raise InputError(f"--camera {text} is outside 16..4096 pixels")
-    return w, h
+    return (None, None) if text is None else parse_camera_size(text, "--camera")
 
 
 class _Progress:
