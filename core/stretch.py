@@ -112,12 +112,17 @@ class StretchLimits:
 class StretchGeometry:
     """Body dimensions used for collision checks, planning and the simulator.
 
-    The base footprint is about 0.34 m x 0.33 m; `base_radius_m` is the circle the planner inflates by.
+    The base footprint is the SE3 URDF's base_link collision box: x in `base_x_m` (the body extends behind
+    the wheel axis, the base origin midway between the drive wheels), y in `base_y_m`, about 0.34 m x 0.36 m;
+    `base_radius_m` is the circle the planner inflates by (it covers the base while driving straight, not
+    while turning: a turn in place sweeps the box's corners through a circle of ~0.34 m).
     Fingers: each fingertip pad is `finger_width_m` wide (across the closing direction), `finger_depth_m`
     thick, and reaches `finger_length_m` from the gripper body; the grasp centre sits between the pads.
     """
 
     base_radius_m: float = 0.22
+    base_x_m: tuple[float, float] = (-0.286, 0.058)
+    base_y_m: tuple[float, float] = (-0.181, 0.181)
     base_height_m: float = 0.30
     wheel_separation_m: float = 0.3407
     finger_length_m: float = 0.18

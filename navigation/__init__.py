@@ -1,1 +1,1 @@
-"""Occupancy grids, networkx graph planning with clearance costs, base goals for the side-mounted arm."""
+"""Occupancy grids, roadmap planning (scipy csgraph) with clearance costs, base goals for the side-mounted arm."""

@@ -2,9 +2,10 @@
 
 The planner treats the robot as a disc of `STRETCH.base_radius_m` around the base origin (midway between
 the drive wheels), which covers the base when it drives straight. But the base box is not centred on that
-origin: the SE3 URDF's base_link collision box spans x in [-0.286, 0.058] m (the body extends behind the
-wheel axis) and y in [-0.18, 0.18] m, so a turn in place sweeps a circle of radius ~0.34 m. These checks
-catch a parked pose whose back overlaps an obstacle, or a turn that swings the back into furniture.
+origin: core.stretch's `STRETCH.base_x_m` / `base_y_m` (the SE3 URDF's base_link collision box) span
+x in [-0.286, 0.058] m (the body extends behind the wheel axis) and y in [-0.18, 0.18] m, so a turn in
+place sweeps a circle of radius ~0.34 m. These checks catch a parked pose whose back overlaps an obstacle,
+a turn that swings the back into furniture, or a straight drive whose box sweeps over an obstacle.
 
 A footprint point collides when its cell's clearance is below `margin_m` (blocked cells have 0).
 """
@@ -13,21 +14,23 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
+from core.stretch import STRETCH
 from core.types import wrap_angle
 from navigation.occupancy import OccupancyGrid
 
 
 @dataclass(frozen=True)
 class Footprint:
-    """Base-frame rectangle [x_min, x_max] x [y_min, y_max] (m); defaults: the SE3 base_link collision box."""
+    """Base-frame rectangle [x_min, x_max] x [y_min, y_max] (m); defaults: core.stretch's base box."""
 
-    x_min: float = -0.286
-    x_max: float = 0.058
-    y_min: float = -0.181
-    y_max: float = 0.181
+    x_min: float = STRETCH.base_x_m[0]
+    x_max: float = STRETCH.base_x_m[1]
+    y_min: float = STRETCH.base_y_m[0]
+    y_max: float = STRETCH.base_y_m[1]
     margin_m: float = 0.03
     sample_m: float = 0.025
     turn_step_rad: float = math.radians(5.0)
@@ -38,14 +41,21 @@ class Footprint:
         return float(max(math.hypot(x, y) for x in (self.x_min, self.x_max) for y in (self.y_min, self.y_max)))
 
     def outline(self) -> np.ndarray:
-        """(P, 2) base-frame points along the rectangle's edges, `sample_m` apart."""
-        def edge(a, b):
-            n = max(int(math.ceil(np.linalg.norm(np.subtract(b, a)) / self.sample_m)), 1)
-            t = np.arange(n)[:, None] / n
-            return np.asarray(a) + t * (np.asarray(b) - np.asarray(a))
+        """(P, 2) base-frame points along the rectangle's edges, `sample_m` apart (computed once per footprint)."""
+        return _outline(self)
 
-        c = [(self.x_min, self.y_min), (self.x_max, self.y_min), (self.x_max, self.y_max), (self.x_min, self.y_max)]
-        return np.concatenate([edge(c[i], c[(i + 1) % 4]) for i in range(4)])
+
+@lru_cache(maxsize=16)
+def _outline(fp: Footprint) -> np.ndarray:
+    def edge(a, b):
+        n = max(int(math.ceil(np.linalg.norm(np.subtract(b, a)) / fp.sample_m)), 1)
+        t = np.arange(n)[:, None] / n
+        return np.asarray(a) + t * (np.asarray(b) - np.asarray(a))
+
+    c = [(fp.x_min, fp.y_min), (fp.x_max, fp.y_min), (fp.x_max, fp.y_max), (fp.x_min, fp.y_max)]
+    out = np.concatenate([edge(c[i], c[(i + 1) % 4]) for i in range(4)])
+    out.setflags(write=False)
+    return out
 
 
 def _points_world(fp: Footprint, xy: np.ndarray, theta: np.ndarray) -> np.ndarray:

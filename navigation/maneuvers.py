@@ -86,12 +86,24 @@ def approach_point(grid: OccupancyGrid, goal: Pose2D, distances_m: tuple[float, 
 def escape_point(grid: OccupancyGrid, start: Pose2D, toward: np.ndarray, distances_m: tuple[float, ...],
                  fp: Footprint) -> np.ndarray | None:
     """A point straight ahead of or behind the start (no turn needed to get there) from which turning
-    towards `toward` is clear; nearest first."""
+    towards `toward` is clear; nearest first (at each distance: behind, then ahead)."""
+    if not distances_m:
+        return None
     fwd = np.array([math.cos(start.theta), math.sin(start.theta)])
+    far = max(distances_m)
+    s_line = far * np.arange(max(int(math.ceil(far / 0.05)), 1) + 1) / max(int(math.ceil(far / 0.05)), 1)
+    # The footprint sweeps the whole straight drive: one batched check per direction (samples 5 cm apart up
+    # to the farthest distance), then "clear all the way so far" as a running AND.
+    swept = {}
+    for sign in (-1.0, 1.0):
+        line = start.xy + sign * s_line[:, None] * fwd
+        swept[sign] = np.logical_and.accumulate(poses_clear(grid, line, np.full(len(line), start.theta), fp))
     for d in distances_m:
+        k = int(np.searchsorted(s_line, d + 1e-9)) - 1  # the last sample at or before d
         for sign in (-1.0, 1.0):
             p = start.xy + sign * d * fwd
-            if not grid.is_traversable(p)[0] or not straight_clear(grid, start.xy, p, start.theta, fp):
+            if not swept[sign][k] or not grid.is_traversable(p)[0] or \
+                    not poses_clear(grid, p[None], np.array([start.theta]), fp)[0]:
                 continue
             if turn_clear(grid, p, start.theta, _heading(p, toward, start.theta), fp):
                 return p

@@ -6,8 +6,8 @@ The planner
 2. fails at once when start and goal lie in different free components (a closed room, a blocked
    corridor): no search, no hang;
 3. returns the straight segment when it is clear;
-4. otherwise searches the coarse roadmap (cached per map, see roadmap.py) with networkx A*, the start and
-   goal joined to nearby roadmap nodes by clear segments;
+4. otherwise searches the coarse roadmap (cached per map, see roadmap.py) with scipy's Dijkstra, the start
+   and goal joined to nearby roadmap nodes by clear segments;
 5. falls back to the complete 8-connected fine-cell graph when the roadmap cannot connect them.
 The result is a polyline of world points; smoothing.py turns it into a few waypoints.
 """
@@ -20,22 +20,19 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-import networkx as nx
 import numpy as np
 
 from navigation.lineofsight import los_clearance, segments_clear
 from navigation.occupancy import OccupancyGrid
-from navigation.roadmap import CostConfig, Roadmap, build_fine_graph, build_roadmap, edge_costs
+from navigation.roadmap import CostConfig, Graph, Roadmap, build_fine_graph, build_roadmap, edge_costs
 
 log = logging.getLogger(__name__)
-
-_START, _GOAL = -1, -2
 
 
 @dataclass(frozen=True)
 class PlannerConfig:
     coarse_resolution_m: float = 0.15
-    """Roadmap block size (the networkx graph is built at this resolution)."""
+    """Roadmap block size (the roadmap graph has one node per block of this size)."""
     cost: CostConfig = field(default_factory=CostConfig)
     snap_radius_m: float = 0.30
     """A start or goal inside the inflated obstacles moves to the nearest free cell within this radius."""
@@ -75,7 +72,7 @@ class GridPlanner:
     def __init__(self, config: PlannerConfig = PlannerConfig()):
         self.config = config
         self._roadmaps: OrderedDict[str, Roadmap] = OrderedDict()
-        self._fine: OrderedDict[str, nx.Graph] = OrderedDict()
+        self._fine: OrderedDict[str, Graph] = OrderedDict()
 
     def _cached(self, store: OrderedDict, key: str, build):
         if key in store:
@@ -92,7 +89,7 @@ class GridPlanner:
             self._roadmaps, grid.key, lambda: build_roadmap(grid, self.config.coarse_resolution_m, self.config.cost)
         )
 
-    def fine_graph(self, grid: OccupancyGrid) -> nx.Graph:
+    def fine_graph(self, grid: OccupancyGrid) -> Graph:
         return self._cached(self._fine, grid.key, lambda: build_fine_graph(grid, self.config.cost))
 
     def snap(self, grid: OccupancyGrid, xy: np.ndarray) -> np.ndarray | None:
@@ -141,55 +138,43 @@ class GridPlanner:
     def _roadmap_path(self, grid: OccupancyGrid, start: np.ndarray, goal: np.ndarray):
         rm = self.roadmap(grid)
         g = rm.graph
+        ids = {"start": g.n, "goal": g.n + 1}
         rc = grid.world_to_cell(np.stack([start, goal]))
-        added = []
-        try:
-            for node, xy, cell in ((_START, start, rc[0]), (_GOAL, goal, rc[1])):
-                near = rm.nodes_near(cell, self.config.connect_radius_blocks)
-                if len(near) == 0:
-                    return None
-                need = min(los_clearance(grid), float(grid.clearance_at(xy)[0]))
-                a = np.repeat(xy[None], len(near), axis=0)
-                w, cmin = edge_costs(grid, a, rm.xy[near], self.config.cost)
-                ok = cmin >= need
-                if not ok.any():
-                    return None
-                g.add_node(node)
-                added.append(node)
-                g.add_weighted_edges_from(zip([node] * int(ok.sum()), near[ok].tolist(), w[ok].tolist(), strict=True))
-            pos = {_START: start, _GOAL: goal}
-
-            def h(u: int, v: int) -> float:
-                pu = pos[u] if u < 0 else rm.xy[u]
-                return float(math.hypot(pu[0] - goal[0], pu[1] - goal[1]))
-
-            try:
-                nodes = nx.astar_path(g, _START, _GOAL, heuristic=h, weight="weight")
-            except nx.NetworkXNoPath:
+        eu, ev, ew = [], [], []
+        for name, xy, cell in (("start", start, rc[0]), ("goal", goal, rc[1])):
+            near = rm.nodes_near(cell, self.config.connect_radius_blocks)
+            if len(near) == 0:
                 return None
-            cost = nx.path_weight(g, nodes, weight="weight")
-            pts = np.stack([pos[n] if n < 0 else rm.xy[n] for n in nodes])
-            return pts, float(cost)
-        finally:
-            g.remove_nodes_from(added)
+            need = min(los_clearance(grid), float(grid.clearance_at(xy)[0]))
+            w, cmin = edge_costs(grid, np.repeat(xy[None], len(near), axis=0), rm.xy[near], self.config.cost)
+            ok = cmin >= need
+            if not ok.any():
+                return None
+            eu.append(np.full(int(ok.sum()), ids[name], np.int64))
+            ev.append(near[ok].astype(np.int64))
+            ew.append(w[ok])
+        found = g.shortest_path(ids["start"], ids["goal"], tuple(np.concatenate(e) for e in (eu, ev, ew)),
+                                extra_nodes=2)
+        if found is None:
+            return None
+        nodes, cost = found
+        pos = {ids["start"]: start, ids["goal"]: goal}
+        pts = np.stack([pos[n] if n in pos else rm.xy[n] for n in nodes])
+        return pts, cost
 
     def _fine_path(self, grid: OccupancyGrid, start: np.ndarray, goal: np.ndarray):
         g = self.fine_graph(grid)
         cols = grid.shape[1]
         rc = grid.world_to_cell(np.stack([start, goal]))
         s, t = int(rc[0, 0] * cols + rc[0, 1]), int(rc[1, 0] * cols + rc[1, 1])
-        if s not in g or t not in g:
+        trav = grid.traversable
+        if not (trav[rc[0, 0], rc[0, 1]] and trav[rc[1, 0], rc[1, 1]]):
             return None
-        res = grid.resolution_m
-
-        def h(u: int, v: int) -> float:
-            return res * math.hypot(u // cols - v // cols, u % cols - v % cols)
-
-        try:
-            nodes = nx.astar_path(g, s, t, heuristic=h, weight="weight")
-        except nx.NetworkXNoPath:
+        found = g.shortest_path(s, t)
+        if found is None:
             return None
+        nodes, cost = found
         cells = np.array([[n // cols, n % cols] for n in nodes], np.int64)
         pts = grid.cell_to_world(cells)
         pts[0], pts[-1] = start, goal
-        return pts, float(nx.path_weight(g, nodes, weight="weight"))
+        return pts, cost

@@ -54,16 +54,37 @@ def shortcut(
         # Endpoints with low clearance (a snapped start, a tight goal) cannot demand more than they have.
         ends = np.minimum(grid.clearance_at(pts[i : i + 1])[0], grid.clearance_at(pts[js]))
         need = np.minimum(need, np.maximum(ends, 0.0))
-        ok = segment_min_clearance(grid, np.repeat(pts[i : i + 1], len(js), axis=0), pts[js]) >= need
-        ok[0] = True  # the planned edge itself is always acceptable
-        if turn_clearance_m is not None:
-            roomy = ok & ((js == n - 1) | (grid.clearance_at(pts[js]) >= turn_clearance_m))
-            if roomy.any():
-                ok = roomy
-        j = int(js[np.nonzero(ok)[0].max()])
+        j = _farthest_ok(grid, pts, i, js, need, turn_clearance_m, n)
         kept.append(j)
         i = j
     return pts[kept]
+
+
+def _farthest_ok(grid: OccupancyGrid, pts: np.ndarray, i: int, js: np.ndarray, need: np.ndarray,
+                 turn_clearance_m: float | None, n: int, chunk: int = 12) -> int:
+    """The farthest later point j whose segment from pts[i] keeps `need` (preferring points with room to
+    turn, see shortcut). Segments are checked in chunks from the far end, stopping at the first chunk that
+    settles the answer (a long path's far points are usually out of sight: most chunks are never sampled)."""
+    roomy_pt = (js == n - 1) | (grid.clearance_at(pts[js]) >= turn_clearance_m) if turn_clearance_m is not None \
+        else np.ones(len(js), bool)
+    best_ok = 0  # index into js; the planned edge itself (js[0]) is always acceptable
+    for hi in range(len(js), 0, -chunk):
+        lo = max(hi - chunk, 0)
+        if lo == 0 and hi == 1:
+            ok = np.ones(1, bool)
+        else:
+            sel = np.arange(lo, hi)
+            ok = segment_min_clearance(grid, np.repeat(pts[i : i + 1], len(sel), axis=0), pts[js[sel]]) >= need[sel]
+            if lo == 0:
+                ok[0] = True
+        roomy = ok & roomy_pt[lo:hi]
+        if roomy.any():
+            return int(js[lo + np.nonzero(roomy)[0].max()])
+        if ok.any() and best_ok == 0:
+            best_ok = lo + int(np.nonzero(ok)[0].max())
+        if turn_clearance_m is None and ok.any():
+            return int(js[best_ok])
+    return int(js[best_ok])
 
 
 def to_waypoints(points_xy: np.ndarray, final_heading: float | None = None, min_step_m: float = 0.01) -> list[Pose2D]:
