@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 from grasp_sim_harness import RECEPTACLES, run_trial  # noqa: E402
 
 from perception.text_encoder import SentenceEncoder  # noqa: E402
-from sim.objects import default_library, procedural_library  # noqa: E402
+from sim.scene.objects import default_library, procedural_library  # noqa: E402
 
 QUICK_KEYS = ("procedural/red_can", "procedural/purple_box", "procedural/blue_bottle", "procedural/white_cup",
               "procedural/yellow_mug", "procedural/green_bowl", "procedural/orange_box", "procedural/grey_can")

@@ -1,6 +1,6 @@
 """Query accuracy of maps from simulated scans with ground-truth perception. Prints one JSON object.
 
-For each generated apartment (seeds 0..N-1 by default): scan it along sim.walkthrough.scan_route with the
+For each generated apartment (seeds 0..N-1 by default): scan it along sim.scene.walkthrough.scan_route with the
 ground-truth perception (MiniLM features of instance descriptions), then query every object's description
 and one paraphrase (mapping.evaluation.paraphrase); a query is correct when the top hit is within 0.25 m of
 world.object_center. Target: >= 95% correct. Also reports the score distributions of correct answers and
@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mapping.evaluation import evaluate_queries  # noqa: E402
 from mapping.query import QueryConfig  # noqa: E402
 from orchestrator.scanning import scan_sim_scene, sim_perception_config, with_camera  # noqa: E402
-from sim.generator import generate_scene  # noqa: E402
-from sim.world import SimWorld  # noqa: E402
+from sim.mujoco.world import SimWorld  # noqa: E402
+from sim.scene.generator import generate_scene  # noqa: E402
 
 
 def main() -> None:

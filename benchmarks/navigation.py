@@ -1,7 +1,7 @@
 """Navigation benchmark over generated apartments: planning time, path quality, clearance, base goals.
 
-For each apartment (sim.generator seeds 0..N-1) the planner input is the ground-truth occupancy
-(sim.ground_truth.occupancy_grid at 5 cm) as an ObstacleGrid. Measured:
+For each apartment (sim.scene.generator seeds 0..N-1) the planner input is the ground-truth occupancy
+(sim.scene.ground_truth.occupancy_grid at 5 cm) as an ObstacleGrid. Measured:
 - planning time (Navigator.plan_to_pose: occupancy + A* + smoothing) between the two farthest-apart free
   cells of the robot's component, and between random pairs; "cold" includes building the roadmap
   (once per map), "warm" reuses it;
@@ -33,8 +33,8 @@ from navigation.geodesic import distance_field, farthest_pair  # noqa: E402
 from navigation.navigator import Navigator  # noqa: E402
 from navigation.occupancy import obstacle_grid_from_mask, occupancy_from_obstacle_grid  # noqa: E402
 from navigation.smoothing import densify  # noqa: E402
-from sim.generator import generate_scene  # noqa: E402
-from sim.ground_truth import occupancy_grid  # noqa: E402
+from sim.scene.generator import generate_scene  # noqa: E402
+from sim.scene.ground_truth import occupancy_grid  # noqa: E402
 
 
 def min_distance(points_xy: np.ndarray, tree: cKDTree, centres: np.ndarray, res: float) -> float:

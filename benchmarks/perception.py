@@ -53,8 +53,8 @@ def _median_time(fn, repeats: int) -> float:
 
 
 def _sim_views(seed: int, width: int, height: int):
-    from sim.generator import generate_scene
-    from sim.world import SimWorld
+    from sim.mujoco.world import SimWorld
+    from sim.scene.generator import generate_scene
     from tests.perception.sim_views import object_views
 
     spec = generate_scene(seed)

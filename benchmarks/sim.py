@@ -25,12 +25,12 @@ sys.path.insert(0, str(_HERE.parent))
 
 from core.stretch import head_look_at  # noqa: E402
 from sim.config import SimConfig  # noqa: E402
-from sim.episodes import ReachOracle, make_episodes  # noqa: E402
-from sim.generator import generate_scene  # noqa: E402
+from sim.mujoco.world import SimWorld  # noqa: E402
 from sim.robot import SimRobot  # noqa: E402
-from sim.scene_spec import SceneSpec  # noqa: E402
-from sim.walkthrough import scan_route  # noqa: E402
-from sim.world import SimWorld  # noqa: E402
+from sim.scene.episodes import ReachOracle, make_episodes  # noqa: E402
+from sim.scene.generator import generate_scene  # noqa: E402
+from sim.scene.spec import SceneSpec  # noqa: E402
+from sim.scene.walkthrough import scan_route  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "sim" / "data" / "example_scene.json"
 

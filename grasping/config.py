@@ -34,7 +34,7 @@ class ObjectPointsConfig:
 class GripperModel:
     """The Stretch SE3 gripper as boxes in the grasp frame (x approach, y closing, z = x cross y).
 
-    Measured from the URDF collision shapes (sim/stretch_model.py loads the same URDF) with the wrist at
+    Measured from the URDF collision shapes (sim/mujoco/stretch_model.py loads the same URDF) with the wrist at
     roll 0, gripper fully open: the fingertip pads span x -0.042..0 and z +-0.02, 6.0..9.5 cm from the
     centre; the finger shafts converge towards the gripper body (4.5 cm from the centre where they enter it),
     which starts 12.8 cm behind the tips and is asymmetric in z (9.2 cm on +z, 4.7 cm on -z); the wrist

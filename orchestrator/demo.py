@@ -25,8 +25,8 @@ class DemoResult:
 
 def run_demo(config: DemoConfig, on_scan_start: Callable[[int], None] | None = None,
              on_frame: Callable | None = None, on_request: Callable[[int, str], None] | None = None) -> DemoResult:
-    from sim.episodes import make_episodes
-    from sim.world import SimWorld
+    from sim.mujoco.world import SimWorld
+    from sim.scene.episodes import make_episodes
 
     out = Path(config.out)
     scene = prepare_scene(config.seed, EvalConfig(cache_dir=str(out / "cache"), scan_width=config.scan_width,

@@ -117,8 +117,8 @@ def prepare_scene(seed: int, config: EvalConfig, perception_config: PerceptionCo
                   on_frame: Callable | None = None) -> PreparedScene:
     """Generate (or load) the apartment of `seed` and its scanned map, caching both."""
     from orchestrator.scanning import scan_sim_scene, sim_perception_config, with_camera
-    from sim.generator import generate_scene
-    from sim.scene_spec import SceneSpec
+    from sim.scene.generator import generate_scene
+    from sim.scene.spec import SceneSpec
 
     pcfg = perception_config or sim_perception_config(config.scan_width, config.scan_height, device="cpu")
     folder = Path(config.cache_dir) / f"seed-{seed}-{settings_key(config, pcfg)}"
@@ -145,7 +145,7 @@ def prepare_scene(seed: int, config: EvalConfig, perception_config: PerceptionCo
 
 def receptacle_reachable_from(spec, base: Pose2D, receptacle_id: str, step_m: float = 0.1) -> bool:
     """Can the arm reach some point of the receptacle's support surfaces from `base`?"""
-    from sim.episodes import point_reachable_from
+    from sim.scene.episodes import point_reachable_from
 
     rec = spec.receptacle(receptacle_id)
     x, y, yaw = rec.pose
@@ -165,9 +165,9 @@ def receptacle_reachable_from(spec, base: Pose2D, receptacle_id: str, step_m: fl
 
 def run_episode(scene: PreparedScene, episode, task_config: TaskConfig | None = None, world=None) -> EpisodeResult:
     """Run one episode in a fresh world (or `world`), checking ground truth after each phase."""
-    from sim.episodes import object_held, object_on_receptacle, object_reachable_from
+    from sim.mujoco.world import SimWorld
     from sim.robot import SimRobot
-    from sim.world import SimWorld
+    from sim.scene.episodes import object_held, object_on_receptacle, object_reachable_from
 
     t0 = time.perf_counter()
     own = world is None

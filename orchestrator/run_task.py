@@ -38,7 +38,7 @@ def read_key(key_file: str | None) -> bytes | None:
 def scene_descriptions(scene: str | None) -> tuple[object | None, dict[int, str] | None]:
     if scene is None:
         return None, None
-    from sim.scene_spec import SceneSpec
+    from sim.scene.spec import SceneSpec
 
     spec = SceneSpec.load(scene)
     return spec, spec.instance_descriptions()
@@ -50,8 +50,8 @@ def open_robot(options: RobotOptions, spec=None) -> Iterator[Robot]:
     if options.kind == "sim":
         if spec is None:
             raise InputError("--robot sim needs --scene scene.json (the scene the map was scanned in)")
+        from sim.mujoco.world import SimWorld
         from sim.robot import SimRobot
-        from sim.world import SimWorld
 
         world = SimWorld(spec, base_dir=Path(options.scene).parent if options.scene else None)
         try:

@@ -2,7 +2,7 @@
 
 The loop itself is mapping.scan.scan_frames; this module makes the frames and the perception for it:
 - `scan_capture(path, ...)`: frames from mapping.sources.open_capture (Record3D .r3d, Redwood/ICL, TUM).
-- `scan_sim_scene(spec, ...)`: builds SimWorld + SimRobot and follows sim.walkthrough.scan_route: at each
+- `scan_sim_scene(spec, ...)`: builds SimWorld + SimRobot and follows sim.scene.walkthrough.scan_route: at each
   stop `move_base_to(stop.pose)`, then for every head pan `set_head(pan, tilt)` and `observe()`.
 - `scan_robot(robot, ...)`: any robots.protocol.Robot (the real Stretch through robots.RobotClient): at each
   given base position (default: where it stands) the head turns through `RobotScanConfig.num_pans` pans.
@@ -222,10 +222,10 @@ def scan_sim_scene(spec, perception_config: PerceptionConfig, map_config: VoxelM
 
     world: an existing SimWorld of the spec to drive in (its robot is moved); by default a new one is built.
     """
+    from sim.mujoco.world import SimWorld
     from sim.robot import SimRobot
-    from sim.scene_spec import SceneSpec
-    from sim.walkthrough import ScanRouteConfig, scan_route
-    from sim.world import SimWorld
+    from sim.scene.spec import SceneSpec
+    from sim.scene.walkthrough import ScanRouteConfig, scan_route
 
     source = str(spec) if isinstance(spec, (str, Path)) else f"sim:{spec.name}"
     if isinstance(spec, (str, Path)):

@@ -1,9 +1,2 @@
-"""The simulated home: scene specs, generators, Habitat-format assets, the MuJoCo world and SimRobot."""
-
-import os
-
-# Headless by default: MuJoCo picks its OpenGL backend when first imported. Without a display, EGL (Mesa or
-# NVIDIA) renders off-screen; set MUJOCO_GL yourself (glfw, osmesa) to override.
-if not os.environ.get("DISPLAY"):
-    os.environ.setdefault("MUJOCO_GL", "egl")
-    os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+"""The simulated home: engine-neutral scenes (sim.scene), the simulated Stretch (sim.robot, sim.base_motion)
+and the MuJoCo backend (sim.mujoco)."""

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from core.types import JointState, Pose2D, wrap_angle
-from sim.world import SimWorld
+from sim.mujoco.world import SimWorld
 
 
 @dataclass(frozen=True)

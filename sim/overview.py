@@ -16,7 +16,7 @@ from core.geometry import make_T
 from core.io import atomic_path
 from core.stretch import T_world_headcam
 from core.types import CameraIntrinsics
-from sim.world import SimWorld
+from sim.mujoco.world import SimWorld
 
 TOP_HEIGHT_M = 30.0
 

@@ -1,6 +1,6 @@
 """SimRobot: the simulated Stretch behind the robots.protocol.Robot interface.
 
-Every motion is kinematic and collision checked (sim.base_motion); grasping follows sim.grasp_rule. Motions
+Every motion is kinematic and collision checked (sim.base_motion); grasping follows sim.mujoco.grasp_rule. Motions
 block until done, as on the real robot, and advance the world's simulated clock (`world.sim_time_s`).
 """
 
@@ -14,8 +14,8 @@ from core.stretch import STRETCH, T_world_headcam
 from core.types import JointState, Pose2D, RGBDFrame
 from robots.protocol import MotionResult, Robot, RobotObservation
 from sim.base_motion import drive_to, follow_states, joint_path
-from sim.grasp_rule import check_grasp
-from sim.world import SimWorld
+from sim.mujoco.grasp_rule import check_grasp
+from sim.mujoco.world import SimWorld
 
 log = logging.getLogger(__name__)
 

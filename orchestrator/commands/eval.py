@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from core.errors import InputError
     from core.io import write_json_atomic
     from orchestrator.evaluation import aggregate, episodes_for, prepare_scene, run_episode
-    from sim.episodes import make_episodes
+    from sim.scene.episodes import make_episodes
 
     if args.episodes < 1 or args.episodes_per_scene < 1:
         raise InputError("--episodes and --episodes-per-scene must be at least 1")

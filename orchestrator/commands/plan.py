@@ -72,8 +72,8 @@ class _Scene:
     """A simulator scene as a map: ground-truth occupancy + instance descriptions."""
 
     def __init__(self, path: Path, occ_cfg: OccupancyConfig):
-        from sim.ground_truth import occupancy_grid
-        from sim.scene_spec import SceneSpec
+        from sim.scene.ground_truth import occupancy_grid
+        from sim.scene.spec import SceneSpec
 
         self.spec = SceneSpec.load(path)
         obstacle, origin, res = occupancy_grid(self.spec, occ_cfg.resolution_m, occ_cfg.height_band_m)
@@ -82,8 +82,8 @@ class _Scene:
 
     def lookup(self, text: str, surface: bool) -> tuple[np.ndarray, np.ndarray | None, str]:
         from perception.text_encoder import SentenceEncoder
-        from sim.ground_truth import receptacle_footprint_world
-        from sim.mesh_io import load_object_mesh
+        from sim.scene.ground_truth import receptacle_footprint_world
+        from sim.scene.mesh_io import load_object_mesh
 
         items = [(o.description, o) for o in self.spec.objects] + [(r.description, r) for r in self.spec.receptacles]
         enc = SentenceEncoder()

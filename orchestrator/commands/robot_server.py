@@ -61,9 +61,9 @@ def _make_robot(args: argparse.Namespace):
     if args.backend == "sim":
         if not args.scene:
             raise InputError("--backend sim needs --scene SCENE.json")
+        from sim.mujoco.world import SimWorld  # noqa: PLC0415
         from sim.robot import SimRobot  # noqa: PLC0415 - the simulator is optional on a robot
-        from sim.scene_spec import SceneSpec  # noqa: PLC0415
-        from sim.world import SimWorld  # noqa: PLC0415
+        from sim.scene.spec import SceneSpec  # noqa: PLC0415
 
         scene = Path(args.scene)
         return SimRobot(SimWorld(SceneSpec.load(scene), base_dir=scene.parent))

@@ -41,7 +41,7 @@ def _summary(spec) -> dict:
 
 @subcommand
 def _add_generate(sub) -> None:
-    from sim.generator import GeneratorConfig
+    from sim.scene.generator import GeneratorConfig
 
     d = GeneratorConfig()
     p = sub.add_parser("generate", help="generate a random apartment (deterministic per seed)")
@@ -60,8 +60,8 @@ def _add_generate(sub) -> None:
 
 def _run_generate(args) -> int:
     from core.errors import InputError
-    from sim.generator import GeneratorConfig, generate_scene
-    from sim.objects import load_library_dir
+    from sim.scene.generator import GeneratorConfig, generate_scene
+    from sim.scene.objects import load_library_dir
 
     for name, (lo, hi) in (("--objects", args.objects), ("--receptacles", args.receptacles)):
         if not 1 <= lo <= hi:
@@ -87,7 +87,7 @@ def _add_habitat(sub) -> None:
 
 
 def _run_habitat(args) -> int:
-    from sim.habitat import HabitatSceneConfig, load_habitat_scene
+    from sim.scene.habitat import HabitatSceneConfig, load_habitat_scene
 
     spec = load_habitat_scene(args.assets, HabitatSceneConfig(extra_objects=max(0, args.extra_objects), seed=args.seed))
     spec.save(args.out)
@@ -104,14 +104,14 @@ def _add_check(sub) -> None:
 
 
 def _run_check(args) -> int:
-    from sim.generator import check_navigable
-    from sim.scene_spec import SceneSpec
+    from sim.scene.generator import check_navigable
+    from sim.scene.spec import SceneSpec
 
     spec = SceneSpec.load(args.scene)
     problem = check_navigable(spec)
     out = {**_summary(spec), "navigable": problem is None, "problem": problem}
     if args.route:
-        from sim.walkthrough import scan_route
+        from sim.scene.walkthrough import scan_route
 
         stops = scan_route(spec)
         out["scan_stops"] = len(stops)
@@ -131,9 +131,9 @@ def _add_render(sub) -> None:
 
 
 def _run_render(args) -> int:
+    from sim.mujoco.world import SimWorld
     from sim.overview import save_overview
-    from sim.scene_spec import SceneSpec
-    from sim.world import SimWorld
+    from sim.scene.spec import SceneSpec
 
     world = SimWorld(SceneSpec.load(args.scene))
     try:

@@ -3,7 +3,7 @@
 A bowl's, plate's, cup's or mug's convex hull fills its opening: a finger cannot go inside and nothing can be
 put into it. Such objects collide instead as several convex parts whose union follows the walls:
 
-- procedural cups, mugs and bowls (sim.procedural knows their shape): analytic parts: the bottom disc, the
+- procedural cups, mugs and bowls (sim.scene.procedural knows their shape): analytic parts: the bottom disc, the
   wall as `sectors` thin segments per wall band (revolved (r, z) polygons), the mug's handle as a box;
 - mesh objects with an open top (a vertical column through the footprint centre meets the mesh only well
   below its top, `open_top_ratio` of the height): the surface is cut into compact patches (k-means on
@@ -28,8 +28,8 @@ import trimesh
 
 from core.io import atomic_path
 from sim.config import cache_dir
-from sim.procedural import Box, Profile, procedural_collision_pieces
-from sim.scene_spec import ObjectSpec
+from sim.scene.procedural import Box, Profile, procedural_collision_pieces
+from sim.scene.spec import ObjectSpec
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from sim.stretch_model import FINGERTIP_LINKS
-from sim.world import ROBOT_PREFIX, SimWorld
+from sim.mujoco.stretch_model import FINGERTIP_LINKS
+from sim.mujoco.world import ROBOT_PREFIX, SimWorld
 
 MIN_WIDTH_M = 0.005
 _FIT_TOL_M = 0.003

@@ -43,7 +43,7 @@ CACHE_FORMAT = 2
 _MAX_FACES = 100_000
 _VISUAL_FACES = 3000  # visual meshes are decimated to about this many triangles (render speed)
 
-# Geom groups and collision bits (shared with sim.world).
+# Geom groups and collision bits (shared with sim.mujoco.world).
 GROUP_VISUAL = 1
 GROUP_COLLISION = 3
 ROBOT_CONTYPE = 2  # robot collision geoms: touch anything whose conaffinity has bit 2 (walls, furniture, objects)

@@ -1,9 +1,9 @@
 """The MuJoCo world built from a SceneSpec: physics, rendering, ground truth, and the Stretch's body.
 
-`SimWorld(spec)` compiles the scene (sim.world_build), settles the objects under physics and records their
+`SimWorld(spec)` compiles the scene (sim.mujoco.world_build), settles the objects under physics and records their
 settled poses. The robot is kinematic: its joint positions are whatever `set_robot_state` last set (SimRobot
 moves them in small collision-checked steps); physics never moves it, but it pushes objects it touches. A
-held object is attached kinematically to the grasp centre (sim.grasp_rule decides what is held).
+held object is attached kinematically to the grasp centre (sim.mujoco.grasp_rule decides what is held).
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ from core.errors import InputError
 from core.stretch import STOW_WRIST_YAW
 from core.types import CameraIntrinsics, JointState, Pose2D
 from sim.config import SimConfig
-from sim.render import SceneRenderer
-from sim.scene_spec import SceneSpec
-from sim.stretch_model import (
+from sim.mujoco.render import SceneRenderer
+from sim.mujoco.stretch_model import (
     ARM_JOINTS,
     BASE_JOINTS,
     FINGER_JOINTS,
@@ -32,7 +31,8 @@ from sim.stretch_model import (
     angle_for_aperture,
     finger_aperture_table,
 )
-from sim.world_build import ROBOT_PREFIX, build_scene_spec
+from sim.mujoco.world_build import ROBOT_PREFIX, build_scene_spec
+from sim.scene.spec import SceneSpec
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Collision bits (contype/conaffinity): the floor is 1/1, walls and furniture 1/3,
 So objects touch everything, the robot touches walls, furniture and objects but neither the floor (its
 wheels rest on it kinematically) nor itself. Static geoms never collide with each other (MuJoCo skips
 pairs of bodies welded to the world). Objects are meshes whose collision shape is their convex hull
-(at most `_MAX_HULL_VERTS` vertices), except hollow objects (bowls, plates, cups, mugs: sim.collision_parts),
+(at most `_MAX_HULL_VERTS` vertices), except hollow objects (bowls, plates, cups, mugs: sim.mujoco.collision_parts),
 which are drawn by a non-colliding visual geom and collide as hidden convex parts (group 3); stages (Habitat background meshes) are drawn but do not collide.
 Receptacle parts honour their `role`: "visual" parts are drawn only, "collision" parts collide unseen.
 """
@@ -22,11 +22,11 @@ import trimesh
 from scipy.spatial import ConvexHull, QhullError
 
 from core.geometry import quat_xyzw_to_R, rot_z
-from sim.collision_parts import object_collision_parts
 from sim.config import SimConfig
-from sim.mesh_io import load_mesh_file, load_object_mesh
-from sim.scene_spec import SceneSpec
-from sim.stretch_model import GROUP_COLLISION, build_stretch_spec
+from sim.mujoco.collision_parts import object_collision_parts
+from sim.mujoco.stretch_model import GROUP_COLLISION, build_stretch_spec
+from sim.scene.mesh_io import load_mesh_file, load_object_mesh
+from sim.scene.spec import SceneSpec
 
 log = logging.getLogger(__name__)
 

@@ -22,10 +22,10 @@ import numpy as np
 from core.errors import InputError
 from core.stretch import STRETCH, T_base_grasp, wrist_yaw_axis_base
 from core.types import JointState, Pose2D
-from sim.ground_truth import Grid, component_at, free_components, occupancy_grid_full
-from sim.objects import load_object_mesh
-from sim.scene_spec import ObjectSpec, ReceptacleSpec, SceneSpec
-from sim.world import SimWorld
+from sim.mujoco.world import SimWorld
+from sim.scene.ground_truth import Grid, component_at, free_components, occupancy_grid_full
+from sim.scene.objects import load_object_mesh
+from sim.scene.spec import ObjectSpec, ReceptacleSpec, SceneSpec
 
 REACH_TOL_M = 0.03
 _SPOT_MARGIN_M = 0.03

@@ -1,4 +1,4 @@
-"""Strict, typed reading of scene JSON values (used by sim.scene_spec).
+"""Strict, typed reading of scene JSON values (used by sim.scene.spec).
 
 Every reader takes the raw value and a context string naming the item ("object 'mug_0' field 'rgba'") so
 the SceneError it raises says exactly which item of which file is wrong.

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.scene_spec import DoorSpec, RoomSpec, WallSpec
+from sim.scene.spec import DoorSpec, RoomSpec, WallSpec
 
 # rank by typical size: larger rooms get the labels earlier in this list
 SIZE_RANK = ("living room", "kitchen", "bedroom", "office", "hall", "bathroom")

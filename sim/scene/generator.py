@@ -21,11 +21,11 @@ import numpy as np
 from core.errors import InputError
 from core.stretch import STRETCH
 from core.types import Pose2D
-from sim.floorplan import DEFAULT_LABELS, SIZE_RANK, FloorPlan, FloorPlanConfig, make_floor_plan
-from sim.ground_truth import component_at, free_components, occupancy_grid_full, reachable_cells_near
-from sim.objects import LibraryEntry, default_library
-from sim.placement import place_objects, place_receptacles
-from sim.scene_spec import SceneSpec, validate
+from sim.scene.floorplan import DEFAULT_LABELS, SIZE_RANK, FloorPlan, FloorPlanConfig, make_floor_plan
+from sim.scene.ground_truth import component_at, free_components, occupancy_grid_full, reachable_cells_near
+from sim.scene.objects import LibraryEntry, default_library
+from sim.scene.placement import place_objects, place_receptacles
+from sim.scene.spec import SceneSpec, validate
 
 log = logging.getLogger(__name__)
 

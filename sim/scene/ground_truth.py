@@ -20,7 +20,7 @@ from scipy import ndimage
 
 from core.geometry import quat_xyzw_to_R, rot_z
 from core.stretch import STRETCH
-from sim.scene_spec import PartSpec, ReceptacleSpec, SceneSpec
+from sim.scene.spec import PartSpec, ReceptacleSpec, SceneSpec
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def _mark_points(obstacle: np.ndarray, origin: np.ndarray, res: float, xyz: np.n
 def _mesh_points_world(spec: SceneSpec, mesh_path: str, scale, pos, quat, rec: ReceptacleSpec | None, res: float):
     import trimesh
 
-    from sim.mesh_io import load_mesh_file
+    from sim.scene.mesh_io import load_mesh_file
 
     mesh = load_mesh_file(spec.resolve_mesh(mesh_path), scale)
     n = int(min(400_000, max(2_000, mesh.area / (res / 3) ** 2)))
@@ -139,7 +139,7 @@ def occupancy_grid_full(spec: SceneSpec, resolution_m: float = 0.05, height_band
     for p in stage_pts:
         _mark_points(obstacle, origin, res, p, band)
     if include_objects:
-        from sim.mesh_io import load_object_mesh
+        from sim.scene.mesh_io import load_object_mesh
 
         for o in spec.objects:
             mesh = load_object_mesh(o, spec.base_dir)

@@ -3,7 +3,7 @@
 Supported (see docs/sim-scenes.md): a stage from its `*.stage_config.json` (render_asset, up, front,
 scale, units_to_meters, origin; the floor is found on the mesh and moved to z = 0); rigid objects from
 .glb files (Habitat's default orientation: y up, -z front) or their `*.object_config.json` (render_asset,
-up, front, scale, units_to_meters, mass); articulated URDFs as static furniture (sim.habitat_urdf).
+up, front, scale, units_to_meters, mass); articulated URDFs as static furniture (sim.scene.habitat_urdf).
 Not supported: scene_instance.json files, semantic/nav/collision assets (our collision comes from the
 URDF boxes and the stage is drawn only), lighting, physics coefficients, and `user_defined` receptacle
 volumes (listed in the log, not converted). Mesh paths are stored absolute, so the scene works from any cwd.
@@ -21,11 +21,11 @@ import numpy as np
 
 from core.geometry import R_to_quat_xyzw
 from core.types import Pose2D
-from sim.habitat_urdf import urdf_receptacle_geometry
-from sim.mesh_io import load_mesh_file
-from sim.objects import default_library, shared_data_dir
-from sim.scene_fields import SceneError
-from sim.scene_spec import ObjectSpec, ReceptacleSpec, RoomSpec, SceneSpec, StageSpec, WallSpec, validate
+from sim.scene.fields import SceneError
+from sim.scene.habitat_urdf import urdf_receptacle_geometry
+from sim.scene.mesh_io import load_mesh_file
+from sim.scene.objects import default_library, shared_data_dir
+from sim.scene.spec import ObjectSpec, ReceptacleSpec, RoomSpec, SceneSpec, StageSpec, WallSpec, validate
 
 log = logging.getLogger(__name__)
 
@@ -202,8 +202,8 @@ def _place_habitat_objects(root: Path, spec: SceneSpec, config: HabitatSceneConf
         objects.append(load_rigid_object(root / "donut.glb", "donut_0", "donut", "pink donut", (0.95, 0.6, 0.7, 1.0),
                                          0.1, (wx, wy), s.pos[2], on=host.id))
     if config.extra_objects > 0:
-        from sim.generator import GeneratorConfig
-        from sim.placement import place_objects
+        from sim.scene.generator import GeneratorConfig
+        from sim.scene.placement import place_objects
 
         rng = np.random.default_rng(config.seed)
         lib = [e for e in default_library() if e.label not in ("chair", "donut")]
@@ -219,7 +219,7 @@ def _place_habitat_objects(root: Path, spec: SceneSpec, config: HabitatSceneConf
 
 
 def _free_start(spec: SceneSpec) -> Pose2D:
-    from sim.ground_truth import free_components, occupancy_grid_full
+    from sim.scene.ground_truth import free_components, occupancy_grid_full
 
     grid = occupancy_grid_full(spec)
     labels = free_components(grid)

@@ -1,4 +1,4 @@
-"""Habitat articulated-object URDFs -> static receptacle geometry (used by sim.habitat).
+"""Habitat articulated-object URDFs -> static receptacle geometry (used by sim.scene.habitat).
 
 Every link's visual .glb becomes a "visual" mesh part and every collision box a "collision" box part, posed
 with the URDF joint origins at joint position 0 (doors and drawers closed). Habitat loads URDFs in its
@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from core.geometry import R_to_quat_xyzw, make_T, rot_x, rot_z, rpy_to_R
-from sim.mesh_io import load_mesh_file
-from sim.scene_fields import SceneError
-from sim.scene_spec import PartSpec, SurfaceSpec
+from sim.scene.fields import SceneError
+from sim.scene.mesh_io import load_mesh_file
+from sim.scene.spec import PartSpec, SurfaceSpec
 
 # Habitat world (y up, -z front) -> ours (z up): (x, y, z) -> (x, -z, y)
 R_HAB_TO_ZUP = rot_x(math.pi / 2)

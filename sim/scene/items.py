@@ -1,6 +1,6 @@
 """The items of a scene spec (rooms, walls, doors, receptacle parts and surfaces, receptacles, objects,
 stages): frozen dataclasses with strict `from_dict` (errors name the item) and `to_dict` (rounded floats).
-`sim.scene_spec` re-exports them; import them from there.
+`sim.scene.spec` re-exports them; import them from there.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sim.scene_fields import (
+from sim.scene.fields import (
     SceneError,
     as_float,
     as_int,

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
-from sim.procedural import make_procedural_mesh
-from sim.scene_fields import SceneError
-from sim.scene_spec import ObjectSpec
+from sim.scene.fields import SceneError
+from sim.scene.procedural import make_procedural_mesh
+from sim.scene.spec import ObjectSpec
 
 
 @lru_cache(maxsize=64)

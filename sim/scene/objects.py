@@ -6,7 +6,7 @@ Sources, combined by `default_library()`:
 - procedural cups, mugs, bowls, boxes, bottles and cans in several colours (always available);
 - `load_library_dir(DIR)`: a folder of meshes with a library.json (format in docs/sim-scenes.md).
 
-`load_object_mesh(obj, base_dir)` returns any scene object's mesh (see sim.mesh_io).
+`load_object_mesh(obj, base_dir)` returns any scene object's mesh (see sim.scene.mesh_io).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import numpy as np
 import trimesh
 
 from core.errors import InputError
-from sim.mesh_io import load_mesh_file, load_object_mesh
-from sim.procedural import PROCEDURAL_KINDS, make_procedural_mesh
+from sim.scene.mesh_io import load_mesh_file, load_object_mesh
+from sim.scene.procedural import PROCEDURAL_KINDS, make_procedural_mesh
 
 __all__ = ["PROCEDURAL_KINDS", "LibraryEntry", "ObjectLibraryError", "default_library", "load_library_dir",
            "load_mesh_file", "load_object_mesh", "make_procedural_mesh", "procedural_library", "shared_data_dir",
@@ -67,7 +67,7 @@ class LibraryEntry:
 def shared_data_dir() -> Path | None:
     """$OVMM_SHARED_DATA, else <repo>/../shared/data, if that folder exists."""
     env = os.environ.get("OVMM_SHARED_DATA")
-    p = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+    p = Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data"
     return p if p.is_dir() else None
 
 

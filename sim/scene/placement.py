@@ -1,4 +1,4 @@
-"""Placing furniture in rooms and objects on furniture surfaces (used by sim.generator).
+"""Placing furniture in rooms and objects on furniture surfaces (used by sim.scene.generator).
 
 Furniture stands against a wall (back to the wall, +y of its frame) or free in the room (tables), with
 yaw a multiple of 90 degrees, so footprints are axis-aligned world rectangles. Each piece keeps an access
@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.floorplan import FloorPlan
-from sim.objects import LibraryEntry
-from sim.receptacles import TEMPLATES, receptacle_geometry
-from sim.scene_spec import ObjectSpec, ReceptacleSpec, RoomSpec
+from sim.scene.floorplan import FloorPlan
+from sim.scene.objects import LibraryEntry
+from sim.scene.receptacles import TEMPLATES, receptacle_geometry
+from sim.scene.spec import ObjectSpec, ReceptacleSpec, RoomSpec
 
 if TYPE_CHECKING:
-    from sim.generator import GeneratorConfig
+    from sim.scene.generator import GeneratorConfig
 
 Rect = tuple[float, float, float, float]  # x0, y0, x1, y1
 

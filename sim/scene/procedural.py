@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import trimesh
 
-from sim.scene_fields import SceneError
+from sim.scene.fields import SceneError
 
 _SECTIONS = 32
 
@@ -98,7 +98,7 @@ def make_procedural_mesh(params: dict) -> trimesh.Trimesh:
 
 # --- collision pieces of hollow kinds ------------------------------------------------------------------------
 # A hollow object's convex hull fills its opening, so cups, mugs and bowls collide as a union of convex
-# pieces built from the same parameters as their mesh (sim.collision_parts revolves them into solids):
+# pieces built from the same parameters as their mesh (sim.mujoco.collision_parts revolves them into solids):
 # a base polygon touching the axis (revolved whole: the bottom disc), wall polygons in the (r, z) half-plane
 # (revolved in angular sectors: thin wall segments) and boxes (the mug's handle).
 

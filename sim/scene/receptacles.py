@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.scene_fields import SceneError
-from sim.scene_spec import PartSpec, SurfaceSpec
+from sim.scene.fields import SceneError
+from sim.scene.spec import PartSpec, SurfaceSpec
 
 Size = tuple[float, float, float]
 RGBA = tuple[float, float, float, float]

@@ -20,8 +20,8 @@ from typing import Any
 
 from core.io import write_text_atomic
 from core.types import Pose2D
-from sim.scene_fields import SceneError, as_int, as_list, as_str, as_vec, check_keys, rl
-from sim.scene_items import (
+from sim.scene.fields import SceneError, as_int, as_list, as_str, as_vec, check_keys, rl
+from sim.scene.items import (
     GREY,
     IDENTITY_QUAT,
     DoorSpec,
@@ -80,7 +80,7 @@ class SceneSpec:
             robot_start=Pose2D.from_list(as_vec(d["robot_start"], 3, "scene field 'robot_start'")),
             base_dir=Path(base_dir) if base_dir is not None else None,
         )
-        from sim.scene_validate import validate_scene
+        from sim.scene.validate import validate_scene
 
         validate_scene(spec, check_files=check_files)
         return spec
@@ -200,6 +200,6 @@ class SceneSpec:
 
 def validate(spec: SceneSpec, check_files: bool = True) -> None:
     """Validate a spec built in code (from_dict/load do this already)."""
-    from sim.scene_validate import validate_scene
+    from sim.scene.validate import validate_scene
 
     validate_scene(spec, check_files=check_files)

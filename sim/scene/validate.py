@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sim.scene_fields import SceneError
+from sim.scene.fields import SceneError
 
 if TYPE_CHECKING:
-    from sim.scene_spec import SceneSpec
+    from sim.scene.spec import SceneSpec
 
 
 def _unique(values: list, what: str) -> None:
@@ -40,7 +40,7 @@ def validate_scene(spec: SceneSpec, check_files: bool = True) -> None:
         if o.on is not None and o.on not in rec_ids:
             raise SceneError(f"object {o.id!r} is on unknown receptacle {o.on!r}")
         if o.procedural is not None:
-            from sim.procedural import PROCEDURAL_KINDS
+            from sim.scene.procedural import PROCEDURAL_KINDS
 
             if o.procedural["kind"] not in PROCEDURAL_KINDS:
                 raise SceneError(f"object {o.id!r} has unknown procedural kind {o.procedural['kind']!r} "

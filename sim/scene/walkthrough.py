@@ -21,8 +21,8 @@ from scipy.sparse import csgraph
 from core.errors import InputError
 from core.stretch import STRETCH
 from core.types import Pose2D, wrap_angle
-from sim.ground_truth import Grid, occupancy_grid_full
-from sim.scene_spec import SceneSpec
+from sim.scene.ground_truth import Grid, occupancy_grid_full
+from sim.scene.spec import SceneSpec
 
 log = logging.getLogger(__name__)
 

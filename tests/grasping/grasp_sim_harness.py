@@ -1,6 +1,6 @@
 """Pick-and-place trials in the MuJoCo simulator for grasping tests and benchmarks/grasping.py.
 
-A trial: a room with a table, a counter, a shelf and a side table (sim.receptacles templates); the target object from the
+A trial: a room with a table, a counter, a shelf and a side table (sim.scene.receptacles templates); the target object from the
 object library on one receptacle's surface near its front edge, two distractors beside it; the robot parked
 (kinematically) at a base pose from which the arm reaches the object, computed here from core.stretch FK
 (grasping.kinematics.base_pose_for_reach) and checked clear of the furniture; grasping.execute.pick with
@@ -26,12 +26,12 @@ from grasping.execute import pick, place
 from grasping.kinematics import LIMITS, base_pose_for_reach, lift_for_height
 from perception.ground_truth import GroundTruthPerception
 from perception.language_seg import segment_phrase_ground_truth
-from sim.objects import LibraryEntry
-from sim.placement import entry_footprint
-from sim.receptacles import receptacle_geometry
+from sim.mujoco.world import SimWorld
 from sim.robot import SimRobot
-from sim.scene_spec import SceneSpec
-from sim.world import SimWorld
+from sim.scene.objects import LibraryEntry
+from sim.scene.placement import entry_footprint
+from sim.scene.receptacles import receptacle_geometry
+from sim.scene.spec import SceneSpec
 
 ROOM = (6.0, 5.0)
 # (id, kind, size (w, d, h), pose (x, y, yaw), description); the robot approaches each from its -y side.

@@ -15,8 +15,8 @@ pytest.importorskip("mujoco")
 from grasp_sim_harness import run_trial  # noqa: E402
 
 from perception.text_encoder import SentenceEncoder  # noqa: E402
-from sim.objects import procedural_library  # noqa: E402
 from sim.robot import SimRobot  # noqa: E402
+from sim.scene.objects import procedural_library  # noqa: E402
 
 # (library key, source receptacle): one per receptacle kind, round and boxy shapes, top-down and side.
 TRIALS = [

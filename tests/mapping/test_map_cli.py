@@ -120,9 +120,9 @@ def test_scan_robot_looks_around_from_each_stop():
     from core.types import Pose2D
     from orchestrator.scanning import RobotScanConfig, scan_robot, with_camera
     from perception import PerceptionConfig
+    from sim.mujoco.world import SimWorld
     from sim.robot import SimRobot
-    from sim.scene_spec import SceneSpec
-    from sim.world import SimWorld
+    from sim.scene.spec import SceneSpec
 
     scene = REPO / "sim" / "data" / "example_scene.json"
     spec = SceneSpec.load(scene)

@@ -41,7 +41,7 @@ def test_receptacles_found_in_their_footprint(apartment):
 
 
 def test_obstacle_grid_matches_the_scene(apartment):
-    from sim.ground_truth import occupancy_grid
+    from sim.scene.ground_truth import occupancy_grid
 
     a = apartment
     grid = a.voxel_map.obstacle_grid()
@@ -54,7 +54,7 @@ def test_obstacle_grid_matches_the_scene(apartment):
     precision = gt_near[g[inside, 0], g[inside, 1]].mean()
     assert inside.mean() > 0.99 and precision > 0.98
     # The robot's own body (seen by its head camera) is not mapped where it stood to look around.
-    from sim.walkthrough import scan_route
+    from sim.scene.walkthrough import scan_route
 
     stops = np.array([[st.pose.x, st.pose.y] for st in scan_route(a.spec) if st.head_pans])
     assert np.min(np.linalg.norm(xy[:, None, :] - stops[None], axis=2)) > 0.2

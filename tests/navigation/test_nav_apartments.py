@@ -1,4 +1,4 @@
-"""Navigation on generated apartments (sim.generator) against ground-truth occupancy (sim.ground_truth).
+"""Navigation on generated apartments (sim.scene.generator) against ground-truth occupancy (sim.scene.ground_truth).
 
 The planner input is the ground-truth obstacle mask as an ObstacleGrid. Checked: a path is found exactly
 when the ground-truth free space (disc robot) connects start and goal; every path keeps the robot radius
@@ -19,8 +19,8 @@ from navigation.navigator import Navigator
 from navigation.occupancy import obstacle_grid_from_mask
 from navigation.smoothing import densify
 
-generator = pytest.importorskip("sim.generator")
-ground_truth = pytest.importorskip("sim.ground_truth")
+generator = pytest.importorskip("sim.scene.generator")
+ground_truth = pytest.importorskip("sim.scene.ground_truth")
 
 SEEDS = (0, 1, 2, 3)
 

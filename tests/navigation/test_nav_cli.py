@@ -13,7 +13,7 @@ from PIL import Image
 from core.types import CameraIntrinsics, Pose2D, RGBDFrame
 from orchestrator.cli import main
 
-generator = pytest.importorskip("sim.generator")
+generator = pytest.importorskip("sim.scene.generator")
 
 
 @pytest.fixture(scope="module")

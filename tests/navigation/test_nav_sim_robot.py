@@ -9,16 +9,16 @@ import pytest
 from navigation.navigator import Navigator
 from navigation.occupancy import obstacle_grid_from_mask
 
-generator = pytest.importorskip("sim.generator")
+generator = pytest.importorskip("sim.scene.generator")
 pytest.importorskip("mujoco")
 
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_sim_robot_drives_the_waypoints_and_reaches_objects(seed):
-    from sim.episodes import object_reachable_from
-    from sim.ground_truth import occupancy_grid
+    from sim.mujoco.world import SimWorld
     from sim.robot import SimRobot
-    from sim.world import SimWorld
+    from sim.scene.episodes import object_reachable_from
+    from sim.scene.ground_truth import occupancy_grid
 
     spec = generator.generate_scene(seed)
     world = SimWorld(spec)

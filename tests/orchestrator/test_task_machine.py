@@ -13,7 +13,7 @@ from orchestrator.cli import main
 from orchestrator.evaluation import EVAL_PHASES, PreparedScene, run_episode
 from orchestrator.requests import parse_request
 from orchestrator.task_machine import PHASES, TaskRunner
-from sim.episodes import make_episodes
+from sim.scene.episodes import make_episodes
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +57,8 @@ def test_most_requests_are_carried_out(results):
 
 
 def test_an_absent_object_fails_to_be_found_and_the_robot_stays(scene):
+    from sim.mujoco.world import SimWorld
     from sim.robot import SimRobot
-    from sim.world import SimWorld
 
     world = SimWorld(scene.spec, base_dir=scene.scene_path.parent)
     try:

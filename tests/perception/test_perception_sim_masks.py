@@ -18,8 +18,8 @@ pytest.importorskip("mujoco")
 
 @pytest.fixture(scope="module")
 def sim_scene():
-    from sim.generator import generate_scene
-    from sim.world import SimWorld
+    from sim.mujoco.world import SimWorld
+    from sim.scene.generator import generate_scene
 
     spec = generate_scene(0)
     world = SimWorld(spec)

@@ -9,17 +9,17 @@ import pytest
 
 from core.geometry import quat_xyzw_to_R
 from core.stretch import STRETCH
-from sim.generator import GeneratorConfig, generate_scene
-from sim.ground_truth import (
+from sim.scene.generator import GeneratorConfig, generate_scene
+from sim.scene.ground_truth import (
     component_at,
     free_components,
     free_space_connected,
     occupancy_grid_full,
     reachable_cells_near,
 )
-from sim.objects import load_object_mesh, procedural_library
-from sim.scene_spec import SceneSpec
-from sim.walkthrough import scan_route, segment_clear
+from sim.scene.objects import load_object_mesh, procedural_library
+from sim.scene.spec import SceneSpec
+from sim.scene.walkthrough import scan_route, segment_clear
 
 SEEDS = range(20)
 
@@ -141,7 +141,7 @@ def test_rooms_option_and_procedural_only_library():
 def test_ground_truth_grid_layout():
     from pathlib import Path
 
-    from sim.ground_truth import occupancy_grid
+    from sim.scene.ground_truth import occupancy_grid
 
     spec = SceneSpec.load(Path(__file__).resolve().parents[2] / "sim" / "data" / "example_scene.json")
     grid = occupancy_grid_full(spec)

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from core.geometry import quat_xyzw_to_R
-from sim.generator import check_navigable
-from sim.habitat import HabitatSceneConfig, asset_to_zup, load_habitat_scene
-from sim.objects import load_mesh_file, load_object_mesh
-from sim.scene_spec import SceneError, SceneSpec
+from sim.scene.generator import check_navigable
+from sim.scene.habitat import HabitatSceneConfig, asset_to_zup, load_habitat_scene
+from sim.scene.objects import load_mesh_file, load_object_mesh
+from sim.scene.spec import SceneError, SceneSpec
 
 
 @pytest.fixture(scope="module")

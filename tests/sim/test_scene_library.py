@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import trimesh
 
-from sim.generator import GeneratorConfig, generate_scene
-from sim.objects import (
+from sim.scene.generator import GeneratorConfig, generate_scene
+from sim.scene.objects import (
     ObjectLibraryError,
     load_library_dir,
     load_object_mesh,
@@ -18,7 +18,7 @@ from sim.objects import (
     procedural_library,
     ycb_library,
 )
-from sim.scene_spec import ObjectSpec
+from sim.scene.spec import ObjectSpec
 
 
 def test_procedural_meshes_are_deterministic_and_upright():
@@ -38,7 +38,7 @@ def test_procedural_meshes_are_deterministic_and_upright():
 
 
 def test_procedural_errors_name_the_problem():
-    from sim.scene_spec import SceneError
+    from sim.scene.spec import SceneError
 
     with pytest.raises(SceneError, match="teapot"):
         make_procedural_mesh({"kind": "teapot"})

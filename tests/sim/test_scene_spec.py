@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.scene_spec import SceneError, SceneSpec
+from sim.scene.spec import SceneError, SceneSpec
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "sim" / "data" / "example_scene.json"
 

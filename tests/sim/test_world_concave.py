@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 import trimesh
 
-import sim.world_build as world_build
-from sim.collision_parts import cache_path_for, has_open_top, mesh_parts, object_collision_parts
-from sim.grasp_rule import check_grasp
-from sim.objects import load_mesh_file
+import sim.mujoco.world_build as world_build
+from sim.mujoco.collision_parts import cache_path_for, has_open_top, mesh_parts, object_collision_parts
+from sim.mujoco.grasp_rule import check_grasp
+from sim.mujoco.stretch_model import GROUP_COLLISION
+from sim.mujoco.world import SimWorld
 from sim.robot import SimRobot
-from sim.scene_spec import SceneSpec
-from sim.stretch_model import GROUP_COLLISION
-from sim.world import SimWorld
+from sim.scene.objects import load_mesh_file
+from sim.scene.spec import SceneSpec
 from tests.sim.world_fixtures import EXAMPLE_SCENE, top_grasp_pose
 
 TABLE_TOP = 0.75
@@ -100,7 +100,7 @@ def test_hollow_kinds_get_parts_and_solid_ones_keep_their_hull():
     spec = _scene([{"id": "bowl", "procedural": BOWL, "position": [*BOWL_XY, TABLE_TOP]},
                    {"id": "mug", "procedural": {"kind": "mug"}, "position": [1.8, 3.0, TABLE_TOP]},
                    {"id": "can", "procedural": {"kind": "can"}, "position": [2.5, 3.0, TABLE_TOP]}])
-    from sim.objects import load_object_mesh
+    from sim.scene.objects import load_object_mesh
     n = {o.id: object_collision_parts(o, load_object_mesh(o)) for o in spec.objects}
     assert n["can"] is None
     assert len(n["bowl"]) == 1 + 3 * 12 and len(n["mug"]) == 1 + 12 + 1
@@ -194,8 +194,8 @@ def test_ycb_bowl_and_plate_are_decomposed_cached_and_settle(shared_data, tmp_pa
 
 
 def test_revolved_parts_are_convex_solids():
-    from sim.collision_parts import revolved_parts
-    from sim.procedural import procedural_collision_pieces
+    from sim.mujoco.collision_parts import revolved_parts
+    from sim.scene.procedural import procedural_collision_pieces
     for kind in ("cup", "mug", "bowl"):
         for p in revolved_parts(*procedural_collision_pieces({"kind": kind})):
             hull = trimesh.convex.convex_hull(p)

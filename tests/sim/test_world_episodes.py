@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from core.types import Pose2D
-from sim.episodes import (
+from sim.mujoco.world import SimWorld
+from sim.robot import SimRobot
+from sim.scene.episodes import (
     EPISODE_ROBOT_RADIUS_M,
     PITCH_DOWN_ONLY,
     SIDE_GRASP_MAX_WIDTH_M,
@@ -23,11 +25,9 @@ from sim.episodes import (
     pick_reachable,
     point_reachable_from,
 )
-from sim.episodes import _object_bounds as object_bounds
-from sim.generator import generate_scene
-from sim.robot import SimRobot
-from sim.scene_spec import SceneSpec
-from sim.world import SimWorld
+from sim.scene.episodes import _object_bounds as object_bounds
+from sim.scene.generator import generate_scene
+from sim.scene.spec import SceneSpec
 from tests.sim.world_fixtures import EXAMPLE_SCENE, side_grasp_pose
 
 

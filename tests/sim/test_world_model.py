@@ -11,9 +11,9 @@ import pytest
 
 from core.stretch import _UPRIGHT, STRETCH, T_world_grasp, T_world_headcam
 from core.types import JointState, Pose2D
-from sim.scene_spec import SceneSpec
-from sim.stretch_model import build_stretch_spec, converted_meshes, finger_aperture_table
-from sim.world import SimWorld
+from sim.mujoco.stretch_model import build_stretch_spec, converted_meshes, finger_aperture_table
+from sim.mujoco.world import SimWorld
+from sim.scene.spec import SceneSpec
 from tests.sim.world_fixtures import EXAMPLE_SCENE
 
 
@@ -57,7 +57,7 @@ def test_gripper_aperture_table_spans_the_limits(world):
     assert np.all(np.diff(gaps) > 0)
     assert gaps[0] <= 0.0 + 1e-3 and gaps[-1] >= STRETCH.limits.gripper_m[1]
     # Setting an aperture puts the pads that far apart.
-    from sim.grasp_rule import pad_region
+    from sim.mujoco.grasp_rule import pad_region
 
     for ap in (0.03, 0.08, 0.12):
         world.set_robot_state(world.spec.robot_start, JointState(gripper_m=ap))

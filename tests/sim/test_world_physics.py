@@ -7,9 +7,9 @@ import pytest
 
 from core.errors import InputError
 from core.stretch import T_world_headcam, head_look_at
-from sim.generator import generate_scene
-from sim.scene_spec import SceneSpec
-from sim.world import SimWorld
+from sim.mujoco.world import SimWorld
+from sim.scene.generator import generate_scene
+from sim.scene.spec import SceneSpec
 from tests.sim.world_fixtures import EXAMPLE_SCENE
 
 
@@ -90,7 +90,7 @@ def test_physics_is_deterministic():
 
 
 def test_habitat_simple_room_loads_and_renders(shared_data):
-    from sim.habitat import habitat_assets_dir, load_habitat_scene
+    from sim.scene.habitat import habitat_assets_dir, load_habitat_scene
 
     if habitat_assets_dir() is None:
         pytest.skip("Habitat test assets are not in the shared data")

@@ -11,8 +11,8 @@ import pytest
 from core.geometry import make_T, project
 from core.stretch import T_world_headcam
 from core.types import CameraIntrinsics, JointState
-from sim.scene_spec import SceneSpec
-from sim.world import ROBOT_PREFIX, SimWorld
+from sim.mujoco.world import ROBOT_PREFIX, SimWorld
+from sim.scene.spec import SceneSpec
 from tests.sim.world_fixtures import EXAMPLE_SCENE
 
 

@@ -10,9 +10,9 @@ import pytest
 from core.stretch import T_world_headcam
 from core.types import JointState, Pose2D
 from robots.protocol import Robot
+from sim.mujoco.world import SimWorld
 from sim.robot import SimRobot
-from sim.scene_spec import SceneSpec
-from sim.world import SimWorld
+from sim.scene.spec import SceneSpec
 from tests.sim.world_fixtures import EXAMPLE_SCENE, side_grasp_pose, top_grasp_pose
 
 TABLE_TOP = 0.75
