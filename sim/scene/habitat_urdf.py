@@ -44,10 +44,28 @@ def _origin(el: ET.Element | None) -> np.ndarray:
     return make_T(rpy_to_R(*_floats(o.get("rpy"), 3)), _floats(o.get("xyz"), 3))
 
 
-def _link_poses(root: ET.Element) -> dict[str, np.ndarray]:
-    """T_root_link for every link, all joints at position 0."""
+def _joint_motion(j: ET.Element, q: float) -> np.ndarray:
+    """The transform a revolute/continuous/prismatic joint adds at position q (identity otherwise)."""
+    kind = j.get("type", "fixed")
+    if q == 0.0 or kind not in ("revolute", "continuous", "prismatic"):
+        return np.eye(4)
+    axis = j.find("axis")
+    a = _floats(axis.get("xyz") if axis is not None else None, 3, 0.0) if axis is not None else np.array([1.0, 0.0, 0.0])
+    n = float(np.linalg.norm(a))
+    if n < 1e-9:
+        raise ValueError(f"joint {j.get('name')!r} has a zero axis")
+    a = a / n
+    if kind == "prismatic":
+        return make_T(t=a * q)
+    K = np.array([[0, -a[2], a[1]], [a[2], 0, -a[0]], [-a[1], a[0], 0]])  # noqa: N806
+    return make_T(np.eye(3) + math.sin(q) * K + (1 - math.cos(q)) * K @ K)
+
+
+def _link_poses(root: ET.Element, joint_positions: dict[str, float] | None = None) -> dict[str, np.ndarray]:
+    """T_root_link for every link, joints at `joint_positions` (by joint name; others at 0)."""
     children = {j.find("child").get("link"): j for j in root.findall("joint")}  # type: ignore[union-attr]
     poses: dict[str, np.ndarray] = {}
+    qs = joint_positions or {}
 
     def pose(link: str, depth: int = 0) -> np.ndarray:
         if link in poses:
@@ -55,7 +73,8 @@ def _link_poses(root: ET.Element) -> dict[str, np.ndarray]:
         if depth > 64:
             raise ValueError("joint tree too deep or cyclic")
         j = children.get(link)
-        T = np.eye(4) if j is None else pose(j.find("parent").get("link"), depth + 1) @ _origin(j)  # type: ignore[union-attr]
+        T = np.eye(4) if j is None else (pose(j.find("parent").get("link"), depth + 1) @ _origin(j)  # type: ignore[union-attr]
+                                         @ _joint_motion(j, float(qs.get(j.get("name", ""), 0.0))))
         poses[link] = T
         return T
 
@@ -64,12 +83,21 @@ def _link_poses(root: ET.Element) -> dict[str, np.ndarray]:
     return poses
 
 
-def urdf_receptacle_geometry(urdf_path: Path, rgba=(0.75, 0.75, 0.75, 1.0)
-                             ) -> tuple[tuple[PartSpec, ...], tuple[SurfaceSpec, ...], tuple[float, float, float]]:
-    """(parts, surfaces, footprint size (sx, sy, height)) of a URDF as static furniture (receptacle frame)."""
+def urdf_joint_names(urdf_path: Path) -> list[str]:
+    """Names of the movable joints in file order (the order of a scene instance's joint-pose list)."""
     try:
         root = ET.parse(urdf_path).getroot()
-        poses = _link_poses(root)
+    except (ET.ParseError, OSError) as exc:
+        raise SceneError(f"cannot read URDF {urdf_path}: {exc}") from None
+    return [j.get("name", "") for j in root.findall("joint") if j.get("type") in ("revolute", "continuous", "prismatic")]
+
+
+def urdf_root_geometry(urdf_path: Path, joint_positions: dict[str, float] | None = None
+                       ) -> tuple[list[tuple[Path, np.ndarray, np.ndarray]], list[tuple[np.ndarray, np.ndarray]]]:
+    """([(visual mesh, T_root_visual, scale)], [(T_root_box, size)]) in the URDF root frame (as Habitat loads it)."""
+    try:
+        root = ET.parse(urdf_path).getroot()
+        poses = _link_poses(root, joint_positions)
         visuals, boxes = [], []
         for link in root.findall("link"):
             T_link = poses[link.get("name", "")]
@@ -84,6 +112,13 @@ def urdf_receptacle_geometry(urdf_path: Path, rgba=(0.75, 0.75, 0.75, 1.0)
                     boxes.append((T_link @ _origin(c), _floats(box.get("size"), 3)))
     except (ET.ParseError, ValueError, AttributeError, OSError) as exc:
         raise SceneError(f"cannot read URDF {urdf_path}: {exc}") from None
+    return visuals, boxes
+
+
+def urdf_receptacle_geometry(urdf_path: Path, rgba=(0.75, 0.75, 0.75, 1.0)
+                             ) -> tuple[tuple[PartSpec, ...], tuple[SurfaceSpec, ...], tuple[float, float, float]]:
+    """(parts, surfaces, footprint size (sx, sy, height)) of a URDF as static furniture (receptacle frame)."""
+    visuals, boxes = urdf_root_geometry(urdf_path)
     if not visuals:
         raise SceneError(f"URDF {urdf_path} has no visual meshes")
     Z = make_T(R_HAB_TO_ZUP)  # noqa: N806
@@ -113,7 +148,7 @@ def urdf_receptacle_geometry(urdf_path: Path, rgba=(0.75, 0.75, 0.75, 1.0)
                               quat_xyzw=_q(M[:3, :3]), rgba=rgba, role="collision"))
         ext = np.abs(M[:3, :3]) @ size  # world-axis extents of the (axis-aligned after snapping) box
         box_world.append((M[:3, 3] - ext / 2, M[:3, 3] + ext / 2))
-    surfaces = _surfaces(box_world)
+    surfaces = support_surfaces_of_boxes(box_world)
     return tuple(parts), tuple(surfaces), (float(hi[0] - lo[0]), float(hi[1] - lo[1]), float(hi[2] - lo[2]))
 
 
@@ -127,7 +162,7 @@ def _overlap_area(alo, ahi, blo, bhi) -> float:
     return max(0.0, dx) * max(0.0, dy)
 
 
-def _surfaces(boxes: list[tuple[np.ndarray, np.ndarray]], z_range=(0.25, 1.25), min_area=0.05,
+def support_surfaces_of_boxes(boxes: list[tuple[np.ndarray, np.ndarray]], z_range=(0.25, 1.25), min_area=0.05,
               z_tol=0.005, clearance=0.3) -> list[SurfaceSpec]:
     """Tops of flat boxes in `z_range` that no other box covers (within `clearance` above, > 5% of the area)."""
     out = []
