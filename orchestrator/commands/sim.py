@@ -131,13 +131,75 @@ def _add_render(sub) -> None:
 
 
 def _run_render(args) -> int:
-    from sim.mujoco.world import SimWorld
+    from sim.backends import load_world
     from sim.overview import save_overview
-    from sim.scene.spec import SceneSpec
 
-    world = SimWorld(SceneSpec.load(args.scene))
+    world = load_world(args.scene)
     try:
         print(json.dumps(save_overview(world, args.out, args.pan, args.tilt)))
     finally:
         world.close()
+    return 0
+
+
+@subcommand
+def _add_import_habitat(sub) -> None:
+    from sim.habitat_dataset.importer import ImportConfig
+
+    d = ImportConfig()
+    p = sub.add_parser("import-habitat", help="convert one scene of a Habitat scene dataset to a scene file",
+                       epilog="example: ovmm sim import-habitat data/replica_cad/replicaCAD.scene_dataset_config.json "
+                              "--scene apt_0 --out scenes/apt_0.json")
+    p.add_argument("dataset", help="the *.scene_dataset_config.json file")
+    p.add_argument("--scene", help="scene instance name (default: list the dataset's scenes and exit)")
+    p.add_argument("--out", help="scene JSON file to write (mesh paths relative to it)")
+    p.add_argument("--pickable-max-size", type=float, default=d.pickable_max_size_m, metavar="M",
+                   help=f"rigid instances fitting in this many metres a side are pickable objects (default {d.pickable_max_size_m})")
+    p.add_argument("--ignore-ovmm-metadata", action="store_true",
+                   help="ignore the user_defined.ovmm blocks of datasets exported by ovmm (import as any dataset)")
+    p.set_defaults(func=_run_import_habitat)
+
+
+def _run_import_habitat(args) -> int:
+    from core.errors import InputError
+    from sim.habitat_dataset.attributes import SceneDataset
+    from sim.habitat_dataset.importer import ImportConfig, import_scene
+
+    ds = SceneDataset.load(args.dataset)
+    if not args.scene:
+        print(json.dumps({"dataset": str(Path(args.dataset)), "scenes": ds.scene_names()}))
+        return 0
+    if not args.out:
+        raise InputError("--out FILE is needed with --scene")
+    if args.pickable_max_size <= 0:
+        raise InputError("--pickable-max-size must be > 0")
+    cfg = ImportConfig(pickable_max_size_m=args.pickable_max_size, use_ovmm_metadata=not args.ignore_ovmm_metadata)
+    spec = import_scene(ds, args.scene, cfg)
+    spec.save(args.out, relative_paths=True)
+    print(json.dumps({"out": str(Path(args.out)), **_summary(spec)}))
+    return 0
+
+
+@subcommand
+def _add_export_habitat(sub) -> None:
+    p = sub.add_parser("export-habitat", help="write a scene file as a Habitat scene dataset (glb + configs + episodes)",
+                       epilog="example: ovmm sim export-habitat scenes/apartment-3.json out/apartment-3-habitat")
+    p.add_argument("scene", help="scene JSON file")
+    p.add_argument("outdir", help="folder to create (must be absent or empty)")
+    p.add_argument("--episodes", type=int, default=10, help="episodes to write to the episode list (default 10)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the episode draw (default 0)")
+    p.set_defaults(func=_run_export_habitat)
+
+
+def _run_export_habitat(args) -> int:
+    from core.errors import InputError
+    from sim.habitat_dataset.exporter import export_scene
+    from sim.scene.spec import SceneSpec
+
+    if args.episodes < 0:
+        raise InputError("--episodes must be >= 0")
+    spec = SceneSpec.load(args.scene)
+    config = export_scene(spec, args.outdir, episodes=args.episodes, seed=args.seed)
+    print(json.dumps({"dataset": str(config), "scene": config.name.removesuffix(".scene_dataset_config.json"),
+                      **_summary(spec)}))
     return 0

@@ -209,8 +209,9 @@ def build_scene_spec(scene: SceneSpec, config: SimConfig, base_dir: Path | None 
 
 
 def _resolve(mesh: str, base_dir: Path | None) -> Path:
-    p = Path(mesh)
-    return p if p.is_absolute() else Path(base_dir or Path.cwd()) / p
+    from sim.scene.asset_paths import resolve_mesh_path
+
+    return resolve_mesh_path(mesh, base_dir)
 
 
 def _add_lights(wb, bounds: tuple[float, float, float, float]) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
+from sim.scene.asset_paths import resolve_mesh_path
 from sim.scene.fields import SceneError
 from sim.scene.procedural import make_procedural_mesh
 from sim.scene.spec import ObjectSpec
@@ -49,9 +50,7 @@ def load_object_mesh(obj: ObjectSpec, base_dir: str | os.PathLike | None = None)
         return mesh
     if obj.mesh is None:
         raise SceneError(f"object {obj.id!r} has neither a mesh nor procedural params")
-    p = Path(obj.mesh)
-    if not p.is_absolute():
-        p = Path(base_dir or Path.cwd()) / p
+    p = resolve_mesh_path(obj.mesh, base_dir)
     if not p.is_file():
         raise SceneError(f"object {obj.id!r} mesh file {p} does not exist")
     return load_mesh_file(p, obj.scale)

@@ -66,9 +66,10 @@ class LibraryEntry:
 
 def shared_data_dir() -> Path | None:
     """$OVMM_SHARED_DATA, else <repo>/../shared/data, if that folder exists."""
-    env = os.environ.get("OVMM_SHARED_DATA")
-    p = Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data"
-    return p if p.is_dir() else None
+    from sim.scene.asset_paths import SHARED, root_dir
+
+    p = root_dir(SHARED)
+    return p if p is not None and p.is_dir() else None
 
 
 # YCB: file stem -> (label, description, rgba, mass kg). Colours follow the real objects.

@@ -119,10 +119,15 @@ class SceneSpec:
         except SceneError as exc:
             raise SceneError(f"scene file {path}: {exc}") from None
 
-    def save(self, path: str | os.PathLike) -> None:
-        """Write atomically; relative mesh paths are rebased so they still point at the same files."""
+    def save(self, path: str | os.PathLike, relative_paths: bool = False) -> None:
+        """Write atomically; relative mesh paths are rebased so they still point at the same files.
+
+        `relative_paths`: every mesh path is written portably (sim.scene.asset_paths.portable_path): under the
+        shared data folder as `${OVMM_SHARED_DATA}/...`, else relative to the file's folder."""
         path = Path(path)
         spec = self.rebased(path.resolve().parent)
+        if relative_paths:
+            spec = spec.portable()
         write_text_atomic(path, spec.to_json())
         self.base_dir = path.resolve().parent if self.base_dir is None else self.base_dir
 
@@ -133,7 +138,7 @@ class SceneSpec:
             return replace(self, base_dir=Path(new_dir))
 
         def fix(p: str | None) -> str | None:
-            if p is None or os.path.isabs(p):
+            if p is None or os.path.isabs(p) or p.startswith("${"):
                 return p
             return os.path.relpath((old / p).resolve(), new_dir)
 
@@ -141,11 +146,25 @@ class SceneSpec:
         return replace(self, receptacles=recs, objects=[replace(o, mesh=fix(o.mesh)) for o in self.objects],
                        stages=[replace(s, mesh=fix(s.mesh)) for s in self.stages], base_dir=Path(new_dir))
 
+    def portable(self) -> SceneSpec:
+        """A copy whose mesh paths are `${ROOT}/...` or relative to `base_dir` (see sim.scene.asset_paths)."""
+        from sim.scene.asset_paths import portable_path
+
+        base = self.base_dir or Path.cwd()
+
+        def fix(p: str | None) -> str | None:
+            return None if p is None else portable_path(self.resolve_mesh(p), base)
+
+        recs = [replace(r, parts=tuple(replace(p, mesh=fix(p.mesh)) for p in r.parts)) for r in self.receptacles]
+        return replace(self, receptacles=recs, objects=[replace(o, mesh=fix(o.mesh)) for o in self.objects],
+                       stages=[replace(s, mesh=fix(s.mesh)) for s in self.stages])
+
     # --- queries -----------------------------------------------------------------------------------------
     def resolve_mesh(self, mesh: str) -> Path:
-        """Absolute path of a mesh named in this spec."""
-        p = Path(mesh)
-        return p if p.is_absolute() else (self.base_dir or Path.cwd()) / p
+        """Absolute path of a mesh named in this spec (relative to `base_dir`, or under a `${ROOT}`)."""
+        from sim.scene.asset_paths import resolve_mesh_path
+
+        return resolve_mesh_path(mesh, self.base_dir)
 
     def object(self, object_id: str) -> ObjectSpec:
         for o in self.objects:
