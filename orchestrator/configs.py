@@ -17,7 +17,9 @@ class RobotOptions:
     host: str = "127.0.0.1"
     port: int = 5555
     key_file: str | None = None
-    """File with the robot server's shared key (or set OVMM_ROBOT_KEY)."""
+    """Robot key file (default $OVMM_ROBOT_KEY_FILE, else ~/.ovmm/robot.key; `ovmm robot-server --new-key`)."""
+    insecure_loopback: bool = False
+    """Talk to a robot-server started with --insecure-loopback (no key; 127.0.0.1 only)."""
 
 
 @dataclass

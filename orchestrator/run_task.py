@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,16 +23,6 @@ from orchestrator.task_machine import TaskConfig, TaskReport, TaskRunner
 from robots.protocol import Robot
 
 log = logging.getLogger(__name__)
-
-def read_key(key_file: str | None) -> bytes | None:
-    if key_file:
-        try:
-            return Path(key_file).read_bytes().strip()
-        except OSError as exc:
-            raise InputError(f"cannot read the robot key file {key_file}: {exc.strerror}") from exc
-    env = os.environ.get("OVMM_ROBOT_KEY")
-    return env.encode() if env else None
-
 
 def scene_descriptions(scene: str | None) -> tuple[object | None, dict[int, str] | None]:
     if scene is None:
@@ -61,8 +50,10 @@ def open_robot(options: RobotOptions, spec=None) -> Iterator[Robot]:
             world.close()
     elif options.kind == "stretch":
         from robots.client import RobotClient
+        from robots.keys import load_key
 
-        with RobotClient(options.host, options.port, key=read_key(options.key_file)) as robot:
+        key = None if options.insecure_loopback else load_key(options.key_file)
+        with RobotClient(options.host, options.port, key=key, insecure_loopback=options.insecure_loopback) as robot:
             yield robot
     else:
         raise InputError(f"unknown robot {options.kind!r}; use one of {', '.join(ROBOT_KINDS)}")

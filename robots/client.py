@@ -1,15 +1,19 @@
 """RobotClient: the Robot protocol over the network, talking to `ovmm robot-server` (robots.server).
 
-    with RobotClient("stretch.local", 5555, key=load_key()) as robot:
+    with RobotClient("stretch.local", 5555, key=load_key("~/.ovmm/robot.key")) as robot:
         obs = robot.observe()
 
-Motion commands start a job on the server and poll it with `wait` requests every `heartbeat_s`; those
-requests are the heartbeat the server's watchdog expects, so a client that dies stops the robot.
+The connection is CURVE-encrypted and authenticated both ways (robots.transport): the client proves the
+robot key's client key and accepts only a server that proves the server key, so a command is never sent
+to a server without the key (the handshake fails first). Motion commands start a job on the server and
+poll it with `wait` requests every `heartbeat_s`; those requests are the heartbeat of that job's watchdog,
+so a client that dies stops the robot.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +22,9 @@ from typing import Any
 from core.errors import RobotError
 from core.types import JointState, Pose2D
 from robots import wire
+from robots.keys import RobotKey, load_key
 from robots.protocol import MotionResult, Robot, RobotObservation
+from robots.transport import client_socket
 
 log = logging.getLogger(__name__)
 
@@ -31,22 +37,66 @@ class ClientConfig:
     motion_timeout_s: float = 180.0  # give up (and stop the robot) after this long
     max_reply_bytes: int = 256 << 20
 
+    def __post_init__(self) -> None:
+        for name in ("timeout_s", "observe_timeout_s", "heartbeat_s", "motion_timeout_s"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+                raise ValueError(f"ClientConfig.{name} must be a finite positive number of seconds, got {v!r}")
+
+
+def _handshake_problem(monitor) -> str | None:
+    """Why the CURVE/NULL handshake with the server failed, from the socket monitor's events (None: no failure)."""
+    import zmq  # noqa: PLC0415
+    from zmq.utils.monitor import recv_monitor_message  # noqa: PLC0415
+
+    problem = None
+    while monitor is not None and monitor.poll(0):
+        try:
+            ev = recv_monitor_message(monitor, zmq.NOBLOCK)
+        except zmq.ZMQError:
+            break
+        if ev["event"] == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+            problem = ("the handshake with the server failed: it refused this client's key (the two machines hold "
+                       "different robot keys)")
+        elif ev["event"] == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+            if ev["value"] == zmq.PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH:
+                problem = ("the handshake with the server failed: its security does not match this client's (one "
+                           "side has a robot key, the other runs --insecure-loopback)")
+            else:
+                problem = ("the handshake with the server failed (the two machines hold different robot keys, or it "
+                           "is not an ovmm robot-server)")
+        elif ev["event"] == zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL and problem is None:
+            problem = ("the handshake with the server failed (the two machines hold different robot keys, one side "
+                       "runs --insecure-loopback, or it is not an ovmm robot-server)")
+    return problem
+
 
 class RobotClient(Robot):
     """A Robot whose commands run on a remote robot-server."""
 
     name = "remote"
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 5555, key: bytes | None = None,
-                 config: ClientConfig | None = None) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 5555, key: RobotKey | None = None,
+                 config: ClientConfig | None = None, insecure_loopback: bool = False) -> None:
+        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+            raise RobotError(f"robot port must be an integer in 1..65535, got {port!r}")
+        from robots.server import is_loopback  # noqa: PLC0415
+
+        if key is None and not insecure_loopback:
+            key = load_key()  # the default key file; InputError saying how to make one
+        if key is None and not is_loopback(host):
+            raise RobotError(f"refusing to talk to {host} without a robot key (--insecure-loopback is for "
+                             "127.0.0.1 only)")
         self.host = host
-        self.port = int(port)
+        self.port = port
         self.key = key
         self.config = config or ClientConfig()
         self.address = f"tcp://{host}:{self.port}"
         self.server_info: dict[str, Any] = {}
         self._ctx = None
         self._sock = None
+        self._monitor = None
+        self._limits = wire.Limits(max_bytes=self.config.max_reply_bytes, max_header_bytes=1 << 20)
 
     # --- connection ---
 
@@ -57,19 +107,27 @@ class RobotClient(Robot):
             raise RobotError("the robot client needs pyzmq: pip install 'ovmm[client]'") from exc
         if self._ctx is None:
             self._ctx = zmq.Context()
-        sock = self._ctx.socket(zmq.REQ)
-        sock.setsockopt(zmq.LINGER, 0)
-        sock.setsockopt(zmq.MAXMSGSIZE, self.config.max_reply_bytes)
+        sock = client_socket(self._ctx, self.key, self.config.max_reply_bytes,
+                             handshake_s=min(5.0, self.config.timeout_s))
         if ":" in self.host:
             sock.setsockopt(zmq.IPV6, 1)
+        self._monitor = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+                                                | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
         host = f"[{self.host}]" if ":" in self.host else self.host
         sock.connect(f"tcp://{host}:{self.port}")
         self._sock = sock
 
     def _close_socket(self) -> None:
         if self._sock is not None:
+            try:
+                self._sock.disable_monitor()
+            except Exception:  # noqa: BLE001 - closing anyway
+                pass
             self._sock.close(0)
             self._sock = None
+        if self._monitor is not None:
+            self._monitor.close(0)
+            self._monitor = None
 
     def connect(self) -> None:
         if self._sock is not None:
@@ -80,8 +138,8 @@ class RobotClient(Robot):
         except BaseException:
             self._release()
             raise
-        self.name = f"remote:{self.server_info.get('name', 'robot')}"
-        watchdog = float(self.server_info.get("watchdog_s", 0.5))
+        self.name = f"remote:{str(self.server_info.get('name', 'robot'))[:40]}"
+        watchdog = wire.finite_number(self.server_info.get("watchdog_s")) or 0.5
         if self.config.heartbeat_s > watchdog / 2:
             log.warning("heartbeat %.2f s is too slow for the server's watchdog (%.2f s)", self.config.heartbeat_s,
                         watchdog)
@@ -111,48 +169,54 @@ class RobotClient(Robot):
             self._open()
         timeout = self.config.timeout_s if timeout_s is None else timeout_s
         nonce = wire.new_nonce()
-        frames = wire.encode({"kind": "req", "cmd": cmd, "args": args or {}, "nonce": nonce}, None, self.key)
+        frames = wire.encode({"kind": "req", "cmd": cmd, "args": args or {}, "nonce": nonce})
+        problem = None
         try:
             self._sock.send_multipart(frames)
-            if not self._sock.poll(int(timeout * 1000)):
-                raise TimeoutError
+            deadline = time.monotonic() + timeout
+            while not self._sock.poll(int(min(0.1, max(0.0, deadline - time.monotonic())) * 1000)):
+                problem = _handshake_problem(self._monitor)
+                if problem or time.monotonic() >= deadline:  # a failed handshake will not succeed on a retry
+                    raise TimeoutError
             reply_frames = self._sock.recv_multipart()
         except (TimeoutError, zmq.ZMQError) as exc:
+            problem = problem or _handshake_problem(self._monitor)
             # A REQ socket that missed its reply cannot send again: start a fresh one.
             self._close_socket()
+            if problem:
+                raise RobotError(f"robot at {self.address}: {problem}; nothing was sent") from None
             what = "did not answer" if isinstance(exc, TimeoutError) else f"failed ({exc}) and did not answer"
             raise RobotError(f"robot at {self.address} {what} within {timeout:.1f} s") from None
         try:
-            reply = wire.decode(reply_frames, self.key, self.config.max_reply_bytes)
+            reply = wire.decode(reply_frames, self._limits)
         except wire.WireError as exc:
-            unverified = self._unverified_error(reply_frames) if exc.code == "auth" else None
-            if unverified:  # e.g. the server refusing our key: it cannot be verified, but it is only an error
-                raise RobotError(f"robot at {self.address} refused {cmd}: {unverified}") from None
-            raise RobotError(f"robot at {self.address} sent an invalid reply ({exc}); check that both sides use "
-                             "the same key") from None
+            raise RobotError(f"robot at {self.address} sent an invalid reply ({exc})") from None
         h = reply.header
-        if not h.get("ok", False):
-            raise RobotError(f"robot at {self.address} refused {cmd}: {h.get('error', 'unknown error')}")
+        if h.get("re") not in (nonce, None):
+            raise RobotError(f"robot at {self.address} answered a different request (stale or replayed reply)")
+        if h.get("ok") is not True:
+            raise RobotError(f"robot at {self.address} refused {cmd}: {str(h.get('error', 'unknown error'))[:500]}")
         if h.get("re") != nonce:
             raise RobotError(f"robot at {self.address} answered a different request (stale or replayed reply)")
         result = h.get("result")
         return (result if isinstance(result, dict) else {}), reply.arrays
 
-    def _unverified_error(self, frames: list[bytes]) -> str | None:
+    def _checked(self, parse, *args):
         try:
-            h = wire.decode(frames, None, self.config.max_reply_bytes).header
-        except wire.WireError:
-            return None
-        return str(h.get("error")) if h.get("ok") is False and h.get("code") == "auth" else None
+            return parse(*args)
+        except (wire.WireError, KeyError, TypeError, ValueError) as exc:
+            raise RobotError(f"robot at {self.address} sent an invalid reply ({exc})") from None
 
     def _motion(self, cmd: str, args: dict[str, Any]) -> MotionResult:
         result, _ = self.request(cmd, args)
-        job = result["job"]
+        job = result.get("job")
+        if isinstance(job, bool) or not isinstance(job, int):
+            raise RobotError(f"robot at {self.address} sent an invalid reply (no job id for {cmd})")
         deadline = time.monotonic() + self.config.motion_timeout_s
         while True:
             status, _ = self.request("wait", {"job": job, "max_wait_s": self.config.heartbeat_s})
-            if status.get("done"):
-                return wire.motion_from_dict(status["motion"])
+            if status.get("done") is True:
+                return self._checked(wire.motion_from_dict, status.get("motion"))
             if time.monotonic() > deadline:
                 self.request("stop")
                 return MotionResult(False, f"{cmd} did not finish within {self.config.motion_timeout_s:.0f} s; "
@@ -162,13 +226,13 @@ class RobotClient(Robot):
 
     def observe(self) -> RobotObservation:
         result, arrays = self.request("observe", timeout_s=self.config.observe_timeout_s)
-        return wire.observation_from_wire(result, arrays)
+        return self._checked(wire.observation_from_wire, result, arrays)
 
     def get_base_pose(self) -> Pose2D:
-        return Pose2D.from_list(self.request("get_base_pose")[0]["base_pose"])
+        return self._checked(wire.pose_from_list, self.request("get_base_pose")[0].get("base_pose"))
 
     def get_joints(self) -> JointState:
-        return wire.joints_from_dict(self.request("get_joints")[0]["joints"])
+        return self._checked(wire.joints_from_dict, self.request("get_joints")[0].get("joints"))
 
     def move_base_to(self, goal: Pose2D, tolerance_m: float = 0.05, tolerance_rad: float = 0.08) -> MotionResult:
         return self._motion("move_base_to", {"goal": goal.to_list(), "tolerance_m": tolerance_m,
@@ -193,4 +257,5 @@ class RobotClient(Robot):
         self.request("stop")
 
     def is_holding(self) -> bool | None:
-        return self.request("is_holding")[0].get("holding")
+        holding = self.request("is_holding")[0].get("holding")
+        return holding if isinstance(holding, bool) else None

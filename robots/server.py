@@ -1,10 +1,12 @@
-"""The robot-side server: serves any Robot over ZMQ REP with signed messages (robots.wire) and a watchdog.
+"""The robot-side server: serves any Robot over ZMQ (CURVE-authenticated ROUTER, robots.transport) with a watchdog.
 
 Runs on the robot (`ovmm robot-server`). Motion commands (move_base_to, follow_waypoints, set_head, move_arm,
-set_gripper) start a job in a worker thread and answer at once with its id; the client then sends `wait`
-requests (which double as heartbeats) until the job is done. If no authenticated message arrives for
-`watchdog_s` while a job runs, the watchdog calls robot.stop(). Malformed, unsigned, replayed or oversized
-requests get an error reply; the server keeps serving.
+set_gripper) start a job in a worker thread and answer at once with its id; the client that started it then
+sends `wait` requests for that job (they are its heartbeat) until the job is done. Only those heartbeats feed
+the job's watchdog: accepted `wait` (or `heartbeat {"job": id}`) requests for the running job from the
+connection that started it. Messages from any other client, and refused or malformed requests, never do.
+If the owner is silent for `watchdog_s` while the job runs, the watchdog calls robot.stop().
+Malformed, replayed or oversized requests get an error reply; the server keeps serving.
 """
 
 from __future__ import annotations
@@ -15,18 +17,30 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from core.errors import OvmmError, RobotError
-from core.types import Pose2D
 from robots import wire
+from robots.command_args import MOTION_COMMANDS, check_args
+from robots.keys import RobotKey
 from robots.protocol import MotionResult, Robot
+from robots.transport import ServerTransport, SocketLimits
 
 log = logging.getLogger(__name__)
+
+MAX_WATCHDOG_S = 60.0
+
+
+def check_watchdog_s(value: float) -> float:
+    """The watchdog period if it is a finite number in (0, 60] s; ValueError otherwise (nan/inf turn it off)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not 0 < value <= MAX_WATCHDOG_S:
+        raise ValueError(f"the watchdog period must be a finite number of seconds in (0, {MAX_WATCHDOG_S:g}], "
+                         f"got {value!r}")
+    return float(value)
 
 
 @dataclass
@@ -34,9 +48,23 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 5555  # 0: a free port (see RobotServer.port)
     watchdog_s: float = 0.5
-    max_request_bytes: int = 1 << 20
+    max_request_bytes: int = 256 << 10
     max_clock_skew_s: float = 30.0
     poll_s: float = 0.02
+    insecure_loopback: bool = False
+    """Serve without a key (no authentication, no encryption): only on a loopback address, for tests."""
+    limits: SocketLimits = field(default_factory=SocketLimits)
+
+    def __post_init__(self) -> None:
+        self.watchdog_s = check_watchdog_s(self.watchdog_s)
+        if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be an integer in 1..65535 (0: any free port), got {self.port!r}")
+        for name in ("max_clock_skew_s", "poll_s"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise ValueError(f"{name} must be a finite positive number, got {v!r}")
+        if self.max_request_bytes < 1024 or self.limits.max_connections < 1:
+            raise ValueError("max_request_bytes must be at least 1024 and max_connections at least 1")
 
 
 def is_loopback(host: str) -> bool:
@@ -48,84 +76,12 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-# --- argument checking -----------------------------------------------------------------------------------
-
-
-def _float(v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise wire.WireError(f"expected a finite number, got {v!r}")
-    return float(v)
-
-
-def _opt_float(v: Any) -> float | None:
-    return None if v is None else _float(v)
-
-
-def _pose(v: Any) -> Pose2D:
-    if not isinstance(v, list) or len(v) not in (2, 3):
-        raise wire.WireError(f"expected a pose [x, y, theta], got {v!r}")
-    return Pose2D.from_list([_float(x) for x in v])
-
-
-def _poses(v: Any) -> list[Pose2D]:
-    if not isinstance(v, list) or len(v) > 10000:
-        raise wire.WireError("expected a list of poses")
-    return [_pose(p) for p in v]
-
-
-def _int(v: Any) -> int:
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise wire.WireError(f"expected an integer, got {v!r}")
-    return v
-
-
-# name -> (argument checkers, required argument names)
-_SCHEMAS: dict[str, tuple[dict[str, Callable[[Any], Any]], set[str]]] = {
-    "hello": ({}, set()),
-    "heartbeat": ({}, set()),
-    "observe": ({}, set()),
-    "get_base_pose": ({}, set()),
-    "get_joints": ({}, set()),
-    "is_holding": ({}, set()),
-    "stop": ({}, set()),
-    "wait": ({"job": _int, "max_wait_s": _opt_float}, {"job"}),
-    "move_base_to": ({"goal": _pose, "tolerance_m": _opt_float, "tolerance_rad": _opt_float}, {"goal"}),
-    "follow_waypoints": ({"waypoints": _poses}, {"waypoints"}),
-    "set_head": ({"pan": _float, "tilt": _float}, {"pan", "tilt"}),
-    "move_arm": ({k: _opt_float for k in ("lift_m", "arm_m", "wrist_yaw", "wrist_pitch", "wrist_roll")}, set()),
-    "set_gripper": ({"aperture_m": _float}, {"aperture_m"}),
-}
-MOTION_COMMANDS = ("move_base_to", "follow_waypoints", "set_head", "move_arm", "set_gripper")
-
-
-def check_args(cmd: Any, args: Any) -> dict[str, Any]:
-    if not isinstance(cmd, str) or cmd not in _SCHEMAS:
-        raise wire.WireError(f"unknown command {cmd!r}", "unknown_command")
-    if not isinstance(args, dict):
-        raise wire.WireError(f"{cmd}: args must be a JSON object")
-    checkers, required = _SCHEMAS[cmd]
-    unknown = set(args) - set(checkers)
-    if unknown:
-        raise wire.WireError(f"{cmd}: unknown argument(s) {sorted(unknown)}")
-    missing = required - set(args)
-    if missing:
-        raise wire.WireError(f"{cmd}: missing argument(s) {sorted(missing)}")
-    out = {}
-    for name, value in args.items():
-        try:
-            out[name] = checkers[name](value)
-        except wire.WireError as exc:
-            raise wire.WireError(f"{cmd}: argument {name!r}: {exc}") from None
-    return {k: v for k, v in out.items() if v is not None}
-
-
-# --- jobs -----------------------------------------------------------------------------------------------------
-
-
 class _Job:
-    def __init__(self, job_id: int, cmd: str) -> None:
+    def __init__(self, job_id: int, cmd: str, owner: bytes) -> None:
         self.id = job_id
         self.cmd = cmd
+        self.owner = owner  # routing id of the connection that started it
+        self.fed_at = time.monotonic()  # last accepted heartbeat from the owner
         self.done = threading.Event()
         self.result: MotionResult | None = None
         self.error: str | None = None
@@ -135,58 +91,61 @@ class _Job:
 class RobotServer:
     """Serve `robot` on tcp://host:port. Use start() (background thread) or serve_forever()."""
 
-    def __init__(self, robot: Robot, key: bytes | None, config: ServerConfig | None = None) -> None:
+    def __init__(self, robot: Robot, key: RobotKey | None, config: ServerConfig | None = None) -> None:
         self.robot = robot
         self.key = key
         self.config = config or ServerConfig()
-        if not is_loopback(self.config.host) and key is None:
-            raise RobotError(
-                f"refusing to listen on {self.config.host} without a key: give --key-file or set "
-                f"${wire.KEY_ENV} (anyone on the network could drive the robot otherwise)"
-            )
+        if key is None:
+            if not self.config.insecure_loopback:
+                raise RobotError("refusing to serve without a robot key: give --key-file (make one with "
+                                 "`ovmm robot-server --new-key FILE`), or --insecure-loopback for a test on 127.0.0.1")
+            if not is_loopback(self.config.host):
+                raise RobotError(f"refusing to listen on {self.config.host} without a key: --insecure-loopback "
+                                 "serves 127.0.0.1 only (anyone on the network could drive the robot otherwise)")
         self.port = self.config.port
-        self.last_message_at = time.monotonic()
+        self.last_message_at = time.monotonic()  # last accepted request from any client (for information)
         self.watchdog_stops = 0
-        self.refused = 0
+        self.bad_requests = 0
         self._job: _Job | None = None
         self._job_ids = itertools.count(1)
-        self._lock = threading.Lock()
         self._nonces: dict[str, float] = {}
         self._shutdown = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._ctx = None
-        self._sock = None
+        self._transport = ServerTransport(key, self.config.limits)
+        self._limits = wire.Limits(max_bytes=self.config.max_request_bytes, max_frames=1,
+                                   max_header_bytes=self.config.max_request_bytes)
+
+    @property
+    def refused(self) -> int:
+        """Peers refused during the handshake because they do not hold the client key."""
+        return self._transport.auth_refused
+
+    @property
+    def connections_refused(self) -> int:
+        return self._transport.connections_refused
+
+    @property
+    def open_connections(self) -> int:
+        return self._transport.open_connections
 
     # --- lifecycle ---
 
     def bind(self) -> None:
         try:
-            import zmq  # noqa: PLC0415 - optional dependency (robot/client extras)
+            import zmq  # noqa: F401, PLC0415 - optional dependency (robot/client extras)
         except ImportError as exc:
             raise RobotError("the robot server needs pyzmq: pip install 'ovmm[robot]'") from exc
-        self._ctx = zmq.Context()
-        sock = self._ctx.socket(zmq.REP)
-        sock.setsockopt(zmq.LINGER, 0)
-        # Hard cap per frame: beyond it ZMQ drops the connection; below it, oversized requests get a reply.
-        sock.setsockopt(zmq.MAXMSGSIZE, 16 * self.config.max_request_bytes)
-        host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
-        if ":" in self.config.host:
-            sock.setsockopt(zmq.IPV6, 1)
-        try:
-            if self.config.port == 0:
-                self.port = sock.bind_to_random_port(f"tcp://{host}")
-            else:
-                sock.bind(f"tcp://{host}:{self.config.port}")
-        except zmq.ZMQError as exc:
-            sock.close()
-            raise RobotError(f"cannot listen on tcp://{host}:{self.config.port}: {exc}") from exc
-        self._sock = sock
-        log.info("robot server for %s listening on tcp://%s:%d (key: %s, watchdog %.2f s)", self.robot.name,
-                 host, self.port, "yes" if self.key else "no", self.config.watchdog_s)
+        self._transport.bind(self.config.host, self.config.port)
+        self.port = self._transport.port
+        if self.key is None:
+            log.warning("INSECURE: serving %s on 127.0.0.1:%d without a key (--insecure-loopback): any local process "
+                        "can drive the robot and traffic is not encrypted", self.robot.name, self.port)
+        log.info("robot server for %s listening on tcp://%s:%d (CURVE: %s, watchdog %.2f s)", self.robot.name,
+                 self.config.host, self.port, "yes" if self.key else "NO", self.config.watchdog_s)
 
     def start(self) -> RobotServer:
         """Bind and serve in background threads; returns self (port is known after this)."""
-        if self._sock is None:
+        if self._transport.sock is None:
             self.bind()
         self._shutdown.clear()
         for target, name in ((self._serve_loop, "robot-server"), (self._watchdog_loop, "robot-watchdog")):
@@ -197,7 +156,7 @@ class RobotServer:
 
     def serve_forever(self) -> None:
         """Bind and serve in this thread until close() is called (or KeyboardInterrupt)."""
-        if self._sock is None:
+        if self._transport.sock is None:
             self.bind()
         watchdog = threading.Thread(target=self._watchdog_loop, name="robot-watchdog", daemon=True)
         watchdog.start()
@@ -216,12 +175,7 @@ class RobotServer:
             if t is not threading.current_thread():
                 t.join(timeout=2.0)
         self._threads.clear()
-        if self._sock is not None:
-            self._sock.close(0)
-            self._sock = None
-        if self._ctx is not None:
-            self._ctx.term()
-            self._ctx = None
+        self._transport.close()
 
     def __enter__(self) -> RobotServer:
         return self.start()
@@ -234,25 +188,33 @@ class RobotServer:
     def _serve_loop(self) -> None:
         import zmq  # noqa: PLC0415
 
+        sock = self._transport.sock
         poller = zmq.Poller()
-        poller.register(self._sock, zmq.POLLIN)
+        poller.register(sock, zmq.POLLIN)
         while not self._shutdown.is_set():
             if not poller.poll(int(self.config.poll_s * 1000) or 1):
                 continue
             try:
-                frames = self._sock.recv_multipart(copy=True)
+                frames = sock.recv_multipart(zmq.NOBLOCK, copy=True)
             except zmq.ZMQError as exc:
-                log.warning("receive failed: %s", exc)
+                if exc.errno != zmq.EAGAIN:
+                    log.warning("receive failed: %s", exc)
                 continue
+            # ROUTER envelope from a REQ peer: [routing id, b"", message...]
+            if len(frames) < 3 or frames[1] != b"":
+                self.bad_requests += 1
+                log.warning("dropped a message without a REQ envelope (%d parts)", len(frames))
+                continue
+            peer, body = frames[0], frames[2:]
             try:
-                reply = self.handle(frames)
+                reply = self.handle(body, peer)
             except Exception as exc:  # noqa: BLE001 - never let one request kill the server
                 log.exception("internal error while handling a request")
                 reply = self._error(None, f"internal server error: {type(exc).__name__}: {exc}", "internal")
             try:
-                self._sock.send_multipart(reply)
-            except zmq.ZMQError as exc:
-                log.warning("reply failed: %s", exc)
+                sock.send_multipart([peer, b"", *reply], zmq.NOBLOCK)
+            except zmq.ZMQError as exc:  # the peer is gone or not reading: only that peer loses its reply
+                log.warning("reply to a peer failed: %s", exc)
 
     def _watchdog_loop(self) -> None:
         period = min(0.02, self.config.watchdog_s / 5)
@@ -260,11 +222,13 @@ class RobotServer:
             job = self._job
             if job is None or job.done.is_set() or job.stopped_by is not None:
                 continue
-            silent = time.monotonic() - self.last_message_at
+            silent = time.monotonic() - job.fed_at
             if silent > self.config.watchdog_s:
                 self.watchdog_stops += 1
-                job.stopped_by = f"the server watchdog (no message from the client for {silent:.2f} s)"
-                log.warning("watchdog: no client message for %.2f s during %s; stopping the robot", silent, job.cmd)
+                job.stopped_by = (f"the server watchdog (no heartbeat from the client that started {job.cmd} "
+                                  f"for {silent:.2f} s)")
+                log.warning("watchdog: no heartbeat for job %d (%s) for %.2f s; stopping the robot", job.id,
+                            job.cmd, silent)
                 self._stop_robot(job.stopped_by)
 
     def _stop_robot(self, why: str) -> None:
@@ -277,35 +241,31 @@ class RobotServer:
 
     def _reply(self, re_nonce: str | None, result: dict[str, Any] | None = None,
                arrays: dict[str, np.ndarray] | None = None) -> list[bytes]:
-        return wire.encode({"kind": "rep", "re": re_nonce, "ok": True, "result": result or {}}, arrays, self.key)
+        return wire.encode({"kind": "rep", "re": re_nonce, "ok": True, "result": result or {}}, arrays)
 
     def _error(self, re_nonce: str | None, message: str, code: str) -> list[bytes]:
-        return wire.encode({"kind": "rep", "re": re_nonce, "ok": False, "error": message, "code": code},
-                           None, self.key)
+        return wire.encode({"kind": "rep", "re": re_nonce, "ok": False, "error": message, "code": code})
 
     def _check_fresh(self, header: dict[str, Any]) -> None:
         now = time.time()
         skew = self.config.max_clock_skew_s
-        if abs(now - float(header["ts"])) > skew:
-            raise wire.WireError(f"request timestamp is {now - float(header['ts']):+.1f} s off this server's clock "
-                                 f"(limit {skew:.0f} s): synchronise the clocks (NTP)", "stale")
-        for n, t in list(self._nonces.items()):
-            if now - t > 2 * skew:
-                del self._nonces[n]
+        ts = wire.finite_number(header["ts"])  # decode() made sure it is finite
+        if ts is None or abs(now - ts) > skew:
+            off = f"{now - ts:+.1f} s" if ts is not None else "not a finite time"
+            raise wire.WireError(f"request timestamp is {off} off this server's clock (limit {skew:.0f} s): "
+                                 "synchronise the clocks (NTP)", "stale")
+        if len(self._nonces) > 10000 or (self._nonces and now - next(iter(self._nonces.values())) > 2 * skew):
+            self._nonces = {n: t for n, t in self._nonces.items() if now - t <= 2 * skew}
         if header["nonce"] in self._nonces:
             raise wire.WireError("request nonce was already used (replay)", "replay")
         self._nonces[header["nonce"]] = now
 
-    def handle(self, frames: list[bytes]) -> list[bytes]:
-        """Answer one request (frames as received); always returns reply frames."""
+    def handle(self, frames: list[bytes], peer: bytes = b"") -> list[bytes]:
+        """Answer one request (frames without the routing envelope) from connection `peer`."""
         try:
-            msg = wire.decode(frames, self.key, self.config.max_request_bytes)
+            msg = wire.decode(frames, self._limits)
         except wire.WireError as exc:
-            if exc.code == "auth":
-                self.refused += 1
-                log.warning("refused a request: %s", exc)
-                return self._error(None, "refused: the request is not signed with this server's key "
-                                   f"(check --key-file / ${wire.KEY_ENV})", "auth")
+            self.bad_requests += 1
             log.warning("bad request: %s", exc)
             return self._error(None, str(exc), exc.code)
         nonce = msg.header["nonce"]
@@ -313,36 +273,44 @@ class RobotServer:
             self._check_fresh(msg.header)
             if msg.header.get("kind") != "req":
                 raise wire.WireError("message is not a request")
-            self.last_message_at = time.monotonic()
             cmd = msg.header.get("cmd")
             args = check_args(cmd, msg.header.get("args", {}))
-            return self._dispatch(nonce, cmd, args)
+            self.last_message_at = time.monotonic()
+            return self._dispatch(nonce, cmd, args, peer)
         except wire.WireError as exc:
+            self.bad_requests += 1
             log.warning("bad request: %s", exc)
             return self._error(nonce, str(exc), exc.code)
         except OvmmError as exc:
             return self._error(nonce, str(exc), "robot")
 
-    def _dispatch(self, nonce: str, cmd: str, args: dict[str, Any]) -> list[bytes]:
+    def _feed(self, job: _Job | None, job_id: int | None, peer: bytes) -> bool:
+        """An accepted heartbeat for `job_id` from `peer`: feeds the watchdog only if peer owns that running job."""
+        if job is None or job.id != job_id or job.owner != peer or job.done.is_set():
+            return False
+        job.fed_at = time.monotonic()
+        return True
+
+    def _dispatch(self, nonce: str, cmd: str, args: dict[str, Any], peer: bytes) -> list[bytes]:
         job = self._job
         busy = job is not None and not job.done.is_set()
         if cmd == "hello":
             return self._reply(nonce, {"name": self.robot.name, "version": wire.VERSION,
                                        "watchdog_s": self.config.watchdog_s, "busy": busy})
         if cmd == "heartbeat":
-            return self._reply(nonce, {"busy": busy})
+            return self._reply(nonce, {"busy": busy, "fed": self._feed(job, args.get("job"), peer)})
         if cmd == "stop":
             if busy and job.stopped_by is None:
                 job.stopped_by = "a stop request from the client"
             self._stop_robot("stop request")
             return self._reply(nonce, {"busy": busy})
         if cmd == "wait":
-            return self._wait(nonce, args["job"], args.get("max_wait_s", 0.1))
+            return self._wait(nonce, args["job"], args.get("max_wait_s", 0.1), peer)
         if busy:
             return self._error(nonce, f"busy: {job.cmd} (job {job.id}) is still running; wait for it or stop it",
                                "busy")
         if cmd in MOTION_COMMANDS:
-            return self._start_job(nonce, cmd, args)
+            return self._start_job(nonce, cmd, args, peer)
         if cmd == "observe":
             result, arrays = wire.observation_to_wire(self.robot.observe())
             return self._reply(nonce, result, arrays)
@@ -354,8 +322,8 @@ class RobotServer:
             return self._reply(nonce, {"holding": self.robot.is_holding()})
         raise wire.WireError(f"unknown command {cmd!r}", "unknown_command")  # unreachable: schemas checked
 
-    def _start_job(self, nonce: str, cmd: str, args: dict[str, Any]) -> list[bytes]:
-        job = _Job(next(self._job_ids), cmd)
+    def _start_job(self, nonce: str, cmd: str, args: dict[str, Any], peer: bytes) -> list[bytes]:
+        job = _Job(next(self._job_ids), cmd, peer)
         robot = self.robot
 
         def call() -> MotionResult:
@@ -384,12 +352,14 @@ class RobotServer:
         threading.Thread(target=work, name=f"robot-job-{job.id}", daemon=True).start()
         return self._reply(nonce, {"job": job.id, "done": False})
 
-    def _wait(self, nonce: str, job_id: int, max_wait_s: float) -> list[bytes]:
+    def _wait(self, nonce: str, job_id: int, max_wait_s: float, peer: bytes) -> list[bytes]:
         job = self._job
         if job is None or job.id != job_id:
             return self._error(nonce, f"no job {job_id} on this server", "bad_request")
-        job.done.wait(max(0.0, min(max_wait_s, self.config.watchdog_s / 2)))
+        self._feed(job, job_id, peer)
+        job.done.wait(max(0.0, min(max_wait_s, self.config.watchdog_s / 2, 0.25)))
         if not job.done.is_set():
+            self._feed(job, job_id, peer)
             return self._reply(nonce, {"job": job.id, "done": False})
         if job.error is not None:
             return self._error(nonce, job.error, "robot")

@@ -1,50 +1,56 @@
-"""The robot-server wire format (version 1): signed JSON headers with raw numpy payloads, no pickle.
+"""The robot-server wire format (version 2): JSON headers with raw numpy payloads, no pickle.
 
-A message is one ZMQ multipart message:
+A message is one ZMQ multipart message (on the server's ROUTER socket preceded by the peer's routing
+envelope, which the transport strips):
 
-    [header, payload_0, ..., payload_{n-1}, mac]
+    [header, payload_0, ..., payload_{n-1}]
 
-header   UTF-8 JSON object.
-         request: {"v": 1, "kind": "req", "cmd": str, "args": {..}, "nonce": str, "ts": float, "arrays": [..]}
-         reply:   {"v": 1, "kind": "rep", "re": <request nonce>, "ok": bool, "result": {..},
+header   UTF-8 JSON object, at most `Limits.max_header_bytes` and `Limits.max_json_depth` levels deep.
+         request: {"v": 2, "kind": "req", "cmd": str, "args": {..}, "nonce": str, "ts": float, "arrays": []}
+         reply:   {"v": 2, "kind": "rep", "re": <request nonce>, "ok": bool, "result": {..},
                    "error": str, "code": str, "nonce": str, "ts": float, "arrays": [..]}
          "arrays" describes the payloads in order: {"name": str, "dtype": str, "shape": [int, ..]};
-         dtypes: uint8, uint16, int32, float32, float64, bool; little-endian, C order.
+         dtypes: uint8, uint16, int32, float32, float64, bool; little-endian, C order; at most
+         `Limits.max_arrays` arrays of at most 4 dimensions and `Limits.max_array_elements` elements.
 payload  the array's raw bytes.
-mac      HMAC-SHA256 over b"ovmm-robot-wire/1" and every preceding part, each prefixed by its length as
-         8 bytes big-endian; 32 bytes, or empty when no key is used (loopback only).
 
-nonce is 16 random bytes in hex and ts the sender's Unix time; a server refuses a request whose ts is more
-than `max_clock_skew_s` away from its clock or whose nonce it has seen (replay), and a client refuses a
-reply whose "re" is not its request's nonce.
+Authentication and encryption are the transport's (ZMQ CURVE, robots.transport); version 1's HMAC frame is
+gone. nonce is 16 random bytes in hex and ts the sender's Unix time (a finite number); a server refuses a
+request whose ts is more than `max_clock_skew_s` away from its clock or whose nonce it has seen (replay),
+and a client refuses a reply whose "re" is not its request's nonce.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import math
-import os
 import secrets
-import struct
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from core.errors import InputError
+from core.bounded_json import BoundedJSONError, loads_bounded
 from core.types import CameraIntrinsics, JointState, Pose2D, RGBDFrame
 from robots.protocol import MotionResult, RobotObservation
 
-VERSION = 1
-KEY_ENV = "OVMM_ROBOT_KEY"
-MIN_KEY_CHARS = 16
-_DOMAIN = b"ovmm-robot-wire/1"
+VERSION = 2
 _DTYPES = {"uint8", "uint16", "int32", "float32", "float64", "bool"}
 _MAX_DIMS = 4
+_MAX_DIM = 1 << 31
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on one message, checked before anything in it is used."""
+
+    max_bytes: int
+    max_frames: int = 9  # header + arrays
+    max_header_bytes: int = 256 << 10
+    max_json_depth: int = 16
+    max_arrays: int = 8
+    max_array_elements: int = 1 << 27
 
 
 class WireError(Exception):
@@ -61,49 +67,25 @@ class Message:
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-# --- keys ---------------------------------------------------------------------------------------------------
-
-
-def load_key(key_file: str | os.PathLike | None = None) -> bytes | None:
-    """The shared key from `key_file`, else from $OVMM_ROBOT_KEY, else None. Whitespace is stripped."""
-    if key_file:
-        path = Path(key_file).expanduser()
-        try:
-            text = path.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read the robot key file {path}: {exc}") from exc
-        source = str(path)
-    else:
-        text = os.environ.get(KEY_ENV, "").strip()
-        source = f"${KEY_ENV}"
-        if not text:
-            return None
-    if len(text) < MIN_KEY_CHARS:
-        raise InputError(f"the robot key in {source} is too short: use at least {MIN_KEY_CHARS} characters "
-                         "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)")
-    return text.encode("utf-8")
-
-
-def generate_key() -> str:
-    return secrets.token_hex(32)
+def finite_number(v: Any) -> float | None:
+    """v as a float if it is a JSON number (not a bool) with a finite float value, else None."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    try:
+        f = float(v)
+    except OverflowError:
+        return None
+    return f if math.isfinite(f) else None
 
 
 # --- encoding -----------------------------------------------------------------------------------------------
-
-
-def _mac(key: bytes, parts: list[bytes]) -> bytes:
-    h = hmac.new(key, _DOMAIN, hashlib.sha256)
-    for p in parts:
-        h.update(struct.pack(">Q", len(p)))
-        h.update(p)
-    return h.digest()
 
 
 def new_nonce() -> str:
     return secrets.token_hex(16)
 
 
-def encode(header: dict[str, Any], arrays: dict[str, np.ndarray] | None, key: bytes | None) -> list[bytes]:
+def encode(header: dict[str, Any], arrays: dict[str, np.ndarray] | None = None) -> list[bytes]:
     """Frames of a message; header gets "v", "nonce", "ts" and "arrays" filled in if absent."""
     header = dict(header)
     header.setdefault("v", VERSION)
@@ -118,54 +100,63 @@ def encode(header: dict[str, Any], arrays: dict[str, np.ndarray] | None, key: by
         specs.append({"name": name, "dtype": a.dtype.name, "shape": list(a.shape)})
         payloads.append(a.tobytes())
     header["arrays"] = specs
-    parts = [json.dumps(header, allow_nan=False).encode("utf-8"), *payloads]
-    parts.append(_mac(key, parts) if key else b"")
-    return parts
+    return [json.dumps(header, allow_nan=False).encode("utf-8"), *payloads]
 
 
-def decode(frames: list[bytes], key: bytes | None, max_bytes: int) -> Message:
-    """Parse and check a message. Raises WireError (code "auth" for a bad signature)."""
+def decode(frames: list[bytes], limits: Limits) -> Message:
+    """Parse and check a message against `limits`. Raises WireError."""
+    if not frames:
+        raise WireError("empty message")
+    if len(frames) > limits.max_frames:
+        raise WireError(f"message has {len(frames)} parts, more than the limit of {limits.max_frames}", "too_large")
     total = sum(len(f) for f in frames)
-    if total > max_bytes:
-        raise WireError(f"message of {total} bytes exceeds the limit of {max_bytes} bytes", "too_large")
-    if len(frames) < 2:
-        raise WireError("message has fewer than 2 parts (header and signature)")
-    if key is not None:
-        if len(frames[-1]) != 32 or not hmac.compare_digest(frames[-1], _mac(key, list(frames[:-1]))):
-            raise WireError("message is not signed with the right key", "auth")
+    if total > limits.max_bytes:
+        raise WireError(f"message of {total} bytes exceeds the limit of {limits.max_bytes} bytes", "too_large")
     try:
-        header = json.loads(frames[0].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WireError(f"header is not JSON ({exc.__class__.__name__})") from exc
+        header = loads_bounded(frames[0], limits.max_header_bytes, limits.max_json_depth)
+    except BoundedJSONError as exc:
+        code = "too_large" if "exceed the limit" in str(exc) else "bad_request"
+        raise WireError(f"header is not acceptable JSON: {exc}", code) from None
     if not isinstance(header, dict):
         raise WireError("header is not a JSON object")
     if header.get("v") != VERSION:
-        raise WireError(f"unsupported wire version {header.get('v')!r} (this side speaks {VERSION})", "version")
-    for name, typ in (("nonce", str), ("ts", (int, float))):
-        if not isinstance(header.get(name), typ) or isinstance(header.get(name), bool):
-            raise WireError(f"header field {name!r} is missing or has the wrong type")
+        raise WireError(f"unsupported wire version {header.get('v')!r} (this side speaks {VERSION}; update ovmm on "
+                        "both machines)", "version")
+    nonce = header.get("nonce")
+    if not isinstance(nonce, str) or not 8 <= len(nonce) <= 64:
+        raise WireError("header field 'nonce' is missing or is not a string of 8-64 characters")
+    if finite_number(header.get("ts")) is None:
+        raise WireError("header field 'ts' is missing or is not a finite number")
     specs = header.get("arrays", [])
-    payloads = frames[1:-1]
+    payloads = frames[1:]
     if not isinstance(specs, list) or len(specs) != len(payloads):
         raise WireError(f"header describes {len(specs) if isinstance(specs, list) else '?'} arrays, "
                         f"message has {len(payloads)} payloads")
+    if len(specs) > limits.max_arrays:
+        raise WireError(f"message has {len(specs)} arrays, more than {limits.max_arrays}", "too_large")
     arrays = {}
     for spec, payload in zip(specs, payloads, strict=True):
-        arrays.update([_decode_array(spec, payload)])
+        name, arr = _decode_array(spec, payload, limits.max_array_elements)
+        if name in arrays:
+            raise WireError(f"array {name!r} appears twice")
+        arrays[name] = arr
     return Message(header, arrays)
 
 
-def _decode_array(spec: Any, payload: bytes) -> tuple[str, np.ndarray]:
+def _decode_array(spec: Any, payload: bytes, max_elements: int) -> tuple[str, np.ndarray]:
     if not isinstance(spec, dict):
         raise WireError("array description is not an object")
     name, dtype, shape = spec.get("name"), spec.get("dtype"), spec.get("shape")
-    if not isinstance(name, str) or dtype not in _DTYPES:
-        raise WireError(f"array description {spec!r} has a bad name or dtype")
+    if not isinstance(name, str) or len(name) > 64 or dtype not in _DTYPES:
+        raise WireError(f"array description {str(spec)[:120]} has a bad name or dtype")
     if (not isinstance(shape, list) or len(shape) > _MAX_DIMS
-            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape)):
-        raise WireError(f"array {name!r} has a bad shape {shape!r}")
+            or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < _MAX_DIM for s in shape)):
+        raise WireError(f"array {name!r} has a bad shape {str(shape)[:80]} (at most {_MAX_DIMS} non-negative sizes)")
+    elements = math.prod(shape)
+    if elements > max_elements:
+        raise WireError(f"array {name!r} of {elements} elements exceeds the limit of {max_elements}", "too_large")
     dt = np.dtype(dtype).newbyteorder("<")
-    if math.prod(shape) * dt.itemsize != len(payload):
+    if elements * dt.itemsize != len(payload):
         raise WireError(f"array {name!r}: {len(payload)} bytes do not match shape {shape} of {dtype}")
     return name, np.frombuffer(payload, dtype=dt).reshape(shape).astype(dt.newbyteorder("="))
 
@@ -179,9 +170,28 @@ def joints_to_dict(j: JointState) -> dict[str, Any]:
             "extra": {str(k): float(v) for k, v in j.extra.items()}}
 
 
+def _finite(v: Any, what: str) -> float:
+    f = finite_number(v)
+    if f is None:
+        raise WireError(f"{what} is not a finite number")
+    return f
+
+
 def joints_from_dict(d: dict[str, Any]) -> JointState:
     names = ("lift_m", "arm_m", "wrist_yaw", "wrist_pitch", "wrist_roll", "gripper_m", "head_pan", "head_tilt")
-    return JointState(**{n: float(d[n]) for n in names}, extra={k: float(v) for k, v in d.get("extra", {}).items()})
+    if not isinstance(d, dict):
+        raise WireError("joints are not an object")
+    extra = d.get("extra", {})
+    if not isinstance(extra, dict) or len(extra) > 64:
+        raise WireError("joints 'extra' is not a small object")
+    return JointState(**{n: _finite(d.get(n), f"joint {n}") for n in names},
+                      extra={str(k): _finite(v, f"joint {k}") for k, v in extra.items()})
+
+
+def pose_from_list(v: Any) -> Pose2D:
+    if not isinstance(v, list) or len(v) not in (2, 3):
+        raise WireError(f"expected a pose [x, y, theta], got {str(v)[:60]}")
+    return Pose2D.from_list([_finite(x, "a pose coordinate") for x in v])
 
 
 def motion_to_dict(r: MotionResult) -> dict[str, Any]:
@@ -191,9 +201,11 @@ def motion_to_dict(r: MotionResult) -> dict[str, Any]:
 
 
 def motion_from_dict(d: dict[str, Any]) -> MotionResult:
+    if not isinstance(d, dict) or not isinstance(d.get("success"), bool):
+        raise WireError("motion result is not an object with a boolean 'success'")
     return MotionResult(
-        success=bool(d["success"]), reason=str(d.get("reason", "")),
-        base_pose=Pose2D.from_list(d["base_pose"]) if d.get("base_pose") is not None else None,
+        success=d["success"], reason=str(d.get("reason", ""))[:2000],
+        base_pose=pose_from_list(d["base_pose"]) if d.get("base_pose") is not None else None,
         joints=joints_from_dict(d["joints"]) if d.get("joints") is not None else None,
     )
 
@@ -212,11 +224,36 @@ def observation_to_wire(obs: RobotObservation) -> tuple[dict[str, Any], dict[str
 
 
 def observation_from_wire(result: dict[str, Any], arrays: dict[str, np.ndarray]) -> RobotObservation:
-    fr = result["frame"]
-    frame = RGBDFrame(
-        rgb=arrays["rgb"], depth_m=arrays["depth_m"], intrinsics=CameraIntrinsics.from_dict(fr["intrinsics"]),
-        T_world_cam=np.asarray(fr["T_world_cam"], dtype=np.float64), timestamp=float(fr["timestamp"]),
-        index=int(fr["index"]), instance_ids=arrays.get("instance_ids"),
-    )
-    return RobotObservation(frame=frame, base_pose=Pose2D.from_list(result["base_pose"]),
-                            joints=joints_from_dict(result["joints"]), holding=result.get("holding"))
+    """The observation in a reply, every field checked (WireError otherwise)."""
+    fr = result.get("frame") if isinstance(result, dict) else None
+    if not isinstance(fr, dict):
+        raise WireError("observation has no frame")
+    rgb, depth, ids = arrays.get("rgb"), arrays.get("depth_m"), arrays.get("instance_ids")
+    if rgb is None or rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise WireError("observation rgb is not an HxWx3 uint8 image")
+    if depth is None or depth.dtype != np.float32 or depth.shape != rgb.shape[:2]:
+        raise WireError("observation depth_m is not an HxW float32 image matching rgb")
+    if ids is not None and (ids.dtype != np.int32 or ids.shape != rgb.shape[:2]):
+        raise WireError("observation instance_ids do not match rgb")
+    T = fr.get("T_world_cam")
+    if (not isinstance(T, list) or len(T) != 4
+            or not all(isinstance(r, list) and len(r) == 4 for r in T)):
+        raise WireError("observation T_world_cam is not a 4x4 matrix")
+    T = np.array([[_finite(v, "T_world_cam") for v in row] for row in T], dtype=np.float64)
+    intr = fr.get("intrinsics")
+    if not isinstance(intr, dict):
+        raise WireError("observation intrinsics are not an object")
+    try:
+        intrinsics = CameraIntrinsics.from_dict({k: _finite(v, f"intrinsics {k}") for k, v in intr.items()})
+    except (KeyError, TypeError, ValueError) as exc:
+        raise WireError(f"observation intrinsics are invalid ({exc})") from None
+    index = fr.get("index")
+    if isinstance(index, bool) or not isinstance(index, int) or abs(index) > 1 << 62:
+        raise WireError("observation frame index is not an integer")
+    holding = result.get("holding")
+    if holding is not None and not isinstance(holding, bool):
+        raise WireError("observation 'holding' is not a boolean or null")
+    frame = RGBDFrame(rgb=rgb, depth_m=depth, intrinsics=intrinsics, T_world_cam=T,
+                      timestamp=_finite(fr.get("timestamp"), "frame timestamp"), index=index, instance_ids=ids)
+    return RobotObservation(frame=frame, base_pose=pose_from_list(result.get("base_pose")),
+                            joints=joints_from_dict(result.get("joints")), holding=holding)

@@ -1,23 +1,25 @@
 """`ovmm robot-server`: serve a robot to workstations over the network (runs ON the robot).
 
-  ovmm robot-server --new-key ~/.ovmm/robot.key                 (write a random shared key, then copy it over)
-  ovmm robot-server --key-file ~/.ovmm/robot.key --host 0.0.0.0  (the real Stretch, reachable on the LAN)
+  ovmm robot-server --new-key                                    (write a new CURVE key to ~/.ovmm/robot.key)
+  ovmm robot-server --host 0.0.0.0                               (the real Stretch, reachable on the LAN)
   ovmm robot-server --backend sim --scene scene.json             (a simulated robot on 127.0.0.1, for testing)
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import logging
 import signal
 from pathlib import Path
 
 from core.errors import InputError
-from core.io import write_text_atomic
 from core.types import Pose2D
-from robots.server import RobotServer, ServerConfig
+from orchestrator.commands.robot_flags import add_insecure_option, add_key_file_option, port_number
+from robots.keys import DEFAULT_KEY_FILE, KEY_FILE_ENV, load_key, write_new_key
+from robots.server import RobotServer, ServerConfig, check_watchdog_s, is_loopback
 from robots.stretch_body_config import StretchBodyConfig
-from robots.wire import KEY_ENV, generate_key, load_key
+
+log = logging.getLogger(__name__)
 
 _SERVER = ServerConfig()
 _STRETCH = StretchBodyConfig()
@@ -27,19 +29,23 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "robot-server",
         help="serve the robot (real Stretch or simulator) to `ovmm ... --robot-host` clients over ZMQ",
-        description="Run on the robot. Serves a Robot over ZMQ with HMAC-signed messages; stops the robot "
-        f"when the client goes silent for --watchdog-s seconds. Key: --key-file or ${KEY_ENV}.",
+        description="Run on the robot. Serves a Robot over ZMQ, encrypted and authenticated with CURVE keys "
+        "(--new-key makes them); stops the robot when the client that started a motion goes silent for "
+        f"--watchdog-s seconds. Key: --key-file, else ${KEY_FILE_ENV}, else {DEFAULT_KEY_FILE}.",
     )
     p.add_argument("--backend", choices=["stretch", "sim"], default="stretch",
                    help="stretch: the real robot over stretch_body; sim: a simulated Stretch (needs --scene)")
     p.add_argument("--scene", help="scene JSON for --backend sim")
     p.add_argument("--host", default=_SERVER.host,
                    help="address to listen on (default 127.0.0.1; 0.0.0.0 for all interfaces, needs a key)")
-    p.add_argument("--port", type=int, default=_SERVER.port)
-    p.add_argument("--key-file", help=f"file holding the shared key (default: ${KEY_ENV})")
-    p.add_argument("--new-key", metavar="FILE", help="write a new random key to FILE (mode 600) and exit")
-    p.add_argument("--watchdog-s", type=float, default=_SERVER.watchdog_s,
-                   help="stop the robot when no client message arrives for this long during a motion")
+    p.add_argument("--port", type=port_number, default=_SERVER.port, help="TCP port, 1-65535 (default 5555)")
+    add_key_file_option(p)
+    p.add_argument("--new-key", metavar="FILE", nargs="?", const=DEFAULT_KEY_FILE,
+                   help=f"write a new robot key to FILE (default {DEFAULT_KEY_FILE}; mode 600) and exit")
+    add_insecure_option(p, server=True)
+    p.add_argument("--watchdog-s", type=watchdog_seconds, default=_SERVER.watchdog_s,
+                   help="stop the robot when the client that started a motion is silent for this long "
+                   "(finite, 0 < S <= 60; default 0.5)")
     p.add_argument("--no-camera", action="store_true", help="stretch backend without the head camera")
     p.add_argument("--home", action="store_true", help="home the Stretch on start if it is not homed (moves!)")
     p.add_argument("--map-registration", type=Pose2D.parse, default=Pose2D.from_list(_STRETCH.map_T_odom),
@@ -47,13 +53,18 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def watchdog_seconds(text: str) -> float:
+    """argparse type: a finite watchdog period in (0, 60] seconds (nan and inf would turn it off)."""
+    try:
+        return check_watchdog_s(float(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _write_new_key(path: str) -> int:
-    target = Path(path).expanduser()
-    if target.exists():
-        raise InputError(f"{target} already exists; remove it first or choose another file")
-    write_text_atomic(target, generate_key() + "\n")
-    os.chmod(target, 0o600)
-    print(f"wrote a new robot key to {target}; copy it to the workstation (e.g. scp) and keep it private")
+    target = write_new_key(path)
+    print(f"wrote a new robot key to {target} (mode 600); copy it to the workstation's {DEFAULT_KEY_FILE} "
+          "(e.g. scp) and keep it private")
     return 0
 
 
@@ -81,10 +92,18 @@ def _interrupt(signum, _frame) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.new_key:
         return _write_new_key(args.new_key)
-    if args.watchdog_s <= 0:
-        raise InputError("--watchdog-s must be positive")
-    key = load_key(args.key_file)
-    config = ServerConfig(host=args.host, port=args.port, watchdog_s=args.watchdog_s)
+    if args.insecure_loopback:
+        if args.key_file:
+            raise InputError("--insecure-loopback serves without a key: do not give --key-file with it")
+        if not is_loopback(args.host):
+            raise InputError(f"--insecure-loopback serves 127.0.0.1 only, not {args.host}")
+        key = None
+        log.warning("--insecure-loopback: no authentication and no encryption; any local process can drive the "
+                    "robot")
+    else:
+        key = load_key(args.key_file)
+    config = ServerConfig(host=args.host, port=args.port, watchdog_s=args.watchdog_s,
+                          insecure_loopback=args.insecure_loopback)
     robot = _make_robot(args)
     server = RobotServer(robot, key, config)  # refuses a network address without a key
     with robot:
@@ -93,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, _interrupt)
         server.bind()
-        print(f"serving {robot.name} on tcp://{args.host}:{server.port} (key: {'yes' if key else 'no'}, "
+        print(f"serving {robot.name} on tcp://{args.host}:{server.port} (CURVE key: "
+              f"{'yes' if key else 'NO, insecure loopback'}, "
               f"watchdog {args.watchdog_s:.2f} s); Ctrl-C stops", flush=True)
         try:
             server.serve_forever()

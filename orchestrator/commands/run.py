@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from orchestrator.commands.robot_flags import add_insecure_option, add_key_file_option, port_number
 from orchestrator.configs import ROBOT_KINDS, RobotOptions
 
 EXAMPLE = 'ovmm run "put the red coffee mug on the white kitchen table" --map home.ovmm-map.npz --robot sim --scene scene.json'
@@ -16,13 +17,14 @@ def add_robot_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--robot", choices=ROBOT_KINDS, default=d.kind, help="which robot carries the task out")
     p.add_argument("--scene", default=d.scene, help="scene.json for --robot sim (the scene the map was scanned in)")
     p.add_argument("--robot-host", default=d.host, help="host of `ovmm robot-server` for --robot stretch")
-    p.add_argument("--robot-port", type=int, default=d.port, help="port of `ovmm robot-server`")
-    p.add_argument("--key-file", default=d.key_file, help="the robot server's shared key (or set OVMM_ROBOT_KEY)")
+    p.add_argument("--robot-port", type=port_number, default=d.port, help="port of `ovmm robot-server` (1-65535)")
+    add_key_file_option(p)
+    add_insecure_option(p)
 
 
 def robot_options(args: argparse.Namespace) -> RobotOptions:
     return RobotOptions(kind=args.robot, scene=args.scene, host=args.robot_host, port=args.robot_port,
-                        key_file=args.key_file)
+                        key_file=args.key_file, insecure_loopback=args.insecure_loopback)
 
 
 def register(subparsers) -> None:

@@ -15,6 +15,7 @@ from dataclasses import replace
 from core.errors import InputError
 from mapping.sources import CaptureConfig
 from mapping.voxel_map import VoxelMapConfig
+from orchestrator.commands.robot_flags import add_insecure_option, add_key_file_option, port_number
 from orchestrator.configs import parse_camera_size
 from orchestrator.scanning import RobotScanConfig, SimScanDefaults
 from perception.config import PIPELINES, PerceptionConfig
@@ -64,8 +65,9 @@ def register(subparsers) -> None:
     rc = RobotScanConfig()
     g = p.add_argument_group("robot (a Stretch running `ovmm robot-server`)")
     g.add_argument("--robot", metavar="HOST", help="scan with the robot at HOST instead of a capture")
-    g.add_argument("--robot-port", type=int, default=5555, help="robot-server port (default 5555)")
-    g.add_argument("--robot-key", default=None, help="shared key file (default $OVMM_ROBOT_KEY)")
+    g.add_argument("--robot-port", type=port_number, default=5555, help="robot-server port (default 5555)")
+    add_key_file_option(g)
+    add_insecure_option(g)
     g.add_argument("--stops", default=None, metavar="X,Y[,T];...",
                    help="base positions (map frame) to look around from, in order (default: where it stands)")
     g.add_argument("--pans", type=int, default=rc.num_pans, help=f"head pans per stop (default {rc.num_pans})")
@@ -152,7 +154,8 @@ def _scan_robot(args, pcfg, mcfg, progress):
 
     stops = _stops(args.stops)
     cfg = RobotScanConfig(num_pans=args.pans, head_tilt=args.tilt)
-    with RobotClient(args.robot, args.robot_port, load_key(args.robot_key)) as robot:
+    key = None if args.insecure_loopback else load_key(args.key_file)
+    with RobotClient(args.robot, args.robot_port, key, insecure_loopback=args.insecure_loopback) as robot:
         return scan_robot(robot, pcfg, mcfg, stops, cfg, source=f"robot:{args.robot}", on_start=progress.start,
                           on_frame=progress.frame)
 

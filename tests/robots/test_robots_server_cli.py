@@ -15,7 +15,7 @@ import pytest
 from core.types import Pose2D
 from orchestrator.cli import main
 from robots.client import ClientConfig, RobotClient
-from robots.wire import load_key
+from robots.keys import load_key
 
 REPO = Path(__file__).resolve().parents[2]
 SCENE = REPO / "sim" / "data" / "example_scene.json"
@@ -27,25 +27,41 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_new_key_file_is_private_and_loadable(tmp_path, capsys):
+def test_new_key_file_is_private_and_loadable(tmp_path, capsys, monkeypatch):
     key_file = tmp_path / "robot.key"
     assert main(["robot-server", "--new-key", str(key_file)]) == 0
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    assert len(load_key(key_file)) == 64
+    assert load_key(key_file).server_public
     assert main(["robot-server", "--new-key", str(key_file)]) == 1  # never overwrites a key
     assert "already exists" in capsys.readouterr().err
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert main(["robot-server", "--new-key"]) == 0  # the one default path
+    assert load_key(tmp_path / ".ovmm" / "robot.key").client_public
 
 
-def test_network_address_without_key_is_refused(capsys, monkeypatch):
-    monkeypatch.delenv("OVMM_ROBOT_KEY", raising=False)
+def test_serving_without_a_key_is_refused_unless_insecure_loopback(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("OVMM_ROBOT_KEY_FILE", raising=False)
     assert main(["robot-server", "--host", "0.0.0.0", "--port", str(free_port())]) == 1
-    assert "without a key" in capsys.readouterr().err
+    assert "no robot key at" in capsys.readouterr().err
+    assert main(["robot-server", "--insecure-loopback", "--host", "0.0.0.0", "--port", str(free_port())]) == 1
+    assert "127.0.0.1 only" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--port", "70000"), ("--port", "0"), ("--watchdog-s", "nan"),
+                                             ("--watchdog-s", "inf"), ("--watchdog-s", "-1")])
+def test_out_of_range_port_or_watchdog_is_refused_by_the_parser(flag, value, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["robot-server", "--insecure-loopback", flag, value])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert flag in err and ("1-65535" in err or "finite" in err)
 
 
 @pytest.mark.skipif(not SCENE.is_file(), reason="the simulator's example scene is absent")
 def test_sim_backend_served_to_a_client(tmp_path):
     key_file = tmp_path / "robot.key"
-    key_file.write_text("a-test-key-with-enough-characters\n")
+    assert main(["robot-server", "--new-key", str(key_file)]) == 0
     port = free_port()
     env = dict(os.environ, OMP_NUM_THREADS="1", MUJOCO_GL=os.environ.get("MUJOCO_GL", "egl"))
     proc = subprocess.Popen(
