@@ -3,9 +3,11 @@
 pick(): look at the object, perceive it (a `segment(frame, phrase) -> [(mask, score)]` callable, or a mask
 provider `provider(frame) -> [(mask, score)]`; lists of perception Observations work too), plan grasps, then for each grasp tried:
   retract the arm -> lift to a travel height that clears the scene -> turn the base in place -> set the wrist
-  -> open -> extend to the pre-grasp -> descend/extend along the approach -> close -> lift -> verify held
+  -> open -> extend to the pre-grasp -> descend/extend along the approach -> close -> rise -> verify held
   (robot.is_holding() where the backend knows, else the object must have left its surface in a new frame)
-  -> retract.
+  -> pull the arm in. The rise and pull-in are planned before the grasp (grasping.retract) against the
+  scene points and the map's voxels: a grasp that would leave the object stuck (a bottle held too high to be
+  lifted out of a sink) is not tried.
 Retry ladder, one rung per attempt, every step logged in PickResult.log:
   1. the best grasps of the first perception;  2. re-centre the head on the object, re-perceive, re-plan;
   3. shift the base along its heading (+7 cm, then -7 cm), re-perceive, re-plan;  then stop.
@@ -32,6 +34,8 @@ from grasping.motion import MotionFailed, clear_view, move_joints_safely, retrac
 from grasping.object_points import ObjectCloud, ObjectNotSeenError, object_cloud
 from grasping.place import HeldObject, NoPlaceError, PlaceTarget, choose_place
 from grasping.planner import Grasp, plan_grasps
+from grasping.proposals import ObjectShape
+from grasping.retract import HeldShape, RetractPlan, plan_retract, retract_along
 from robots.protocol import Robot
 
 log = logging.getLogger(__name__)
@@ -149,6 +153,19 @@ def _travel_lift(grasp: Grasp, cloud: ObjectCloud, config: PickConfig) -> float:
     return float(min(max(pre.lift_m, pre.lift_m + need), STRETCH.limits.lift_m[1]))
 
 
+def _around(cloud: ObjectCloud, obstacles: np.ndarray | None, radius_m: float = 1.0) -> np.ndarray:
+    """Scene points for planning the way back: the camera's, plus `obstacles` within `radius_m` of the object
+    (leaving out those inside the object's own box, grown by 2 cm: the map holds the object too)."""
+    scene = np.asarray(cloud.scene, np.float32).reshape(-1, 3)
+    if obstacles is None or len(obstacles) == 0:
+        return scene
+    pts = np.asarray(obstacles, np.float32).reshape(-1, 3)
+    lo, hi = cloud.points.min(axis=0) - 0.02, cloud.points.max(axis=0) + 0.02
+    own = np.all((pts >= lo) & (pts <= hi), axis=1)
+    near = np.linalg.norm(pts[:, :2] - cloud.centroid[:2], axis=1) < radius_m
+    return np.concatenate([scene, pts[near & ~own]])
+
+
 def _held(robot: Robot, provider: MaskProvider, name: str, before_z: float, config: PickConfig) -> bool:
     holding = robot.is_holding()
     if holding is not None:
@@ -160,9 +177,24 @@ def _held(robot: Robot, provider: MaskProvider, name: str, before_z: float, conf
     return float(np.median(cloud.points[:, 2])) > before_z + config.verify_lift_m
 
 
+def held_shape(grasp: Grasp, shape: ObjectShape) -> HeldShape:
+    """The object as it will hang in the gripper after this grasp (grasp frame centre, radius, bottom/top)."""
+    T = grasp.T_world_grasp
+    centre = np.array([*shape.centre_xy, T[2, 3]])
+    return HeldShape(centre_in_grasp=T[:3, :3].T @ (centre - T[:3, 3]),
+                     radius_m=0.5 * max(shape.extent_major, shape.extent_minor),
+                     bottom_m=float(shape.support_z - T[2, 3]), top_m=float(shape.top_z - T[2, 3]))
+
+
+def grasp_retract(grasp: Grasp, shape: ObjectShape, points: np.ndarray, config: PickConfig) -> RetractPlan:
+    """How the arm comes home holding the object after this grasp (rise, then pull in), or why it cannot."""
+    return plan_retract(grasp.solution.base_pose, grasp.solution.joints, points, config.grasp.gripper,
+                        held_shape(grasp, shape), min_rise_m=config.lift_after_grasp_m)
+
+
 def execute_grasp(robot: Robot, grasp: Grasp, cloud: ObjectCloud, provider: MaskProvider, name: str,
-                  config: PickConfig, steps: list[str]) -> tuple[bool, str]:
-    """Run one grasp; returns (held, reason). Leaves the arm retracted."""
+                  config: PickConfig, steps: list[str], way_back: RetractPlan | None = None) -> tuple[bool, str]:
+    """Run one grasp; returns (held, reason). Leaves the arm retracted (along `way_back` after a grasp)."""
     sol: ArmSolution = grasp.solution
     j, pre = sol.joints, grasp.pre_joints
     travel = _travel_lift(grasp, cloud, config)
@@ -187,23 +219,28 @@ def execute_grasp(robot: Robot, grasp: Grasp, cloud: ObjectCloud, provider: Mask
     before_z = float(np.median(cloud.points[:, 2]))
     c = robot.set_gripper(0.0)
     steps.append(f"close: {c.reason or 'ok'}")
-    lift_to = min(j.lift_m + config.lift_after_grasp_m, STRETCH.limits.lift_m[1])
+    rise = config.lift_after_grasp_m if way_back is None else way_back.rise_m
+    lift_to = min(j.lift_m + rise, STRETCH.limits.lift_m[1])
     lr = robot.move_arm(lift_m=lift_to)
-    steps.append(f"lift {config.lift_after_grasp_m:.2f} m: {'ok' if lr.success else lr.reason}")
+    steps.append(f"lift {rise:.2f} m: {'ok' if lr.success else lr.reason}")
     if not _held(robot, provider, name, before_z, config):
         retract(robot, steps, open_first=True)
         return False, "grasp closed on nothing" + (f" ({c.reason})" if c.reason else "")
-    retract(robot, steps)
+    if way_back is None:
+        retract(robot, steps)
+    elif not retract_along(robot, RetractPlan(True, 0.0, lift_to), steps):
+        return True, "the held object could not be pulled back: " + steps[-1]
     return True, ""
 
 
 def pick(robot: Robot, target: str | MaskProvider, config: PickConfig | None = None,
          segment: SegmentFn | None = None, look_at: np.ndarray | None = None,
-         place_height_m: float | None = None) -> PickResult:
+         place_height_m: float | None = None, obstacles: np.ndarray | None = None) -> PickResult:
     """Pick the object named by `target` (a phrase for `segment`, or a mask provider) from where the robot is.
 
     `place_height_m` (the height of the surface it goes on next, if known) ranks grasps that can place it
-    there first (planner.plan_grasps).
+    there first (planner.plan_grasps). `obstacles` (world points, e.g. the map's occupied voxels; points
+    of the object itself are ignored) join the camera's scene points when the way back is planned.
 
     `look_at` (world xyz) points the head at the object first (e.g. the map's estimate). The robot must
     already be near the object (navigation's base goal); the base only turns in place or shifts a few
@@ -246,20 +283,31 @@ def pick(robot: Robot, target: str | MaskProvider, config: PickConfig | None = N
             reason = plan.reason
             result.log.append(f"  {reason}")
             continue
-        for k, grasp in enumerate(plan.grasps[: config.grasps_per_perception]):
-            result.log.append(f"  grasp {k + 1}: {grasp.kind}, width {grasp.width_m * 100:.1f} cm, "
-                              f"score {grasp.score:.2f}")
+        around = _around(cloud, obstacles)
+        tried = 0
+        for grasp in plan.grasps:
+            if tried >= config.grasps_per_perception:
+                break
+            way_back = grasp_retract(grasp, plan.shape, around, config)
+            if not way_back.ok:
+                reason = f"no feasible grasp of {name}: every grasp leaves it stuck ({way_back.reason})"
+                result.log.append(f"  skip a {grasp.kind} grasp: {way_back.reason}")
+                continue
+            tried += 1
+            result.log.append(f"  grasp {tried}: {grasp.kind}, width {grasp.width_m * 100:.1f} cm, "
+                              f"score {grasp.score:.2f}, way back: rise {way_back.rise_m:.2f} m")
             steps: list[str] = []
-            ok, why = execute_grasp(robot, grasp, cloud, provider, name, config, steps)
+            ok, why = execute_grasp(robot, grasp, cloud, provider, name, config, steps, way_back)
             result.log.extend(f"    {s}" for s in steps)
+            if ok and why:  # held, but the arm is stuck out: an honest failure, not a carried object
+                result.reason = why
+                result.log.append(f"    failed: {why}")
+                return result
             if ok:
-                below = float(grasp.T_world_grasp[2, 3] - plan.shape.support_z)
-                radius = 0.5 * max(plan.shape.extent_major, plan.shape.extent_minor)
+                hs = held_shape(grasp, plan.shape)
                 result.success, result.grasp, result.reason = True, grasp, ""
-                T = grasp.T_world_grasp
-                centre = np.array([*plan.shape.centre_xy, T[2, 3]])
-                result.held = HeldObject(below_grasp_m=below, radius_m=radius, top_down=grasp.top_down,
-                                         centre_in_grasp=T[:3, :3].T @ (centre - T[:3, 3]))
+                result.held = HeldObject(below_grasp_m=-hs.bottom_m, radius_m=hs.radius_m, top_down=grasp.top_down,
+                                         centre_in_grasp=hs.centre_in_grasp, height_m=hs.top_m - hs.bottom_m)
                 result.log.append(f"  holding {name}")
                 return result
             reason = why

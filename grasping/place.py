@@ -63,6 +63,8 @@ class HeldObject:
     centre_in_grasp: np.ndarray | None = None
     """(3,) the object's footprint centre in the grasp frame at pick time (a plate held by its rim sits
     ~12 cm off the grasp centre); the place spot is where this centre goes. None: at the grasp centre."""
+    height_m: float | None = None
+    """The object's height (bottom to top) measured at pick time; None: unknown."""
 
 
 @dataclass

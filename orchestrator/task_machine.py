@@ -142,6 +142,7 @@ class TaskRunner:
         self.on_phase = on_phase
         self.held: HeldObject | None = None
         self._grid = voxel_map.obstacle_grid(self.config.obstacles)
+        self._voxels = voxel_map.occupancy_points()[0]  # the map's occupied voxels: the pick's way back
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _segment(self, frame: RGBDFrame, phrase: str) -> list[tuple[np.ndarray, float]]:
@@ -321,7 +322,7 @@ class TaskRunner:
                 continue
             t0 = time.perf_counter()
             res = pick(self.robot, task.object_phrase, self.config.pick, segment=self._segment, look_at=hit.center,
-                       place_height_m=place_z)
+                       place_height_m=place_z, obstacles=self._voxels)
             report.log.extend(f"    {line}" for line in res.log)
             details = {"attempts": res.attempts, "reach_mode": "/".join(mode[0]), "preferred_extension": mode[1]}
             if res.grasp is not None:
