@@ -35,6 +35,10 @@ class EvalConfig:
     scan_width: int = 640
     scan_height: int = 480
     """Head-camera resolution used while scanning (picking always uses the full 640x480 camera)."""
+    scene_dataset: str | None = None
+    """A Habitat *.scene_dataset_config.json: evaluate in its scenes instead of generated apartments."""
+    scenes: tuple[str, ...] = ()
+    """With scene_dataset: the scene instances to use, cycled over the apartments (default: all of them)."""
 
 
 @dataclass

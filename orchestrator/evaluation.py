@@ -117,11 +117,12 @@ def prepare_scene(seed: int, config: EvalConfig, perception_config: PerceptionCo
                   on_frame: Callable | None = None) -> PreparedScene:
     """Generate (or load) the apartment of `seed` and its scanned map, caching both."""
     from orchestrator.scanning import scan_sim_scene, sim_perception_config, with_camera
-    from sim.scene.generator import generate_scene
+    from orchestrator.eval_scenes import eval_scene
     from sim.scene.spec import SceneSpec
 
     pcfg = perception_config or sim_perception_config(config.scan_width, config.scan_height, device="cpu")
-    folder = Path(config.cache_dir) / f"seed-{seed}-{settings_key(config, pcfg)}"
+    tag, build_scene = eval_scene(seed, config)
+    folder = Path(config.cache_dir) / f"{tag}-{settings_key(config, pcfg)}"
     scene_path, map_path = folder / "scene.json", folder / "map.ovmm-map.npz"
     if scene_path.exists() and map_path.exists():
         try:
@@ -132,7 +133,7 @@ def prepare_scene(seed: int, config: EvalConfig, perception_config: PerceptionCo
             return PreparedScene(seed, spec, scene_path, vmap, perception, cached=True)
         except Exception as exc:  # noqa: BLE001 - a stale or corrupt cache is rebuilt, not fatal
             log.warning("seed %d: cache in %s unusable (%s); rebuilding", seed, folder, exc)
-    spec = generate_scene(seed)
+    spec = build_scene()
     spec.save(scene_path)
     spec = SceneSpec.load(scene_path)
     t0 = time.perf_counter()
