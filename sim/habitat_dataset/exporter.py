@@ -72,7 +72,8 @@ def _receptacle_template(spec: SceneSpec, r: ReceptacleSpec, objdir: Path) -> di
     visual = [_part_mesh(spec, p) for p in r.parts if p.role in ("both", "visual")]
     collision = [_part_mesh(spec, p) for p in r.parts if p.role in ("both", "collision")]
     _write_glb(visual or collision, objdir / f"{r.id}.glb")
-    cfg: dict = {"render_asset": f"{r.id}.glb", "up": [0, 1, 0], "front": [0, 0, -1], "mass": 50.0}
+    cfg: dict = {"render_asset": f"{r.id}.glb", "up": [0, 1, 0], "front": [0, 0, -1], "mass": 50.0,
+                 "semantic_id": r.instance_id}
     if collision and len(collision) != len(visual):
         _write_glb(collision, objdir / f"{r.id}_collision.glb")
         cfg["collision_asset"] = f"{r.id}_collision.glb"
@@ -93,6 +94,7 @@ def _object_template(spec: SceneSpec, o: ObjectSpec, objdir: Path) -> dict:
     mesh = load_object_mesh(o, spec.base_dir)  # scaled, object frame (z up)
     _write_glb([_coloured(mesh, o.rgba)], objdir / f"{o.id}.glb")
     return {"render_asset": f"{o.id}.glb", "up": [0, 1, 0], "front": [0, 0, -1], "mass": o.mass,
+            "semantic_id": o.instance_id,
             "user_defined": {"ovmm": {"kind": "object", "id": o.id, "label": o.label, "description": o.description,
                                       "rgba": list(o.rgba)}}}
 

@@ -600,12 +600,22 @@ class _Importer:
         rec_desc = [r.description or f"{colour_name(r.parts[0].rgba)} {r.label}" for r in receptacles]
         obj_desc = [o.description or f"{colour_name(o.rgba)} {o.label}" for o in objects]
         descs = unique_descriptions(rec_desc + obj_desc)
-        used: Counter = Counter()
+        given = Counter(x.id for x in [*receptacles, *objects] if x.id)
+        taken = {k for k, n in given.items() if n == 1}  # ids given once keep them
+        first: set[str] = set()
 
-        def new_id(given: str, label: str) -> str:
-            base = given or slug(label)
-            used[base] += 1
-            return base if (given and used[base] == 1) else f"{base}_{used[base] - 1}"
+        def new_id(given_id: str, label: str) -> str:
+            if given_id and given[given_id] == 1:
+                return given_id
+            if given_id and given_id not in first and given_id not in taken:
+                first.add(given_id)
+                taken.add(given_id)
+                return given_id
+            base, k = given_id or slug(label), 0
+            while f"{base}_{k}" in taken:
+                k += 1
+            taken.add(f"{base}_{k}")
+            return f"{base}_{k}"
 
         room_of = {}
         recs = []
