@@ -297,3 +297,29 @@ def test_asset_root_paths(tmp_path, monkeypatch):
     monkeypatch.delenv("MY_ASSETS")
     with pytest.raises(SceneError, match="MY_ASSETS"):
         resolve_mesh_path("${MY_ASSETS}/a/mug.glb", None)
+
+
+# --- furniture meshes -> collision boxes and support surfaces ------------------------------------------------
+@pytest.mark.parametrize("kind,size", [("table", (1.2, 0.8, 0.75)), ("shelf", (0.9, 0.4, 1.0)),
+                                       ("sink_counter", (1.6, 0.6, 0.9)), ("coffee_table", (1.0, 0.6, 0.44))])
+def test_furniture_surfaces_from_a_mesh(kind, size):
+    """A furniture template's boxes as one mesh (what a Habitat asset is): its support surfaces come back."""
+    import trimesh
+
+    from core.geometry import make_T
+    from sim.habitat_dataset.furniture import furniture_geometry
+    from sim.scene.receptacles import receptacle_geometry
+
+    parts, surfaces = receptacle_geometry(kind, size, (0.5, 0.5, 0.5, 1.0))[:2]
+    mesh = trimesh.util.concatenate([trimesh.creation.box(extents=p.size, transform=make_T(quat_xyzw_to_R(p.quat_xyzw), p.pos))
+                                     for p in parts if p.type == "box"])
+    boxes, found = furniture_geometry(mesh, (0.5, 0.5, 0.5, 1.0))
+    assert boxes and all(b.role == "collision" for b in boxes)
+    lo = np.min([np.subtract(b.pos, np.divide(b.size, 2)) for b in boxes], axis=0)
+    hi = np.max([np.add(b.pos, np.divide(b.size, 2)) for b in boxes], axis=0)
+    assert np.allclose(lo, mesh.bounds[0], atol=0.026) and np.allclose(hi, mesh.bounds[1], atol=0.026)
+    for s in surfaces:  # every template surface is found at its height, nearly as large
+        match = [f for f in found if abs(f.pos[2] - s.pos[2]) < 0.005 and abs(f.pos[0] - s.pos[0]) < 0.05
+                 and abs(f.pos[1] - s.pos[1]) < 0.05]
+        assert match, (kind, s, found)
+        assert match[0].size[0] * match[0].size[1] > 0.8 * s.size[0] * s.size[1]
