@@ -71,7 +71,7 @@ _LEADING_FILLERS = [
     r"robot", r"stretch", r"please", r"kindly", r"just", r"also", r"and",
     r"(?:could|can|would|will) you(?: please)?(?: kindly)?", r"i(?: want| need| would like|'d like| d like) you to",
     r"i want to", r"go ahead and", r"go and", r"go", r"try to", r"(?:would|do) you mind",
-    r"let's", r"lets",
+    r"let's", r"lets", r"first", r"first of all", r"mind",
 ]
 _TRAILING_FILLERS = [
     r"please", r"for me", r"thanks", r"thank you", r"now", r"right now", r"if you can", r"if you could",
@@ -104,6 +104,7 @@ _PARTICLE_WORDS = "away|down|back|up|over"
 _PARTICLES = f"(?:{_PARTICLE_WORDS})"
 
 _CONJ = r"(?:,? and(?: then)?|,? then|,)"
+_GERUNDS = {"grabb": "grab", "dropp": "drop", "plac": "place", "mov": "move", "tak": "take"}
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
@@ -143,6 +144,10 @@ def normalise(text: str) -> str:
         if s == before:
             break
     s = re.sub(r"\b(?:um+|uh+|er+)\b", " ", s)
+    # "(would you mind) putting the mug ..." -> "put the mug ..."; "grab the mug for me and ..." -> "grab the mug and ..."
+    s = re.sub(r"(^|(?:,? and|,? then|,) )(put|set|get|grabb|dropp|pick|plac|mov|bring|tak|carry|fetch)t?ing\b",
+               lambda m: m.group(1) + _GERUNDS.get(m.group(2), m.group(2)), s.strip())
+    s = re.sub(r" for me(?=,? and\b|,? then\b|,)", "", s)
     # Speech recognisers often hear a leading "put" as "but"; no request starts with "but the ...".
     s = re.sub(r"^but (?=(?:the|a|an|it|that|this|my|your|some|away|down|back)\b)", "put ", s.strip())
     return re.sub(r"\s+", " ", s).strip(" ,")

@@ -12,8 +12,10 @@ from __future__ import annotations
 import logging
 import math
 import os
+import threading
+import time
 import wave
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,18 +54,28 @@ class SpeechConfig:
     language: str = "en"
     beam_size: int = 5
     initial_prompt: str | None = None  # e.g. object names to bias the vocabulary
+    hotwords: str | None = None  # faster-whisper hotwords (also a prompt; keep both within 223 tokens)
     temperature: float = 0.0  # 0: deterministic decoding (no sampling fallback)
+    vad_filter: bool = True  # drop non-speech with Silero VAD before decoding (faster-whisper's vad_filter)
+    no_speech_threshold: float = 0.6  # a segment Whisper rates this likely to be non-speech ...
+    min_avg_logprob: float = -1.0  # ... and decodes with a mean log-probability below this is dropped
 
 
 @dataclass
 class RecordConfig:
-    """Microphone recording: a fixed `duration_s`, or until `silence_s` of quiet after speech (at most
-    `max_s`). A block counts as speech when its RMS exceeds `threshold` (full scale = 1)."""
+    """Microphone recording: a fixed `duration_s`; or push-to-talk (until the caller's stop event); or until
+    `silence_s` of non-speech after speech (at most `max_s`; nothing heard after `no_speech_s` ends it too).
+    Speech is found by Silero VAD (`vad`, faster-whisper's model, probability >= `vad_threshold`), or where
+    that is unavailable or `vad` is False by block RMS above `threshold` (full scale = 1)."""
 
     duration_s: float | None = None
     max_s: float = 10.0
     silence_s: float = 1.0
+    no_speech_s: float = 6.0
     threshold: float = 0.02
+    vad: bool = True
+    vad_threshold: float = 0.5
+    vad_check_s: float = 0.2
     block_s: float = 0.05
     device: str | int | None = None
 
@@ -115,7 +127,8 @@ def resample(audio: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndar
 
 
 class SilenceEndpointer:
-    """Decides when a recording ends: after `silence_s` of quiet that follows speech, or at `max_s`."""
+    """Decides when a recording ends by block loudness: after `silence_s` of quiet that follows speech, at
+    `max_s`, after `no_speech_s` with no speech at all, or at `duration_s` when that is set."""
 
     def __init__(self, config: RecordConfig, sample_rate: int = SAMPLE_RATE) -> None:
         self.config = config
@@ -136,7 +149,60 @@ class SilenceEndpointer:
             self.quiet_s = 0.0
         elif self.heard_speech:
             self.quiet_s += dur
-        return self.total_s >= self.config.max_s or (self.heard_speech and self.quiet_s >= self.config.silence_s)
+        return self._done()
+
+    def _done(self) -> bool:
+        c = self.config
+        if self.total_s >= c.max_s:
+            return True
+        if not self.heard_speech:
+            return self.total_s >= c.no_speech_s
+        return self.quiet_s >= c.silence_s
+
+
+class VadEndpointer(SilenceEndpointer):
+    """The same rules with speech found by Silero VAD (faster-whisper's ONNX model) instead of loudness, so a
+    fan or a running tap does not keep the recording open. Every `vad_check_s` of audio it re-runs the VAD
+    over what was recorded and measures the time since the last speech ended."""
+
+    def __init__(self, config: RecordConfig, sample_rate: int = SAMPLE_RATE) -> None:
+        super().__init__(config, sample_rate)
+        from faster_whisper.vad import VadOptions, get_speech_timestamps  # noqa: PLC0415 - speech extra
+
+        self._vad = get_speech_timestamps
+        self._options = VadOptions(threshold=config.vad_threshold, min_silence_duration_ms=int(config.silence_s * 500),
+                                   speech_pad_ms=0, min_speech_duration_ms=150)
+        self._chunks: list[np.ndarray] = []
+        self._since_check = 0.0
+
+    def feed(self, block: np.ndarray) -> bool:
+        block = np.asarray(block, dtype=np.float32).reshape(-1)
+        dur = len(block) / self.rate
+        self.total_s += dur
+        self._since_check += dur
+        self._chunks.append(block)
+        if self.config.duration_s is not None:
+            return self.total_s >= self.config.duration_s
+        if self._since_check >= self.config.vad_check_s or self.total_s >= self.config.max_s:
+            self._since_check = 0.0
+            audio = np.concatenate(self._chunks)
+            if self.rate != SAMPLE_RATE:
+                audio = resample(audio, self.rate, SAMPLE_RATE)
+            spans = self._vad(audio, self._options, sampling_rate=SAMPLE_RATE)
+            if spans:
+                self.heard_speech = True
+                self.quiet_s = (audio.size - spans[-1]["end"]) / SAMPLE_RATE
+        return self._done()
+
+
+def make_endpointer(config: RecordConfig, sample_rate: int = SAMPLE_RATE) -> SilenceEndpointer:
+    """VadEndpointer when `config.vad` and faster-whisper's VAD (onnxruntime) are available, else loudness."""
+    if config.vad and config.duration_s is None:
+        try:
+            return VadEndpointer(config, sample_rate)
+        except (ImportError, RuntimeError) as exc:
+            log.info("Silero VAD unavailable (%s); ending recordings on loudness", exc)
+    return SilenceEndpointer(config, sample_rate)
 
 
 def _import_sounddevice():
@@ -150,40 +216,60 @@ def _import_sounddevice():
     return sd
 
 
-def record(config: RecordConfig | None = None, blocks: Iterable[np.ndarray] | None = None) -> np.ndarray:
-    """Record speech from the microphone (float32 mono 16 kHz).
-
-    blocks: an iterable of float32 sample blocks to use instead of the microphone (a recorded stream).
-    """
-    config = config or RecordConfig()
-    endpointer = SilenceEndpointer(config)
-    chunks: list[np.ndarray] = []
-    if blocks is not None:
-        for block in blocks:
-            chunks.append(np.asarray(block, dtype=np.float32).reshape(-1))
-            if endpointer.feed(chunks[-1]):
-                break
-        return np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+def microphone_blocks(config: RecordConfig) -> Iterator[np.ndarray]:
+    """Blocks of `config.block_s` float32 samples from the microphone (sounddevice), until the caller stops."""
     sd = _import_sounddevice()
     block_n = max(1, int(config.block_s * SAMPLE_RATE))
     try:
         with sd.InputStream(samplerate=SAMPLE_RATE, channels=1, dtype="float32", blocksize=block_n,
                             device=config.device) as stream:
-            log.info("recording (max %.1f s)", config.duration_s or config.max_s)
             while True:
                 data, overflowed = stream.read(block_n)
                 if overflowed:
                     log.warning("microphone buffer overflow: some audio was lost")
-                chunks.append(np.asarray(data, dtype=np.float32).reshape(-1))
-                if endpointer.feed(chunks[-1]):
-                    break
+                yield np.asarray(data, dtype=np.float32).reshape(-1)
     except sd.PortAudioError as exc:
         raise SpeechError(f"could not record from the microphone ({exc}); check that one is connected, "
                           "or pass --wav FILE") from exc
+
+
+def record(config: RecordConfig | None = None, blocks: Iterable[np.ndarray] | None = None,
+           stop: threading.Event | None = None) -> np.ndarray:
+    """Record one utterance (float32 mono 16 kHz) from `blocks` (default: the microphone).
+
+    stop: push-to-talk: record until this event is set (or `max_s`), ignoring silence.
+    """
+    config = config or RecordConfig()
+    endpointer = SilenceEndpointer(config) if stop is not None else make_endpointer(config)
+    source = microphone_blocks(config) if blocks is None else blocks
+    chunks: list[np.ndarray] = []
+    try:
+        for block in source:
+            chunks.append(np.asarray(block, dtype=np.float32).reshape(-1))
+            if stop is not None:
+                endpointer.total_s += len(chunks[-1]) / SAMPLE_RATE
+                if stop.is_set() or endpointer.total_s >= config.max_s:
+                    break
+            elif endpointer.feed(chunks[-1]):
+                break
+    finally:
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()  # a generator: closes the microphone stream
     return np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
 
 
 # --- transcription -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What Whisper heard: `text` ("" for nothing), the audio length and the decode time."""
+
+    text: str
+    audio_s: float
+    transcribe_s: float
+    dropped: tuple[str, ...] = ()  # segments dropped as likely non-speech (hallucinations on noise)
 
 
 class Transcriber:
@@ -206,14 +292,35 @@ class Transcriber:
             raise SpeechError(f"could not load the Whisper model from {path}: {exc}") from exc
         log.info("loaded Whisper model %s (%s, %s)", path, self.config.device, self.config.compute_type)
 
-    def transcribe(self, audio: np.ndarray) -> str:
+    def count_tokens(self, text: str) -> int:
+        """Whisper tokens in `text` (as a prompt: with its leading space)."""
+        return len(self.model.hf_tokenizer.encode(" " + text.strip(), add_special_tokens=False).ids)
+
+    def transcribe(self, audio: np.ndarray, prompt: str | None = None, hotwords: str | None = None) -> str:
         """Text of float32 mono 16 kHz audio (empty string for silence)."""
+        return self.transcribe_detailed(audio, prompt, hotwords).text
+
+    def transcribe_detailed(self, audio: np.ndarray, prompt: str | None = None,
+                            hotwords: str | None = None) -> Transcript:
+        """A Transcript of the audio. `prompt`/`hotwords` override the config's for this call (e.g. a home's
+        vocabulary). Raises SpeechError for audio shorter than 0.1 s."""
         audio = np.asarray(audio, dtype=np.float32).reshape(-1)
         if audio.size < SAMPLE_RATE // 10:
             raise SpeechError(f"the recording is too short ({audio.size / SAMPLE_RATE:.2f} s) to transcribe")
+        c = self.config
+        t0 = time.perf_counter()
         segments, _info = self.model.transcribe(
-            audio, language=self.config.language, beam_size=self.config.beam_size,
-            initial_prompt=self.config.initial_prompt, condition_on_previous_text=False,
-            temperature=self.config.temperature,
+            audio, language=c.language, beam_size=c.beam_size,
+            initial_prompt=prompt if prompt is not None else c.initial_prompt,
+            hotwords=hotwords if hotwords is not None else c.hotwords,
+            condition_on_previous_text=False, temperature=c.temperature, vad_filter=c.vad_filter,
+            vad_parameters={"min_silence_duration_ms": 500, "speech_pad_ms": 300} if c.vad_filter else None,
         )
-        return " ".join(seg.text.strip() for seg in segments).strip()
+        kept, dropped = [], []
+        for seg in segments:
+            text = seg.text.strip()
+            if seg.no_speech_prob >= c.no_speech_threshold and seg.avg_logprob < c.min_avg_logprob:
+                dropped.append(text)
+            elif text:
+                kept.append(text)
+        return Transcript(" ".join(kept).strip(), audio.size / SAMPLE_RATE, time.perf_counter() - t0, tuple(dropped))

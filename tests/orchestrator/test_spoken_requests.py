@@ -1,0 +1,138 @@
+"""Spoken requests against one home: map-aware correction, answers, frame recovery, yes/no and the phrasings
+people use. Text-level tests run on every machine; audio tests use real espeak-ng + Whisper tiny.en (skipped
+with a reason when either is missing)."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.home_vocabulary import HomeVocabulary, name_variants
+from orchestrator.request_correction import RequestCorrector, spelling_score
+from orchestrator.requests import Task, parse_request
+from orchestrator.spoken_request import RequestListener, frame_candidates
+from orchestrator.voice_answers import answer_task, interpret_yes_no, request_text
+
+HOME = [  # (id, label, description, kind)
+    (1, "mug", "red coffee mug", "object"),
+    (2, "mug", "yellow coffee mug", "object"),
+    (3, "bowl", "blue bowl", "object"),
+    (4, "lemon", "yellow lemon", "object"),
+    (10, "sofa", "beige sofa", "receptacle"),
+    (11, "table", "white kitchen table", "receptacle"),
+    (12, "sink counter", "white marble sink counter", "receptacle"),
+    (13, "bed", "blue bed", "receptacle"),
+]
+
+
+@pytest.fixture(scope="module")
+def home() -> HomeVocabulary:
+    return HomeVocabulary.from_instances(HOME, "test home")
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    from fixtures_sim_map import minilm_encoder
+
+    return minilm_encoder()
+
+
+def test_name_variants_cover_how_people_name_things():
+    assert name_variants("mug", "yellow coffee mug") == ["mug", "yellow coffee mug", "yellow mug", "coffee mug"]
+    assert "sink counter" in name_variants("sink counter", "white marble sink counter")
+    assert name_variants("bed", "bed") == ["bed"]
+
+
+def test_vocabulary_knows_names_and_their_words_only(home):
+    assert home.knows("red mug") and home.knows("coffee mug") and home.knows("kitchen table")
+    assert not home.knows("blue mug")  # words of two different names do not make a thing
+    assert not home.knows("grand piano")
+    assert {e.instance_ids for e in home.entries_for("mug")} == {(1, 2)}
+
+
+def test_prompt_fits_the_token_budget(home):
+    prompt = home.prompt(lambda s: len(s.split()), max_tokens=12)
+    assert prompt.startswith("Things in this home:") and len(prompt.split()) <= 12
+    assert "mug" in prompt and "sofa" in prompt  # labels come before descriptions
+    assert "white marble sink counter" not in prompt
+    assert len(home.prompt(lambda s: len(s.split()), max_tokens=200).split()) > 12
+
+
+def test_correction_fires_only_when_the_home_has_a_close_name(home):
+    corrector = RequestCorrector(home)
+    task, fixes = corrector.correct(parse_request("put the red mud on the sofa"))
+    assert task.object_phrase == "red mug" and [f.heard for f in fixes] == ["red mud"]
+    task, fixes = corrector.correct(parse_request("put the bowel on the sink cunter"))
+    assert (task.object_phrase, task.receptacle_phrase) == ("bowl", "sink counter") and len(fixes) == 2
+    # A "green mud" is not close to anything here ("red mug" and "yellow mug" differ in the colour): kept.
+    task, fixes = corrector.correct(parse_request("put the green mud on the sofa"))
+    assert task.object_phrase == "green mud" and not fixes
+    # Known names are never touched; an unrelated thing stays as heard and is reported as unknown.
+    task, fixes = corrector.correct(parse_request("put the yellow lemon in the blue bowl"))
+    assert not fixes and task.receptacle_phrase == "blue bowl"
+    task, fixes = corrector.correct(parse_request("put the grand piano on the bed"))
+    assert task.object_phrase == "grand piano" and not fixes
+    assert corrector.unknown_phrases(task) == ["grand piano"]
+
+
+def test_correction_keeps_synonyms_the_encoder_knows(home, encoder):
+    with_encoder = RequestCorrector(home, encoder)
+    task, fixes = with_encoder.correct(parse_request("put the lemon on the couch"))
+    assert task.receptacle_phrase == "couch" and not fixes and not with_encoder.unknown_phrases(task)
+    assert RequestCorrector(home).unknown_phrases(task) == ["couch"]  # spelling alone does not know it
+
+
+def test_ambiguous_corrections_are_not_made():
+    home = HomeVocabulary.from_instances([(1, "cat", "cat", "object"), (2, "bat", "bat", "object")])
+    task, fixes = RequestCorrector(home).correct(Task("hat", None, None, "pick"))
+    assert task.object_phrase == "hat" and not fixes  # "cat" and "bat" are equally close
+    assert spelling_score("right mug", "white mug") > spelling_score("right mug", "yellow mug")
+
+
+def test_answers_for_known_unknown_and_unparsed_requests(home):
+    listener = RequestListener(None, home)
+    ok = listener.understand("Could you please put the red mud on the kitchen table?")
+    assert ok.status == "ok" and ok.answer == "Putting the red mug on the kitchen table."
+    missing = listener.understand("put the grand piano on the bed")
+    assert missing.status == "unknown" and not missing.actionable
+    assert missing.answer.startswith("I don't see a grand piano in this home; I know: the mug, the bowl")
+    lost = listener.understand("what is the weather like")
+    assert lost.status == "not_understood" and lost.answer == "I did not understand. I heard: what is the weather like."
+    assert listener.understand("  ").status == "nothing_heard"
+    # Without a vocabulary nothing is corrected or refused.
+    plain = RequestListener(None).understand("put the red mud on the grand piano")
+    assert plain.status == "ok" and plain.task.object_phrase == "red mud"
+
+
+def test_misheard_request_verbs_are_recovered_only_into_known_things(home):
+    listener = RequestListener(None, home)
+    for heard, want in [("Cut your please put the lemon on the bed.", ("lemon", "bed")),
+                        ("Bit of a blue bowl on the sofa.", ("blue bowl", "sofa")),
+                        ("Can you grant the yellow mug and put it on the table?", ("yellow mug", "table"))]:
+        got = listener.understand(heard)
+        assert got.status == "ok", (heard, got)
+        assert (got.task.object_phrase, got.task.receptacle_phrase) == want
+    assert listener.understand("Bit of a grand piano on the moon.").status == "not_understood"
+    assert RequestListener(None).understand("Cut your please put the lemon on the bed.").status == "not_understood"
+    assert frame_candidates("so if you please put the mug on the bed")[0] == "put the mug on the bed"
+
+
+@pytest.mark.parametrize("text, want", [
+    ("Would you mind putting the lemon on the bed?", ("lemon", "bed", "on")),
+    ("Would you mind grabbing the mug and setting it on the sofa?", ("mug", "sofa", "on")),
+    ("First pick up the lemon and then place it on top of the bed.", ("lemon", "bed", "on")),
+    ("Could you grab the red apple for me and put it into the bowl?", ("red apple", "bowl", "in")),
+    ("Okay, take that lemon over to the sofa, please.", ("lemon", "sofa", "to")),
+])
+def test_phrasings_people_use(text, want):
+    t = parse_request(text)
+    assert (t.object_phrase, t.receptacle_phrase, t.relation) == want
+
+
+def test_yes_no_and_request_text():
+    assert interpret_yes_no("Yes, please.") is True and interpret_yes_no("yeah go ahead") is True
+    assert interpret_yes_no("No.") is False and interpret_yes_no("no, don't") is False
+    assert interpret_yes_no("maybe later") is None and interpret_yes_no("") is None
+    for task in [Task("red mug", "kitchen table", "on", "pick_and_place"), Task("sponge", None, None, "pick"),
+                 Task(None, "shelf", "in", "place"), Task("banana", "sofa", "to", "pick_and_place")]:
+        assert parse_request(request_text(task)) == task
+    assert answer_task(Task("banana", "sofa", "to", "pick_and_place")) == "Taking the banana to the sofa."
