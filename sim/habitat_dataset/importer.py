@@ -402,8 +402,10 @@ class _Importer:
         return ReceptacleSpec(meta.get("id", ""), 1, meta.get("label", label), meta.get("description", desc or ""),
                               meta.get("room"), pose, tuple([visual, *boxes]), tuple(surfaces))  # type: ignore[arg-type]
 
-    def _receptacle_volumes(self, t: Template, T_rec_local: np.ndarray, scale: np.ndarray, ctx: str) -> list[SurfaceSpec] | None:  # noqa: N803
-        """Surfaces from `user_defined` receptacle_aabb_* / receptacle_mesh_* entries (receptacle frame), or None."""
+    def _receptacle_volumes(self, t: Template, T_rec_local: np.ndarray, scale: np.ndarray, ctx: str,
+                            names: list[str] | None = None) -> list[SurfaceSpec] | None:  # noqa: N803
+        """Surfaces from `user_defined` receptacle_aabb_* / receptacle_mesh_* entries (receptacle frame), or None.
+        `names` (if given) receives each surface's receptacle name."""
         user = t.attrs.get("user_defined") or {}
         entries = sorted((k, v) for k, v in user.items() if k.startswith("receptacle_") and isinstance(v, dict))
         if not entries:
@@ -425,6 +427,8 @@ class _Importer:
                 out.append(SurfaceSpec((round(float((lo[0] + hi[0]) / 2), 4), round(float((lo[1] + hi[1]) / 2), 4),
                                         round(float(pts[:, 2].max()), 4)),
                                        (round(float(hi[0] - lo[0]), 4), round(float(hi[1] - lo[1]), 4))))
+                if names is not None:
+                    names.append(str(v.get("name") or k))
             elif k.startswith("receptacle_mesh_"):
                 f = v.get("mesh_filepath")
                 if not isinstance(f, str):
@@ -436,7 +440,10 @@ class _Importer:
                 m.apply_transform(np.diag([*scale, 1.0]))
                 m.apply_transform(T_rec_local @ make_T(Rz))
                 grid = cast_vertical(m, self.config.furniture.cell_m)
-                out += support_surfaces(grid, self.config.furniture, need_clearance=False, z_range=(-10.0, 10.0))
+                found = support_surfaces(grid, self.config.furniture, need_clearance=False, z_range=(-10.0, 10.0))
+                out += found
+                if names is not None:
+                    names += [str(v.get("name") or k)] * len(found)
             else:
                 raise SceneError(f"{src}: a receptacle entry must start with receptacle_aabb_ or receptacle_mesh_")
         return out
@@ -449,7 +456,8 @@ class _Importer:
         T_world = make_T(t=shift) @ T_stage  # noqa: N806
         a = _asset(t, self.ctx("stage_instance"))
         T_local = T_world @ make_T(a.R.T)  # noqa: N806  (our z-up version of the stage's Habitat frame -> world)
-        surfaces = self._receptacle_volumes(t, T_local, np.ones(3), self.ctx("stage_instance")) or []
+        names: list[str] = []
+        surfaces = self._receptacle_volumes(t, T_local, np.ones(3), self.ctx("stage_instance"), names) or []
         out = []
         mesh = stage_world.copy()
         mesh.apply_translation(shift)
@@ -457,14 +465,16 @@ class _Importer:
             lo = np.array([s.pos[0] - s.size[0] / 2, s.pos[1] - s.size[1] / 2, -1.0])
             hi = np.array([s.pos[0] + s.size[0] / 2, s.pos[1] + s.size[1] / 2, s.pos[2] + 0.01])
             grid = cast_vertical(mesh, self.config.furniture.cell_m, np.stack([lo, hi]))
-            boxes = [(b0, b1) for b0, b1 in collision_boxes(grid, self.config.furniture) if b1[2] <= s.pos[2] + 0.02]
+            boxes = [(b0, b1) for b0, b1 in collision_boxes(grid, self.config.furniture)
+                     if 0.05 < b1[2] <= s.pos[2] + 0.02]  # the stage under the volume, not its floor or ceiling
             if not boxes:
                 boxes = [(np.array([lo[0], lo[1], s.pos[2] - 0.03]), np.array([hi[0], hi[1], s.pos[2]]))]
             c = np.array([s.pos[0], s.pos[1], 0.0])
             parts = tuple(PartSpec("box", tuple(float(v) for v in np.round((b0 + b1) / 2 - c, 5)),  # type: ignore[arg-type]
                                    size=tuple(float(v) for v in np.round(np.maximum(b1 - b0, 0.005), 5)),  # type: ignore[arg-type]
                                    rgba=GREY, role="collision") for b0, b1 in boxes)
-            out.append(ReceptacleSpec(f"stage_receptacle_{k}", 1, "counter", "", None, (float(c[0]), float(c[1]), 0.0),
+            label = label_from_name(names[k]) if k < len(names) else "counter"
+            out.append(ReceptacleSpec("", 1, label, "", None, (float(c[0]), float(c[1]), 0.0),
                                       parts, (SurfaceSpec((0.0, 0.0, s.pos[2]), s.size),)))
         return out
 

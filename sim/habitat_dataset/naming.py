@@ -19,13 +19,16 @@ import numpy as np
 import trimesh
 
 LABEL_KEYS = ("label", "object_category", "semantic_class", "category", "class_name", "name")
-_DROP = {"frl", "apartment", "ycb", "google", "object", "obj", "static", "dynamic", "mesh", "model", "sm", "lod"}
+_DROP = {"frl", "apartment", "ycb", "google", "object", "obj", "static", "dynamic", "mesh", "model", "sm", "lod",
+         "receptacle", "aabb"}
 
 
 def label_from_name(name: str) -> str:
     words = []
     for w in re.split(r"[^A-Za-z0-9]+|(?<=[a-z])(?=[A-Z])", name):
         lw = w.lower()
+        if len(lw) > 3 and lw[-1].isdigit() and not lw.isdigit():
+            lw = lw.rstrip("0123456789")  # "top1" -> "top", "object1" -> "object"
         if not lw or lw.isdigit() or lw in _DROP or (len(lw) >= 8 and re.fullmatch(r"[0-9a-f]+", lw)):
             continue
         if re.fullmatch(r"\d+[a-z]?|[a-z]\d+", lw):

@@ -62,8 +62,8 @@ def test_dataset_0_scene_imports(fixtures):
                                                              ("bathroom", (5.0, -10.0), (25.0, 10.0))}
     assert len(spec.stages) == 1 and spec.stages[0].mesh.endswith("dataset_test_stage.glb")
     # object1 (0.23 m) is pickable, object2 (a 1 m box) is furniture
-    assert [o.label for o in spec.objects] == ["dataset test object1"]
-    assert [r.label for r in spec.receptacles] == ["dataset test object2"]
+    assert [o.label for o in spec.objects] == ["dataset test"]  # from the template name dataset_test_object1
+    assert len(spec.receptacles) == 1 and spec.receptacles[0].label == "dataset test"  # object2: a 1 m box
     # asset_local translation (0.1, 0.2, 0.3) in Habitat -> (0.1, -0.3, 0.2) in ours, then the floor shift
     # and the stage's translation (1.1, 2.2, 3.3) -> (1.1, -3.3, 2.2): both move down by the same floor height
     o, stage = spec.objects[0], spec.stages[0]
@@ -103,8 +103,13 @@ def _write(path, obj):
 @pytest.fixture()
 def asset_dataset(tmp_path, assets):
     root = tmp_path / "ds"
+    # simple_room (a z-up asset) has a 1.36 m box whose top is 1.152 m above the asset origin at (0.253, 0.252):
+    # a receptacle volume there, given in the stage's Habitat frame (y up)
     _write(root / "stages" / "room.stage_config.json",
-           {"render_asset": str(assets / "simple_room.glb"), "up": [0, 0, 1], "front": [0, 1, 0]})
+           {"render_asset": str(assets / "simple_room.glb"), "up": [0, 0, 1], "front": [0, 1, 0],
+            "user_defined": {"receptacle_aabb_box_top": {"name": "receptacle_aabb_box_top",
+                                                          "position": [0.253, 1.2018, -0.252],
+                                                          "scale": [0.6, 0.05, 0.6]}}})
     _write(root / "objects" / "chair.object_config.json", {"render_asset": str(assets / "chair.glb"), "mass": 5.0})
     _write(root / "objects" / "donut.object_config.json",
            {"render_asset": str(assets / "donut.glb"), "mass": 0.1, "user_defined": {"object_category": "donut"}})
@@ -128,6 +133,13 @@ def asset_dataset(tmp_path, assets):
 def test_test_assets_dataset(asset_dataset):
     spec = import_scene(asset_dataset, "home")
     assert len(spec.stages) == 1 and spec.rooms[0].max[0] - spec.rooms[0].min[0] > 9.0  # the room is simple_room's floor
+    # the stage's receptacle volume: a receptacle at the box top, colliding with boxes cut from the stage mesh
+    box = next(r for r in spec.receptacles if r.label == "box top")
+    floor = -spec.stages[0].pos[2]  # the asset's floor height (moved to z = 0)
+    assert box.pose[:2] == pytest.approx((0.253, 0.252), abs=1e-3)
+    assert box.surfaces[0].pos[2] == pytest.approx(1.1518 - floor, abs=2e-3) and box.surfaces[0].size == (1.2, 1.2)
+    tops = [p.pos[2] + p.size[2] / 2 for p in box.parts]
+    assert box.parts and max(tops) == pytest.approx(box.surfaces[0].pos[2], abs=0.01)
     # donut: COM translation -> its bounding-box centre sits at (1, -1) ours, above the floor
     assert [o.label for o in spec.objects] == ["donut"]
     donut = spec.objects[0]
