@@ -167,11 +167,11 @@ def export_scene(spec: SceneSpec, outdir: str | os.PathLike, episodes: int = 10,
         for r in spec.receptacles:
             cfg = _receptacle_template(spec, r, tmp / "objects")
             (tmp / "objects" / f"{r.id}.object_config.json").write_text(json.dumps(cfg, indent=2))
-            instances.append(_instance(r.id, [r.pose[0], r.pose[1], 0.0], rot_z(r.pose[2]), "STATIC"))
+            instances.append(_instance(f"objects/{r.id}.object_config.json", [r.pose[0], r.pose[1], 0.0], rot_z(r.pose[2]), "STATIC"))
         for o in spec.objects:
             cfg = _object_template(spec, o, tmp / "objects")
             (tmp / "objects" / f"{o.id}.object_config.json").write_text(json.dumps(cfg, indent=2))
-            instances.append(_instance(o.id, o.position, quat_xyzw_to_R(o.quat_xyzw), "DYNAMIC"))
+            instances.append(_instance(f"objects/{o.id}.object_config.json", o.position, quat_xyzw_to_R(o.quat_xyzw), "DYNAMIC"))
         regions = []
         for room in spec.rooms:
             (x0, y0), (x1, y1) = room.min, room.max
