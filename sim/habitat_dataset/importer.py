@@ -25,23 +25,18 @@ file and the field.
 from __future__ import annotations
 
 import logging
-import math
 import os
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import trimesh
 
-from core.geometry import R_to_quat_xyzw, make_T, rot_z
+from core.geometry import make_T, rot_z
 from core.types import Pose2D
 from sim.habitat_dataset.attributes import SceneDataset, Template, read_json
 from sim.habitat_dataset.frames import (
-    asset_to_zup,
     hab_to_zup_point,
-    hab_to_zup_rotation,
-    quat_wxyz_to_R,
     yaw_and_tilt,
 )
 from sim.habitat_dataset.furniture import (
@@ -49,7 +44,15 @@ from sim.habitat_dataset.furniture import (
     cast_vertical,
     collision_boxes,
     furniture_geometry,
-    support_surfaces,
+)
+from sim.habitat_dataset.instances import (
+    Asset,
+    instance_pose,
+    instance_scale,
+    num,
+    quat_of,
+    template_asset,
+    vec,
 )
 from sim.habitat_dataset.naming import (
     colour_name,
@@ -59,6 +62,7 @@ from sim.habitat_dataset.naming import (
     slug,
     unique_descriptions,
 )
+from sim.habitat_dataset.receptacle_volumes import receptacle_surfaces
 from sim.scene.fields import SceneError
 from sim.scene.habitat import floor_height
 from sim.scene.habitat_urdf import (
@@ -121,85 +125,13 @@ class _Notes:
             log.info("scene %s: fields not converted (no effect in ovmm): %s", scene, items)
 
 
-def _vec(v, n: int, ctx: str, positive: bool = False) -> np.ndarray:
-    if (not isinstance(v, (list, tuple)) or len(v) != n
-            or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v)):
-        raise SceneError(f"{ctx} must be a list of {n} numbers, got {v!r}")
-    a = np.asarray(v, dtype=np.float64)
-    if positive and (a <= 0).any():
-        raise SceneError(f"{ctx} must hold positive numbers, got {v!r}")
-    return a
-
-
-def _num(v, ctx: str, positive: bool = True) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or (positive and v <= 0):
-        raise SceneError(f"{ctx} must be a {'positive ' if positive else ''}number, got {v!r}")
-    return float(v)
-
-
-@dataclass(frozen=True)
-class _Asset:
-    """A template's render asset and how it turns into our frame: vertex -> R @ (scale * v) (+ origin)."""
-
-    mesh: Path
-    R: np.ndarray
-    scale: np.ndarray
-    origin: np.ndarray
-    com: np.ndarray | None  # template COM (Habitat local frame), if given
-
-
-def _asset(t: Template, ctx: str) -> _Asset:
-    a = t.attrs
-    src = f"{t.source}"
-    if not isinstance(a.get("render_asset"), str):
-        raise SceneError(f"{src} field 'render_asset' (template {t.name!r}, used by {ctx}) must be a file name")
-    mesh = (t.base_dir / a["render_asset"]).resolve()
-    if not mesh.is_file():
-        raise SceneError(f"{src} field 'render_asset' names {mesh}, which does not exist (template {t.name!r})")
-    up = _vec(a.get("up", [0, 1, 0]), 3, f"{src} field 'up'")
-    front = _vec(a.get("front", [0, 0, -1]), 3, f"{src} field 'front'")
-    try:
-        R = asset_to_zup(up, front)  # noqa: N806
-    except SceneError as exc:
-        raise SceneError(f"{src} fields 'up'/'front': {exc}") from None
-    units = _num(a.get("units_to_meters", 1.0), f"{src} field 'units_to_meters'")
-    scale = _vec(a.get("scale", [1, 1, 1]), 3, f"{src} field 'scale'", positive=True) * units
-    origin = _vec(a.get("origin", [0, 0, 0]), 3, f"{src} field 'origin'")
-    com = _vec(a["COM"], 3, f"{src} field 'COM'") if "COM" in a else None
-    return _Asset(mesh, R, scale, origin, com)
-
-
-def _instance_pose(inst: dict, ctx: str, scene_origin: str) -> tuple[np.ndarray, np.ndarray, str]:
-    """(translation ours, rotation ours, translation_origin) of an instance."""
-    t = _vec(inst.get("translation", [0, 0, 0]), 3, f"{ctx} field 'translation'")
-    Rh = quat_wxyz_to_R(inst["rotation"], f"{ctx} field 'rotation'") if "rotation" in inst else np.eye(3)  # noqa: N806
-    origin = str(inst.get("translation_origin", scene_origin)).lower()
-    if origin not in ("com", "asset_local", "unknown"):
-        raise SceneError(f"{ctx} field 'translation_origin' must be \"COM\" or \"asset_local\", got {origin!r}")
-    return hab_to_zup_point(t), hab_to_zup_rotation(Rh), "com" if origin == "unknown" else origin
-
-
-def _instance_scale(inst: dict, ctx: str) -> np.ndarray:
-    s = np.ones(3)
-    if "uniform_scale" in inst:
-        s = s * _num(inst["uniform_scale"], f"{ctx} field 'uniform_scale'")
-    if "non_uniform_scale" in inst:
-        s = s * _vec(inst["non_uniform_scale"], 3, f"{ctx} field 'non_uniform_scale'", positive=True)
-    return s
-
-
-def _q(R: np.ndarray) -> tuple[float, float, float, float]:  # noqa: N803
-    q = R_to_quat_xyzw(R)
-    return tuple(float(round(v, 7)) for v in q)  # type: ignore[return-value]
-
-
 @dataclass
 class _Placed:
     """An instance in our world (before the floor shift): mesh vertex v -> R_world @ (scale * v) + p0."""
 
     index: int
     template: Template
-    asset: _Asset
+    asset: Asset
     R_world: np.ndarray
     p0: np.ndarray
     scale: np.ndarray
@@ -291,16 +223,16 @@ class _Importer:
             return None, None, None, None
         t = self.ds.template("stages", inst["template_name"], self.ctx(f"{ctx}.template_name"))
         self.notes.fields(t.attrs, TEMPLATE_KEYS, "stage")
-        a = _asset(t, self.ctx(ctx))
-        tr, R, _ = _instance_pose(inst, self.ctx(ctx), "asset_local")  # noqa: N806
-        scale = a.scale * _instance_scale(inst, self.ctx(ctx))
+        a = template_asset(t, self.ctx(ctx))
+        tr, R, _ = instance_pose(inst, self.ctx(ctx), "asset_local")  # noqa: N806
+        scale = a.scale * instance_scale(inst, self.ctx(ctx))
         mesh = load_mesh_file(a.mesh, scale)
         Rw = R @ a.R  # noqa: N806
         pos = tr + Rw @ a.origin
         T = make_T(Rw, pos)  # noqa: N806
         world = mesh.copy()
         world.apply_transform(T)
-        st = StageSpec(str(a.mesh), tuple(float(v) for v in pos), _q(Rw), tuple(float(s) for s in scale))  # type: ignore[arg-type]
+        st = StageSpec(str(a.mesh), tuple(float(v) for v in pos), quat_of(Rw), tuple(float(s) for s in scale))  # type: ignore[arg-type]
         for k in ("collision_asset", "semantic_asset", "nav_asset"):
             if k in t.attrs:
                 self.notes.unused[f"stage.{k}"] += 1
@@ -314,12 +246,12 @@ class _Importer:
         self.notes.fields(inst, INSTANCE_KEYS, "object_instances[]")
         t = self.ds.template("objects", inst["template_name"], f"{ctx[:-1]}.template_name'")
         self.notes.fields(t.attrs, TEMPLATE_KEYS, "object")
-        a = _asset(t, ctx)
-        tr, R, origin = _instance_pose(inst, ctx, scene_origin)  # noqa: N806
+        a = template_asset(t, ctx)
+        tr, R, origin = instance_pose(inst, ctx, scene_origin)  # noqa: N806
         motion = str(inst.get("motion_type", "undefined")).lower()
         if motion not in MOTION_TYPES:
             raise SceneError(f"{ctx} field 'motion_type' must be STATIC, KINEMATIC or DYNAMIC, got {inst['motion_type']!r}")
-        scale = a.scale * _instance_scale(inst, ctx)
+        scale = a.scale * instance_scale(inst, ctx)
         Rw = R @ a.R  # noqa: N806
         if origin == "com":
             if a.com is not None:
@@ -363,11 +295,11 @@ class _Importer:
     def _object(self, p: _Placed) -> ObjectSpec:
         meta = self._meta(p.user) or self._meta(p.template.attrs.get("user_defined"))
         label, desc, rgba = self._labels(p)
-        mass = _num(p.template.attrs.get("mass", 0.2), f"{p.template.source} field 'mass'")
+        mass = num(p.template.attrs.get("mass", 0.2), f"{p.template.source} field 'mass'")
         return ObjectSpec(meta.get("id", ""), 1, meta.get("label", label), meta.get("description", desc or ""),
                           tuple(float(round(v, 6)) for v in p.p0), mesh=str(p.asset.mesh),  # type: ignore[arg-type]
                           scale=float(np.mean(p.scale)), rgba=tuple(meta.get("rgba", rgba)), mass=mass,  # type: ignore[arg-type]
-                          quat_xyzw=_q(p.R_world))
+                          quat_xyzw=quat_of(p.R_world))
 
     def _furniture(self, p: _Placed) -> ReceptacleSpec:
         meta = self._meta(p.user) or self._meta(p.template.attrs.get("user_defined"))
@@ -390,63 +322,18 @@ class _Importer:
             elif cpath is not None:
                 self.notes.unused["object.collision_asset (not a file: primitive shapes)"] += 1
             boxes, surfaces = furniture_geometry(m, rgba, self.config.furniture)
-            volumes = self._receptacle_volumes(p.template, make_T(tilt @ p.asset.R.T, [-c[0], -c[1], p.p0[2]]), p.scale, p.ctx)
+            volumes = receptacle_surfaces(p.template, make_T(tilt @ p.asset.R.T, [-c[0], -c[1], p.p0[2]]), p.scale, p.ctx,
+                                          self.config.furniture)
             self.geometry_cache[key] = (c, boxes, volumes if volumes is not None else surfaces)
         c, boxes, surfaces = self.geometry_cache[key]
         visual = PartSpec("mesh", (round(-float(c[0]), 6), round(-float(c[1]), 6), round(float(p.p0[2]), 6)),
                           mesh=str(p.asset.mesh), scale=tuple(float(s) for s in p.scale),  # type: ignore[arg-type]
-                          quat_xyzw=_q(tilt), rgba=rgba, role="visual")  # type: ignore[arg-type]
+                          quat_xyzw=quat_of(tilt), rgba=rgba, role="visual")  # type: ignore[arg-type]
         boxes = [PartSpec(b.type, b.pos, size=b.size, rgba=rgba, role="collision") for b in boxes]
         cx, cy = p.p0[:2] + rot_z(yaw)[:2, :2] @ c[:2]
         pose = (round(float(cx), 6), round(float(cy), 6), round(float(yaw), 7))
         return ReceptacleSpec(meta.get("id", ""), 1, meta.get("label", label), meta.get("description", desc or ""),
                               meta.get("room"), pose, tuple([visual, *boxes]), tuple(surfaces))  # type: ignore[arg-type]
-
-    def _receptacle_volumes(self, t: Template, T_rec_local: np.ndarray, scale: np.ndarray, ctx: str,
-                            names: list[str] | None = None) -> list[SurfaceSpec] | None:  # noqa: N803
-        """Surfaces from `user_defined` receptacle_aabb_* / receptacle_mesh_* entries (receptacle frame), or None.
-        `names` (if given) receives each surface's receptacle name."""
-        user = t.attrs.get("user_defined") or {}
-        entries = sorted((k, v) for k, v in user.items() if k.startswith("receptacle_") and isinstance(v, dict))
-        if not entries:
-            return None
-        out: list[SurfaceSpec] = []
-        # T_rec_local maps our z-up object frame (scaled mesh) to the receptacle frame; Habitat local -> z-up
-        Rz = R_HAB_TO_ZUP  # noqa: N806
-        for k, v in entries:
-            src = f"{t.source} field 'user_defined.{k}'"
-            if k.startswith("receptacle_aabb_"):
-                pos = _vec(v.get("position"), 3, f"{src}.position")
-                half = _vec(v.get("scale"), 3, f"{src}.scale", positive=True)
-                Rr = quat_wxyz_to_R(v["rotation"], f"{src}.rotation") if "rotation" in v else np.eye(3)  # noqa: N806
-                # bottom face (local -y side) corners, scaled by the instance scale in the asset frame
-                corners = np.array([[sx, -half[1], sz] for sx in (-half[0], half[0]) for sz in (-half[2], half[2])])
-                pts_h = (Rr @ corners.T).T + pos
-                pts = (T_rec_local[:3, :3] @ (Rz @ (pts_h * scale).T)).T + T_rec_local[:3, 3]
-                lo, hi = pts.min(axis=0), pts.max(axis=0)
-                out.append(SurfaceSpec((round(float((lo[0] + hi[0]) / 2), 4), round(float((lo[1] + hi[1]) / 2), 4),
-                                        round(float(pts[:, 2].max()), 4)),
-                                       (round(float(hi[0] - lo[0]), 4), round(float(hi[1] - lo[1]), 4))))
-                if names is not None:
-                    names.append(str(v.get("name") or k))
-            elif k.startswith("receptacle_mesh_"):
-                f = v.get("mesh_filepath")
-                if not isinstance(f, str):
-                    raise SceneError(f"{src}.mesh_filepath must be a file name")
-                path = (t.base_dir / f).resolve()
-                if not path.is_file():
-                    raise SceneError(f"{src}.mesh_filepath names {path}, which does not exist")
-                m = load_mesh_file(path)
-                m.apply_transform(np.diag([*scale, 1.0]))
-                m.apply_transform(T_rec_local @ make_T(Rz))
-                grid = cast_vertical(m, self.config.furniture.cell_m)
-                found = support_surfaces(grid, self.config.furniture, need_clearance=False, z_range=(-10.0, 10.0))
-                out += found
-                if names is not None:
-                    names += [str(v.get("name") or k)] * len(found)
-            else:
-                raise SceneError(f"{src}: a receptacle entry must start with receptacle_aabb_ or receptacle_mesh_")
-        return out
 
     def _stage_receptacles(self, t: Template, T_stage: np.ndarray, stage_world: trimesh.Trimesh, shift) -> list[ReceptacleSpec]:  # noqa: N803
         user = t.attrs.get("user_defined") or {}
@@ -454,10 +341,10 @@ class _Importer:
             return []
         # stage receptacles are given in the stage's Habitat frame: T_stage already maps our z-up asset frame
         T_world = make_T(t=shift) @ T_stage  # noqa: N806
-        a = _asset(t, self.ctx("stage_instance"))
+        a = template_asset(t, self.ctx("stage_instance"))
         T_local = T_world @ make_T(a.R.T)  # noqa: N806  (our z-up version of the stage's Habitat frame -> world)
         names: list[str] = []
-        surfaces = self._receptacle_volumes(t, T_local, np.ones(3), self.ctx("stage_instance"), names) or []
+        surfaces = receptacle_surfaces(t, T_local, np.ones(3), self.ctx("stage_instance"), self.config.furniture, names) or []
         out = []
         mesh = stage_world.copy()
         mesh.apply_translation(shift)
@@ -500,16 +387,16 @@ class _Importer:
             if len(jp) > len(names):
                 raise SceneError(f"{ctx} field 'initial_joint_pose' has {len(jp)} values, the URDF {urdf.name} "
                                  f"has {len(names)} movable joints")
-            qs = {n: _num(v, f"{ctx} field 'initial_joint_pose'", positive=False) for n, v in zip(names, jp, strict=False)}
+            qs = {n: num(v, f"{ctx} field 'initial_joint_pose'", positive=False) for n, v in zip(names, jp, strict=False)}
         elif isinstance(jp, dict):
             for n, v in jp.items():
                 if n not in names:
                     raise SceneError(f"{ctx} field 'initial_joint_pose' names joint {n!r}, which {urdf.name} lacks")
-                qs[n] = _num(v[0] if isinstance(v, list) and v else v, f"{ctx} field 'initial_joint_pose.{n}'", positive=False)
+                qs[n] = num(v[0] if isinstance(v, list) and v else v, f"{ctx} field 'initial_joint_pose.{n}'", positive=False)
         elif jp is not None:
             raise SceneError(f"{ctx} field 'initial_joint_pose' must be a list or an object")
-        tr, R, _ = _instance_pose(inst, ctx, "asset_local")  # noqa: N806
-        s = _num(inst.get("uniform_scale", 1.0), f"{ctx} field 'uniform_scale'")
+        tr, R, _ = instance_pose(inst, ctx, "asset_local")  # noqa: N806
+        s = num(inst.get("uniform_scale", 1.0), f"{ctx} field 'uniform_scale'")
         visuals, boxes = urdf_root_geometry(urdf, qs)
         if not visuals and not boxes:
             raise SceneError(f"URDF {urdf} has no visual meshes or collision boxes")
@@ -539,7 +426,7 @@ class _Importer:
             M = F @ T @ Tv  # noqa: N806
             ssc = np.linalg.norm(M[:3, :3], axis=0)
             parts.append(PartSpec("mesh", tuple(float(v) for v in np.round(M[:3, 3], 6)), mesh=str(path.resolve()),  # type: ignore[arg-type]
-                                  scale=tuple(float(a * b) for a, b in zip(sc, ssc, strict=True)), quat_xyzw=_q(M[:3, :3] / ssc),  # type: ignore[arg-type]
+                                  scale=tuple(float(a * b) for a, b in zip(sc, ssc, strict=True)), quat_xyzw=quat_of(M[:3, :3] / ssc),  # type: ignore[arg-type]
                                   rgba=rgba, role="visual"))  # type: ignore[arg-type]
         box_world = []
         for Tb, size in boxes:  # noqa: N806
@@ -547,10 +434,10 @@ class _Importer:
             ssc = np.linalg.norm(M[:3, :3], axis=0)
             sz = size * ssc
             parts.append(PartSpec("box", tuple(float(v) for v in np.round(M[:3, 3], 6)), size=tuple(float(v) for v in sz),  # type: ignore[arg-type]
-                                  quat_xyzw=_q(M[:3, :3] / ssc), rgba=rgba, role="collision"))
+                                  quat_xyzw=quat_of(M[:3, :3] / ssc), rgba=rgba, role="collision"))
             ext = np.abs(M[:3, :3] / ssc) @ sz
             box_world.append((M[:3, 3] - ext / 2, M[:3, 3] + ext / 2))
-        surfaces = self._receptacle_volumes(t, F @ T @ make_T(R_HAB_TO_ZUP.T), np.ones(3), ctx)
+        surfaces = receptacle_surfaces(t, F @ T @ make_T(R_HAB_TO_ZUP.T), np.ones(3), ctx, self.config.furniture)
         if surfaces is None:
             surfaces = support_surfaces_of_boxes(box_world)
         label = meta.get("label") or label_from_user(t.attrs.get("user_defined") or {}) or label_from_name(t.name)
@@ -579,7 +466,7 @@ class _Importer:
                 ctx = f"semantic config {path} field 'region_annotations[{k}]'"
                 if not isinstance(r, dict) or not isinstance(r.get("poly_loop"), list) or len(r["poly_loop"]) < 3:
                     raise SceneError(f"{ctx} needs a 'poly_loop' of at least 3 points")
-                pts = np.array([hab_to_zup_point(_vec(p, 3, f"{ctx}.poly_loop")) for p in r["poly_loop"]])
+                pts = np.array([hab_to_zup_point(vec(p, 3, f"{ctx}.poly_loop")) for p in r["poly_loop"]])
                 lo, hi = pts[:, :2].min(axis=0) + shift[:2], pts[:, :2].max(axis=0) + shift[:2]
                 label = str(r.get("label") or "room").replace("_", " ")
                 rid = str(r.get("name") or slug(label))
