@@ -7,6 +7,7 @@ import json
 import time
 
 from orchestrator.configs import EvalConfig, parse_camera_size
+from orchestrator.eval_scenes import add_scene_dataset_options, scene_dataset_options
 
 EXAMPLE = "ovmm eval --episodes 30 --seed 0 --json eval.json"
 
@@ -24,6 +25,7 @@ def register(subparsers) -> None:
     p.add_argument("--details", help="write every episode's report (JSON) here")
     p.add_argument("--scan-camera", default=f"{d.scan_width}x{d.scan_height}", metavar="WxH",
                    help="head-camera resolution while scanning (lower is faster)")
+    add_scene_dataset_options(p)
     p.set_defaults(func=run)
 
 
@@ -39,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--episodes and --episodes-per-scene must be at least 1")
     w, h = parse_camera_size(args.scan_camera, "--scan-camera", minimum=32)
     config = EvalConfig(episodes=args.episodes, seed=args.seed, episodes_per_scene=args.episodes_per_scene,
-                        cache_dir=args.cache_dir, scan_width=w, scan_height=h)
+                        cache_dir=args.cache_dir, scan_width=w, scan_height=h,
+                        **scene_dataset_options(args))
     results, scan_s, scenes_scanned = [], 0.0, 0
     t0 = time.perf_counter()
     bar = tqdm(total=config.episodes, desc="episodes", unit="ep")
