@@ -34,7 +34,7 @@ import trimesh
 
 from core.geometry import make_T, rot_z
 from core.types import Pose2D
-from sim.habitat_dataset.attributes import SceneDataset, Template, read_json
+from sim.habitat_dataset.attributes import SceneDataset, Template
 from sim.habitat_dataset.frames import (
     hab_to_zup_point,
     yaw_and_tilt,
@@ -63,6 +63,7 @@ from sim.habitat_dataset.naming import (
     unique_descriptions,
 )
 from sim.habitat_dataset.receptacle_volumes import receptacle_surfaces
+from sim.habitat_dataset.semantics import scene_semantics
 from sim.scene.fields import SceneError
 from sim.scene.habitat import floor_height
 from sim.scene.habitat_urdf import (
@@ -159,6 +160,7 @@ class _Importer:
     def run(self) -> SceneSpec:
         d = self.d
         self.notes.fields(d, SCENE_KEYS, "scene")
+        self.semantics = scene_semantics(self.ds, d, self.name, self.ctx("semantic_scene_instance"))
         scene_origin = str(d.get("translation_origin", "com"))
         stage, stage_mesh, stage_t, stage_T = self._stage(d.get("stage_instance"), scene_origin)
         placed: list[_Placed] = []
@@ -285,7 +287,10 @@ class _Importer:
 
     def _labels(self, p: _Placed) -> tuple[str, str | None, tuple]:
         user = {**(p.template.attrs.get("user_defined") or {}), **p.user}
-        label = label_from_user(user) or label_from_name(p.template.name)
+        sid = p.template.attrs.get("semantic_id")
+        sem_class = self.semantics.classes.get(sid) if isinstance(sid, int) else None
+        label = label_from_user(user) or (sem_class.replace("_", " ").lower() if sem_class else None) \
+            or label_from_name(p.template.name)
         rgba = user.get("rgba")
         if not (isinstance(rgba, list) and len(rgba) == 4):
             rgba = mesh_colour(p.asset.mesh) or GREY
@@ -451,16 +456,7 @@ class _Importer:
         sem_name = self.d.get("semantic_scene_instance")
         rooms: list[RoomSpec] = []
         if isinstance(sem_name, str) and sem_name:
-            sem_name = sem_name.replace("%%CONFIG_NAME_AS_ASSET_FILENAME%%", self.name)
-            try:
-                path = self.ds.semantic_file(sem_name, self.ctx("semantic_scene_instance"))
-            except SceneError as exc:  # habitat-sim loads such scenes without semantics too
-                log.warning("%s; the scene gets one room over its floor", exc)
-                path = None
-            sem = read_json(path, "semantic config") if path is not None else {}
-            regions = sem.get("region_annotations", []) if isinstance(sem, dict) else []
-            if not isinstance(regions, list):
-                raise SceneError(f"semantic config {path} field 'region_annotations' must be a list")
+            path, regions = self.semantics.path, self.semantics.regions
             ids: Counter = Counter()
             for k, r in enumerate(regions):
                 ctx = f"semantic config {path} field 'region_annotations[{k}]'"

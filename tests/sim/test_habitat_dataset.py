@@ -110,12 +110,20 @@ def asset_dataset(tmp_path, assets):
             "user_defined": {"receptacle_aabb_box_top": {"name": "receptacle_aabb_box_top",
                                                           "position": [0.253, 1.2018, -0.252],
                                                           "scale": [0.6, 0.05, 0.6]}}})
-    _write(root / "objects" / "chair.object_config.json", {"render_asset": str(assets / "chair.glb"), "mass": 5.0})
+    _write(root / "objects" / "chair.object_config.json",
+           {"render_asset": str(assets / "chair.glb"), "mass": 5.0, "semantic_id": 7})
+    # a semantic config with one region and an HM3D-style descriptor naming semantic id 7
+    _write(root / "semantics" / "home.semantic_config.json", {
+        "semantic_descriptor_filename": "home.semantic.txt",
+        "region_annotations": [{"name": "living", "label": "living_room",
+                                "poly_loop": [[-5, 0, 5], [5, 0, 5], [5, 0, -5], [-5, 0, -5]]}]})
+    (root / "semantics" / "home.semantic.txt").write_text('HM3D Semantic Annotations\n7,A0B0C0,"dining chair",0\n')
     _write(root / "objects" / "donut.object_config.json",
            {"render_asset": str(assets / "donut.glb"), "mass": 0.1, "user_defined": {"object_category": "donut"}})
     _write(root / "urdf" / "cabinet.ao_config.json", {"urdf_filepath": str(assets / "URDF/cabinet/cabinet.urdf")})
     quarter = [math.cos(math.pi / 4), 0.0, math.sin(math.pi / 4), 0.0]  # +90 deg about Habitat's up
     scene = {"stage_instance": {"template_name": "room"}, "translation_origin": "asset_local",
+             "semantic_scene_instance": "home.semantic_config.json",
              "object_instances": [
                  {"template_name": "chair", "translation": [-2.0, 0.0, -1.5], "rotation": quarter, "motion_type": "STATIC"},
                  {"template_name": "donut", "translation": [1.0, 0.0, 1.0], "motion_type": "DYNAMIC",
@@ -126,13 +134,16 @@ def asset_dataset(tmp_path, assets):
     _write(root / "scenes" / "home.scene_instance.json", scene)
     _write(root / "test.scene_dataset_config.json", {
         "stages": {"paths": {".json": ["stages/*.json"]}}, "objects": {"paths": {".json": ["objects"]}},
-        "articulated_objects": {"paths": {".json": ["urdf"]}}, "scene_instances": {"paths": {".json": ["scenes"]}}})
+        "articulated_objects": {"paths": {".json": ["urdf"]}}, "scene_instances": {"paths": {".json": ["scenes"]}},
+        "semantic_scene_descriptor_instances": {"paths": {".json": ["semantics/*"]}}})
     return root / "test.scene_dataset_config.json"
 
 
 def test_test_assets_dataset(asset_dataset):
     spec = import_scene(asset_dataset, "home")
-    assert len(spec.stages) == 1 and spec.rooms[0].max[0] - spec.rooms[0].min[0] > 9.0  # the room is simple_room's floor
+    # the region -> a room (Habitat z -> our -y); the chair's label comes from the semantic descriptor
+    assert [(r.id, r.label, r.min, r.max) for r in spec.rooms] == [("living", "living room", (-5.0, -5.0), (5.0, 5.0))]
+    assert len(spec.stages) == 1
     # the stage's receptacle volume: a receptacle at the box top, colliding with boxes cut from the stage mesh
     box = next(r for r in spec.receptacles if r.label == "box top")
     floor = -spec.stages[0].pos[2]  # the asset's floor height (moved to z = 0)
@@ -146,7 +157,7 @@ def test_test_assets_dataset(asset_dataset):
     v = np.asarray(load_object_mesh(donut).vertices) @ quat_xyzw_to_R(donut.quat_xyzw).T + np.asarray(donut.position)
     centre = (v.min(axis=0) + v.max(axis=0)) / 2
     assert centre[:2] == pytest.approx((1.0, -1.0), abs=1e-3)
-    chair = next(r for r in spec.receptacles if r.label == "chair")
+    chair = next(r for r in spec.receptacles if r.label == "dining chair")
     assert chair.pose[2] == pytest.approx(math.pi / 2, abs=1e-3)  # +90 deg about Habitat up = +90 deg yaw
     cab = next(r for r in spec.receptacles if r.label == "cabinet")
     tops = sorted(s.pos[2] for s in cab.surfaces)
