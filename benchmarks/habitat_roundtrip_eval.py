@@ -2,8 +2,11 @@
 
 For each seed: `ovmm eval --seed S` (apartment S, its episodes drawn with seed S), then the apartment is
 written with `ovmm sim export-habitat` and evaluated with `ovmm eval --scene-dataset ... --seed S` (the
-imported scene, episodes drawn with the same seed). Both runs scan with the same camera, each in its own
-fresh cache folder. Prints one JSON object: per-phase success of both and the difference in points.
+imported scene, episodes drawn with the same seed), and once more with every `user_defined.ovmm` block
+removed from the export, so it imports as any Habitat dataset would (labels from template names,
+descriptions from colours, furniture from its meshes and receptacle volumes, no wall boxes: the stage
+mesh). All runs scan with the same camera, each in its own fresh cache folder. Prints one JSON object:
+per-phase success of each and the differences in points.
 
     .venv/bin/python benchmarks/habitat_roundtrip_eval.py [--seeds 20,21] [--episodes 4] [--scan-camera 320x240]
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,6 +33,17 @@ def _eval(args: list[str], cache: Path, out: Path) -> dict:
     if res.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{res.stderr[-3000:]}")
     return json.loads(out.read_text())
+
+
+def strip_ovmm_metadata(folder: Path) -> int:
+    """Remove the `user_defined.ovmm` block from every stage/object config under `folder`; returns how many."""
+    n = 0
+    for f in list(folder.glob("stages/*.stage_config.json")) + list(folder.glob("objects/*.object_config.json")):
+        d = json.loads(f.read_text())
+        if d.get("user_defined", {}).pop("ovmm", None) is not None:
+            n += 1
+            f.write_text(json.dumps(d, indent=2))
+    return n
 
 
 def main() -> None:
@@ -53,22 +68,29 @@ def main() -> None:
                            cwd=ROOT, check=True, capture_output=True)
             dataset = tmp_p / f"habitat-{s}" / f"apartment-{s}.scene_dataset_config.json"
             hab = _eval([*common, "--scene-dataset", str(dataset)], tmp_p / f"cache-hab-{s}", tmp_p / f"hab-{s}.json")
+            foreign_dir = tmp_p / f"foreign-{s}"
+            shutil.copytree(tmp_p / f"habitat-{s}", foreign_dir)
+            strip_ovmm_metadata(foreign_dir)
+            foreign = _eval([*common, "--scene-dataset", str(foreign_dir / dataset.name)], tmp_p / f"cache-foreign-{s}",
+                            tmp_p / f"foreign-{s}.json")
             rows.append({"seed": s, "generated": gen["success"], "round_trip": hab["success"],
-                         "episodes": [gen["episodes"], hab["episodes"]]})
+                         "foreign": foreign["success"], "foreign_failures": foreign["failures"],
+                         "episodes": [gen["episodes"], hab["episodes"], foreign["episodes"]]})
     phases = ("find_object", "pick", "find_receptacle", "place", "overall")
-    n_gen = sum(r["episodes"][0] for r in rows)
-    n_hab = sum(r["episodes"][1] for r in rows)
+    counts = [sum(r["episodes"][k] for r in rows) for k in range(3)]
 
     def mean(key: str, phase: str, k: int) -> float:
         tot = sum(r[key][phase] * r["episodes"][k] for r in rows)
-        return round(tot / max(n_gen if k == 0 else n_hab, 1), 4)
+        return round(tot / max(counts[k], 1), 4)
 
     gen_all = {p: mean("generated", p, 0) for p in phases}
     hab_all = {p: mean("round_trip", p, 1) for p in phases}
+    foreign_all = {p: mean("foreign", p, 2) for p in phases}
     print(json.dumps({"benchmark": "habitat_roundtrip_eval", "seeds": seeds, "scan_camera": args.scan_camera,
-                      "episodes": {"generated": n_gen, "round_trip": n_hab},
-                      "success_generated": gen_all, "success_round_trip": hab_all,
+                      "episodes": {"generated": counts[0], "round_trip": counts[1], "foreign": counts[2]},
+                      "success_generated": gen_all, "success_round_trip": hab_all, "success_foreign": foreign_all,
                       "overall_difference_points": round(100 * (hab_all["overall"] - gen_all["overall"]), 1),
+                      "foreign_overall_difference_points": round(100 * (foreign_all["overall"] - gen_all["overall"]), 1),
                       "target_points": 5.0, "per_apartment": rows,
                       "wall_seconds": round(time.perf_counter() - t0, 1)}, indent=2))
 
