@@ -80,6 +80,8 @@ class HabitatWorld:
             self._objects[oid] = rom.get_object_by_handle(handle)
 
     def __getattr__(self, name):  # the protocol's state and methods other than render/close: the MuJoCo world's
+        if name.startswith("_"):
+            raise AttributeError(name)
         return getattr(self._inner, name)
 
     def _sync_objects(self) -> None:
