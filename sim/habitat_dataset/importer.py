@@ -550,23 +550,29 @@ class _Importer:
         return best
 
 
-def free_start(spec: SceneSpec) -> Pose2D:
-    """A start pose on free floor (0.4 m clear) in the largest free region, nearest the centre of the rooms."""
+def free_start(spec: SceneSpec, margin_m: float = 0.3) -> Pose2D:
+    """A start pose on free floor (0.4 m clear) inside a room, in the free region that covers the most room
+    floor (not the ring around the outside of a stage), nearest the centre of the rooms."""
     from sim.scene.ground_truth import free_components, occupancy_grid_full
 
     grid = occupancy_grid_full(spec)
     labels = free_components(grid)
     clear = grid.free_inflated(0.4) & (labels > 0)
-    if not clear.any():
-        raise SceneError(f"scene {spec.name!r} has no free floor for the robot")
-    sizes = np.bincount(labels[clear].ravel())
-    biggest = int(np.argmax(sizes))
-    rc = np.argwhere(clear & (labels == biggest))
+    rc = np.argwhere(clear)
     xy = grid.cell_to_world(rc)
+    inside = np.zeros(len(xy), dtype=bool)
+    for r in spec.rooms:
+        inside |= ((xy[:, 0] > r.min[0] + margin_m) & (xy[:, 0] < r.max[0] - margin_m)
+                   & (xy[:, 1] > r.min[1] + margin_m) & (xy[:, 1] < r.max[1] - margin_m))
+    if not inside.any():
+        raise SceneError(f"scene {spec.name!r} has no free floor for the robot inside its rooms")
+    lab = labels[rc[inside, 0], rc[inside, 1]]
+    best = int(np.argmax(np.bincount(lab)))
+    pts = xy[inside][lab == best]
     lo = np.min([r.min for r in spec.rooms], axis=0)
     hi = np.max([r.max for r in spec.rooms], axis=0)
-    k = int(np.argmin(np.linalg.norm(xy - (lo + hi) / 2, axis=1)))
-    return Pose2D(round(float(xy[k, 0]), 3), round(float(xy[k, 1]), 3), 0.0)
+    k = int(np.argmin(np.linalg.norm(pts - (lo + hi) / 2, axis=1)))
+    return Pose2D(round(float(pts[k, 0]), 3), round(float(pts[k, 1]), 3), 0.0)
 
 
 def import_scene(dataset: str | os.PathLike | SceneDataset, scene: str, config: ImportConfig = ImportConfig()) -> SceneSpec:

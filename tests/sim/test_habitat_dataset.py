@@ -274,6 +274,8 @@ def test_round_trip_without_ovmm_metadata(round_trip):
     on = sum(o.on is not None for o in back.objects)
     assert on == len(back.objects)  # every object lies on a receptacle volume's bottom face
     assert not back.walls  # walls only come back through the ovmm block
+    # the robot starts inside the apartment (not in the free ring around the stage's outside)
+    assert any(r.contains(back.robot_start.x, back.robot_start.y, margin=0.3) for r in back.rooms)
 
 
 def label_of(object_id: str) -> str:
