@@ -22,8 +22,10 @@ from typing import Any
 from core.errors import RobotError
 from core.types import JointState, Pose2D
 from robots import wire
+from robots.command_args import MAX_SAY_CHARS
 from robots.keys import RobotKey, load_key
 from robots.protocol import MotionResult, Robot, RobotObservation
+from robots.speaker import SayResult
 from robots.transport import client_socket
 
 log = logging.getLogger(__name__)
@@ -259,3 +261,8 @@ class RobotClient(Robot):
     def is_holding(self) -> bool | None:
         holding = self.request("is_holding")[0].get("holding")
         return holding if isinstance(holding, bool) else None
+
+    def say(self, text: str) -> SayResult:
+        """Speak `text` on the robot's loudspeaker (the server's `say` command; returns once playback started)."""
+        r = self.request("say", {"text": " ".join(text.split())[:MAX_SAY_CHARS]})[0]
+        return SayResult(text, r.get("played") is True, float(r.get("duration_s") or 0.0), r.get("reason"))

@@ -9,6 +9,7 @@ from core.types import Pose2D
 from robots import wire
 
 MAX_WAYPOINTS = 2000
+MAX_SAY_CHARS = 500
 _MAX_JOB_ID = 1 << 53
 
 
@@ -43,6 +44,12 @@ def _opt_job_id(v: Any) -> int | None:
     return None if v is None else _job_id(v)
 
 
+def _text(v: Any) -> str:
+    if not isinstance(v, str) or not v.strip() or len(v) > MAX_SAY_CHARS:
+        raise wire.WireError(f"expected a sentence of 1-{MAX_SAY_CHARS} characters")
+    return v
+
+
 # name -> (argument checkers, required argument names)
 SCHEMAS: dict[str, tuple[dict[str, Callable[[Any], Any]], set[str]]] = {
     "hello": ({}, set()),
@@ -58,6 +65,7 @@ SCHEMAS: dict[str, tuple[dict[str, Callable[[Any], Any]], set[str]]] = {
     "set_head": ({"pan": _float, "tilt": _float}, {"pan", "tilt"}),
     "move_arm": ({k: _opt_float for k in ("lift_m", "arm_m", "wrist_yaw", "wrist_pitch", "wrist_roll")}, set()),
     "set_gripper": ({"aperture_m": _float}, {"aperture_m"}),
+    "say": ({"text": _text}, {"text"}),
 }
 MOTION_COMMANDS = ("move_base_to", "follow_waypoints", "set_head", "move_arm", "set_gripper")
 

@@ -27,6 +27,7 @@ from robots import wire
 from robots.command_args import MOTION_COMMANDS, check_args
 from robots.keys import RobotKey
 from robots.protocol import MotionResult, Robot
+from robots.speaker import RobotVoice
 from robots.transport import ServerTransport, SocketLimits
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,7 @@ class RobotServer:
                 raise RobotError(f"refusing to listen on {self.config.host} without a key: --insecure-loopback "
                                  "serves 127.0.0.1 only (anyone on the network could drive the robot otherwise)")
         self.port = self.config.port
+        self.voice = RobotVoice()  # the `say` command; the audio device opens on first use
         self.last_message_at = time.monotonic()  # last accepted request from any client (for information)
         self.watchdog_stops = 0
         self.bad_requests = 0
@@ -306,6 +308,8 @@ class RobotServer:
             return self._reply(nonce, {"busy": busy})
         if cmd == "wait":
             return self._wait(nonce, args["job"], args.get("max_wait_s", 0.1), peer)
+        if cmd == "say":  # the robot speaks (robots.speaker); answered at once, played in the background
+            return self._reply(nonce, self.voice.say_async(args["text"]))
         if busy:
             return self._error(nonce, f"busy: {job.cmd} (job {job.id}) is still running; wait for it or stop it",
                                "busy")

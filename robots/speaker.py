@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -167,16 +168,57 @@ class Speaker:
         self.config = config or SpeakerConfig()
         self._output = output
 
+    def output(self) -> AudioOutput:
+        """The audio output (the default one is opened on first use; SpeakerError when there is none)."""
+        if self._output is None:
+            self._output = default_output()
+        return self._output
+
     def say(self, text: str) -> SayResult:
         """Speak `text` (blocking until played); never raises for missing programs or devices."""
         if not self.config.enabled:
             return SayResult(text, False, reason="speech output is off")
         try:
             samples, rate = synthesise(text, self.config)
-            if self._output is None:
-                self._output = default_output()
-            self._output.play(samples, rate)
+            self.output().play(samples, rate)
         except SpeakerError as exc:
             log.info("not spoken: %s", exc)
             return SayResult(text, False, reason=str(exc))
         return SayResult(text, True, samples.size / float(rate))
+
+
+class RobotVoice:
+    """The robot server's `say` command: synthesises at once (so errors are answered) and plays in a background
+    thread, so a long sentence never holds up the server's heartbeats; a new sentence waits for the last."""
+
+    def __init__(self, speaker: Speaker | None = None) -> None:
+        self.speaker = speaker or Speaker()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def say_async(self, text: str) -> dict:
+        """{"played": True, "duration_s": ...} once playback has started, or {"played": False, "reason": ...}."""
+        config = self.speaker.config
+        if not config.enabled:
+            return SayResult(text, False, reason="speech output is off on the robot").to_dict()
+        try:
+            samples, rate = synthesise(text, config)
+            output = self.speaker.output()
+        except SpeakerError as exc:
+            return SayResult(text, False, reason=str(exc)).to_dict()
+
+        def play() -> None:
+            with self._lock:
+                try:
+                    output.play(samples, rate)
+                except SpeakerError as exc:
+                    log.warning("could not play %r: %s", text, exc)
+
+        self._thread = threading.Thread(target=play, name="robot-voice", daemon=True)
+        self._thread.start()
+        return SayResult(text, True, samples.size / float(rate)).to_dict()
+
+    def wait(self, timeout_s: float | None = None) -> None:
+        """Block until the last sentence has been played (tests, shutdown)."""
+        if self._thread is not None:
+            self._thread.join(timeout_s)
