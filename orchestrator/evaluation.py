@@ -112,15 +112,22 @@ def settings_key(config: EvalConfig, perception: PerceptionConfig) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()[:10]
 
 
+def scan_perception_config(config: EvalConfig) -> PerceptionConfig:
+    """The perception an evaluation scans with (and its episodes use): ground truth, on the CPU."""
+    from orchestrator.scanning import sim_perception_config
+
+    return sim_perception_config(config.scan_width, config.scan_height, device="cpu")
+
+
 def prepare_scene(seed: int, config: EvalConfig, perception_config: PerceptionConfig | None = None,
                   on_scan_start: Callable[[int], None] | None = None,
                   on_frame: Callable | None = None) -> PreparedScene:
     """Generate (or load) the apartment of `seed` and its scanned map, caching both."""
-    from orchestrator.scanning import scan_sim_scene, sim_perception_config, with_camera
     from orchestrator.eval_scenes import eval_scene
+    from orchestrator.scanning import scan_sim_scene, with_camera
     from sim.scene.spec import SceneSpec
 
-    pcfg = perception_config or sim_perception_config(config.scan_width, config.scan_height, device="cpu")
+    pcfg = perception_config or scan_perception_config(config)
     tag, build_scene = eval_scene(seed, config)
     folder = Path(config.cache_dir) / f"{tag}-{settings_key(config, pcfg)}"
     scene_path, map_path = folder / "scene.json", folder / "map.ovmm-map.npz"
@@ -202,12 +209,25 @@ def run_episode(scene: PreparedScene, episode, task_config: TaskConfig | None = 
 
 
 def aggregate(results: list[EpisodeResult], seconds_per_episode: float, extra: dict | None = None) -> dict:
-    n = len(results)
-    success = {p: (sum(r.success[p] for r in results) / n if n else 0.0) for p in EVAL_PHASES}
+    return aggregate_records([r.to_dict() for r in results], seconds_per_episode, extra)
+
+
+def aggregate_records(records: list[dict], seconds_per_episode: float, extra: dict | None = None) -> dict:
+    """The evaluation JSON from episode records (EpisodeResult.to_dict(), or lines of a results file), in
+    the order given (ties between equally common failure reasons keep that order)."""
+    n = len(records)
+    success = {p: (sum(bool(r["ground_truth"][p]) for r in records) / n if n else 0.0) for p in EVAL_PHASES}
     success["overall"] = success["place"]
-    failures = Counter(r.failure_reason() for r in results if r.failure_reason() is not None)
+    failures = Counter(r["failure"] for r in records if r["failure"] is not None)
+    by_phase: dict[str, Counter] = {p: Counter() for p in EVAL_PHASES}
+    for r in records:
+        first = next((p for p in EVAL_PHASES if not r["ground_truth"][p]), None)
+        if first is not None and r["failure"] is not None:
+            by_phase[first][r["failure"]] += 1
     out = {"episodes": n, "success": {k: round(v, 4) for k, v in success.items()},
-           "failures": dict(failures.most_common()), "seconds_per_episode": round(seconds_per_episode, 2)}
+           "failures": dict(failures.most_common()),
+           "failures_by_phase": {p: dict(c.most_common()) for p, c in by_phase.items()},
+           "seconds_per_episode": round(seconds_per_episode, 2)}
     if extra:
         out.update(extra)
     return out

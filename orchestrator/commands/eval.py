@@ -1,12 +1,15 @@
-"""`ovmm eval --episodes N --seed S [--json out.json]`: pick-and-place episodes in generated apartments."""
+"""`ovmm eval --episodes N --seed S [--workers N] [--results r.jsonl] [--json out.json] [--plot eval.png]`:
+pick-and-place episodes in generated apartments (per-phase table on stderr, JSON on stdout)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import time
+import sys
+from pathlib import Path
 
 from orchestrator.configs import EvalConfig, parse_camera_size
+from orchestrator.eval_cluster import ClusterConfig
 from orchestrator.eval_scenes import add_scene_dataset_options, scene_dataset_options
 
 EXAMPLE = "ovmm eval --episodes 30 --seed 0 --json eval.json"
@@ -25,51 +28,109 @@ def register(subparsers) -> None:
     p.add_argument("--details", help="write every episode's report (JSON) here")
     p.add_argument("--scan-camera", default=f"{d.scan_width}x{d.scan_height}", metavar="WxH",
                    help="head-camera resolution while scanning (lower is faster)")
+    c = ClusterConfig()
+    p.add_argument("--workers", type=int, nargs="?", const=0, default=None, metavar="N",
+                   help="run apartments and episodes as Ray tasks on N workers (`--workers` alone: one per CPU "
+                        "core; needs the cluster extra); default: one after another in this process")
+    p.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="run on an existing Ray cluster (host:port from `ray start --head`; default $RAY_ADDRESS "
+                        "when --workers is given, else a local Ray)")
+    p.add_argument("--object-store-mb", type=int, default=c.object_store_mb, metavar="MB",
+                   help="object store size of the local Ray started by --workers")
+    p.add_argument("--results", metavar="FILE.jsonl",
+                   help="append each finished episode here; running again skips the episodes already in it")
+    p.add_argument("--plot", metavar="FILE.png", help="draw success per phase and failure reasons by phase here")
     add_scene_dataset_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from core.errors import InputError
     from core.io import write_json_atomic
-    from orchestrator.evaluation import aggregate, episodes_for, prepare_scene, run_episode
-    from sim.scene.episodes import make_episodes
+    from orchestrator.eval_driver import evaluate
+    from orchestrator.eval_report import save_plot, text_report
+    from orchestrator.eval_results import ResultsFile
+    from orchestrator.evaluation import aggregate_records
 
     if args.episodes < 1 or args.episodes_per_scene < 1:
         raise InputError("--episodes and --episodes-per-scene must be at least 1")
     w, h = parse_camera_size(args.scan_camera, "--scan-camera", minimum=32)
+    if args.workers is not None and args.workers < 0:
+        raise InputError("--workers must be at least 1 (or given alone for one per CPU core)")
+    if args.object_store_mb < 80:
+        raise InputError("--object-store-mb must be at least 80 (Ray's minimum)")
+    for opt, path in (("--json", args.json_path), ("--details", args.details), ("--plot", args.plot)):
+        if path and not Path(path).resolve().parent.is_dir():
+            raise InputError(f"{opt}: folder {Path(path).parent} does not exist")
     config = EvalConfig(episodes=args.episodes, seed=args.seed, episodes_per_scene=args.episodes_per_scene,
-                        cache_dir=args.cache_dir, scan_width=w, scan_height=h,
+                        cache_dir=str(Path(args.cache_dir).resolve()), scan_width=w, scan_height=h,
                         **scene_dataset_options(args))
-    results, scan_s, scenes_scanned = [], 0.0, 0
-    t0 = time.perf_counter()
-    bar = tqdm(total=config.episodes, desc="episodes", unit="ep")
-    for seed, n in episodes_for(config):
-        bar.set_postfix_str(f"apartment {seed}: preparing")
-        scene = prepare_scene(seed, config)
-        scan_s += scene.scan_seconds
-        scenes_scanned += 0 if scene.cached else 1
-        episodes = make_episodes(scene.spec, n, seed, scene_path=scene.scene_path)
-        for ep in episodes:
-            bar.set_postfix_str(f"apartment {seed}: {ep.request[:40]}")
-            results.append(run_episode(scene, ep))
-            bar.update(1)
-        if len(episodes) < n:
-            bar.total -= n - len(episodes)
-            bar.refresh()
-    bar.close()
-    total = time.perf_counter() - t0
-    per = total / max(len(results), 1)
-    out = aggregate(results, per, {"seed": config.seed, "apartments": len(episodes_for(config)),
-                                   "apartments_scanned_now": scenes_scanned,
-                                   "scan_seconds_total": round(scan_s, 1),
-                                   "episode_seconds_without_scans": round((total - scan_s) / max(len(results), 1), 2)})
-    text = json.dumps(out, indent=2)
-    print(text)
+    cluster = None
+    if args.workers is not None or args.ray_address:
+        from orchestrator.eval_cluster import import_ray
+
+        import_ray()  # says how to install Ray before anything runs
+        cluster = ClusterConfig(workers=args.workers or 0, address=args.ray_address,
+                                object_store_mb=args.object_store_mb)
+    results = ResultsFile(args.results) if args.results else None
+    with _Bar() as bar:
+        run_ = evaluate(config, cluster, results, bar)
+    per = run_.wall_seconds / max(run_.ran_now, 1)
+    out = aggregate_records(run_.records, per, {
+        "seed": config.seed, "apartments": run_.apartments, "apartments_scanned_now": run_.apartments_scanned_now,
+        "scan_seconds_total": round(run_.scan_seconds, 1),
+        "episode_seconds_without_scans": round(sum(r["seconds"] for r in run_.records) / max(len(run_.records), 1), 2),
+        "episodes_run_now": run_.ran_now, "episodes_from_results": run_.from_results,
+        "workers": run_.workers, "worker_retries": run_.retries, "errors": run_.errors})
+    print(text_report(out), file=sys.stderr)
+    for e in run_.errors:
+        print(f"error: {_where(e)} could not be run: {e['error']}", file=sys.stderr)
+    print(json.dumps(out, indent=2))
     if args.json_path:
         write_json_atomic(args.json_path, out)
     if args.details:
-        write_json_atomic(args.details, [r.to_dict() for r in results])
-    return 0
+        write_json_atomic(args.details, run_.records)
+    if args.plot:
+        save_plot(out, args.plot, title=f"ovmm eval: {out['episodes']} episodes from seed {config.seed}")
+    return 3 if run_.errors else 0
+
+
+def _where(e: dict) -> str:
+    return f"apartment {e['apartment']}" + (f" episode {e['index']}" if "index" in e else "")
+
+
+class _Bar:
+    """The progress bar on stderr: episodes done, success so far, time left (tqdm's estimate)."""
+
+    def __enter__(self):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=0, desc="episodes", unit="ep", file=sys.stderr, dynamic_ncols=True)
+        self.ok = self.n = 0
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.close()
+
+    def start(self, total: int, done: int, done_successes: int) -> None:
+        self.bar.reset(total=total)
+        self.bar.update(done)
+        self.ok, self.n = done_successes, done
+        self._postfix("")
+
+    def _postfix(self, status: str) -> None:
+        rate = f"success {self.ok}/{self.n}" if self.n else "success -"
+        self.bar.set_postfix_str(f"{rate}{'; ' + status if status else ''}")
+
+    def status(self, text: str) -> None:
+        self._postfix(text)
+
+    def record(self, record: dict) -> None:
+        self.n += 1
+        self.ok += bool(record["ground_truth"]["place"])
+        self.bar.update(1)
+        self._postfix("")
+
+    def fewer(self, n: int) -> None:
+        self.bar.total -= n
+        self.bar.refresh()

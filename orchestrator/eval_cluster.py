@@ -1,0 +1,148 @@
+"""`ovmm eval --workers N` / `--ray-address ADDR`: the evaluation's jobs as Ray tasks.
+
+Ray (the `cluster` extra: `pip install 'ovmm[cluster]'`) runs the same two functions as the plain loop
+(orchestrator.eval_jobs): one task per apartment (generate, scan once, draw its episodes), then one task per
+episode. An apartment's task returns its scene and map files' bytes into Ray's object store; its episode
+tasks get that one object by reference, so a scan is shared by all of the apartment's episodes on every node
+(each worker writes the files into its own cache folder and keeps the loaded scene for its next episode).
+
+At most one task per CPU is in flight, and an apartment's episodes go ahead of the scans still waiting, so
+results start landing (and are saved) early. A task whose worker process or node dies is run once more and
+listed under `worker_retries`; a second death, or an exception in the task, is reported under `errors`
+(an episode not done is not written to the results file, so the next run tries it again).
+
+Every node of a cluster needs the same ovmm installed (and the data folder the scenes name at the same
+path); Ray ships the tasks, not the code.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from core.errors import InputError
+from orchestrator.configs import EvalConfig
+
+log = logging.getLogger(__name__)
+
+INSTALL_HINT = "--workers and --ray-address need Ray: pip install 'ovmm[cluster]' (or: pip install ray)"
+# Settings a worker needs whatever the environment of its node's raylet (the driver's values win), and the
+# driver's offline switches, passed on when set.
+_WORKER_ENV = {"MUJOCO_GL": "egl", "PYOPENGL_PLATFORM": "egl", "TOKENIZERS_PARALLELISM": "false"}
+_PASSED_ON = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "OVMM_SHARED_DATA", "OVMM_CACHE_DIR", "OVMM_LOG_LEVEL")
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """Where the episodes run when they run as Ray tasks."""
+
+    workers: int = 0
+    """Ray workers: 0 means one per CPU core (local Ray) or every CPU of the cluster (with an address)."""
+    address: str | None = None
+    """An existing Ray cluster (`ray start --head` prints it); None: RAY_ADDRESS, else a local Ray."""
+    object_store_mb: int = 1024
+    """Object store size of a local Ray (the apartments' scene and map files travel through it)."""
+
+
+def import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise InputError(INSTALL_HINT) from None
+    return ray
+
+
+def local_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def connect(cluster: ClusterConfig) -> int:
+    """Start a local Ray or join a cluster; the number of tasks to keep in flight."""
+    ray = import_ray()
+    address = cluster.address or os.environ.get("RAY_ADDRESS") or None
+    env_vars = {k: os.environ.get(k, v) for k, v in _WORKER_ENV.items()}
+    env_vars.update({k: os.environ[k] for k in _PASSED_ON if k in os.environ})
+    env = {"env_vars": env_vars}
+    common = {"runtime_env": env, "log_to_driver": False, "logging_level": logging.ERROR,
+              "configure_logging": True}
+    if address:
+        try:
+            ray.init(address=address, **common)
+        except (ConnectionError, ValueError, RuntimeError) as exc:
+            raise InputError(f"cannot join the Ray cluster at {address}: {exc}") from None
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        return min(cluster.workers, cpus) if cluster.workers else cpus
+    n = cluster.workers or local_cpus()
+    ray.init(address="local", num_cpus=n, include_dashboard=False,
+             object_store_memory=int(cluster.object_store_mb) * 2**20, **common)
+    return n
+
+
+def run_on_ray(config: EvalConfig, cluster: ClusterConfig, jobs: list, on_apartment: Callable, on_record: Callable, run,
+               progress) -> int:
+    """Run the jobs as Ray tasks (see the module doc); returns the number of workers used."""
+    ray = import_ray()
+    from ray.exceptions import RayError, RayTaskError
+
+    from orchestrator.eval_jobs import prepare_apartment, run_episode_job
+
+    slots = connect(cluster)
+    try:
+        prepare_task = ray.remote(num_cpus=1, max_retries=0)(prepare_apartment)
+        episode_task = ray.remote(num_cpus=1, max_retries=0)(run_episode_job)
+        config_ref = ray.put(config)
+        # A queued task: ("apartment", job, attempt) or ("episode", job, apartment_ref, index, attempt).
+        queue: deque = deque(("apartment", job, 0) for job in jobs)
+        pending: dict = {}
+        progress.status(f"{slots} Ray workers")
+
+        def submit(item) -> None:
+            if item[0] == "apartment":
+                _, job, _attempt = item
+                pending[prepare_task.remote(config_ref, job.seed, job.n)] = item
+            else:
+                _, job, ref, index, _attempt = item
+                pending[episode_task.remote(config_ref, ref, index)] = item
+
+        def what(item) -> dict:
+            return {"apartment": item[1].seed} if item[0] == "apartment" else {"apartment": item[1].seed,
+                                                                               "index": item[3]}
+
+        while queue or pending:
+            while queue and len(pending) < slots:
+                submit(queue.popleft())
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            ref = ready[0]
+            item = pending.pop(ref)
+            try:
+                value = ray.get(ref)
+            except RayTaskError as exc:  # the task raised: it would raise again
+                cause = getattr(exc, "cause", None) or exc
+                msg = f"{type(cause).__name__}: {str(cause).splitlines()[0] if str(cause) else ''}"
+                log.debug("task %s failed: %s", what(item), exc)
+                run.errors.append({**what(item), "error": msg})
+                continue
+            except RayError as exc:  # the worker or its node died, or the object was lost
+                reason = type(exc).__name__
+                if item[-1] == 0:
+                    log.warning("%s: worker lost (%s); running it again", what(item), reason)
+                    run.retries.append({**what(item), "reason": reason})
+                    queue.appendleft((*item[:-1], 1))
+                else:
+                    run.errors.append({**what(item), "error": f"worker lost twice ({reason})"})
+                continue
+            if item[0] == "apartment":
+                job = item[1]
+                # The apartment's episodes go first: results land (and are saved) before the other scans.
+                queue.extendleft(("episode", job, ref, i, 0) for i in reversed(on_apartment(value, job)))
+            else:
+                on_record(value)
+        return slots
+    finally:
+        ray.shutdown()
