@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mapping.evaluation import evaluate_queries  # noqa: E402
 from mapping.query import QueryConfig  # noqa: E402
 from orchestrator.scanning import scan_sim_scene, sim_perception_config, with_camera  # noqa: E402
-from sim.mujoco.world import SimWorld  # noqa: E402
+from sim.backends import make_world  # noqa: E402
 from sim.scene.generator import generate_scene  # noqa: E402
 
 
@@ -56,7 +56,7 @@ def main() -> None:
             scene_dir = Path(tmp) / f"apartment-{seed}"
             scene_dir.mkdir()
             spec.save(scene_dir / "scene.json")
-            world = SimWorld(spec, with_camera(None, args.width, args.height), base_dir=scene_dir)
+            world = make_world(spec, with_camera(None, args.width, args.height), base_dir=scene_dir)
             try:
                 res = scan_sim_scene(spec, pcfg, world=world)
                 objects = {o.id: (o.description, world.object_center(o.id)) for o in spec.objects}

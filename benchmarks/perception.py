@@ -53,12 +53,12 @@ def _median_time(fn, repeats: int) -> float:
 
 
 def _sim_views(seed: int, width: int, height: int):
-    from sim.mujoco.world import SimWorld
+    from fixtures.sim_views import object_views
+    from sim.backends import make_world
     from sim.scene.generator import generate_scene
-    from tests.perception.sim_views import object_views
 
     spec = generate_scene(seed)
-    world = SimWorld(spec)
+    world = make_world(spec)
     intr = CameraIntrinsics.from_fov(width, height, math.radians(58.0))
     views = object_views(world, spec, intr, max_objects=24)
     world.close()
@@ -66,7 +66,7 @@ def _sim_views(seed: int, width: int, height: int):
 
 
 def _tiny_models(root: Path) -> dict[str, Path]:
-    from tests.perception.tiny_models import save_tiny_clip, save_tiny_owlvit
+    from fixtures.tiny_models import save_tiny_clip, save_tiny_owlvit
 
     return {"owlvit": save_tiny_owlvit(root / "owlvit"), "clip": save_tiny_clip(root / "clip")}
 

@@ -2,24 +2,47 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import Enum
 
-ROBOT_KINDS = ("sim", "stretch")
+from robots.stretch_body_config import StretchBodyConfig
+
+
+class RobotKind(str, Enum):
+    """Which robot a command drives (orchestrator.robot_factory builds each)."""
+
+    SIM = "sim"
+    """The simulated Stretch in a scene (sim.backends: a World in a simulator backend + sim.robot.SimRobot)."""
+    STRETCH = "stretch"
+    """A Stretch running `ovmm robot-server`, reached over the network (robots.client.RobotClient)."""
+    STRETCH_BODY = "stretch-body"
+    """This computer is the Stretch: its hardware through stretch_body (what `ovmm robot-server` serves)."""
+
+
+ROBOT_KINDS = (RobotKind.SIM.value, RobotKind.STRETCH.value)
+"""The kinds a workstation command (`run`, `listen`) can drive."""
 
 
 @dataclass
 class RobotOptions:
     """Which robot to drive and how to reach it."""
 
-    kind: str = "sim"
+    kind: str = RobotKind.SIM.value
+    """A RobotKind value."""
     scene: str | None = None
     """Scene file for --robot sim (the scene the map was scanned in)."""
+    sim_backend: str = "mujoco"
+    """Simulator backend for --robot sim (a name registered in sim.backends)."""
     host: str = "127.0.0.1"
     port: int = 5555
     key_file: str | None = None
     """Robot key file (default $OVMM_ROBOT_KEY_FILE, else ~/.ovmm/robot.key; `ovmm robot-server --new-key`)."""
     insecure_loopback: bool = False
     """Talk to a robot-server started with --insecure-loopback (no key; 127.0.0.1 only)."""
+    use_camera: bool = True
+    """stretch-body: use the head camera (False: motion only)."""
+    stretch_body: StretchBodyConfig = field(default_factory=StretchBodyConfig)
+    """stretch-body: speeds, tolerances, homing and the map registration of the real-Stretch backend."""
 
 
 @dataclass

@@ -25,7 +25,7 @@ class DemoResult:
 
 def run_demo(config: DemoConfig, on_scan_start: Callable[[int], None] | None = None,
              on_frame: Callable | None = None, on_request: Callable[[int, str], None] | None = None) -> DemoResult:
-    from sim.mujoco.world import SimWorld
+    from sim.backends import make_world
     from sim.scene.episodes import make_episodes
 
     out = Path(config.out)
@@ -33,7 +33,7 @@ def run_demo(config: DemoConfig, on_scan_start: Callable[[int], None] | None = N
                                                 scan_height=config.scan_height), on_scan_start=on_scan_start,
                           on_frame=on_frame)
     episodes = make_episodes(scene.spec, config.requests, config.seed, scene_path=scene.scene_path)
-    world = SimWorld(scene.spec, base_dir=scene.scene_path.parent)
+    world = make_world(scene.spec, base_dir=scene.scene_path.parent)
     results = []
     try:
         for i, ep in enumerate(episodes):

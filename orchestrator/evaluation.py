@@ -173,13 +173,12 @@ def receptacle_reachable_from(spec, base: Pose2D, receptacle_id: str, step_m: fl
 
 def run_episode(scene: PreparedScene, episode, task_config: TaskConfig | None = None, world=None) -> EpisodeResult:
     """Run one episode in a fresh world (or `world`), checking ground truth after each phase."""
-    from sim.mujoco.world import SimWorld
-    from sim.robot import SimRobot
-    from sim.scene.episodes import object_held, object_on_receptacle, object_reachable_from
+    from sim.backends import make_world, simulated_robot
+    from sim.scoring import object_held, object_on_receptacle, object_reachable_from
 
     t0 = time.perf_counter()
     own = world is None
-    world = world or SimWorld(scene.spec, base_dir=scene.scene_path.parent)
+    world = world or make_world(scene.spec, base_dir=scene.scene_path.parent)
     gt: dict[str, bool] = {}
 
     def check(name: str, phase: PhaseResult, robot) -> None:
@@ -198,7 +197,7 @@ def run_episode(scene: PreparedScene, episode, task_config: TaskConfig | None = 
             gt[key] = object_on_receptacle(world, episode.object_id, episode.receptacle_id)
 
     try:
-        with SimRobot(world) as robot:
+        with simulated_robot(world=world) as robot:
             runner = TaskRunner(robot, scene.voxel_map, scene.perception, task_config, on_phase=check)
             report = runner.run(parse_request(episode.request), episode.request)
     finally:

@@ -8,19 +8,17 @@ are embedded with the same encoder as the map's features.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 from core.errors import InputError
 from core.io import write_json_atomic
 from mapping.map_encoder import check_encoder, perception_from_record
 from mapping.voxel_map import VoxelMap
-from orchestrator.configs import ROBOT_KINDS, RobotOptions
+from orchestrator.configs import RobotOptions
 from orchestrator.requests import parse_request
+from orchestrator.robot_factory import open_robot
 from orchestrator.task_machine import TaskConfig, TaskReport, TaskRunner
-from robots.protocol import Robot
 
 log = logging.getLogger(__name__)
 
@@ -31,32 +29,6 @@ def scene_descriptions(scene: str | None) -> tuple[object | None, dict[int, str]
 
     spec = SceneSpec.load(scene)
     return spec, spec.instance_descriptions()
-
-
-@contextlib.contextmanager
-def open_robot(options: RobotOptions, spec=None) -> Iterator[Robot]:
-    """A connected robot as a context manager (stopped and disconnected on exit)."""
-    if options.kind == "sim":
-        if spec is None:
-            raise InputError("--robot sim needs --scene scene.json (the scene the map was scanned in)")
-        from sim.mujoco.world import SimWorld
-        from sim.robot import SimRobot
-
-        world = SimWorld(spec, base_dir=Path(options.scene).parent if options.scene else None)
-        try:
-            with SimRobot(world) as robot:
-                yield robot
-        finally:
-            world.close()
-    elif options.kind == "stretch":
-        from robots.client import RobotClient
-        from robots.keys import load_key
-
-        key = None if options.insecure_loopback else load_key(options.key_file)
-        with RobotClient(options.host, options.port, key=key, insecure_loopback=options.insecure_loopback) as robot:
-            yield robot
-    else:
-        raise InputError(f"unknown robot {options.kind!r}; use one of {', '.join(ROBOT_KINDS)}")
 
 
 def map_perception(voxel_map: VoxelMap, descriptions: dict[int, str] | None, device: str = "cpu"):

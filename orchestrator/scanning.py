@@ -220,10 +220,10 @@ def scan_sim_scene(spec, perception_config: PerceptionConfig, map_config: VoxelM
                    world=None) -> ScanResult:
     """Scan a simulated scene (a SceneSpec or a scene.json path) along its scan route into a new map.
 
-    world: an existing SimWorld of the spec to drive in (its robot is moved); by default a new one is built.
+    world: an existing World (sim.protocol) of the spec to drive in (its robot is moved); by default a new one
+    is built (sim.backends).
     """
-    from sim.mujoco.world import SimWorld
-    from sim.robot import SimRobot
+    from sim.backends import simulated_robot
     from sim.scene.spec import SceneSpec
     from sim.scene.walkthrough import ScanRouteConfig, scan_route
 
@@ -236,21 +236,14 @@ def scan_sim_scene(spec, perception_config: PerceptionConfig, map_config: VoxelM
 
     perception = build_perception(perception_config, instance_descriptions=descriptions)
     vmap = new_map(perception, perception_config, map_config or VoxelMapConfig(), source)
-    own_world = world is None
-    if own_world:
-        world = SimWorld(spec, sim_config, base_dir=base_dir)
     failed: list[int] = []
-    if on_start is not None:
-        on_start(count_views(stops))
-    try:
-        with SimRobot(world) as robot:
-            visited: list[Pose2D] = []
-            frames = robot_walkthrough_frames(robot, stops, lambda i, _r: failed.append(i), visited=visited)
-            stats = scan_frames(frames, perception.observe, vmap, on_frame)
-            mark_driven_floor(vmap, visited)
-    finally:
-        if own_world:
-            world.close()
+    with simulated_robot(spec, sim_config, base_dir, world=world) as robot:
+        if on_start is not None:
+            on_start(count_views(stops))
+        visited: list[Pose2D] = []
+        frames = robot_walkthrough_frames(robot, stops, lambda i, _r: failed.append(i), visited=visited)
+        stats = scan_frames(frames, perception.observe, vmap, on_frame)
+        mark_driven_floor(vmap, visited)
     if failed:
         log.warning("%d of %d scan stops were not reached", len(failed), len(stops))
     return ScanResult(vmap, stats, perception, failed_moves=len(failed))

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from core.types import JointState, Pose2D, wrap_angle
-from sim.mujoco.world import SimWorld
+from sim.protocol import World
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class StepResult:
     reason: str = ""
 
 
-def follow_states(world: SimWorld, states: Iterable[tuple[Pose2D, JointState]], seconds_per_step: float = 0.0
+def follow_states(world: World, states: Iterable[tuple[Pose2D, JointState]], seconds_per_step: float = 0.0
                   ) -> StepResult:
     """Move through robot states in order, stopping before the first one that collides."""
     tol = world.config.contact_tol_m
@@ -43,7 +43,7 @@ def follow_states(world: SimWorld, states: Iterable[tuple[Pose2D, JointState]], 
     return StepResult(True)
 
 
-def drive_to(world: SimWorld, goal: Pose2D, tolerance_m: float = 0.05) -> StepResult:
+def drive_to(world: World, goal: Pose2D, tolerance_m: float = 0.05) -> StepResult:
     """Rotate towards the goal, drive straight to it, rotate to its heading (each in collision-checked steps).
 
     A goal behind the robot is reached by turning less and backing up (as a Stretch can), so a robot that

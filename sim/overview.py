@@ -16,12 +16,12 @@ from core.geometry import make_T
 from core.io import atomic_path
 from core.stretch import T_world_headcam
 from core.types import CameraIntrinsics
-from sim.mujoco.world import SimWorld
+from sim.protocol import World
 
 TOP_HEIGHT_M = 30.0
 
 
-def top_down_camera(world: SimWorld, width_px: int = 800, margin_m: float = 0.5) -> tuple[np.ndarray, CameraIntrinsics]:
+def top_down_camera(world: World, width_px: int = 800, margin_m: float = 0.5) -> tuple[np.ndarray, CameraIntrinsics]:
     """(T_world_cam, intrinsics) of a camera looking straight down at the whole scene (image up = +y)."""
     xmin, ymin, xmax, ymax = world.spec.bounds_xy()
     ex, ey = xmax - xmin + 2 * margin_m, ymax - ymin + 2 * margin_m
@@ -37,7 +37,7 @@ def _to_px(T: np.ndarray, K: CameraIntrinsics, xyz) -> tuple[float, float]:  # n
     return K.fx * p[0] / p[2] + K.cx, K.fy * p[1] / p[2] + K.cy
 
 
-def save_overview(world: SimWorld, out: str | Path, head_pan: float | None = None, head_tilt: float | None = None,
+def save_overview(world: World, out: str | Path, head_pan: float | None = None, head_tilt: float | None = None,
                   dpi: int = 100) -> dict:
     """Write the overview PNG atomically; returns a small summary (what was drawn)."""
     import matplotlib

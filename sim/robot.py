@@ -1,6 +1,7 @@
 """SimRobot: the simulated Stretch behind the robots.protocol.Robot interface.
 
-Every motion is kinematic and collision checked (sim.base_motion); grasping follows sim.mujoco.grasp_rule. Motions
+Every motion is kinematic and collision checked (sim.base_motion); grasping follows the world's grasp rule (World.check_grasp;
+sim.mujoco.grasp_rule for MuJoCo). Motions
 block until done, as on the real robot, and advance the world's simulated clock (`world.sim_time_s`).
 """
 
@@ -14,8 +15,7 @@ from core.stretch import STRETCH, T_world_headcam
 from core.types import JointState, Pose2D, RGBDFrame
 from robots.protocol import MotionResult, Robot, RobotObservation
 from sim.base_motion import drive_to, follow_states, joint_path
-from sim.mujoco.grasp_rule import check_grasp
-from sim.mujoco.world import SimWorld
+from sim.protocol import World
 
 log = logging.getLogger(__name__)
 
@@ -23,11 +23,11 @@ _RELEASE_SETTLE_S = 2.0
 
 
 class SimRobot(Robot):
-    """A Stretch in a SimWorld. `is_holding()` is exact."""
+    """A Stretch in any simulated World (sim.protocol). `is_holding()` is exact."""
 
     name = "sim"
 
-    def __init__(self, world: SimWorld) -> None:
+    def __init__(self, world: World) -> None:
         self.world = world
         self._connected = False
         self._frames = 0
@@ -124,7 +124,7 @@ class SimRobot(Robot):
             return self._result(True)
         if w.held_object() is not None:  # already holding: the object stops the fingers where they are
             return self._result(True, f"holding {w.held_object()} (it stops the fingers)")
-        check = check_grasp(w)
+        check = w.check_grasp()
         if check.ok and aperture_m < check.width_m:
             w.set_robot_state(w.base_pose, replace(cur, gripper_m=min(check.width_m, cur.gripper_m)))
             w.attach(check.object_id)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-from pathlib import Path
 
 from core.errors import InputError
 from core.types import Pose2D
 from orchestrator.commands.robot_flags import add_insecure_option, add_key_file_option, port_number
+from orchestrator.configs import RobotKind, RobotOptions
+from orchestrator.robot_factory import close_robot, make_robot
 from robots.keys import DEFAULT_KEY_FILE, KEY_FILE_ENV, load_key, write_new_key
 from robots.server import RobotServer, ServerConfig, check_watchdog_s, is_loopback
 from robots.stretch_body_config import StretchBodyConfig
@@ -72,17 +73,11 @@ def _make_robot(args: argparse.Namespace):
     if args.backend == "sim":
         if not args.scene:
             raise InputError("--backend sim needs --scene SCENE.json")
-        from sim.mujoco.world import SimWorld  # noqa: PLC0415
-        from sim.robot import SimRobot  # noqa: PLC0415 - the simulator is optional on a robot
-        from sim.scene.spec import SceneSpec  # noqa: PLC0415
-
-        scene = Path(args.scene)
-        return SimRobot(SimWorld(SceneSpec.load(scene), base_dir=scene.parent))
-    from robots.stretch_body_backend import StretchBodyRobot  # noqa: PLC0415
-
+        return make_robot(RobotOptions(kind=RobotKind.SIM.value, scene=args.scene))
     m = args.map_registration
     config = StretchBodyConfig(map_T_odom=(m.x, m.y, m.theta), home_if_needed=args.home)
-    return StretchBodyRobot(config, use_camera=not args.no_camera)
+    return make_robot(RobotOptions(kind=RobotKind.STRETCH_BODY.value, stretch_body=config,
+                                   use_camera=not args.no_camera))
 
 
 def _interrupt(signum, _frame) -> None:
@@ -121,7 +116,5 @@ def run(args: argparse.Namespace) -> int:
             print("stopping", flush=True)
         finally:
             server.close()
-    world = getattr(robot, "world", None)
-    if world is not None:
-        world.close()
+    close_robot(robot)
     return 0

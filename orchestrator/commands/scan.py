@@ -149,13 +149,15 @@ def _stops(text: str | None):
 
 
 def _scan_robot(args, pcfg, mcfg, progress):
+    from orchestrator.configs import RobotKind, RobotOptions
+    from orchestrator.robot_factory import open_robot
     from orchestrator.scanning import scan_robot
-    from robots import RobotClient, load_key
 
     stops = _stops(args.stops)
     cfg = RobotScanConfig(num_pans=args.pans, head_tilt=args.tilt)
-    key = None if args.insecure_loopback else load_key(args.key_file)
-    with RobotClient(args.robot, args.robot_port, key, insecure_loopback=args.insecure_loopback) as robot:
+    options = RobotOptions(kind=RobotKind.STRETCH.value, host=args.robot, port=args.robot_port,
+                           key_file=args.key_file, insecure_loopback=args.insecure_loopback)
+    with open_robot(options) as robot:
         return scan_robot(robot, pcfg, mcfg, stops, cfg, source=f"robot:{args.robot}", on_start=progress.start,
                           on_frame=progress.frame)
 

@@ -25,29 +25,36 @@ be missed. Finger contact during closing is checked on the URDF's box collision 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import mujoco
 import numpy as np
 
+from sim.config import SimConfig
 from sim.mujoco.stretch_model import FINGERTIP_LINKS
-from sim.mujoco.world import ROBOT_PREFIX, SimWorld
+from sim.mujoco.world_build import ROBOT_PREFIX
+from sim.protocol import GraspCheck
 
 MIN_WIDTH_M = 0.005
 _FIT_TOL_M = 0.003
 _FINGER_GAP_M = 0.015  # empty space along the closing axis wide enough for a fingertip (pad + shaft)
 
 
-@dataclass(frozen=True)
-class GraspCheck:
-    """The outcome of the rule: the object that would be held (or None), its width and why."""
+class MujocoGripperWorld(Protocol):
+    """What the rule reads from the MuJoCo world (sim.mujoco.world.SimWorld, which calls the rule)."""
 
-    object_id: str | None
-    width_m: float
-    reason: str
+    model: mujoco.MjModel
+    data: mujoco.MjData
+    config: SimConfig
+    finger_geoms: np.ndarray
+    robot_geom_mask: np.ndarray
 
-    @property
-    def ok(self) -> bool:
-        return self.object_id is not None
+    def T_world_grasp(self) -> np.ndarray: ...  # noqa: N802
+    def contacts(self) -> tuple[np.ndarray, np.ndarray]: ...
+    def held_object(self) -> str | None: ...
+    def object_ids(self) -> list[str]: ...
+    def object_geoms(self, object_id: str) -> np.ndarray: ...
+    def object_points_world(self, object_id: str) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,7 @@ def _geom_vertices_world(model: mujoco.MjModel, data: mujoco.MjData, gid: int) -
     return v @ R.T + data.geom_xpos[gid]
 
 
-def pad_region(world: SimWorld) -> PadRegion:
+def pad_region(world: MujocoGripperWorld) -> PadRegion:
     """The region between the pads at the gripper's current opening."""
     m, d = world.model, world.data
     T = world.T_world_grasp()
@@ -90,7 +97,7 @@ def pad_region(world: SimWorld) -> PadRegion:
     return PadRegion(x=x, y=(float(right[:, 1].max()), float(left[:, 1].min())), z=z)
 
 
-def check_grasp(world: SimWorld, min_width_m: float = MIN_WIDTH_M) -> GraspCheck:
+def check_grasp(world: MujocoGripperWorld, min_width_m: float = MIN_WIDTH_M) -> GraspCheck:
     """Apply the rule at the current gripper pose and opening (call it before the fingers close)."""
     region = pad_region(world)
     if region.opening_m < min_width_m:
@@ -138,7 +145,7 @@ def _held_span(y: np.ndarray, region: PadRegion) -> tuple[float, float, bool]:
     return float(min(r[0] for r in keep)), float(max(r[-1] for r in keep)), len(keep) < len(runs)
 
 
-def finger_contact(world: SimWorld, ignore_object: str | None = None) -> str | None:
+def finger_contact(world: MujocoGripperWorld, ignore_object: str | None = None) -> str | None:
     """Describe a finger/fingertip penetrating anything (except `ignore_object`), or None."""
     m = world.model
     g, dist = world.contacts()

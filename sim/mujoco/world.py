@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import mujoco
@@ -20,6 +19,7 @@ from core.errors import InputError
 from core.stretch import STOW_WRIST_YAW
 from core.types import CameraIntrinsics, JointState, Pose2D
 from sim.config import SimConfig
+from sim.mujoco.grasp_rule import check_grasp
 from sim.mujoco.render import SceneRenderer
 from sim.mujoco.stretch_model import (
     ARM_JOINTS,
@@ -32,6 +32,7 @@ from sim.mujoco.stretch_model import (
     finger_aperture_table,
 )
 from sim.mujoco.world_build import ROBOT_PREFIX, build_scene_spec
+from sim.protocol import Contact, GraspCheck
 from sim.scene.spec import SceneSpec
 
 log = logging.getLogger(__name__)
@@ -42,30 +43,8 @@ _JOINT_FIELDS = {
 }
 
 
-@dataclass(frozen=True)
-class Contact:
-    """The deepest robot contact: which robot (or held-object) geom touches what, and how deep (m)."""
-
-    depth_m: float
-    robot_geom: str
-    other_geom: str
-
-    def describe(self) -> str:
-        return f"{self.robot_geom.removeprefix(ROBOT_PREFIX)} touches {_item_name(self.other_geom)}"
-
-
-def _item_name(geom_name: str) -> str:
-    if geom_name.startswith("rec/"):
-        return "receptacle " + geom_name.split("/")[1]
-    if geom_name.startswith("obj/"):
-        return "object " + geom_name.split("/")[1]
-    if geom_name.startswith("wall/"):
-        return "wall " + geom_name.split("/")[1]
-    return geom_name or "scene geometry"
-
-
 class SimWorld:
-    """A simulated home with a Stretch in it. See SIM_API.md for the contract."""
+    """A simulated home with a Stretch in it, in MuJoCo: implements sim.protocol.World (docs/sim-world.md)."""
 
     def __init__(self, spec: SceneSpec, config: SimConfig | None = None, base_dir: str | Path | None = None) -> None:
         t0 = time.perf_counter()
@@ -173,9 +152,14 @@ class SimWorld:
             return None
         k = sel[np.argmin(dist[sel])]
         rg, og = (g[k, 0], g[k, 1]) if r0[k] else (g[k, 1], g[k, 0])
-        return Contact(float(-dist[k]), m.geom(rg).name or m.body(m.geom_bodyid[rg]).name, m.geom(og).name)
+        robot_part = (m.geom(rg).name or m.body(m.geom_bodyid[rg]).name).removeprefix(ROBOT_PREFIX)
+        return Contact(float(-dist[k]), robot_part, m.geom(og).name)
 
     # --- holding -------------------------------------------------------------------------------------
+    def check_grasp(self) -> GraspCheck:
+        """The geometric grasp rule (sim.mujoco.grasp_rule) at the current gripper pose and opening."""
+        return check_grasp(self)
+
     def held_object(self) -> str | None:
         return self._held
 
@@ -334,6 +318,32 @@ class SimWorld:
         intr = intrinsics or self.config.intrinsics()
         return self.renderer.render(self.data, T_world_cam, intr,
                                     (self.config.depth_min_m, self.config.depth_max_m))
+
+    def cast_rays(self, origins: np.ndarray, directions: np.ndarray, max_m: float = np.inf,
+                  include_robot: bool = False) -> np.ndarray:
+        """Distance along each ray to the first visible surface (what the camera renders), inf on a miss."""
+        m, d = self.model, self.data
+        o = np.atleast_2d(np.asarray(origins, dtype=np.float64))
+        u = np.atleast_2d(np.asarray(directions, dtype=np.float64))
+        u = u / np.linalg.norm(u, axis=1, keepdims=True)
+        groups = np.array([1, 1, 1, 0, 0, 0], dtype=np.uint8)
+        robot = np.array([m.body(b).name.startswith(ROBOT_PREFIX) for b in m.geom_bodyid])
+        mujoco.mj_kinematics(m, d)
+        out = np.full(len(o), np.inf)
+        geom = np.array([-1], dtype=np.int32)
+        for i in range(len(o)):
+            start, travelled = o[i].copy(), 0.0
+            for _ in range(16):  # step past the robot's own surfaces when they are to be skipped
+                dist = mujoco.mj_ray(m, d, start, u[i], groups, 1, -1, geom)
+                if dist < 0:
+                    break
+                if include_robot or not robot[geom[0]]:
+                    if travelled + dist <= max_m:
+                        out[i] = travelled + dist
+                    break
+                travelled += dist + 1e-4
+                start = start + (dist + 1e-4) * u[i]
+        return out
 
     def close(self) -> None:
         if self._renderer is not None:

@@ -1,4 +1,4 @@
-"""Pick-and-place episodes with ground-truth checks.
+"""Pick-and-place episodes and their ground-truth feasibility (the checks in a running world: sim.scoring).
 
 An episode asks the robot to move one object onto a different receptacle: "put the red coffee mug on the
 brown wooden table" ("in the sink" for sinks). `make_episodes` only picks pairs that are feasible by
@@ -22,7 +22,6 @@ import numpy as np
 from core.errors import InputError
 from core.stretch import STRETCH, T_base_grasp, wrist_yaw_axis_base
 from core.types import JointState, Pose2D
-from sim.mujoco.world import SimWorld
 from sim.scene.ground_truth import Grid, component_at, free_components, occupancy_grid_full
 from sim.scene.objects import load_object_mesh
 from sim.scene.spec import ObjectSpec, ReceptacleSpec, SceneSpec
@@ -103,20 +102,6 @@ def point_reachable_from(base: Pose2D, xyz_world, tol_m: float = REACH_TOL_M) ->
     T = np.linalg.inv(base.as_matrix())
     p = T[:3, :3] @ np.asarray(xyz_world, dtype=float) + T[:3, 3]
     return bool(reachable_in_base(p[None], tol_m)[0])
-
-
-def object_reachable_from(world: SimWorld, base_pose: Pose2D, object_id: str) -> bool:
-    """Can the arm put the grasp centre at the object's centre from `base_pose` (joint limits only)?"""
-    return point_reachable_from(base_pose, world.object_center(object_id))
-
-
-def object_held(world: SimWorld, object_id: str) -> bool:
-    return world.held_object() == object_id
-
-
-def object_on_receptacle(world: SimWorld, object_id: str, receptacle_id: str) -> bool:
-    """Resting (settled, not held) on one of the receptacle's support surfaces."""
-    return world.is_on(object_id, receptacle_id)
 
 
 class ReachOracle:

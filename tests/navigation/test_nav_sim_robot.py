@@ -17,8 +17,8 @@ pytest.importorskip("mujoco")
 def test_sim_robot_drives_the_waypoints_and_reaches_objects(seed):
     from sim.mujoco.world import SimWorld
     from sim.robot import SimRobot
-    from sim.scene.episodes import object_reachable_from
     from sim.scene.ground_truth import occupancy_grid
+    from sim.scoring import object_reachable_from
 
     spec = generator.generate_scene(seed)
     world = SimWorld(spec)

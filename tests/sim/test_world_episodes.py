@@ -19,15 +19,13 @@ from sim.scene.episodes import (
     Episode,
     ReachOracle,
     make_episodes,
-    object_held,
-    object_on_receptacle,
-    object_reachable_from,
     pick_reachable,
     point_reachable_from,
 )
 from sim.scene.episodes import _object_bounds as object_bounds
 from sim.scene.generator import generate_scene
 from sim.scene.spec import SceneSpec
+from sim.scoring import object_held, object_on_receptacle, object_reachable_from
 from tests.sim.world_fixtures import EXAMPLE_SCENE, side_grasp_pose
 
 
