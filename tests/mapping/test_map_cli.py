@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """Tiny random OWL-ViT and CLIP saved with save_pretrained (the perception tests' builders)."""
-    from tests.perception.tiny_models import save_tiny_clip, save_tiny_owlvit
+    from fixtures.tiny_models import save_tiny_clip, save_tiny_owlvit
 
     root = tmp_path_factory.mktemp("tiny_map_models")
     return {"owlvit": save_tiny_owlvit(root / "owlvit"), "clip": save_tiny_clip(root / "clip")}

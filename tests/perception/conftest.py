@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.perception.tiny_models import save_tiny_clip, save_tiny_owlv2, save_tiny_owlvit
+from fixtures.tiny_models import save_tiny_clip, save_tiny_owlv2, save_tiny_owlvit
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,8 @@ import pytest
 
 from core.errors import InputError, ModelNotFoundError
 from core.types import CameraIntrinsics, RGBDFrame
+from fixtures.tiny_models import synthetic_frame
 from perception import PerceptionConfig, build_perception
-from tests.perception.tiny_models import synthetic_frame
 
 VOCAB = ("mug", "cup", "table")
 

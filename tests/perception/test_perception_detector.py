@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from core.errors import ModelNotFoundError
+from fixtures.tiny_models import synthetic_frame
 from perception.detector import OwlDetector
-from tests.perception.tiny_models import synthetic_frame
 
 QUERIES = ["a photo of a mug", "a photo of a cup", "a photo of a table"]
 

@@ -7,9 +7,9 @@ import pytest
 
 from core.errors import InputError
 from core.types import CameraIntrinsics, RGBDFrame
+from fixtures.tiny_models import synthetic_frame
 from perception.ground_truth import GroundTruthPerception
 from perception.language_seg import segment_phrase_ground_truth
-from tests.perception.tiny_models import synthetic_frame
 
 SCENE = [
     "red coffee mug", "tomato soup can", "white kitchen table", "yellow banana", "blue ceramic bowl", "green apple",

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from core.types import CameraIntrinsics, RGBDFrame
+from fixtures.sim_views import object_views
 from perception.composite import build_perception
 from perception.config import PerceptionConfig
-from tests.perception.sim_views import object_views
 
 pytest.importorskip("mujoco")
 
