@@ -1,10 +1,12 @@
-"""The on-disk map format: one uncompressed .npz (numpy zip), no pickle, written atomically.
+"""The on-disk map format (version 2): one uncompressed .npz (numpy zip), no pickle, written atomically.
 
 Members (N semantic voxels, M occupied voxels, D feature dimensions):
 
 | member             | dtype   | shape  | meaning                                                         |
 |--------------------|---------|--------|-----------------------------------------------------------------|
 | header             | uint8   | (B,)   | UTF-8 JSON, see below                                           |
+| header_sha256      | uint8   | (32,)  | SHA-256 of the header bytes (so the header, and through its     |
+|                    |         |        | crc32 table every array, is covered by a checksum)              |
 | sem_coords         | int32   | (N, 3) | integer voxel coordinates: voxel covers [c, c+1) * voxel_size   |
 | sem_features       | float16 | (N, D) | weighted mean feature (not re-normalised)                       |
 | sem_weights        | float32 | (N,)   | sum of detection scores fused into the voxel                    |
@@ -15,16 +17,21 @@ Members (N semantic voxels, M occupied voxels, D feature dimensions):
 | occ_rgb            | uint8   | (M, 3) | mean colour of those points                                     |
 | occ_last_seen      | int32   | (M,)   | index of the last frame that saw it                             |
 
-Header JSON: {"format": "ovmm-voxel-map", "version": 1, "voxel_size_m", "feature_dim", "embedding_model_id",
+Header JSON: {"format": "ovmm-voxel-map", "version": 2, "voxel_size_m", "feature_dim", "embedding_model_id",
 "perception" (the perception config dict), "map_config" (VoxelMapConfig), "frames", "source",
 "created" (ISO time), "counts": {"semantic": N, "occupancy": M}, "crc32": {member: CRC-32 of its bytes}}.
-Loading checks the format name, version, every member's presence, dtype and shape against the header and
-the CRC-32s, so a truncated or hand-edited file is refused with one sentence naming the file.
+Loading checks the format name and version, the header's SHA-256, every header field's type and range
+(mapping.map_file_checks), every member's presence, declared and actual size (bounded by what the header's
+counts imply, so a decompression bomb is refused after reading at most that much), its .npy dtype and shape,
+and the CRC-32s, so a truncated, corrupt or hand-edited file is refused with one sentence naming the file.
+Version-1 files (written before the header checksum) load with a warning when their arrays match their
+CRC-32s; their header cannot be verified, so re-save them (load and `save_map`) or re-scan.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import logging
 import zipfile
@@ -33,14 +40,26 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import InputError
+from core.bounded_json import BoundedJSONError, loads_bounded
 from core.io import atomic_path
+from mapping.map_file_checks import (
+    MAX_HEADER_BYTES,
+    MAX_MEMBERS,
+    MapFileError,
+    check_header_fields,
+    check_map_config,
+    npy_bound,
+    parse_npy,
+    read_member,
+)
 from mapping.voxel_map import MapMetadata, VoxelMap, VoxelMapConfig
 
 log = logging.getLogger(__name__)
 
 FORMAT_NAME = "ovmm-voxel-map"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+LEGACY_VERSIONS = (1,)  # readable with a warning: no header checksum
+_MAX_HEADER_DEPTH = 64
 
 # member -> (dtype, trailing shape; "D" = feature_dim), and which count gives the row number
 _MEMBERS: dict[str, tuple[np.dtype, tuple, str]] = {
@@ -54,10 +73,6 @@ _MEMBERS: dict[str, tuple[np.dtype, tuple, str]] = {
     "occ_rgb": (np.dtype(np.uint8), (3,), "occupancy"),
     "occ_last_seen": (np.dtype(np.int32), (), "occupancy"),
 }
-
-
-class MapFileError(InputError):
-    """A map file is missing, truncated, hand-edited or of another format/version."""
 
 
 def _crc(arr: np.ndarray) -> int:
@@ -103,10 +118,12 @@ def save_map(vmap: VoxelMap, path: str | Path) -> Path:
         "counts": {"semantic": len(vmap.semantic), "occupancy": len(vmap.occupancy)},
         "crc32": {name: _crc(arr) for name, arr in arrays.items()},
     }
-    header_bytes = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
+    raw = json.dumps(header, allow_nan=False).encode("utf-8")
+    header_bytes = np.frombuffer(raw, dtype=np.uint8)
+    digest = np.frombuffer(hashlib.sha256(raw).digest(), dtype=np.uint8)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
-            np.savez(fh, header=header_bytes, **arrays)
+            np.savez(fh, header=header_bytes, header_sha256=digest, **arrays)
     log.info("saved map %s: %d semantic, %d occupied voxels", path, len(vmap.semantic), len(vmap.occupancy))
     return path
 
@@ -114,70 +131,92 @@ def save_map(vmap: VoxelMap, path: str | Path) -> Path:
 def read_header(path: str | Path) -> dict:
     """The validated JSON header of a map file (cheap: does not read the arrays)."""
     path = Path(path)
-    with _open_npz(path) as npz:
-        return _header(npz, path)
+    with _open_zip(path) as zf:
+        return _header(zf, path)
 
 
-def _open_npz(path: Path):
+def _open_zip(path: Path) -> zipfile.ZipFile:
     if not path.is_file():
         raise MapFileError(f"map file {path} does not exist")
     try:
-        return np.load(path, allow_pickle=False)
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-        raise MapFileError(f"map file {path} is not a readable ovmm map (truncated or not an .npz: {exc})") from exc
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise MapFileError(f"map file {path} is not a readable ovmm map (truncated or not an .npz: {exc})") from None
+    names = zf.namelist()
+    if len(names) > MAX_MEMBERS or len(set(names)) != len(names):
+        zf.close()
+        raise MapFileError(f"map file {path} has {len(names)} members (duplicated or too many): not an ovmm map")
+    return zf
 
 
-def _header(npz, path: Path) -> dict:
+def _header(zf: zipfile.ZipFile, path: Path) -> dict:
+    if "header.npy" not in zf.namelist():
+        raise MapFileError(f"map file {path} has no header; it was not written by ovmm")
+    raw = read_member(zf, "header", MAX_HEADER_BYTES + 4096, path)
+    data = parse_npy(raw, "header", np.dtype(np.uint8), (_npy_length(raw, path),), path).tobytes()
     try:
-        raw = npz["header"]
-        if raw.dtype != np.uint8:
-            raise ValueError("header is not bytes")
-        header = json.loads(raw.tobytes().decode("utf-8"))
-    except KeyError as exc:
-        raise MapFileError(f"map file {path} has no header; it was not written by ovmm") from exc
-    except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise MapFileError(f"map file {path} has an unreadable header ({exc})") from exc
+        header = loads_bounded(data, MAX_HEADER_BYTES, _MAX_HEADER_DEPTH)
+    except BoundedJSONError as exc:
+        raise MapFileError(f"map file {path} has an unreadable header ({exc})") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
         raise MapFileError(f"map file {path} is not an {FORMAT_NAME} file")
-    if header.get("version") != FORMAT_VERSION:
+    version = header.get("version")
+    if version in LEGACY_VERSIONS and not isinstance(version, bool):
+        log.warning("map file %s has format version %s (written by an older ovmm): its header is not covered by a "
+                    "checksum; re-save it with this ovmm or re-scan", path, version)
+    elif version != FORMAT_VERSION or isinstance(version, bool):
         raise MapFileError(
-            f"map file {path} has format version {header.get('version')!r}; this ovmm reads version {FORMAT_VERSION}"
+            f"map file {path} has format version {str(version)[:20]}; this ovmm reads version {FORMAT_VERSION} "
+            f"(and {', '.join(map(str, LEGACY_VERSIONS))})"
         )
-    for key in ("voxel_size_m", "feature_dim", "counts", "crc32"):
-        if key not in header:
-            raise MapFileError(f"map file {path} header lacks {key!r}")
-    vs = header["voxel_size_m"]
-    if not isinstance(vs, (int, float)) or not vs > 0:
-        raise MapFileError(f"map file {path} has an invalid voxel size {vs!r}")
+    else:
+        digest = parse_npy(read_member(zf, "header_sha256", npy_bound(np.dtype(np.uint8), (32,)), path),
+                           "header_sha256", np.dtype(np.uint8), (32,), path).tobytes()
+        if digest != hashlib.sha256(data).digest():
+            raise MapFileError(f"map file {path} header does not match its checksum (edited or corrupt)")
+    expected = {"header.npy", *(f"{m}.npy" for m in _MEMBERS)}
+    if version == FORMAT_VERSION:
+        expected.add("header_sha256.npy")
+    extra = sorted(set(zf.namelist()) - expected)
+    if extra:
+        raise MapFileError(f"map file {path} has unexpected members {extra[:3]}: not an ovmm map")
+    check_header_fields(header, list(_MEMBERS), path)
     return header
+
+
+def _npy_length(raw: bytes, path: Path) -> int:
+    """The length a uint8 .npy member declares (checked against its bytes by parse_npy)."""
+    import io  # noqa: PLC0415
+
+    fp = io.BytesIO(raw)
+    try:
+        version = np.lib.format.read_magic(fp)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, _ = read(fp)
+    except (ValueError, EOFError, SyntaxError, TypeError) as exc:
+        raise MapFileError(f"map file {path} has an unreadable header ({exc})") from None
+    if len(shape) != 1:
+        raise MapFileError(f"map file {path} has an unreadable header (shape {shape})")
+    return int(shape[0])
 
 
 def load_map(path: str | Path) -> VoxelMap:
     """Load and validate a map written by `save_map`; raises MapFileError naming the file otherwise."""
     path = Path(path)
-    with _open_npz(path) as npz:
-        header = _header(npz, path)
+    with _open_zip(path) as zf:
+        header = _header(zf, path)
+        dim = header["feature_dim"] or 0
         arrays = {}
         for name, (dtype, trailing, count_key) in _MEMBERS.items():
-            try:
-                arr = npz[name]
-            except KeyError as exc:
-                raise MapFileError(f"map file {path} lacks the array {name!r}") from exc
-            except (ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
-                raise MapFileError(f"map file {path} is truncated or corrupt (array {name!r}: {exc})") from exc
-            n = header["counts"].get(count_key)
-            dim = header["feature_dim"] or 0
-            shape = (n, *[dim if t == "D" else t for t in trailing])
-            if arr.dtype != dtype or arr.shape != shape:
-                raise MapFileError(
-                    f"map file {path} array {name!r} is {arr.dtype}{arr.shape}, expected {dtype}{shape}"
-                )
-            if _crc(arr) != header["crc32"].get(name):
+            shape = (header["counts"][count_key], *[dim if t == "D" else t for t in trailing])
+            arr = parse_npy(read_member(zf, name, npy_bound(dtype, shape), path), name, dtype, shape, path)
+            if _crc(arr) != header["crc32"][name]:
                 raise MapFileError(f"map file {path} array {name!r} does not match its checksum (edited or corrupt)")
             arrays[name] = arr
     meta = MapMetadata(embedding_model_id=header.get("embedding_model_id"), perception=header.get("perception") or {},
                        frames=int(header.get("frames") or 0), source=header.get("source"))
-    config = VoxelMapConfig.from_dict({**(header.get("map_config") or {}), "voxel_size_m": header["voxel_size_m"]})
+    map_config = check_map_config(VoxelMapConfig, header.get("map_config"), path)
+    config = VoxelMapConfig.from_dict({**map_config, "voxel_size_m": header["voxel_size_m"]})
     vmap = VoxelMap(config, meta)
     try:
         if header["feature_dim"]:
@@ -185,7 +224,7 @@ def load_map(path: str | Path) -> VoxelMap:
                                arrays["sem_weights"], arrays["sem_features"])
         vmap.occupancy.load(arrays["occ_coords"], arrays["occ_counts"], arrays["occ_last_seen"], arrays["occ_rgb"])
     except ValueError as exc:
-        raise MapFileError(f"map file {path} is inconsistent ({exc})") from exc
+        raise MapFileError(f"map file {path} is inconsistent ({exc})") from None
     if not np.all(np.isfinite(vmap.semantic.features)):
         raise MapFileError(f"map file {path} has non-finite features")
     return vmap

@@ -1,0 +1,56 @@
+"""Atomic writes: a write killed before its rename leaves a temp file that the next write of that file removes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from core.io import atomic_path, remove_stale_temps, write_text_atomic
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _killed_writer(target: Path) -> None:
+    code = (f"import sys, time; sys.path.insert(0, {str(REPO)!r})\n"
+            "from core.io import atomic_path\n"
+            f"with atomic_path({str(target)!r}) as tmp:\n"
+            "    tmp.write_bytes(b'partial')\n"
+            "    print('writing', flush=True)\n"
+            "    time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "writing"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+def test_temps_of_killed_writes_are_removed_by_the_next_write(tmp_path):
+    target = tmp_path / "home.npz"
+    for _ in range(3):
+        _killed_writer(target)
+    temps = [p for p in tmp_path.iterdir() if p.name.startswith(".home.")]
+    assert len(temps) == 1 and not target.exists()  # each write removed the temp of the one killed before it
+    other = tmp_path / "other.npz"
+    _killed_writer(other)
+    write_text_atomic(target, "complete")
+    assert target.read_text() == "complete"
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left[0].startswith(".other.") and left[1:] == ["home.npz"], left  # only this file's temps go
+
+
+def test_live_writers_and_old_style_temps(tmp_path):
+    target = tmp_path / "map.npz"
+    with atomic_path(target) as tmp:  # our own write in progress is never removed
+        tmp.write_bytes(b"x")
+        assert remove_stale_temps(target) == []
+    legacy = tmp_path / ".map.abc123.tmp.npz"  # an older version's temp: removed only when old
+    legacy.write_bytes(b"x")
+    assert remove_stale_temps(target) == []
+    old = time.time() - 7200
+    os.utime(legacy, (old, old))
+    assert remove_stale_temps(target) == [legacy]
