@@ -10,11 +10,13 @@ starts in light contact can therefore still move away, but nothing can be pushed
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from core.types import JointState, Pose2D, wrap_angle
 from sim.protocol import World
+
+STOPPED = "stopped by stop()"
 
 
 @dataclass(frozen=True)
@@ -23,14 +25,17 @@ class StepResult:
     reason: str = ""
 
 
-def follow_states(world: World, states: Iterable[tuple[Pose2D, JointState]], seconds_per_step: float = 0.0
-                  ) -> StepResult:
-    """Move through robot states in order, stopping before the first one that collides."""
+def follow_states(world: World, states: Iterable[tuple[Pose2D, JointState]], seconds_per_step: float = 0.0,
+                  should_stop: Callable[[], bool] | None = None) -> StepResult:
+    """Move through robot states in order, stopping before the first one that collides, or where
+    `should_stop()` turns true (a stop() from another thread: the robot halts where it is)."""
     tol = world.config.contact_tol_m
     c0 = world.robot_contact()
     allowed = max(tol, c0.depth_m if c0 else 0.0) + 1e-4
     prev = (world.base_pose, world.joints)
     for base, joints in states:
+        if should_stop is not None and should_stop():
+            return StepResult(False, STOPPED)
         world.set_robot_state(base, joints)
         c = world.robot_contact()
         if c is not None and c.depth_m > allowed:
@@ -43,7 +48,8 @@ def follow_states(world: World, states: Iterable[tuple[Pose2D, JointState]], sec
     return StepResult(True)
 
 
-def drive_to(world: World, goal: Pose2D, tolerance_m: float = 0.05) -> StepResult:
+def drive_to(world: World, goal: Pose2D, tolerance_m: float = 0.05,
+             should_stop: Callable[[], bool] | None = None) -> StepResult:
     """Rotate towards the goal, drive straight to it, rotate to its heading (each in collision-checked steps).
 
     A goal behind the robot is reached by turning less and backing up (as a Stretch can), so a robot that
@@ -68,7 +74,7 @@ def drive_to(world: World, goal: Pose2D, tolerance_m: float = 0.05) -> StepResul
     names = ("turning towards the goal", "driving", "turning to the goal heading")[-len(phases):]
     for name, poses in zip(names, phases, strict=True):
         dt = cfg.base_step_m / cfg.base_speed_mps if name == "driving" else cfg.base_step_rad / cfg.base_yaw_speed_rps
-        res = follow_states(world, ((p, joints) for p in poses), dt)
+        res = follow_states(world, ((p, joints) for p in poses), dt, should_stop)
         if not res.success:
             return StepResult(False, f"{name}: {res.reason}")
     return StepResult(True)

@@ -1,6 +1,7 @@
 """SimRobot: the simulated Stretch behind the robots.protocol.Robot interface.
 
-Every motion is kinematic and collision checked (sim.base_motion); grasping follows the world's grasp rule (World.check_grasp;
+Every motion is kinematic and collision checked (sim.base_motion) and can be halted from another thread by
+`stop()`, as on the robot; grasping follows the world's grasp rule (World.check_grasp;
 sim.mujoco.grasp_rule for MuJoCo). Motions
 block until done, as on the real robot, and advance the world's simulated clock (`world.sim_time_s`).
 """
@@ -8,13 +9,15 @@ block until done, as on the real robot, and advance the world's simulated clock 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Sequence
 from dataclasses import replace
 
 from core.errors import RobotError
 from core.stretch import STRETCH, T_world_headcam
 from core.types import JointState, Pose2D, RGBDFrame
 from robots.protocol import MotionResult, Robot, RobotObservation
-from sim.base_motion import drive_to, follow_states, joint_path
+from sim.base_motion import STOPPED, drive_to, follow_states, joint_path
 from sim.protocol import World
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,9 @@ class SimRobot(Robot):
         self.world = world
         self._connected = False
         self._frames = 0
+        self._stop = threading.Event()
+        self._motions = 0  # motions in progress (follow_waypoints holds one across its moves)
+        self._lock = threading.Lock()
 
     # --- connection ----------------------------------------------------------------------------------
     def connect(self) -> None:
@@ -71,9 +77,38 @@ class SimRobot(Robot):
     def _result(self, ok: bool, reason: str = "") -> MotionResult:
         return MotionResult(ok, reason, self.world.base_pose, replace(self.world.joints))
 
+    def _begin(self) -> None:
+        """A new outermost motion clears an old stop(); a stop() during it halts it."""
+        with self._lock:
+            if self._motions == 0:
+                self._stop.clear()
+            self._motions += 1
+
+    def _end(self) -> None:
+        with self._lock:
+            self._motions -= 1
+
+    def follow_waypoints(self, waypoints: Sequence[Pose2D]) -> MotionResult:
+        """As Robot.follow_waypoints, as one motion: a stop() between two waypoints ends it too."""
+        self._check()
+        self._begin()
+        try:
+            return super().follow_waypoints(waypoints)
+        finally:
+            self._end()
+
     def move_base_to(self, goal: Pose2D, tolerance_m: float = 0.05, tolerance_rad: float = 0.08) -> MotionResult:
         self._check()
-        res = drive_to(self.world, goal, tolerance_m)
+        self._begin()
+        try:
+            return self._move_base_to(goal, tolerance_m, tolerance_rad)
+        finally:
+            self._end()
+
+    def _move_base_to(self, goal: Pose2D, tolerance_m: float, tolerance_rad: float) -> MotionResult:
+        if self._stop.is_set():
+            return self._result(False, STOPPED)
+        res = drive_to(self.world, goal, tolerance_m, self._stop.is_set)
         pose = self.world.base_pose
         if res.success and (pose.distance_to(goal) > tolerance_m or pose.heading_error(goal) > tolerance_rad):
             return self._result(False, "did not reach the goal within tolerance")
@@ -91,6 +126,13 @@ class SimRobot(Robot):
     def move_arm(self, lift_m: float | None = None, arm_m: float | None = None, wrist_yaw: float | None = None,
                  wrist_pitch: float | None = None, wrist_roll: float | None = None) -> MotionResult:
         self._check()
+        self._begin()
+        try:
+            return self._move_arm(lift_m, arm_m, wrist_yaw, wrist_pitch, wrist_roll)
+        finally:
+            self._end()
+
+    def _move_arm(self, lift_m, arm_m, wrist_yaw, wrist_pitch, wrist_roll) -> MotionResult:
         w = self.world
         cur = w.joints
         lim = STRETCH.limits
@@ -104,7 +146,7 @@ class SimRobot(Robot):
                 return self._result(False, f"{name} target {v:.3f} is outside the joint limits [{lo}, {hi}]")
         cfg = w.config
         path = joint_path(cur, target, cfg.arm_step_m, cfg.arm_step_rad)
-        res = follow_states(w, ((w.base_pose, j) for j in path), cfg.arm_step_m / 0.15)
+        res = follow_states(w, ((w.base_pose, j) for j in path), cfg.arm_step_m / 0.15, self._stop.is_set)
         return self._result(res.success, res.reason)
 
     def set_gripper(self, aperture_m: float) -> MotionResult:
@@ -130,9 +172,11 @@ class SimRobot(Robot):
             w.attach(check.object_id)
             return self._result(True, f"holding {check.object_id}")
         path = joint_path(cur, replace(cur, gripper_m=aperture_m), w.config.gripper_step_m, 1.0)
-        res = follow_states(w, ((w.base_pose, j) for j in path), w.config.gripper_step_m / 0.05)
+        res = follow_states(w, ((w.base_pose, j) for j in path), w.config.gripper_step_m / 0.05, self._stop.is_set)
         reason = f"no grasp: {check.reason}" + (f"; {res.reason}" if res.reason else "")
         return self._result(res.success, reason)
 
     def stop(self) -> None:
-        """Motions are synchronous in simulation: nothing is moving between calls."""
+        """Halt the motion in progress (called from another thread, as on the robot): the base or joints stop
+        at the next simulation step and that motion reports "stopped by stop()"; the next command moves again."""
+        self._stop.set()
