@@ -96,12 +96,16 @@ def save_plot(out: dict, path: str | os.PathLike, title: str | None = None) -> P
     ax0.set_title(f"success over {out['episodes']} episodes")
     if reasons:
         ys = list(range(len(reasons)))[::-1]
-        ax1.barh(ys, [c for _, _, c in reasons], color=[colours[p] for p, _, _ in reasons])
+        counts = [c for _, _, c in reasons]
+        ax1.barh(ys, counts, height=0.6, color=[colours[p] for p, _, _ in reasons])
         ax1.set_yticks(ys, [textwrap.shorten(r, label_w, placeholder=" …") for _, r, _ in reasons], fontsize=8)
+        ax1.set_ylim(-0.8, len(reasons) - 0.2)
+        ax1.set_xlim(0, max(counts) * 1.45)  # room for the legend on the right
         ax1.set_xlabel("episodes")
         ax1.xaxis.get_major_locator().set_params(integer=True)
-        handles = [plt.Rectangle((0, 0), 1, 1, color=colours[p]) for p in EVAL_PHASES]
-        ax1.legend(handles, [f"failed at {n}" for n in names], loc="lower right", fontsize=8)
+        shown = [p for p in EVAL_PHASES if any(q == p for q, _, _ in reasons)]
+        handles = [plt.Rectangle((0, 0), 1, 1, color=colours[p]) for p in shown]
+        ax1.legend(handles, [f"failed at {PHASE_TITLES[p]}" for p in shown], loc="lower right", fontsize=8)
     else:
         ax1.text(0.5, 0.5, "no failures", ha="center", va="center", transform=ax1.transAxes)
         ax1.set_axis_off()
