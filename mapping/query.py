@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.errors import InputError
+from core.text import clean_text
 from mapping.voxel_keys import pack_keys
 
 log = logging.getLogger(__name__)
@@ -221,7 +222,8 @@ def query_text(voxel_map, text: str, encoder, config: QueryConfig = QueryConfig(
         encode_text: EncodeText = encoder.encode_text
     else:
         encode_text = encoder
-    if not text or not text.strip():
+    text = clean_text(text or "")  # NFKC, invisible characters removed (core.text)
+    if not text:
         raise InputError("the query text is empty")
     if len(voxel_map) == 0:
         raise InputError("the map has no semantic voxels (no objects were observed during the scan)")

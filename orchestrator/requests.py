@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 
 from core.errors import InputError
+from core.text import ascii_words, clean_text, unreadable_words
 
 Relation = Literal["on", "in", "to"]
 Kind = Literal["pick_and_place", "pick", "place"]
@@ -128,8 +129,9 @@ _DIRECTIONAL = {"to", "into", "onto", "on to", "in to", "over to", "towards", "t
 
 
 def normalise(text: str) -> str:
-    """Lower-case, digits to number words, punctuation and filler words removed, single spaces."""
-    s = text.lower().replace("’", "'")
+    """NFKC, invisible characters removed, accents folded, lower-case, digits to number words, punctuation and
+    filler words removed, single spaces (core.text; see parse_request for words it cannot read)."""
+    s = ascii_words(text)
     s = re.sub(r"\b(\d+)\b", lambda m: _NUMBERS[int(m.group(1))] if int(m.group(1)) < len(_NUMBERS) else m.group(1), s)
     s = re.sub(r"(?<=\w)-(?=\w)", " ", s)  # "soup-can" -> "soup can"
     s = re.sub(r"[^a-z0-9' ,]+", " ", s)  # drop punctuation except commas (clause breaks) and apostrophes
@@ -267,8 +269,21 @@ def _parse_place_clause(s: str, held_object: str | None) -> Task | None:
     return Task(target, rec, relation, "pick_and_place")
 
 
+def _refuse_same_object(task: Task) -> Task:
+    """A pick-and-place whose object and receptacle are the same phrase cannot be done: refuse before moving."""
+    if task.kind == "pick_and_place" and task.object_phrase == task.receptacle_phrase:
+        raise RequestError(f"understood: put '{task.object_phrase}' {task.relation} '{task.receptacle_phrase}'; the "
+                           f"object and the receptacle are the same thing; {_hint(task.object_phrase)}")
+    return task
+
+
 def parse_request(text: str) -> Task:
     """Parse a request into a Task, or raise RequestError saying what was understood and what is missing."""
+    unreadable = unreadable_words(text)
+    if unreadable:
+        words = ", ".join(repr(w) for w in unreadable[:5])
+        raise RequestError(f"cannot read the word{'s' if len(unreadable) > 1 else ''} {words} in {clean_text(text)!r}: "
+                           f"use plain letters (a-z) and digits; {_hint(None)}")
     s = normalise(text)
     if not s:
         raise RequestError(f"the request {text!r} is empty; {_hint(None)}")
@@ -290,11 +305,11 @@ def parse_request(text: str) -> Task:
         if obj and not _is_pronoun(obj) and _RE_PLACE_VERB.match(rest):
             task = _parse_place_clause(rest, held_object=obj)
             if task is not None:
-                return task
+                return _refuse_same_object(task)
 
     task = _parse_place_clause(s, held_object=None)
     if task is not None:
-        return task
+        return _refuse_same_object(task)
 
     m = _RE_PICK.match(s)
     if m:
