@@ -7,8 +7,8 @@ A `HomeVocabulary` holds one entry per way of naming an instance: its label ("mu
 - a map that records its instances' labels (`from_map`, when the map's metadata holds them), or
 - words the user gives (`from_words`: "mug, red cup, kitchen table"), e.g. for a real home's map.
 
-`prompt(count_tokens, max_tokens)` is the initial prompt for Whisper: the home's names, as many as fit in `max_tokens` (Whisper keeps at most 223 prompt tokens; labels first,
-then descriptions, each group in the order given).
+`prompt(count_tokens, max_tokens)` is the initial prompt for Whisper: short requests naming the home's
+things, as many as fit in `max_tokens` (Whisper keeps at most 223 prompt tokens).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ Kind = Literal["object", "receptacle", "thing"]
 
 # Whisper's decoder keeps the last n_text_ctx // 2 - 1 = 223 prompt tokens; stay a little below.
 MAX_PROMPT_TOKENS = 200
-PROMPT_LEAD = "Things in this home:"
 
 
 def plain(text: str) -> str:
@@ -147,29 +146,54 @@ class HomeVocabulary:
         return list(self._by_phrase.get(plain(phrase), []))
 
     def knows(self, phrase: str, kinds: Iterable[Kind] | None = None) -> bool:
-        """True when `phrase` is one of the home's names, or every word of it is in one name ("coffee mug"
-        in "yellow coffee mug"; "the red mug" is not known when no mug is red)."""
+        """True when `phrase` is one of the home's names, or every word of it is in one name that ends with
+        the same word ("coffee mug" in "yellow coffee mug"; not "red mug" when no mug is red, not "black" for
+        "black cabinet")."""
         p = plain(phrase)
         if not p:
             return False
-        words = set(p.split())
-        return any(p == q or words <= set(q.split()) for q in self.phrases(kinds))
+        words = p.split()
+        return any(p == q or (set(words) <= set(q.split()) and q.split()[-1] == words[-1])
+                   for q in self.phrases(kinds))
 
     # --- Whisper ---
 
+    def spoken_names(self, kinds: Iterable[Kind] | None = None) -> list[str]:
+        """How people name each instance: its label when that is unique in the home, else the shortest
+        variant that tells it apart ("yellow mug" and "white mug" for two mugs); user words as they are."""
+        allowed = None if kinds is None else {*kinds, "thing"}
+        entries = [e for e in self.entries if allowed is None or e.kind in allowed]
+        out: list[str] = []
+        for label in dict.fromkeys(e.label for e in entries):
+            of_label = [e for e in entries if e.label == label]
+            ids = {i for e in of_label for i in e.instance_ids}
+            if len(ids) <= 1:
+                out.append(of_label[0].phrase if not ids else label)
+                continue
+            n = len(label.split()) + 1
+            for iid in sorted(ids):
+                options = [e for e in of_label if iid in e.instance_ids and len(e.phrase.split()) == n
+                           and e.phrase.endswith(label)]
+                out.append(min(options, key=lambda e: len(e.instance_ids)).phrase if options else label)
+        return list(dict.fromkeys(out))
+
     def prompt(self, count_tokens: Callable[[str], int] | None = None, max_tokens: int = MAX_PROMPT_TOKENS) -> str:
-        """Whisper's initial prompt: "Things in this home:", the labels, then the descriptions, as many as
-        fit in `max_tokens` tokens by `count_tokens` (default: a conservative 1.6 tokens per word)."""
+        """Whisper's initial prompt: requests naming the home's things ("Put the yellow mug on the sofa. Put
+        the lemon on the bed. ..."), every object once, receptacles in turn, then the remaining receptacles,
+        as many sentences as fit in `max_tokens` tokens by `count_tokens` (default: 1.6 tokens per word).
+        Request-shaped prompts beat a plain list of names on the tuning split (benchmarks/speech.py)."""
         count = count_tokens or (lambda s: int(len(s.split()) * 1.6) + 2)
-        labels = self.labels()
-        rest = [p for p in self.phrases() if p not in labels]
+        objects = self.spoken_names(["object"])
+        places = self.spoken_names(["receptacle"]) or ["table"]
+        shift = 1 if places == objects else 0  # user words (kind "thing") are both: never "the mug on the mug"
+        sentences = [f"Put the {o} on the {places[(i + shift) % len(places)]}." for i, o in enumerate(objects)]
+        sentences += [f"Put it on the {r}." for r in places[len(objects):]]
         chosen: list[str] = []
-        for name in labels + rest:
-            trial = _prompt_text([*chosen, name])
-            if count(trial) > max_tokens:
+        for sentence in sentences:
+            if count(" ".join([*chosen, sentence])) > max_tokens:
                 break
-            chosen.append(name)
-        return _prompt_text(chosen) if chosen else ""
+            chosen.append(sentence)
+        return " ".join(chosen)
 
     def describe(self, kinds: Iterable[Kind] | None = None, limit: int = 12) -> str:
         """A short list for answers: "the mug, the sofa, the sink counter and 5 more"."""
@@ -180,6 +204,3 @@ class HomeVocabulary:
             text += f" and {len(labels) - limit} more"
         return text
 
-
-def _prompt_text(names: Sequence[str]) -> str:
-    return f"{PROMPT_LEAD} {', '.join(names)}."

@@ -22,6 +22,8 @@ import numpy as np
 from orchestrator.home_vocabulary import HomeVocabulary, Kind, plain
 from orchestrator.requests import Task
 
+OBJECT_KINDS: tuple[Kind, ...] = ("object",)  # what can be picked (a receptacle can hold objects or be one)
+
 
 @dataclass
 class CorrectionConfig:
@@ -111,7 +113,7 @@ class RequestCorrector:
         corrections: list[Correction] = []
         obj, rec = task.object_phrase, task.receptacle_phrase
         if obj is not None:
-            obj, c = self.correct_phrase(obj, "object")
+            obj, c = self.correct_phrase(obj, "object", OBJECT_KINDS)
             corrections += [c] if c else []
         if rec is not None:
             rec, c = self.correct_phrase(rec, "receptacle")
@@ -126,8 +128,9 @@ class RequestCorrector:
         """(role, phrase) for each phrase of the task that names nothing in this home."""
         if not self.vocabulary:
             return []
-        return [(role, p) for role, p in (("object", task.object_phrase), ("receptacle", task.receptacle_phrase))
-                if p is not None and not self.means_a_home_thing(p)]
+        return [(role, p) for role, p, kinds in (("object", task.object_phrase, OBJECT_KINDS),
+                                                  ("receptacle", task.receptacle_phrase, None))
+                if p is not None and not self.means_a_home_thing(p, kinds)]
 
 
 def _nested(a: str, b: str) -> bool:

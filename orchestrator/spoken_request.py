@@ -109,6 +109,11 @@ class RequestListener:
             heard_task = recovered
         task, corrections = self.corrector.correct(heard_task)
         roles = self.corrector.unknown_roles(task)
+        if roles:  # "put your please put the lemon on ...": a reading that names known things wins
+            recovered = self._recover(text)
+            if recovered is not None:
+                task, corrections = self.corrector.correct(recovered)
+                roles = []
         unknown = [p for _, p in roles]
         if unknown:
             status: Status = "unknown"

@@ -1,7 +1,7 @@
 """The pieces `ovmm listen` puts together: the home's vocabulary, the robot's voice and the yes/no question.
 
-- `load_home(map_path, scene, words)`: the HomeVocabulary (the map's instance labels if it records them,
-  the sim scene's, the user's words) and the map's text encoder.
+- `load_home(map_path, scene, words)`: the HomeVocabulary (the sim scene's labels and descriptions, else the
+  map's recorded instances, plus the user's words) and the map's text encoder.
 - `Voice`: says answers, on the robot through the bridge (`--robot stretch`: the robot server's `say`
   command) or on this computer's speakers (robots.speaker), and always prints them.
 - `ask_yes_no`: the `--confirm` question, answered by voice (microphone) or typed.
@@ -41,24 +41,25 @@ def read_words(spec: str) -> str:
 
 
 def load_home(map_path: str | None, scene: str | None, words: str | None) -> Home:
-    """The home's names from the map (when it records instance labels), the sim scene and `words`, and the
+    """The home's names from the sim scene (else the map's recorded instances) and `words`, and the
     map's text encoder. Errors (missing map, unreadable scene) are InputErrors naming the file."""
     vocabulary = HomeVocabulary()
     encoder = None
+    if scene:  # a sim scene knows which things are objects and which receptacles
+        from sim.scene.spec import SceneSpec
+
+        vocabulary = HomeVocabulary.from_scene(SceneSpec.load(scene), f"scene {Path(scene).name}")
     if map_path:
         from mapping.map_encoder import load_query_encoder
         from mapping.voxel_map import VoxelMap
 
         voxel_map = VoxelMap.load(map_path)
-        vocabulary = vocabulary.merged(HomeVocabulary.from_map(voxel_map))
+        if not vocabulary:
+            vocabulary = HomeVocabulary.from_map(voxel_map) or vocabulary
         try:
             encoder = load_query_encoder(voxel_map)
-        except OvmmError as exc:  # a map without a usable encoder: fuzzy matching only
+        except OvmmError as exc:  # a map without a usable encoder: matching by spelling only
             log.warning("no text encoder for %s (%s); matching names by spelling only", map_path, exc)
-    if scene and not vocabulary:
-        from sim.scene.spec import SceneSpec
-
-        vocabulary = HomeVocabulary.from_scene(SceneSpec.load(scene), f"scene {Path(scene).name}")
     if words:
         vocabulary = vocabulary.merged(HomeVocabulary.from_words(read_words(words)))
     return Home(vocabulary, encoder)

@@ -50,11 +50,13 @@ def test_vocabulary_knows_names_and_their_words_only(home):
 
 
 def test_prompt_fits_the_token_budget(home):
-    prompt = home.prompt(lambda s: len(s.split()), max_tokens=12)
-    assert prompt.startswith("Things in this home:") and len(prompt.split()) <= 12
-    assert "mug" in prompt and "sofa" in prompt  # labels come before descriptions
-    assert "white marble sink counter" not in prompt
-    assert len(home.prompt(lambda s: len(s.split()), max_tokens=200).split()) > 12
+    assert home.spoken_names(["object"]) == ["red mug", "yellow mug", "bowl", "lemon"]  # colour only where needed
+    prompt = home.prompt(lambda s: len(s.split()), max_tokens=16)
+    assert prompt == "Put the red mug on the sofa. Put the yellow mug on the table."
+    full = home.prompt(lambda s: len(s.split()), max_tokens=200)
+    assert full.count("Put the") == 4 and "on the bed" in full and len(full.split()) > 16
+    words = HomeVocabulary.from_words("mug, red cup")
+    assert words.prompt() == "Put the mug on the red cup. Put the red cup on the mug."
 
 
 def test_correction_fires_only_when_the_home_has_a_close_name(home):
@@ -136,3 +138,26 @@ def test_yes_no_and_request_text():
                  Task(None, "shelf", "in", "place"), Task("banana", "sofa", "to", "pick_and_place")]:
         assert parse_request(request_text(task)) == task
     assert answer_task(Task("banana", "sofa", "to", "pick_and_place")) == "Taking the banana to the sofa."
+
+
+def test_vocabulary_from_the_instances_a_map_records():
+    from types import SimpleNamespace
+
+    meta = SimpleNamespace(source="home.npz", instances=[
+        {"label": "coffee mug", "description": "white coffee mug", "phrases": ["white coffee mug", "mug"]},
+        {"label": "sofa", "description": "blue sofa", "phrases": []}, {"nonsense": 1}])
+    vocab = HomeVocabulary.from_map(SimpleNamespace(metadata=meta))
+    assert vocab.knows("white mug") and vocab.knows("sofa") and not vocab.knows("bed")
+    assert HomeVocabulary.from_map(SimpleNamespace(metadata=SimpleNamespace(source=None, instances=[]))) is None
+
+
+def test_half_names_and_receptacles_as_objects_are_not_known_things(home):
+    listener = RequestListener(None, home)
+    assert not home.knows("white")  # a colour alone names nothing, though "white kitchen table" has it
+    lone = listener.understand("put the white on the sofa")
+    assert lone.status == "unknown" and lone.unknown == ["white"]
+    wrong_role = listener.understand("put the sofa on the bed")  # a sofa is not something to pick up
+    assert wrong_role.status == "unknown" and wrong_role.unknown == ["sofa"]
+    # A transcript that parses into unknown things is re-read when a reading names known ones.
+    doubled = listener.understand("Put your please put the lemon on the bed.")
+    assert doubled.status == "ok" and doubled.task.object_phrase == "lemon"
