@@ -4,7 +4,8 @@
 (metres, OpenCV camera, world z up with the floor at z = 0). See docs/capture.md.
 """
 
-from mapping.sources.base import CaptureConfig, CaptureError, FrameSource, open_capture
+from mapping.sources.base import CaptureConfig, CaptureError, FrameSource
+from mapping.sources.open import open_capture
 from mapping.sources.stream import StreamFrameSource
 
 __all__ = ["CaptureConfig", "CaptureError", "FrameSource", "StreamFrameSource", "open_capture"]

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from core.errors import InputError
-from core.stretch import STRETCH
 from core.types import Pose2D
-from sim.scene.floorplan import DEFAULT_LABELS, SIZE_RANK, FloorPlan, FloorPlanConfig, make_floor_plan
+from sim.scene.floorplan import DEFAULT_LABELS, SIZE_RANK, FloorPlan, make_floor_plan
+from sim.scene.generator_config import GeneratorConfig
 from sim.scene.ground_truth import component_at, free_components, occupancy_grid_full, reachable_cells_near
 from sim.scene.objects import LibraryEntry, default_library
 from sim.scene.placement import place_objects, place_receptacles
@@ -29,23 +28,7 @@ from sim.scene.spec import SceneSpec, validate
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class GeneratorConfig:
-    """Options of `generate_scene`; the `ovmm sim generate` flags default from these."""
-
-    rooms: tuple[str, ...] | None = None  # room labels, e.g. ("kitchen", "living room"); None: 2-5 random
-    num_rooms: tuple[int, int] = (2, 5)
-    num_receptacles: tuple[int, int] = (4, 12)
-    num_objects: tuple[int, int] = (5, 25)
-    floor_plan: FloorPlanConfig = field(default_factory=FloorPlanConfig)
-    robot_radius_m: float = STRETCH.base_radius_m
-    access_depth_m: float = 0.7  # free strip kept in front of (around) each receptacle
-    reach_m: float = 0.9  # a receptacle must have reachable free space this close
-    surface_margin_m: float = 0.03  # objects keep this far inside a surface's edge
-    object_gap_m: float = 0.03  # between object footprints
-    grid_resolution_m: float = 0.05
-    max_attempts: int = 60
+DEFAULT_CONFIG = GeneratorConfig()
 
 
 def _room_labels(rng: np.random.Generator, cfg: GeneratorConfig) -> tuple[str, ...]:
@@ -79,7 +62,7 @@ def _robot_start(rng, plan: FloorPlan, grid, labels: np.ndarray, cfg: GeneratorC
     return Pose2D(round(float(x), 3), round(float(y), 3), round(float(rng.uniform(-math.pi, math.pi)), 4))
 
 
-def check_navigable(spec: SceneSpec, cfg: GeneratorConfig = GeneratorConfig()) -> str | None:
+def check_navigable(spec: SceneSpec, cfg: GeneratorConfig = DEFAULT_CONFIG) -> str | None:
     """None if every room and receptacle is reachable from the robot start, else the reason."""
     grid = occupancy_grid_full(spec, cfg.grid_resolution_m)
     labels = free_components(grid, cfg.robot_radius_m)
@@ -98,7 +81,7 @@ def check_navigable(spec: SceneSpec, cfg: GeneratorConfig = GeneratorConfig()) -
     return None
 
 
-def generate_scene(seed: int, config: GeneratorConfig = GeneratorConfig(),
+def generate_scene(seed: int, config: GeneratorConfig = DEFAULT_CONFIG,
                    library: list[LibraryEntry] | None = None) -> SceneSpec:
     """A random apartment for `seed` (see the module docstring for what is guaranteed)."""
     cfg = config

@@ -20,7 +20,7 @@ from sim.scene.receptacles import TEMPLATES, receptacle_geometry
 from sim.scene.spec import ObjectSpec, ReceptacleSpec, RoomSpec
 
 if TYPE_CHECKING:
-    from sim.scene.generator import GeneratorConfig
+    from sim.scene.generator_config import GeneratorConfig
 
 Rect = tuple[float, float, float, float]  # x0, y0, x1, y1
 

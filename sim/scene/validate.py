@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
 
+from core.types import Pose2D
 from sim.scene.fields import SceneError
+from sim.scene.items import DoorSpec, ObjectSpec, ReceptacleSpec, RoomSpec, StageSpec, WallSpec
 
-if TYPE_CHECKING:
-    from sim.scene.spec import SceneSpec
+
+class SceneItems(Protocol):
+    """What the checks read of a scene (sim.scene.spec.SceneSpec, which runs them when it is built)."""
+
+    rooms: Sequence[RoomSpec]
+    walls: Sequence[WallSpec]
+    doors: Sequence[DoorSpec]
+    receptacles: Sequence[ReceptacleSpec]
+    objects: Sequence[ObjectSpec]
+    stages: Sequence[StageSpec]
+    robot_start: Pose2D
+
+    def resolve_mesh(self, mesh: str) -> Path: ...
 
 
 def _unique(values: list, what: str) -> None:
@@ -18,7 +33,7 @@ def _unique(values: list, what: str) -> None:
         seen.add(v)
 
 
-def validate_scene(spec: SceneSpec, check_files: bool = True) -> None:
+def validate_scene(spec: SceneItems, check_files: bool = True) -> None:
     """Raise SceneError naming the first invalid item of `spec`."""
     _unique([r.id for r in spec.rooms], "room id")
     _unique([w.id for w in spec.walls], "wall id")
