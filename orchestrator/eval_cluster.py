@@ -62,6 +62,22 @@ def local_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """One clear error for a head that is not there (Ray itself would retry for minutes)."""
+    import socket
+
+    if address == "auto" or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise InputError(f"--ray-address: expected HOST:PORT (as `ray start --head` prints it), got {address!r}")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise InputError(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}); "
+                         "is `ray start --head` running there?") from None
+
+
 def connect(cluster: ClusterConfig) -> int:
     """Start a local Ray or join a cluster; the number of tasks to keep in flight."""
     ray = import_ray()
@@ -72,6 +88,7 @@ def connect(cluster: ClusterConfig) -> int:
     common = {"runtime_env": env, "log_to_driver": False, "logging_level": logging.ERROR,
               "configure_logging": True}
     if address:
+        check_reachable(address)
         try:
             ray.init(address=address, **common)
         except (ConnectionError, ValueError, RuntimeError) as exc:

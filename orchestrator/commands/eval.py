@@ -67,9 +67,11 @@ def run(args: argparse.Namespace) -> int:
                         **scene_dataset_options(args))
     cluster = None
     if args.workers is not None or args.ray_address:
-        from orchestrator.eval_cluster import import_ray
+        from orchestrator.eval_cluster import check_reachable, import_ray
 
         import_ray()  # says how to install Ray before anything runs
+        if args.ray_address:
+            check_reachable(args.ray_address)
         cluster = ClusterConfig(workers=args.workers or 0, address=args.ray_address,
                                 object_store_mb=args.object_store_mb)
     results = ResultsFile(args.results) if args.results else None

@@ -140,6 +140,14 @@ def test_eval_on_a_ray_cluster_through_ray_address(cache, one_worker, ray_cluste
     assert _outcomes(tmp_path / "r.jsonl") == reference
 
 
+def test_an_unreachable_cluster_is_one_error_line(tmp_path, capsys):
+    port = _free_port()  # nothing listens there
+    assert main(_args(tmp_path / "cache", "--ray-address", f"127.0.0.1:{port}")) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: cannot reach the Ray cluster at 127.0.0.1:{port}")
+    assert not (tmp_path / "cache").exists()
+
+
 def test_a_killed_run_resumes_without_redoing_finished_episodes(cache, one_worker, tmp_path):
     reference, summary1 = one_worker
     results = tmp_path / "r.jsonl"
