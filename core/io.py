@@ -95,3 +95,15 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
 def write_json_atomic(path: str | os.PathLike, obj, indent: int | None = 2) -> None:
     write_text_atomic(path, json.dumps(obj, indent=indent, sort_keys=False) + "\n")
 
+
+def check_output_folder(path: str | os.PathLike | None, option: str | None = None) -> None:
+    """Refuse an output file whose folder does not exist (writers would otherwise create folders the user
+    never asked for). InputError naming the folder; None passes."""
+    if path is None:
+        return
+    from core.errors import InputError
+
+    parent = Path(path).expanduser().parent
+    if not parent.is_dir():
+        what = f" for {option}" if option else f" for {path}"
+        raise InputError(f"the folder {parent} does not exist{what}; create it first (mkdir -p {parent})")

@@ -19,7 +19,10 @@ Members (N semantic voxels, M occupied voxels, D feature dimensions):
 
 Header JSON: {"format": "ovmm-voxel-map", "version": 2, "voxel_size_m", "feature_dim", "embedding_model_id",
 "perception" (the perception config dict), "map_config" (VoxelMapConfig), "frames", "source",
-"created" (ISO time), "counts": {"semantic": N, "occupancy": M}, "crc32": {member: CRC-32 of its bytes}}.
+"created" (ISO time), "counts": {"semantic": N, "occupancy": M}, "crc32": {member: CRC-32 of its bytes},
+"instances" (what the map's objects are called), "query_calibration" (not-found threshold and margin of its
+encoder, mapping.calibration), "fingerprint" (the scene or capture it was made from, mapping.fingerprint)}; the
+last three are optional (maps written before them load with empty values).
 Loading checks the format name and version, the header's SHA-256, every header field's type and range
 (mapping.map_file_checks), every member's presence, declared and actual size (bounded by what the header's
 counts imply, so a decompression bomb is refused after reading at most that much), its .npy dtype and shape,
@@ -114,6 +117,9 @@ def save_map(vmap: VoxelMap, path: str | Path) -> Path:
         "map_config": vmap.config.to_dict(),
         "frames": meta.frames,
         "source": meta.source,
+        "instances": meta.instances,
+        "query_calibration": meta.query_calibration,
+        "fingerprint": meta.fingerprint,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "counts": {"semantic": len(vmap.semantic), "occupancy": len(vmap.occupancy)},
         "crc32": {name: _crc(arr) for name, arr in arrays.items()},
@@ -200,6 +206,14 @@ def _npy_length(raw: bytes, path: Path) -> int:
     return int(shape[0])
 
 
+def _dict(v) -> dict:
+    return dict(v) if isinstance(v, dict) else {}
+
+
+def _list_of_dicts(v) -> list[dict]:
+    return [dict(x) for x in v if isinstance(x, dict)] if isinstance(v, list) else []
+
+
 def load_map(path: str | Path) -> VoxelMap:
     """Load and validate a map written by `save_map`; raises MapFileError naming the file otherwise."""
     path = Path(path)
@@ -214,7 +228,10 @@ def load_map(path: str | Path) -> VoxelMap:
                 raise MapFileError(f"map file {path} array {name!r} does not match its checksum (edited or corrupt)")
             arrays[name] = arr
     meta = MapMetadata(embedding_model_id=header.get("embedding_model_id"), perception=header.get("perception") or {},
-                       frames=int(header.get("frames") or 0), source=header.get("source"))
+                       frames=int(header.get("frames") or 0), source=header.get("source"),
+                       instances=_list_of_dicts(header.get("instances")),
+                       query_calibration=_dict(header.get("query_calibration")),
+                       fingerprint=_dict(header.get("fingerprint")))
     map_config = check_map_config(VoxelMapConfig, header.get("map_config"), path)
     config = VoxelMapConfig.from_dict({**map_config, "voxel_size_m": header["voxel_size_m"]})
     vmap = VoxelMap(config, meta)

@@ -15,7 +15,8 @@
 
 `query_text(map, text, encode_text)` also understands relational phrases ("the mug on the table"), see
 mapping.relations. A hit's score is comparable across queries: below `QueryConfig.not_found_threshold`
-the object is reported as not found (calibrated for the ground-truth MiniLM pipeline, see docs/map.md).
+the object is reported as not found; that threshold is a property of the map's encoder, calibrated at scan
+time and stored in the map (mapping.calibration, `threshold_of`).
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ class QueryConfig:
     core_margin: float = 0.1  # a hit's box: its voxels with similarity >= its best - core_margin
     score_top_n: int = 5  # hit score = mean of its best n similarities
     min_cluster_voxels: int = 1
-    not_found_threshold: float = 0.58  # top score below this = "not found" (ground-truth MiniLM calibration)
+    not_found_threshold: float | None = None
+    """Top score below this = "not found"; None: the map's own calibrated threshold (`threshold_of`)."""
     relations: bool = True  # parse "X on/in/near Y" phrases in query_text
     relation_candidates: int = 10  # hits of each phrase considered when ranking a relation
     index_min_voxels: int = 50_000  # maps this big use the int8 first pass (mapping.query_index)
@@ -64,8 +66,18 @@ class Hit:
     score: float
     voxels: np.ndarray  # int64 rows of the map's semantic layer behind the hit (the whole component)
     label: str | None = None
+    """The instance's own label ("mug") where the map knows its instances (`label_hits`), else the query."""
     max_similarity: float = 0.0
     details: dict = field(default_factory=dict)
+    description: str | None = None
+    """The instance's own description ("white coffee mug"), where the map knows its instances."""
+    query: str | None = None
+    """The phrase this hit answers."""
+
+    @property
+    def name(self) -> str:
+        """What to call the hit: its description, else its label."""
+        return self.description or self.label or ""
 
     @property
     def lo(self) -> np.ndarray:
@@ -81,10 +93,22 @@ class Hit:
             "extent": [round(float(v), 4) for v in self.extent],
             "score": round(float(self.score), 4),
             "label": self.label,
+            "description": self.description,
+            "query": self.query,
             "voxels": int(self.voxels.size),
         }
         d.update(self.details)
         return d
+
+
+def threshold_of(voxel_map, config: QueryConfig | None = None) -> float:
+    """The not-found threshold for queries on this map: `config.not_found_threshold` when set, else the
+    map's calibration (mapping.calibration.calibration_of)."""
+    if config is not None and config.not_found_threshold is not None:
+        return float(config.not_found_threshold)
+    from mapping.calibration import calibration_of
+
+    return calibration_of(voxel_map).threshold
 
 
 def _normalise(v: np.ndarray, what: str) -> np.ndarray:
@@ -193,7 +217,7 @@ def cluster_hits(voxel_map, cand: np.ndarray, s: np.ndarray, config: QueryConfig
         lo = cc.min(axis=0).astype(np.float64) * vs
         hi = (cc.max(axis=0).astype(np.float64) + 1.0) * vs
         hits.append(Hit(center=(lo + hi) / 2.0, extent=hi - lo, score=float(scores[ci]), voxels=cand_o[a:b].copy(),
-                        label=label, max_similarity=float(comp_s[0])))
+                        label=label, max_similarity=float(comp_s[0]), query=label))
     hits.sort(key=lambda h: -h.score)
     return hits[:top_k]
 
@@ -231,10 +255,53 @@ def query_text(voxel_map, text: str, encoder, config: QueryConfig = QueryConfig(
     if parsed is None:
         phrase = clean_phrase(text)
         emb = np.asarray(encode_text([phrase]), dtype=np.float32).reshape(1, -1)[0]
-        return query_map(voxel_map, emb, config, label=phrase)
+        return _exact_first(label_hits(voxel_map, query_map(voxel_map, emb, config, label=phrase), encode_text),
+                            phrase)
     target, relation, anchor = parsed
     embs = np.asarray(encode_text([target, anchor]), dtype=np.float32).reshape(2, -1)
     n = max(config.top_k, config.relation_candidates)
-    targets = query_map(voxel_map, embs[0], config, top_k=n, label=target)
-    anchors = query_map(voxel_map, embs[1], config, top_k=n, label=anchor)
+    targets = label_hits(voxel_map, query_map(voxel_map, embs[0], config, top_k=n, label=target), encode_text)
+    anchors = label_hits(voxel_map, query_map(voxel_map, embs[1], config, top_k=n, label=anchor), encode_text)
     return rank_by_relation(targets, anchors, relation)[: config.top_k]
+
+
+def _exact_first(hits: list[Hit], phrase: str) -> list[Hit]:
+    """The exact description of an instance names it: such hits go first (stable otherwise)."""
+    p = phrase.strip().lower()
+    return sorted(hits, key=lambda h: 0 if (h.description or "").lower() == p else 1)
+
+
+def instance_features(voxel_map, encode_text: EncodeText) -> tuple[list, np.ndarray]:
+    """(InstanceTexts, (K, D) features) of the map's recorded instances, embedded once per map and encoder
+    the same way ground-truth perception embeds them (perception.vocabulary.ensemble_features)."""
+    from perception.vocabulary import InstanceText, ensemble_features
+
+    entries = voxel_map.metadata.instances
+    key = (voxel_map.metadata.embedding_model_id, len(entries), id(entries))
+    cache = getattr(voxel_map, "_instance_cache", None)
+    if cache is not None and cache[0] == key:
+        return cache[1], cache[2]
+    texts = [InstanceText.from_dict(d) for d in entries]
+    feats = ensemble_features(encode_text, texts) if texts else np.zeros((0, 0), np.float32)
+    voxel_map._instance_cache = (key, texts, feats)
+    return texts, feats
+
+
+def label_hits(voxel_map, hits: list[Hit], encode_text: EncodeText) -> list[Hit]:
+    """Give each hit the label and description of the map instance its voxels most resemble (a vote of the
+    voxels, weighted by fusion weight); hits keep the query as label where the map records no instances."""
+    if not hits or not voxel_map.metadata.instances:
+        return hits
+    texts, feats = instance_features(voxel_map, encode_text)
+    sem = voxel_map.semantic
+    if feats.size == 0 or feats.shape[1] != sem.feature_dim:
+        return hits
+    for h in hits:
+        rows = h.voxels
+        f = sem.features[rows] / np.maximum(sem.norms[rows], 1e-12)[:, None]
+        best = np.argmax(f @ feats.T, axis=1)
+        votes = np.bincount(best, weights=sem.weights[rows], minlength=len(texts))
+        k = int(np.argmax(votes))
+        h.label, h.description = texts[k].label, texts[k].description
+        h.details["label_share"] = round(float(votes[k] / max(votes.sum(), 1e-12)), 3)
+    return hits

@@ -111,8 +111,10 @@ def rank_by_relation(targets: list[Hit], anchors: list[Hit], relation: str) -> l
         details = {"relation": relation, "relation_support": round(support, 4), "target_score": round(t.score, 4)}
         if best_a is not None:
             details["anchor"] = {"xyz": [round(float(v), 4) for v in best_a.center], "label": best_a.label,
+                                 "description": best_a.description,
                                  "score": round(best_a.score, 4), "distance_m": round(float(best_d), 4)}
         out.append(Hit(center=t.center, extent=t.extent, score=score, voxels=t.voxels, label=t.label,
-                       max_similarity=t.max_similarity, details=details))
+                       max_similarity=t.max_similarity, details={**t.details, **details},
+                       description=t.description, query=t.query))
     out.sort(key=lambda h: -h.score)
     return out

@@ -68,6 +68,13 @@ class MapMetadata:
     perception: dict = field(default_factory=dict)
     frames: int = 0
     source: str | None = None
+    instances: list[dict] = field(default_factory=list)
+    """What the map's objects are called: perception.vocabulary.InstanceText dicts (label, description,
+    phrases) of every instance (or detector label) fused; query hits are labelled with them."""
+    query_calibration: dict = field(default_factory=dict)
+    """The not-found threshold and ambiguity margin for this map's encoder (mapping.calibration)."""
+    fingerprint: dict = field(default_factory=dict)
+    """What the map was made from: {"kind": "scene"|"capture"|"robot", "name", "sha256"} (mapping.fingerprint)."""
 
 
 class VoxelMap:
@@ -80,6 +87,7 @@ class VoxelMap:
         self.metadata = metadata or MapMetadata()
         self.semantic = SemanticLayer()
         self.occupancy = OccupancyLayer()
+        self.observed_labels: dict[str, int] = {}  # observation label -> times fused (this session's scan)
         self._voxelizer = FrameVoxelizer(config.voxel_size_m, config.min_depth_m, config.max_depth_m)
         self._query_index = None
         self._query_index_version = -1
@@ -168,6 +176,8 @@ class VoxelMap:
             vox = np.unique(inverse[idx])
             pair_vox.append(vox)
             pair_obs.append(np.full(vox.size, len(feats), np.int64))
+            if obs.label:
+                self.observed_labels[obs.label] = self.observed_labels.get(obs.label, 0) + 1
             feats.append(feat)
             scores.append(score)
         if not feats:

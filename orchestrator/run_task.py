@@ -31,7 +31,8 @@ def scene_descriptions(scene: str | None) -> tuple[object | None, dict[int, str]
     return spec, spec.instance_descriptions()
 
 
-def map_perception(voxel_map: VoxelMap, descriptions: dict[int, str] | None, device: str = "cpu"):
+def map_perception(voxel_map: VoxelMap, descriptions: dict[int, str] | None, device: str = "cpu",
+                   labels: dict[int, str] | None = None):
     """The map's recorded perception pipeline, rebuilt (ground truth needs the scene's descriptions)."""
     from perception.composite import build_perception
 
@@ -43,18 +44,30 @@ def map_perception(voxel_map: VoxelMap, descriptions: dict[int, str] | None, dev
     if config.pipeline == "ground-truth" and descriptions is None:
         raise InputError("this map was built with ground-truth perception, which only works in simulation: "
                          "use --robot sim --scene scene.json")
-    perception = build_perception(config, instance_descriptions=descriptions)
+    perception = build_perception(config, instance_descriptions=descriptions, instance_labels=labels)
     check_encoder(voxel_map, perception)
     return perception
+
+
+def load_task_map(map_file: str | Path, options: RobotOptions, spec=None) -> VoxelMap:
+    """The map (with or without its .npz), checked against the scene for --scene (mapping.fingerprint)."""
+    from mapping.fingerprint import check_scene
+    from mapping.map_files import map_path
+
+    path = map_path(map_file)
+    voxel_map = VoxelMap.load(path)
+    if spec is not None and options.scene:
+        check_scene(voxel_map.metadata.fingerprint, spec.to_dict(), options.scene, str(path))
+    return voxel_map
 
 
 def run_request(text: str, map_path: str | Path, options: RobotOptions, config: TaskConfig | None = None,
                 log_path: str | Path | None = None, device: str = "cpu") -> TaskReport:
     """Parse `text`, load the map, connect to the robot and carry the task out; write the run log if asked."""
     task = parse_request(text)
-    voxel_map = VoxelMap.load(map_path)
     spec, descriptions = scene_descriptions(options.scene)
-    perception = map_perception(voxel_map, descriptions, device)
+    voxel_map = load_task_map(map_path, options, spec)
+    perception = map_perception(voxel_map, descriptions, device, spec.instance_labels() if spec else None)
     with open_robot(options, spec) as robot:
         report = TaskRunner(robot, voxel_map, perception, config).run(task, text)
     if log_path is not None:

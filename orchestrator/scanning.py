@@ -47,6 +47,22 @@ def new_map(perception, config: PerceptionConfig, map_config: VoxelMapConfig, so
     return VoxelMap(map_config, meta)
 
 
+def describe_map(vmap: VoxelMap, perception, fingerprint: dict | None = None) -> None:
+    """Record what the map's objects are called (MapMetadata.instances), calibrate its not-found threshold
+    and margin on them (mapping.calibration) and record where it came from (mapping.fingerprint)."""
+    from mapping.calibration import calibrate
+    from perception.vocabulary import InstanceText
+
+    gt = getattr(perception, "gt", None)
+    texts = {t.description: t for t in gt.texts.values()} if gt is not None else {}
+    vmap.metadata.instances = [
+        (texts.get(label) or InstanceText(label, label, (label,))).to_dict() for label in sorted(vmap.observed_labels)]
+    vmap.metadata.query_calibration = calibrate(vmap, perception.encode_text).to_dict()
+    if fingerprint:
+        vmap.metadata.fingerprint = dict(fingerprint)
+    log.info("query calibration: %s", vmap.metadata.query_calibration)
+
+
 def scan_capture(path: str | Path, perception_config: PerceptionConfig, map_config: VoxelMapConfig | None = None,
                  capture_config=None, on_start: Callable[[int], None] | None = None,
                  on_frame: OnFrame | None = None, max_frames: int | None = None) -> ScanResult:
@@ -67,6 +83,9 @@ def scan_capture(path: str | Path, perception_config: PerceptionConfig, map_conf
     with source:
         frames = (source.frame(i) for i in range(n))
         stats = scan_frames(frames, perception.observe, vmap, on_frame)
+    from mapping.fingerprint import capture_fingerprint
+
+    describe_map(vmap, perception, capture_fingerprint(path, n))
     return ScanResult(vmap, stats, perception)
 
 
@@ -190,6 +209,7 @@ def scan_robot(robot, perception_config: PerceptionConfig, map_config: VoxelMapC
     frames = robot_walkthrough_frames(robot, stops, lambda i, _r: failed.append(i), visited=visited)
     stats = scan_frames(frames, perception.observe, vmap, on_frame)
     mark_driven_floor(vmap, visited)
+    describe_map(vmap, perception, {"kind": "robot", "name": source})
     return ScanResult(vmap, stats, perception, failed_moves=len(failed))
 
 
@@ -234,7 +254,8 @@ def scan_sim_scene(spec, perception_config: PerceptionConfig, map_config: VoxelM
     descriptions = spec.instance_descriptions() if perception_config.pipeline == "ground-truth" else None
     from perception.composite import build_perception
 
-    perception = build_perception(perception_config, instance_descriptions=descriptions)
+    perception = build_perception(perception_config, instance_descriptions=descriptions,
+                                  instance_labels=spec.instance_labels())
     vmap = new_map(perception, perception_config, map_config or VoxelMapConfig(), source)
     failed: list[int] = []
     with simulated_robot(spec, sim_config, base_dir, world=world) as robot:
@@ -246,6 +267,9 @@ def scan_sim_scene(spec, perception_config: PerceptionConfig, map_config: VoxelM
         mark_driven_floor(vmap, visited)
     if failed:
         log.warning("%d of %d scan stops were not reached", len(failed), len(stops))
+    from mapping.fingerprint import scene_fingerprint
+
+    describe_map(vmap, perception, scene_fingerprint(spec.to_dict(), spec.name))
     return ScanResult(vmap, stats, perception, failed_moves=len(failed))
 
 

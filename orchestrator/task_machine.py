@@ -1,7 +1,12 @@
-"""The pick-and-place task machine: find object -> navigate -> pick -> find receptacle -> navigate -> place.
+"""The pick-and-place task machine: find object -> find receptacle -> navigate -> pick -> navigate -> place.
 
-Each phase reports success or failure with a reason; the run stops safely (arm retracted, robot stopped)
-at the first failure; the report's log says what happened, step by step. The machine only talks to the
+Both ends of a request are looked up in the map before anything moves: when the object or the receptacle
+is not in the map (best score below the map's calibrated threshold, mapping.calibration) or is ambiguous
+(two different instances within the map's margin, neither named exactly), the answer says so with the best
+candidates and their labels, and the robot does not move. Each phase reports success or failure with a
+reason; the run stops safely (arm retracted, robot stopped) at the first failure; a pick whose arm could not
+come back in (the retract touched something) is a failed pick, never an ok one; the report's log says what
+happened, step by step. The machine only talks to the
 Robot protocol, the semantic map, a perception pipeline (for the fresh head-camera segmentation that
 grasping needs) and the navigator, so the same code drives the simulator and a real Stretch.
 """
@@ -33,6 +38,10 @@ from robots.protocol import Robot
 log = logging.getLogger(__name__)
 
 PHASES = ("find_object", "navigate_to_object", "pick", "find_receptacle", "navigate_to_receptacle", "place")
+"""The phases of a pick-and-place (tables list them in this order; find_receptacle runs second, before
+anything moves)."""
+ARM_STOWED_M = 0.02
+"""Arm extension (m) up to which the arm counts as retracted."""
 
 
 @dataclass
@@ -49,8 +58,12 @@ class TaskConfig:
     candidates: int = 3
     """Map hits tried in turn when navigation to the best one fails..."""
     candidate_margin: float = 0.05
-    """...if they score within this of the best hit (a clearly lower hit is another thing, not the same
-    thing seen twice: driving to it would fetch the wrong object)."""
+    """...if they are the same instance as the best hit (its label and description; a different instance
+    would fetch the wrong thing) or, for maps without instance labels, score within this of the best."""
+    threshold: float | None = None
+    """Not-found threshold; None: the map's calibrated one (mapping.calibration). `--threshold` sets it."""
+    ambiguity_margin: float | None = None
+    """Two different instances scoring within this of each other are ambiguous; None: the map's."""
     replans: int = 1
     """Re-plans from where the robot stopped when following a path fails."""
     object_reach_modes: tuple[tuple[tuple[str, ...], float], ...] = (
@@ -161,25 +174,45 @@ class TaskRunner:
             self.on_phase(phase.name, phase, self.robot)
         return phase.success
 
+    def thresholds(self) -> tuple[float, float, str]:
+        """(not-found threshold, ambiguity margin, where they come from)."""
+        from mapping.calibration import calibration_of
+
+        cal = calibration_of(self.map)
+        thr = cal.threshold if self.config.threshold is None else float(self.config.threshold)
+        margin = cal.margin if self.config.ambiguity_margin is None else float(self.config.ambiguity_margin)
+        source = cal.method if self.config.threshold is None else "--threshold"
+        return thr, margin, source
+
     def _find(self, phrase: str, name: str) -> tuple[PhaseResult, list[Hit]]:
         t0 = time.perf_counter()
         try:
-            hits = self.map.query_text(phrase, self.perception.encode_text, self.config.query)
+            hits = self.map.query_text(phrase, self.perception, self.config.query)
         except OvmmError as exc:
             return PhaseResult(name, False, str(exc), time.perf_counter() - t0), []
         dt = time.perf_counter() - t0
-        thr = self.config.query.not_found_threshold
+        thr, margin, source = self.thresholds()
         if not hits:
             return PhaseResult(name, False, f"'{phrase}' is not in the map (no matching voxels)", dt), []
         best = hits[0]
         details = {"score": round(float(best.score), 3), "xyz": [round(float(v), 3) for v in best.center],
-                   "threshold": thr}
+                   "threshold": round(thr, 4), "margin": round(margin, 4), "threshold_from": source,
+                   "label": best.label, "description": best.description,
+                   "candidates": [_candidate(h) for h in _distinct(hits)[:3]]}
         if best.score < thr:
-            return PhaseResult(name, False, f"'{phrase}' not found in the map: best match scores "
-                                            f"{best.score:.2f} < threshold {thr:.2f}", dt, details), []
-        floor = max(thr, best.score - self.config.candidate_margin)
-        good = [h for h in hits if h.score >= floor][: self.config.candidates]
-        return PhaseResult(name, True, "", dt, details), good
+            return PhaseResult(name, False, f"'{phrase}' is not in the map: the best matches are "
+                                            f"{_listing(_distinct(hits)[:3])}, below the threshold {thr:.2f}",
+                               dt, details), []
+        exact = (best.description or "").lower() == phrase.strip().lower()
+        rivals = [h for h in _distinct(hits)[1:] if h.score >= thr and h.score >= best.score - margin]
+        if rivals and not exact and best.description is not None:
+            return PhaseResult(name, False, f"'{phrase}' is ambiguous: {_listing([best, *rivals[:2]])} match "
+                                            f"almost equally (within {margin:.2f}); say which one", dt, details), []
+        if best.description is not None:
+            good = [h for h in hits if h.description == best.description]
+        else:
+            good = [h for h in hits if h.score >= max(thr, best.score - self.config.candidate_margin)]
+        return PhaseResult(name, True, "", dt, details), good[: self.config.candidates]
 
     @staticmethod
     def _target(hit: Hit, surface: bool) -> tuple[np.ndarray, np.ndarray | None]:
@@ -191,8 +224,9 @@ class TaskRunner:
         z = min(float(hit.center[2]), float(hit.lo[2]) + 0.05)
         return np.array([hit.center[0], hit.center[1], z]), None
 
-    def _stow(self, report: TaskReport) -> None:
-        """Arm in, gripper folded over the base (a level gripper would stick out): the pose to drive in."""
+    def _stow(self, report: TaskReport) -> str:
+        """Arm in, gripper folded over the base (a level gripper would stick out): the pose to drive in.
+        Returns "" when stowed, else why not (the robot must not drive with the arm out)."""
         steps: list[str] = []
         retract(self.robot, steps)
         j = self.robot.get_joints()
@@ -201,13 +235,20 @@ class TaskRunner:
             steps.append(f"stow wrist: {'ok' if r.success else r.reason}")
         if steps:
             self._note(report, "arm: " + "; ".join(steps))
+        arm = self.robot.get_joints().arm_m
+        if arm > ARM_STOWED_M:
+            failed = [s for s in steps if not s.endswith(": ok")]
+            return f"the arm could not be retracted before driving (still {arm:.2f} m out: {'; '.join(failed) or 'blocked'})"
+        return ""
 
     def _navigate(self, report: TaskReport, hits: list[Hit], name: str, surface: bool = False,
                   navigator: Navigator | None = None) -> tuple[PhaseResult, Hit | None]:
         t0 = time.perf_counter()
         reasons = []
         navigator = navigator or self.navigator
-        self._stow(report)
+        stuck = self._stow(report)
+        if stuck:
+            return PhaseResult(name, False, stuck, time.perf_counter() - t0), None
         for k, hit in enumerate(hits):
             start = self.robot.get_base_pose()
             plan = navigator.plan_to_target(self._grid, start, *self._target(hit, surface))
@@ -245,24 +286,18 @@ class TaskRunner:
                 return False, f"{why}; re-plan failed: {plan.reason}"
         return False, why
 
-    def _place_height(self, task: Task) -> float | None:
-        """The top of the receptacle the object goes on next (a map lookup), so the pick can hold it in a way
-        that lets the lift put it there; None when unknown."""
-        if task.kind != "pick_and_place" or not task.receptacle_phrase:
-            return None
-        try:
-            hits = self.map.query_text(task.receptacle_phrase, self.perception.encode_text, self.config.query)
-        except OvmmError:
-            return None
-        if not hits or hits[0].score < self.config.query.not_found_threshold:
-            return None
-        return float(hits[0].hi[2])
+    @staticmethod
+    def _place_height(receptacle_hits: list[Hit]) -> float | None:
+        """The top of the receptacle the object goes on next (found before the pick), so the pick can hold it
+        in a way that lets the lift put it there; None when unknown."""
+        return float(receptacle_hits[0].hi[2]) if receptacle_hits else None
 
     def _repark_for_place(self, report: TaskReport, spot: np.ndarray, held: HeldObject) -> bool:
         """No spot on the receptacle was reachable from here, but a free one was seen: park where the arm
         holds the object above it the way it was grasped (pitched down, or level for a side grasp)."""
         self._note(report, f"place: the free spot at {np.round(spot, 2).tolist()} is out of reach; re-parking")
-        self._stow(report)
+        if self._stow(report):
+            return False
         mode = ("down",) if held.top_down else ("straight",)
         # The release height is exact (the place's IK checks it again): no extra height margin here.
         nav_cfg = self.config.navigation
@@ -284,12 +319,15 @@ class TaskRunner:
         report = TaskReport(request or task.describe(), task)
         self._note(report, f"task: {task.describe()}")
         try:
+            if not self._lookups(report, task):
+                return self._stop(report)
             if task.kind in ("pick", "pick_and_place") and not self._pick_phases(report, task):
                 return self._stop(report)
             if task.kind in ("place", "pick_and_place") and not self._place_phases(report, task):
                 return self._stop(report)
         except OvmmError as exc:  # a robot that disconnects, a corrupt frame...
-            phase = PHASES[len(report.phases)] if len(report.phases) < len(PHASES) else "place"
+            done = {p.name for p in report.phases}
+            phase = next((p for p in PHASES if p not in done), "place")
             self._finish(report, PhaseResult(phase, False, str(exc)))
             return self._stop(report)
         report.seconds = time.perf_counter() - self._t0
@@ -304,13 +342,30 @@ class TaskRunner:
         report.seconds = time.perf_counter() - self._t0
         return report
 
+    def _lookups(self, report: TaskReport, task: Task) -> bool:
+        """Find the object and the receptacle in the map before anything moves."""
+        self._object_hits: list[Hit] = []
+        self._receptacle_hits: list[Hit] = []
+        if task.kind in ("pick", "pick_and_place"):
+            found, self._object_hits = self._find(task.object_phrase, "find_object")
+            if self._object_hits:
+                report.object_xyz = self._object_hits[0].center
+            if not self._finish(report, found):
+                return False
+        if task.kind in ("place", "pick_and_place"):
+            if task.kind == "place" and self.held is None and self.robot.is_holding() is False:
+                return self._finish(report, PhaseResult(
+                    "find_receptacle", False, "nothing in the gripper to place (pick something up first)"))
+            found, self._receptacle_hits = self._find(task.receptacle_phrase, "find_receptacle")
+            if self._receptacle_hits:
+                report.receptacle_xyz = self._receptacle_hits[0].center
+            if not self._finish(report, found):
+                return False
+        return True
+
     def _pick_phases(self, report: TaskReport, task: Task) -> bool:
-        found, hits = self._find(task.object_phrase, "find_object")
-        if hits:
-            report.object_xyz = hits[0].center
-        if not self._finish(report, found):
-            return False
-        place_z = self._place_height(task)
+        hits = self._object_hits
+        place_z = self._place_height(self._receptacle_hits)
         attempts = [(hit, mode, nav) for hit in hits for mode, nav in self._mode_navigators.items()]
         nav_failures: list[PhaseResult] = []
         last_try: tuple[PhaseResult, PhaseResult] | None = None  # (navigation, pick) of the last pick tried
@@ -334,7 +389,13 @@ class TaskRunner:
                 continue
             if res.grasp is not None:
                 report.grasp_xyz = res.grasp.T_world_grasp[:3, 3].copy()
-            self.held = res.held if res.success else None
+            arm = self.robot.get_joints().arm_m
+            if res.success and arm > ARM_STOWED_M:  # holding it, but the arm is stuck out: not a finished pick
+                blocked = [line.strip() for line in res.log if "retract arm:" in line and not line.endswith(": ok")]
+                picked = replace(picked, success=False, reason=(
+                    f"the object is held but the arm could not retract ({arm:.2f} m out): "
+                    + (blocked[-1].removeprefix("retract arm: ") if blocked else "blocked")))
+            self.held = res.held if picked.success else None
             self._finish(report, nav)
             return self._finish(report, picked)
         if last_try is not None:  # parked somewhere, but no pose let the arm reach: a pick failure
@@ -348,15 +409,11 @@ class TaskRunner:
         held = self.held
         if held is None:
             if self.robot.is_holding() is False or task.kind == "pick_and_place":
-                self._finish(report, PhaseResult("find_receptacle", False,
+                self._finish(report, PhaseResult("place", False,
                                                  "nothing in the gripper to place (pick something up first)"))
                 return False
             held = HeldObject(below_grasp_m=0.05, radius_m=0.05)
-        found, hits = self._find(task.receptacle_phrase, "find_receptacle")
-        if hits:
-            report.receptacle_xyz = hits[0].center
-        if not self._finish(report, found):
-            return False
+        hits = self._receptacle_hits
         nav, hit = self._navigate(report, hits, "navigate_to_receptacle", surface=True)
         if not self._finish(report, nav):
             return False
@@ -373,6 +430,28 @@ class TaskRunner:
         if res.success:
             self.held = None
         return self._finish(report, PhaseResult("place", res.success, res.reason, time.perf_counter() - t0))
+
+
+def _distinct(hits: list[Hit]) -> list[Hit]:
+    """The best hit of each different instance (by description; unlabelled hits are all distinct)."""
+    seen: set[str] = set()
+    out = []
+    for h in hits:
+        if h.description is not None:
+            if h.description in seen:
+                continue
+            seen.add(h.description)
+        out.append(h)
+    return out
+
+
+def _candidate(hit: Hit) -> dict:
+    return {"label": hit.label, "description": hit.description, "score": round(float(hit.score), 3),
+            "xyz": [round(float(v), 2) for v in hit.center]}
+
+
+def _listing(hits: list[Hit]) -> str:
+    return ", ".join(f"{h.name or 'a match'} ({h.score:.2f}) at ({h.center[0]:.1f}, {h.center[1]:.1f})" for h in hits)
 
 
 def _reach_failure(reason: str) -> bool:

@@ -119,7 +119,8 @@ class GroundTruthPipeline:
 
 
 def build_perception(config: PerceptionConfig | None = None,
-                     instance_descriptions: dict[int, str] | None = None) -> Perception:
+                     instance_descriptions: dict[int, str] | None = None,
+                     instance_labels: dict[int, str] | None = None) -> Perception:
     """Build the pipeline `config.pipeline` names, loading every model it needs (hub id or local path)."""
     config = config or PerceptionConfig()
     config.validate()
@@ -129,7 +130,8 @@ def build_perception(config: PerceptionConfig | None = None,
             raise InputError("the ground-truth perception pipeline needs the scene's instance descriptions "
                              "(spec.instance_descriptions())")
         encoder = SentenceEncoder(config.text_encoder, device=device)
-        gt = GroundTruthPerception(instance_descriptions, encoder, config.min_mask_pixels, config.require_depth)
+        gt = GroundTruthPerception(instance_descriptions, encoder, config.min_mask_pixels, config.require_depth,
+                                   labels=instance_labels)
         return GroundTruthPipeline(config, gt)
     detector = OwlDetector(config.detector_model, device=device, score_threshold=config.detector_threshold,
                            nms_iou=config.detector_nms_iou, max_detections=config.max_detections,

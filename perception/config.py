@@ -71,7 +71,7 @@ class PerceptionConfig:
     min_mask_pixels: int = 200  # masks with fewer pixels are dropped (a sliver at the border doesn't count)
     require_depth: bool = True  # count only pixels with valid depth towards min_mask_pixels
     # Language segmentation (text -> masks for the grasp step).
-    match_threshold: float = 0.35  # ground truth: minimum cosine similarity phrase <-> description
+    match_threshold: float = 0.45  # ground truth: minimum cosine similarity phrase <-> instance feature (perception.vocabulary)
     match_margin: float = 0.05  # ground truth: keep matches within this of the best one
     language_threshold: float = 0.05  # detector mode: minimum box score for the phrase
 

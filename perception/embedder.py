@@ -1,7 +1,9 @@
 """CLIP image and text embeddings (transformers) in one space, L2-normalised.
 
 The map fuses image features of masked object crops; queries are text. Both come from the same CLIP model, and
-`embedding_model_id` names it so a map refuses queries embedded by a different model.
+`embedding_model_id` names it so a map refuses queries embedded by a different model. Text is prompt-ensembled
+(perception.vocabulary.prompt_ensemble: each phrase through several "a photo of a {}." templates, averaged),
+the usual zero-shot CLIP recipe; `encode_text_raw` embeds texts as they are.
 """
 
 from __future__ import annotations
@@ -61,8 +63,15 @@ class ClipEmbedder:
     def dim(self) -> int:
         return int(self.model.config.projection_dim)
 
-    @torch.inference_mode()
     def encode_text(self, texts: list[str]) -> np.ndarray:
+        """(N, D) prompt-ensembled text embeddings (see the module docstring)."""
+        from perception.vocabulary import prompt_ensemble
+
+        return prompt_ensemble(self.encode_text_raw, list(texts))
+
+    @torch.inference_mode()
+    def encode_text_raw(self, texts: list[str]) -> np.ndarray:
+        """(N, D) embeddings of the texts exactly as given."""
         texts = list(texts)
         out = [np.zeros((0, self.dim), np.float32)]
         for s in range(0, len(texts), self.batch_size):

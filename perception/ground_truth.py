@@ -1,5 +1,8 @@
-"""Ground-truth perception for simulation: the simulator's instance masks, each instance's description
-embedded by a real sentence encoder (cached per instance) as its feature, queries embedded by the same encoder.
+"""Ground-truth perception for simulation: the simulator's instance masks, each instance's words embedded by
+a real sentence encoder (cached per instance) as its feature, queries embedded by the same encoder.
+
+An instance's feature is the weighted mean of the embeddings of its description, its label and their plain
+synonyms (perception.vocabulary), so "sink" finds a "white marble sink counter" and "can" an "orange soda can".
 
 It reports Observations exactly like a model pipeline does (mask, score, feature, label, box), so the map fuses
 them the same way; only the source of the masks differs.
@@ -15,6 +18,7 @@ from core.errors import InputError
 from core.types import Observation, RGBDFrame
 from perception.masks import mask_box, usable_pixels
 from perception.text_encoder import TextEncoder
+from perception.vocabulary import InstanceText, ensemble_features, instance_text
 
 log = logging.getLogger(__name__)
 
@@ -23,12 +27,15 @@ class GroundTruthPerception:
     """Instance masks from `RGBDFrame.instance_ids` + description embeddings.
 
     descriptions: instance id -> description (e.g. `SceneSpec.instance_descriptions()`); ids without a
-    description (background 0, the robot) are ignored.
+    description (background 0, the robot) are ignored. labels: instance id -> class name
+    (`SceneSpec.instance_labels()`); derived from the description where missing.
     """
 
     def __init__(self, descriptions: dict[int, str], encoder: TextEncoder, min_mask_pixels: int = 200,
-                 require_depth: bool = True) -> None:
+                 require_depth: bool = True, labels: dict[int, str] | None = None) -> None:
         self.descriptions = {int(k): str(v) for k, v in descriptions.items() if int(k) != 0}
+        labels = {int(k): str(v) for k, v in (labels or {}).items()}
+        self.texts: dict[int, InstanceText] = {i: instance_text(d, labels.get(i)) for i, d in self.descriptions.items()}
         self.encoder = encoder
         self.embedding_model_id = encoder.embedding_model_id
         self.min_mask_pixels = int(min_mask_pixels)
@@ -39,10 +46,10 @@ class GroundTruthPerception:
         return self.encoder.encode_text(list(texts))
 
     def instance_features(self, ids: list[int]) -> np.ndarray:
-        """(N, D) description embeddings of instance ids, computed once per instance."""
+        """(N, D) instance features (perception.vocabulary.ensemble_features), computed once per instance."""
         missing = [i for i in ids if i not in self._features]
         if missing:
-            emb = self.encoder.encode_text([self.descriptions[i] for i in missing])
+            emb = ensemble_features(self.encoder.encode_text, [self.texts[i] for i in missing])
             self._features.update(zip(missing, emb, strict=True))
         if not ids:
             return np.zeros((0, 0), np.float32)

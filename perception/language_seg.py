@@ -56,6 +56,9 @@ def segment_phrase_ground_truth(frame: RGBDFrame, phrase: str, gt: GroundTruthPe
     visible = gt.observe(frame)
     if not visible:
         return []
+    exact = [o for o in visible if gt.descriptions.get(o.instance_id, "").lower() == phrase.lower()]
+    if exact:  # the exact description of an instance names that instance
+        visible = exact
     q = gt.encode_text([phrase])[0]
     sims = np.array([float(o.feature @ q) for o in visible])
     best = float(sims.max())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from orchestrator.commands.arg_types import seed_number
 from orchestrator.configs import DemoConfig, parse_camera_size
 
 
@@ -12,7 +13,8 @@ def register(subparsers) -> None:
     d = DemoConfig()
     p = subparsers.add_parser("demo", help="the simulated demo: scan, map, pick, place, report",
                               description=__doc__, epilog="example: ovmm demo --seed 0 --out out/demo")
-    p.add_argument("--seed", type=int, default=d.seed, help="seed of the generated apartment")
+    p.add_argument("--seed", type=seed_number, default=d.seed,
+                   help=f"seed of the generated apartment (default {d.seed})")
     p.add_argument("--requests", type=int, default=d.requests, help="number of generated requests")
     p.add_argument("--out", default=d.out, help="output folder (scene, map, runs.json, demo.png, demo.rrd)")
     p.add_argument("--scan-camera", default=f"{d.scan_width}x{d.scan_height}", metavar="WxH",

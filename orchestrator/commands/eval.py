@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from orchestrator.commands.arg_types import seed_number
 from orchestrator.configs import EvalConfig, parse_camera_size
 from orchestrator.eval_cluster import ClusterConfig
 from orchestrator.eval_scenes import add_scene_dataset_options, scene_dataset_options
@@ -20,7 +21,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("eval", help="evaluate pick-and-place in generated apartments (per-phase success)",
                               description=__doc__, epilog=f"example: {EXAMPLE}")
     p.add_argument("--episodes", type=int, default=d.episodes, help="number of episodes")
-    p.add_argument("--seed", type=int, default=d.seed, help="seed of the first apartment (then seed+1, ...)")
+    p.add_argument("--seed", type=seed_number, default=d.seed,
+                   help=f"seed of the first apartment (then seed+1, ...; default {d.seed})")
     p.add_argument("--episodes-per-scene", type=int, default=d.episodes_per_scene,
                    help="episodes drawn from each apartment (each apartment is scanned once)")
     p.add_argument("--cache-dir", default=d.cache_dir, help="where scenes and scanned maps are cached")

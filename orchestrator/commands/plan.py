@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import InputError
-from core.io import write_json_atomic
+from core.io import check_output_folder, write_json_atomic
 from core.types import Pose2D
 from mapping.obstacles import ObstacleGrid, ObstacleGridConfig
 from navigation.navigator import NavigationConfig, NavigationError, Navigator
@@ -39,6 +39,9 @@ def register(subparsers) -> None:
                    help="robot pose 'x,y[,yaw]' (m, rad); default: the scene's robot start (scenes only)")
     p.add_argument("--to", dest="target", required=True, help="'x,y', 'x,y,z' or a text query such as 'blue mug'")
     p.add_argument("--yaw", type=float, default=None, help="final heading (rad) for an 'x,y' goal")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="text target: not-found threshold (default: the map's calibrated one; for a scene, the "
+                        "ground-truth sentence encoder's default)")
     p.add_argument("--surface", action="store_true",
                    help="text target: reach anywhere on the hit's top surface (placing) instead of its centre")
     p.add_argument("--png", default=None, help="write a picture of the grid, clearance, path and goal")
@@ -80,16 +83,25 @@ class _Scene:
         self.grid = obstacle_grid_from_mask(obstacle, origin, res)
         self.name = path.name
 
-    def lookup(self, text: str, surface: bool) -> tuple[np.ndarray, np.ndarray | None, str]:
+    def lookup(self, text: str, surface: bool, threshold: float | None = None
+               ) -> tuple[np.ndarray, np.ndarray | None, str]:
+        from mapping.calibration import default_calibration
         from perception.text_encoder import SentenceEncoder
+        from perception.vocabulary import ensemble_features, instance_text
         from sim.scene.ground_truth import receptacle_footprint_world
         from sim.scene.mesh_io import load_object_mesh
 
         items = [(o.description, o) for o in self.spec.objects] + [(r.description, r) for r in self.spec.receptacles]
         enc = SentenceEncoder()
-        emb = enc.encode_text([text] + [d for d, _ in items])
-        sims = emb[1:] @ emb[0]
-        desc, item = items[int(np.argmax(sims))]
+        feats = ensemble_features(enc.encode_text, [instance_text(d, item.label) for d, item in items])
+        sims = feats @ enc.encode_text([text])[0]
+        thr = default_calibration(enc.embedding_model_id).threshold if threshold is None else threshold
+        order = np.argsort(-sims)
+        if sims[order[0]] < thr:
+            best = ", ".join(f"{items[k][0]} ({sims[k]:.2f})" for k in order[:3])
+            raise InputError(f"nothing in the scene {self.name} matches {text!r}: the best are {best}, below the "
+                             f"threshold {thr:.2f}")
+        desc, item = items[int(order[0])]
         if hasattr(item, "position"):
             lo, hi = load_object_mesh(item, self.spec.base_dir).bounds
             centre = np.asarray(item.position, np.float64)
@@ -116,30 +128,40 @@ class _Map:
         self.grid: ObstacleGrid = self.vmap.obstacle_grid(cfg, min_hits=min_hits)
         self.name = path.name
 
-    def lookup(self, text: str, surface: bool) -> tuple[np.ndarray, np.ndarray | None, str]:
+    def lookup(self, text: str, surface: bool, threshold: float | None = None
+               ) -> tuple[np.ndarray, np.ndarray | None, str]:
         from mapping.map_encoder import load_query_encoder
-        from mapping.query import QueryConfig
+        from mapping.query import threshold_of
 
         hits = self.vmap.query_text(text, load_query_encoder(self.vmap))
-        threshold = QueryConfig().not_found_threshold
+        threshold = threshold_of(self.vmap) if threshold is None else threshold
         if not hits or hits[0].score < threshold:
-            best = f" (best score {hits[0].score:.2f} < {threshold})" if hits else ""
+            best = f" (best: {hits[0].name or 'a match'} at {hits[0].score:.2f} < threshold {threshold:.2f})" if hits else ""
             raise InputError(f"nothing matching {text!r} was found in the map {self.name}{best}")
         hit = hits[0]
         centre = np.asarray(hit.center, np.float64)
+        name = hit.description or text
         if surface:
-            return np.array([centre[0], centre[1], float(hit.hi[2])]), np.asarray(hit.extent), text
-        return centre, None, f"{text} (score {hit.score:.2f})"
+            return np.array([centre[0], centre[1], float(hit.hi[2])]), np.asarray(hit.extent), name
+        return centre, None, f"{name} (score {hit.score:.2f})"
 
 
 def run(args: argparse.Namespace) -> int:
     path = Path(args.map)
-    if not path.exists():
-        raise InputError(f"map {path} does not exist")
+    if path.suffix != ".json":
+        from mapping.map_files import map_path
+
+        path = map_path(path)
+    elif not path.exists():
+        raise InputError(f"scene {path} does not exist")
     occ_cfg = replace(OccupancyConfig(), resolution_m=args.resolution, height_band_m=_band(args.height_band),
                       robot_radius_m=args.robot_radius, unknown_is_blocked=not args.unknown_free)
     if not args.resolution > 0 or not args.robot_radius >= 0:
         raise InputError("--resolution must be positive and --robot-radius non-negative")
+    if args.threshold is not None and not math.isfinite(args.threshold):
+        raise InputError(f"--threshold must be a number, got {args.threshold}")
+    check_output_folder(args.png, "--png")
+    check_output_folder(args.json_out, "--json")
     source = _Scene(path, occ_cfg) if path.suffix == ".json" else _Map(path, occ_cfg, args.min_hits)
     if args.start is not None:
         try:
@@ -164,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
         elif numbers is not None:
             raise InputError(f"--to takes 'x,y', 'x,y,z' or a text query, got {args.target!r}")
         else:
-            target_xyz, extent, label = source.lookup(args.target, args.surface)
+            target_xyz, extent, label = source.lookup(args.target, args.surface, args.threshold)
         result = nav.plan_to_target(source.grid, start, target_xyz, extent)
 
     print(f"map {source.name}: {source.grid.shape[1]}x{source.grid.shape[0]} cells of {source.grid.resolution_m} m")

@@ -1,8 +1,11 @@
-"""`ovmm query MAP "blue mug"`: find objects in a semantic voxel map by text.
+"""`ovmm query MAP "blue mug" ["red bowl" ...]`: find objects in a semantic voxel map by text.
 
-Prints the hits (best first) or "not found" when the best score is below the threshold (exit status 1, like
-grep). The query is embedded with the text encoder recorded in the map; a map whose encoder cannot be loaded
-is refused. `--png` draws a top-down picture, `--rerun` writes a Rerun recording. See docs/map.md.
+Prints the hits (best first, each with the instance's own description and label where the map records them)
+or "not found" when the best score is below the threshold (exit status 1, like grep). The threshold is the
+map's own, calibrated at scan time for its encoder (mapping.calibration); `--threshold` overrides it. The
+query is embedded with the text encoder recorded in the map; a map whose encoder cannot be loaded is refused.
+Several texts are answered with the encoder loaded once; with no text (or `-i`) an interactive prompt reads
+one query per line. `--png` draws a top-down picture, `--rerun` writes a Rerun recording. See docs/map.md.
 """
 
 from __future__ import annotations
@@ -24,12 +27,18 @@ def register(subparsers) -> None:
         description="Find objects in a map by text, e.g. 'blue mug' or 'the mug on the table'. Relations: "
                     "on/on top of, in/inside, near/next to/beside/by, under/below, above/over.",
     )
-    p.add_argument("map", help="map file written by `ovmm scan` (.npz)")
-    p.add_argument("text", help="what to find, e.g. 'blue mug' or 'the bowl in the sink'")
+    p.add_argument("map", help="map file written by `ovmm scan` (home.npz; the .npz may be left out)")
+    p.add_argument("text", nargs="*",
+                   help="what to find, e.g. 'blue mug' or 'the bowl in the sink'; several texts are answered "
+                        "with the encoder loaded once; none: an interactive prompt")
+    p.add_argument("-i", "--interactive", action="store_true",
+                   help="after the texts, keep asking (one query per line; empty line or Ctrl-D ends)")
     p.add_argument("--top-k", type=int, default=qc.top_k, help=f"hits to report (default {qc.top_k})")
-    p.add_argument("--threshold", type=float, default=qc.not_found_threshold,
-                   help=f"hits scoring below this are 'not found' (default {qc.not_found_threshold}, calibrated "
-                        "for the ground-truth MiniLM pipeline)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="hits scoring below this are 'not found' (default: the map's own threshold, calibrated "
+                        "for its encoder at scan time; --calibration shows it)")
+    p.add_argument("--calibration", action="store_true", help="print the map's threshold and margin, and how "
+                                                              "they were found")
     p.add_argument("--json", action="store_true", help="print the hits as JSON")
     p.add_argument("--all", action="store_true", help="also list hits below the threshold")
     p.add_argument("--no-relations", action="store_true", help="treat the text as one phrase (no 'on'/'in'...)")
@@ -40,50 +49,103 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mapping.calibration import calibration_of
     from mapping.map_encoder import load_query_encoder
+    from mapping.map_files import map_path
     from mapping.persistence import load_map
-    from mapping.query import similarities
-    from mapping.relations import clean_phrase, parse_relation
 
     if args.top_k < 1:
         raise InputError(f"--top-k must be at least 1, got {args.top_k}")
-    if not math.isfinite(args.threshold):
+    if args.threshold is not None and not math.isfinite(args.threshold):
         raise InputError(f"--threshold must be a number, got {args.threshold}")
-    if not args.text.strip():
-        raise InputError("the query text is empty")
-    vmap = load_map(args.map)
+    if (args.png or args.rerun) and len(args.text) != 1:
+        raise InputError("--png and --rerun draw one query: give exactly one text with them")
+    for text in args.text:
+        if not text.strip():
+            raise InputError("the query text is empty")
+    path = map_path(args.map)
+    vmap = load_map(path)
+    cal = calibration_of(vmap)
+    if args.calibration:
+        print(json.dumps(cal.to_dict()) if args.json else
+              f"map {path}: threshold {cal.threshold:.3f}, margin {cal.margin:.3f} ({cal.method}: {cal.note})")
+        if not args.text and not args.interactive:
+            return 0
     if len(vmap) == 0:
-        raise InputError(f"map {args.map} has no semantic voxels (no objects were observed during the scan)")
+        raise InputError(f"map {path} has no semantic voxels (no objects were observed during the scan)")
     encoder = load_query_encoder(vmap, device=args.device)
-    cfg = replace(QueryConfig(), top_k=args.top_k, not_found_threshold=args.threshold,
-                  relations=not args.no_relations)
-    hits = vmap.query_text(args.text, encoder, cfg)
+    threshold = cal.threshold if args.threshold is None else float(args.threshold)
+    cfg = replace(QueryConfig(), top_k=args.top_k, not_found_threshold=threshold, relations=not args.no_relations)
+    code = 0
+    for text in args.text:
+        code = max(code, _answer(vmap, encoder, text, cfg, args))
+    if args.interactive or not args.text:
+        code = _prompt(vmap, encoder, cfg, args)
+    return code
+
+
+def _prompt(vmap, encoder, cfg: QueryConfig, args: argparse.Namespace) -> int:
+    """One query per line until an empty line or end of input; errors in one query do not end the prompt."""
+    from core.errors import OvmmError
+
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print("type what to find (empty line or Ctrl-D to quit)", file=sys.stderr)
+    code = 0
+    while True:
+        try:
+            line = input("query> " if interactive else "")
+        except EOFError:
+            break
+        text = line.strip()
+        if not text or text in ("quit", "exit"):
+            break
+        try:
+            code = max(code, _answer(vmap, encoder, text, cfg, args))
+        except OvmmError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            code = 1
+    return code
+
+
+def _answer(vmap, encoder, text: str, cfg: QueryConfig, args: argparse.Namespace) -> int:
+    from mapping.query import similarities
+    from mapping.relations import clean_phrase, parse_relation
+
+    hits = vmap.query_text(text, encoder, cfg)
     found = [h for h in hits if h.score >= cfg.not_found_threshold]
     shown = hits if args.all else found
     if args.png or args.rerun:
-        parsed = parse_relation(args.text) if cfg.relations else None
-        phrase = parsed[0] if parsed else clean_phrase(args.text)
+        parsed = parse_relation(text) if cfg.relations else None
+        phrase = parsed[0] if parsed else clean_phrase(text)
         sims = similarities(vmap, encoder.encode_text([phrase])[0])
         if args.png:
             from mapping.pictures import save_query_png
 
-            save_query_png(vmap, args.png, sims, shown, title=f'"{args.text}"')
+            save_query_png(vmap, args.png, sims, shown, title=f'"{text}"')
         if args.rerun:
             from orchestrator.pictures_map import save_map_rrd
 
-            save_map_rrd(vmap, args.rerun, sims, shown, query=args.text)
+            save_map_rrd(vmap, args.rerun, sims, shown, query=text)
     if args.json:
-        print(json.dumps([h.to_dict() for h in shown]))
+        print(json.dumps({"query": text, "threshold": round(cfg.not_found_threshold, 4),
+                          "hits": [h.to_dict() for h in shown]} if len(args.text) != 1 or args.interactive
+                         else [h.to_dict() for h in shown]))
     else:
+        if len(args.text) != 1 or args.interactive:
+            print(f"{text}:")
         for i, h in enumerate(shown):
             x, y, z = h.center
             ex, ey, ez = h.extent
             mark = "" if h.score >= cfg.not_found_threshold else "  (below threshold)"
-            print(f"{i + 1}. {h.label}: score {h.score:.3f} at ({x:.2f}, {y:.2f}, {z:.2f}) m, "
+            name = h.description or h.label
+            kind = f" ({h.label})" if h.description and h.label and h.label != h.description else ""
+            print(f"{i + 1}. {name}{kind}: score {h.score:.3f} at ({x:.2f}, {y:.2f}, {z:.2f}) m, "
                   f"size {ex:.2f} x {ey:.2f} x {ez:.2f} m{mark}")
     if not found:
-        best = hits[0].score if hits else float("nan")
-        print(f"not found: {args.text!r} (best score {best:.3f} < threshold {cfg.not_found_threshold})",
+        best = hits[0] if hits else None
+        near = f"; best match {best.name or 'a voxel'} at {best.score:.3f}" if best is not None else ""
+        print(f"not found: {text!r} (nothing scores above the threshold {cfg.not_found_threshold:.3f}{near})",
               file=sys.stderr)
         return 1
     return 0

@@ -8,18 +8,40 @@ import sys
 from orchestrator.commands.robot_flags import add_insecure_option, add_key_file_option, port_number
 from orchestrator.configs import ROBOT_KINDS, RobotOptions
 
-EXAMPLE = 'ovmm run "put the red coffee mug on the white kitchen table" --map home.ovmm-map.npz --robot sim --scene scene.json'
+EXAMPLE = 'ovmm run "put the white coffee mug on the blue sofa" --map home.npz --robot sim --scene scene.json'
 
 
 def add_robot_arguments(p: argparse.ArgumentParser) -> None:
     """Robot selection flags shared by `ovmm run` and `ovmm listen`."""
     d = RobotOptions()
-    p.add_argument("--robot", choices=ROBOT_KINDS, default=d.kind, help="which robot carries the task out")
+    p.add_argument("--robot", choices=ROBOT_KINDS, default=d.kind,
+                   help=f"which robot carries the task out (default {d.kind}; stretch: a robot server, real or "
+                        "`ovmm robot-server --backend sim`)")
     p.add_argument("--scene", default=d.scene, help="scene.json for --robot sim (the scene the map was scanned in)")
     p.add_argument("--robot-host", default=d.host, help="host of `ovmm robot-server` for --robot stretch")
     p.add_argument("--robot-port", type=port_number, default=d.port, help="port of `ovmm robot-server` (1-65535)")
     add_key_file_option(p)
     add_insecure_option(p)
+
+
+def add_threshold_argument(p: argparse.ArgumentParser) -> None:
+    """--threshold, shared by `ovmm run` and `ovmm listen`."""
+    p.add_argument("--threshold", type=float, default=None,
+                   help="not-found threshold for the object and receptacle lookups (default: the map's own, "
+                        "calibrated for its encoder at scan time; `ovmm query MAP --calibration` shows it)")
+
+
+def task_config(args: argparse.Namespace):
+    """The TaskConfig the flags ask for (the map's calibrated threshold unless --threshold is given)."""
+    import math
+
+    from core.errors import InputError
+    from orchestrator.task_machine import TaskConfig
+
+    threshold = getattr(args, "threshold", None)
+    if threshold is not None and not math.isfinite(threshold):
+        raise InputError(f"--threshold must be a number, got {threshold}")
+    return TaskConfig(threshold=threshold)
 
 
 def robot_options(args: argparse.Namespace) -> RobotOptions:
@@ -31,8 +53,10 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("run", help="carry out a request such as 'put the mug on the table'",
                               description=__doc__, epilog=f"example: {EXAMPLE}")
     p.add_argument("request", help="what to do, in words")
-    p.add_argument("--map", dest="map_path", required=True, help="map file written by `ovmm scan`")
+    p.add_argument("--map", dest="map_path", required=True,
+                   help="map file written by `ovmm scan` (home.npz; the .npz may be left out)")
     add_robot_arguments(p)
+    add_threshold_argument(p)
     p.add_argument("--log", dest="log_path", help="write the run report (JSON) here")
     p.add_argument("--png", help="write a top-down picture of the run here")
     p.add_argument("--device", default="cpu", help="perception device (cpu, cuda, auto)")
@@ -40,18 +64,22 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.io import check_output_folder
+    from mapping.map_files import map_path
     from mapping.voxel_map import VoxelMap
     from orchestrator.pictures_run import save_run_png
     from orchestrator.run_task import run_request
     from orchestrator.summary import phase_table
 
-    report = run_request(args.request, args.map_path, robot_options(args), log_path=args.log_path,
-                         device=args.device)
+    check_output_folder(args.log_path, "--log")
+    check_output_folder(args.png, "--png")
+    report = run_request(args.request, args.map_path, robot_options(args), config=task_config(args),
+                         log_path=args.log_path, device=args.device)
     print("\n".join(report.log))
     print()
     print(phase_table(report))
     if args.png:
-        save_run_png(VoxelMap.load(args.map_path), [report], args.png)
+        save_run_png(VoxelMap.load(map_path(args.map_path)), [report], args.png)
         print(f"wrote {args.png}")
     if report.success:
         print(f"done: {report.task.describe()} ({report.seconds:.1f} s)")

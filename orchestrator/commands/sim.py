@@ -16,6 +16,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from orchestrator.commands.arg_types import seed_number
+
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 
@@ -45,7 +47,7 @@ def _add_generate(sub) -> None:
 
     d = GeneratorConfig()
     p = sub.add_parser("generate", help="generate a random apartment (deterministic per seed)")
-    p.add_argument("--seed", type=int, required=True, help="random seed (same seed + library = same file)")
+    p.add_argument("--seed", type=seed_number, required=True, help="random seed, 0 or more (same seed + library = same file)")
     p.add_argument("--out", required=True, help="scene JSON file to write")
     p.add_argument("--object-library", metavar="DIR", help="folder with library.json + meshes (default: YCB from "
                    "the shared data when present, plus procedural objects)")
@@ -82,7 +84,7 @@ def _add_habitat(sub) -> None:
     p.add_argument("--assets", metavar="DIR", help="habitat test assets folder (default: "
                    "<shared data>/scenes/habitat_test_assets)")
     p.add_argument("--extra-objects", type=int, default=4, help="library objects to add on the furniture (default 4)")
-    p.add_argument("--seed", type=int, default=0, help="seed for placing the extra objects")
+    p.add_argument("--seed", type=seed_number, default=0, help="seed for placing the extra objects (default 0)")
     p.set_defaults(func=_run_habitat)
 
 
@@ -187,7 +189,7 @@ def _add_export_habitat(sub) -> None:
     p.add_argument("scene", help="scene JSON file")
     p.add_argument("outdir", help="folder to create (must be absent or empty)")
     p.add_argument("--episodes", type=int, default=10, help="episodes to write to the episode list (default 10)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the episode draw (default 0)")
+    p.add_argument("--seed", type=seed_number, default=0, help="seed of the episode draw (default 0)")
     p.set_defaults(func=_run_export_habitat)
 
 

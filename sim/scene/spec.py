@@ -110,6 +110,9 @@ class SceneSpec:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise SceneError(f"cannot read scene file {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            hint = " (that is a map; scenes are .json files from `ovmm sim generate`)" if path.suffix == ".npz" else ""
+            raise SceneError(f"scene file {path} is not a JSON text file{hint}") from None
         try:
             d = json.loads(text)
         except json.JSONDecodeError as exc:

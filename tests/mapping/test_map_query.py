@@ -9,7 +9,7 @@ from map_synthetic_scene import DESCRIPTIONS, default_boxes, observations_from_i
 
 from core.errors import InputError
 from core.types import CameraIntrinsics
-from mapping.query import QueryConfig, connected_components, query_map
+from mapping.query import QueryConfig, threshold_of, connected_components, query_map
 from mapping.relations import clean_phrase, parse_relation
 from mapping.voxel_map import MapMetadata, VoxelMap
 
@@ -87,10 +87,11 @@ def test_unsatisfied_relation_lowers_the_score(text_map):
 
 def test_absent_object_scores_below_threshold(text_map):
     vmap, enc, _ = text_map
-    cfg = QueryConfig()
+    threshold = threshold_of(vmap)  # this map records no calibration: the sentence encoder's default
+    assert QueryConfig().not_found_threshold is None
     for text in ("purple elephant", "bicycle", "television remote"):
-        assert vmap.query_text(text, enc.encode_text)[0].score < cfg.not_found_threshold, text
-    assert vmap.query_text("red coffee mug", enc.encode_text)[0].score >= cfg.not_found_threshold
+        assert vmap.query_text(text, enc.encode_text)[0].score < threshold, text
+    assert vmap.query_text("red coffee mug", enc.encode_text)[0].score >= threshold
 
 
 def test_relation_parsing():

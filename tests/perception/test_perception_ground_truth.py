@@ -10,6 +10,7 @@ from core.types import CameraIntrinsics, RGBDFrame
 from fixtures.tiny_models import synthetic_frame
 from perception.ground_truth import GroundTruthPerception
 from perception.language_seg import segment_phrase_ground_truth
+from perception.vocabulary import ensemble_features
 
 SCENE = [
     "red coffee mug", "tomato soup can", "white kitchen table", "yellow banana", "blue ceramic bowl", "green apple",
@@ -68,11 +69,14 @@ def test_observations_are_instance_masks_with_cached_description_features(minilm
         assert o.mask.shape == frame.depth_m.shape and o.mask.dtype == bool
         assert np.array_equal(o.mask, frame.instance_ids == o.instance_id)
         assert o.score == 1.0 and o.feature.dtype == np.float32
-        np.testing.assert_allclose(o.feature, minilm.encode_text([o.label])[0], atol=1e-5)
+        own = ensemble_features(minilm.encode_text, [gt.texts[o.instance_id]])[0]
+        np.testing.assert_allclose(o.feature, own, atol=1e-5)
+        assert gt.texts[o.instance_id].description == o.label
     by_id = {o.instance_id: o for o in obs}
     assert by_id[5].box == (20.0, 20.0, 70.0, 70.0)
     gt.observe(frame)
-    assert sorted(t for batch in enc.calls for t in batch) == ["blue ceramic bowl", "red coffee mug"]
+    called = sorted(t for batch in enc.calls for t in batch)  # each instance's phrases, embedded once
+    assert called == sorted(p for i in (5, 7) for p in gt.texts[i].phrases)
 
 
 def test_depth_requirement_and_degenerate_frames(minilm):
@@ -96,11 +100,11 @@ def test_depth_requirement_and_degenerate_frames(minilm):
 def test_language_segmentation_returns_best_matching_visible_instances(minilm):
     frame = synthetic_frame()
     gt = GroundTruthPerception({5: "red coffee mug", 7: "blue ceramic bowl", 8: "yellow banana"}, minilm)
-    hits = segment_phrase_ground_truth(frame, "coffee cup", gt, threshold=0.35, margin=0.05)
+    hits = segment_phrase_ground_truth(frame, "coffee cup", gt, threshold=0.45, margin=0.05)
     assert [h.instance_id for h in hits] == [5]
-    assert 0.35 <= hits[0].score <= 1.0 and np.array_equal(hits[0].mask, frame.instance_ids == 5)
-    assert segment_phrase_ground_truth(frame, "bowl", gt, 0.35, 0.05)[0].instance_id == 7
-    assert segment_phrase_ground_truth(frame, "banana", gt, 0.35, 0.05) == []  # not visible in this frame
-    assert segment_phrase_ground_truth(frame, "electric guitar amplifier", gt, 0.35, 0.05) == []
+    assert 0.45 <= hits[0].score <= 1.0 and np.array_equal(hits[0].mask, frame.instance_ids == 5)
+    assert segment_phrase_ground_truth(frame, "bowl", gt, 0.45, 0.05)[0].instance_id == 7
+    assert segment_phrase_ground_truth(frame, "banana", gt, 0.45, 0.05) == []  # not visible in this frame
+    assert segment_phrase_ground_truth(frame, "electric guitar amplifier", gt, 0.45, 0.05) == []
     both = segment_phrase_ground_truth(frame, "coffee cup", gt, threshold=0.0, margin=2.0)
     assert [h.instance_id for h in both] == [5, 7] and both[0].score > both[1].score
