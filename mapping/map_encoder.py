@@ -66,11 +66,11 @@ def load_query_encoder(voxel_map, device: str = "cpu"):
     except (TypeError, ValueError, InputError) as exc:
         raise EncoderMismatchError(f"{_map_name(voxel_map)} has an unusable perception record ({exc})") from exc
     device = resolve_device(device)
-    if cfg.pipeline == "ground-truth":
+    if cfg.kind.needs_scene:
         from perception.text_encoder import SentenceEncoder
 
         encoder = SentenceEncoder(cfg.text_encoder, device=device)
-    elif cfg.pipeline == "owl-sam-clip":
+    elif cfg.kind.embeds_crops:
         from perception.embedder import ClipEmbedder
 
         encoder = ClipEmbedder(cfg.clip_model, device=device)

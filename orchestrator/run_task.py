@@ -41,7 +41,7 @@ def map_perception(voxel_map: VoxelMap, descriptions: dict[int, str] | None, dev
         raise InputError(f"{voxel_map.metadata.source or 'the map'} records no perception config; rescan it")
     config = perception_from_record(record)
     config.device = device
-    if config.pipeline == "ground-truth" and descriptions is None:
+    if config.kind.needs_scene and descriptions is None:
         raise InputError("this map was built with ground-truth perception, which only works in simulation: "
                          "use --robot sim --scene scene.json")
     perception = build_perception(config, instance_descriptions=descriptions, instance_labels=labels)

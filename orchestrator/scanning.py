@@ -26,7 +26,7 @@ from mapping.map_encoder import perception_record
 from mapping.scan import ScanStats, scan_frames
 from mapping.self_filter import SelfFilterConfig, remove_robot_body
 from mapping.voxel_map import MapMetadata, VoxelMap, VoxelMapConfig
-from perception.config import PerceptionConfig
+from perception.config import PerceptionConfig, Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def scan_capture(path: str | Path, perception_config: PerceptionConfig, map_conf
     """Scan a capture (anything mapping.sources.open_capture reads) into a new map."""
     from mapping.sources import open_capture
 
-    if perception_config.pipeline == "ground-truth":
+    if perception_config.kind.needs_scene:
         raise InputError("the ground-truth perception pipeline needs a simulated scene (--sim scene.json), "
                          f"not a capture ({path})")
     source = open_capture(path, capture_config)
@@ -251,7 +251,7 @@ def scan_sim_scene(spec, perception_config: PerceptionConfig, map_config: VoxelM
     if isinstance(spec, (str, Path)):
         spec = SceneSpec.load(spec)
     stops = scan_route(spec, route_config or ScanRouteConfig())
-    descriptions = spec.instance_descriptions() if perception_config.pipeline == "ground-truth" else None
+    descriptions = spec.instance_descriptions() if perception_config.kind.needs_scene else None
     from perception.composite import build_perception
 
     perception = build_perception(perception_config, instance_descriptions=descriptions,
@@ -291,7 +291,7 @@ def sim_perception_config(width: int = 640, height: int = 480, defaults: SimScan
     """PerceptionConfig(pipeline="ground-truth") with min_mask_pixels scaled to a width x height camera."""
     px = max(defaults.min_mask_pixels_floor,
              round(defaults.min_mask_pixels_at_640x480 * width * height / (640 * 480)))
-    kw = {"pipeline": "ground-truth", "min_mask_pixels": px, **overrides}
+    kw = {"pipeline": Pipeline.GROUND_TRUTH.value, "min_mask_pixels": px, **overrides}
     return PerceptionConfig(**kw)
 
 

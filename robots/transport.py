@@ -221,6 +221,10 @@ def client_socket(ctx, key: RobotKey | None, max_reply_bytes: int, handshake_s: 
     sock.setsockopt(zmq.MAXMSGSIZE, max_reply_bytes)
     sock.setsockopt(zmq.HANDSHAKE_IVL, max(1, int(handshake_s * 1000)))
     sock.setsockopt(zmq.ROUTING_ID, b"ovmm-" + secrets.token_bytes(8))  # the server's owner of a motion
+    # A missed reply does not force a new connection (which a flood could keep out): the socket may send
+    # again, and replies carry a request id so a late reply to an earlier request is dropped.
+    sock.setsockopt(zmq.REQ_RELAXED, 1)
+    sock.setsockopt(zmq.REQ_CORRELATE, 1)
     if key is not None:
         require_curve()
         sock.setsockopt(zmq.CURVE_SERVERKEY, key.server_public)

@@ -18,7 +18,7 @@ from mapping.voxel_map import VoxelMapConfig
 from orchestrator.commands.robot_flags import add_insecure_option, add_key_file_option, port_number
 from orchestrator.configs import parse_camera_size
 from orchestrator.scanning import RobotScanConfig, SimScanDefaults
-from perception.config import PIPELINES, PerceptionConfig
+from perception.config import PIPELINES, PerceptionConfig, Pipeline
 
 
 def register(subparsers) -> None:
@@ -77,12 +77,12 @@ def register(subparsers) -> None:
 
 
 def _perception_config(args) -> PerceptionConfig:
-    pipeline = args.perception or ("ground-truth" if args.sim else PerceptionConfig().pipeline)
-    if pipeline == "ground-truth" and not args.sim:
+    pipeline = args.perception or (Pipeline.GROUND_TRUTH.value if args.sim else PerceptionConfig().pipeline)
+    if Pipeline(pipeline).needs_scene and not args.sim:
         raise InputError("the ground-truth perception pipeline needs a simulated scene (--sim scene.json)")
     min_px = args.min_mask_pixels
     if min_px is None:
-        if pipeline == "ground-truth":
+        if Pipeline(pipeline).needs_scene:
             from orchestrator.scanning import sim_perception_config
 
             w, h = _camera(args.camera)
