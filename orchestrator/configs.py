@@ -66,12 +66,17 @@ class EvalConfig:
 
 @dataclass
 class DemoConfig:
+    """What `ovmm demo` runs; its options are generated from these fields (orchestrator.config_options)."""
+
     seed: int = 0
     """Seed of the generated apartment."""
     requests: int = 3
+    """Number of generated requests."""
     out: str = "out/demo"
+    """Output folder (scene, map, runs.json, demo.png, demo.rrd)."""
     scan_width: int = 640
     scan_height: int = 480
+    """Head-camera resolution while scanning (lower is faster); `--scan-camera WxH`."""
 
 
 def parse_camera_size(text: str, option: str, minimum: int = 16, maximum: int = 4096) -> tuple[int, int]:

@@ -6,17 +6,27 @@ import argparse
 import time
 
 from orchestrator.commands.arg_types import seed_number
+from orchestrator.config_options import Option, add_config_options, config_from_args
 from orchestrator.configs import DemoConfig, parse_camera_size
+
+
+def request_count(text: str) -> int:
+    """argparse type: 1 or more requests."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of requests, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"at least 1 request, got {n}")
+    return n
 
 
 def register(subparsers) -> None:
     d = DemoConfig()
     p = subparsers.add_parser("demo", help="the simulated demo: scan, map, pick, place, report",
                               description=__doc__, epilog="example: ovmm demo --seed 0 --out out/demo")
-    p.add_argument("--seed", type=seed_number, default=d.seed,
-                   help=f"seed of the generated apartment (default {d.seed})")
-    p.add_argument("--requests", type=int, default=d.requests, help="number of generated requests")
-    p.add_argument("--out", default=d.out, help="output folder (scene, map, runs.json, demo.png, demo.rrd)")
+    add_config_options(p, DemoConfig, {"seed": Option(type=seed_number), "requests": Option(type=request_count)},
+                       skip={"scan_width", "scan_height"})
     p.add_argument("--scan-camera", default=f"{d.scan_width}x{d.scan_height}", metavar="WxH",
                    help="head-camera resolution while scanning (lower is faster)")
     p.set_defaults(func=run)
@@ -46,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     w, h = parse_camera_size(args.scan_camera, "--scan-camera", minimum=32)
-    cfg = DemoConfig(seed=args.seed, requests=args.requests, out=args.out, scan_width=w, scan_height=h)
+    cfg = config_from_args(DemoConfig, args, scan_width=w, scan_height=h)
     result = run_demo(cfg, on_scan_start, on_frame, on_request)
     reports = [r.report for r in result.results]
     print()
