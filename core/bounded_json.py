@@ -61,8 +61,12 @@ def _no_constant(name: str) -> Any:
     raise BoundedJSONError(f"{name} is not allowed")
 
 
-def loads_bounded(data: bytes | str, max_bytes: int, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
-    """Parse JSON whose size is at most `max_bytes` and nesting at most `max_depth`; BoundedJSONError otherwise."""
+def loads_bounded(data: bytes | str, max_bytes: int, max_depth: int = DEFAULT_MAX_DEPTH,
+                  allow_nan: bool = False) -> Any:
+    """Parse JSON whose size is at most `max_bytes` and nesting at most `max_depth`; BoundedJSONError otherwise.
+
+    allow_nan: accept NaN/Infinity (and overflowing numbers, as inf) for readers that check values themselves.
+    """
     if len(data) > max_bytes:
         raise BoundedJSONError(f"{len(data)} bytes exceed the limit of {max_bytes} bytes")
     if isinstance(data, bytes):
@@ -73,8 +77,10 @@ def loads_bounded(data: bytes | str, max_bytes: int, max_depth: int = DEFAULT_MA
     depth = nesting_depth(data, stop_at=max_depth)
     if depth > max_depth:
         raise BoundedJSONError(f"nested more than {max_depth} levels deep")
+    hooks = {} if allow_nan else {"parse_float": _finite_float, "parse_int": _finite_int,
+                                  "parse_constant": _no_constant}
     try:
-        return json.loads(data, parse_float=_finite_float, parse_int=_finite_int, parse_constant=_no_constant)
+        return json.loads(data, **hooks)
     except json.JSONDecodeError as exc:
         raise BoundedJSONError(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
     except RecursionError:  # unreachable with the depth check; kept so no traceback escapes

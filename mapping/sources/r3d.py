@@ -21,7 +21,6 @@ Conversion to the project's conventions:
 from __future__ import annotations
 
 import io
-import json
 import logging
 import math
 import os
@@ -33,11 +32,14 @@ import liblzfse
 import numpy as np
 from PIL import Image
 
+from core.bounded_json import BoundedJSONError, loads_bounded
 from core.types import CameraIntrinsics
 from mapping.sources.base import CaptureConfig, CaptureError
 from mapping.sources.recorded import RecordedFrameSource, poses_from_quaternions, rgb_array
 
 log = logging.getLogger(__name__)
+
+MAX_METADATA_BYTES = 64 << 20  # ~150 bytes of poses a frame: room for 400k frames (3.7 h at 30 fps)
 
 #: T_arkitcam_cvcam: flips y and z
 ARKIT_CAM_TO_OPENCV = np.diag([1.0, -1.0, -1.0, 1.0])
@@ -77,11 +79,23 @@ class _Archive:
                 raise CaptureError(f"{path} cannot be read: {exc}") from None
             self.names = set(self._zip.namelist())
 
-    def read(self, name: str) -> bytes:
+    def read(self, name: str, max_bytes: int | None = None) -> bytes:
+        """A member's bytes; with `max_bytes`, refused (CaptureError) when it declares or yields more."""
         try:
+            if max_bytes is not None:
+                size = (self.path / name).stat().st_size if self._zip is None else self._zip.getinfo(name).file_size
+                if size > max_bytes:
+                    raise CaptureError(f"{self.path}: {name} is {size / 1e6:.1f} MB, more than the "
+                                       f"{max_bytes / 1e6:.0f} MB it may take (corrupt or not a Record3D export)")
             if self._zip is None:
                 return (self.path / name).read_bytes()
-            return self._zip.read(name)
+            if max_bytes is None:
+                return self._zip.read(name)
+            with self._zip.open(name) as fh:
+                data = fh.read(max_bytes + 1)
+            if len(data) > max_bytes:
+                raise CaptureError(f"{self.path}: {name} decompresses to more than {max_bytes / 1e6:.0f} MB")
+            return data
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError) as exc:
             raise CaptureError(f"{self.path}: {name} cannot be read (corrupt or truncated: {exc})") from None
 
@@ -118,9 +132,10 @@ class R3DFrameSource(RecordedFrameSource):
         if "metadata" not in self._archive.names:
             raise CaptureError(f"{self.path} has no metadata (not a Record3D export?)")
         try:
-            meta = json.loads(self._archive.read("metadata").decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise CaptureError(f"{self.path}: metadata is not valid JSON ({exc})") from None
+            meta = loads_bounded(self._archive.read("metadata", MAX_METADATA_BYTES), MAX_METADATA_BYTES, max_depth=16,
+                                 allow_nan=True)  # non-finite poses get their own message below
+        except BoundedJSONError as exc:
+            raise CaptureError(f"{self.path}: metadata is not acceptable JSON ({exc})") from None
         if not isinstance(meta, dict):
             raise CaptureError(f"{self.path}: metadata is not a JSON object")
         for key in ("K", "w", "h", "poses"):

@@ -54,7 +54,10 @@ def as_int(v: Any, ctx: str, minimum: int | None = None) -> int:
 def as_float(v: Any, ctx: str, positive: bool = False, nonneg: bool = False) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise SceneError(f"{ctx} must be a number, got {type(v).__name__}")
-    f = float(v)
+    try:
+        f = float(v)
+    except OverflowError:  # an integer beyond any float
+        raise SceneError(f"{ctx} must be finite, got an integer of {len(str(v))} digits") from None
     if not math.isfinite(f):
         raise SceneError(f"{ctx} must be finite, got {v}")
     if positive and f <= 0:

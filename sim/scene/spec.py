@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from core.bounded_json import BoundedJSONError, loads_bounded
 from core.io import write_text_atomic
 from core.types import Pose2D
 from sim.scene.fields import SceneError, as_int, as_list, as_str, as_vec, check_keys, rl
@@ -40,6 +41,8 @@ __all__ = [
 ]
 
 FORMAT = "ovmm-scene"
+MAX_SCENE_FILE_BYTES = 64 << 20  # a generated apartment is ~0.1 MB; imported Habitat scenes a few MB
+MAX_SCENE_JSON_DEPTH = 32
 VERSION = 1
 @dataclass
 class SceneSpec:
@@ -107,6 +110,10 @@ class SceneSpec:
     def load(cls, path: str | os.PathLike, check_files: bool = True) -> SceneSpec:
         path = Path(path)
         try:
+            size = path.stat().st_size
+            if size > MAX_SCENE_FILE_BYTES:
+                raise SceneError(f"scene file {path} is {size / 1e6:.0f} MB, more than the "
+                                 f"{MAX_SCENE_FILE_BYTES / 1e6:.0f} MB a scene may take")
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise SceneError(f"cannot read scene file {path}: {exc.strerror or exc}") from None
@@ -114,9 +121,9 @@ class SceneSpec:
             hint = " (that is a map; scenes are .json files from `ovmm sim generate`)" if path.suffix == ".npz" else ""
             raise SceneError(f"scene file {path} is not a JSON text file{hint}") from None
         try:
-            d = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SceneError(f"scene file {path} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+            d = loads_bounded(text, MAX_SCENE_FILE_BYTES * 4, max_depth=MAX_SCENE_JSON_DEPTH)
+        except BoundedJSONError as exc:
+            raise SceneError(f"scene file {path} is not acceptable JSON: {exc}") from None
         try:
             return cls.from_dict(d, base_dir=path.resolve().parent, check_files=check_files)
         except SceneError as exc:

@@ -33,8 +33,49 @@ def _unique(values: list, what: str) -> None:
         seen.add(v)
 
 
+MAX_ROOM_SIDE_M = 100.0  # a room wider than this is a unit mistake (mm for m) or a hostile file
+MAX_SCENE_SIDE_M = 500.0
+_BOUNDS_MARGIN_M = 1.0
+_MIN_Z_M, _MAX_Z_M = -1.0, 20.0
+
+
+def _scene_bounds(spec: SceneItems) -> tuple[float, float, float, float]:
+    """x0, y0, x1, y1 of the rooms and walls (a box of MAX_SCENE_SIDE_M around the origin when there are none)."""
+    xs = [v for r in spec.rooms for v in (r.min[0], r.max[0])] + [v for w in spec.walls for v in (w.start[0], w.end[0])]
+    ys = [v for r in spec.rooms for v in (r.min[1], r.max[1])] + [v for w in spec.walls for v in (w.start[1], w.end[1])]
+    if not xs:
+        h = MAX_SCENE_SIDE_M / 2
+        return -h, -h, h, h
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def check_extents(spec: SceneItems) -> None:
+    """Rooms at most MAX_ROOM_SIDE_M a side, the scene at most MAX_SCENE_SIDE_M, and every receptacle, object
+    and the robot start inside the rooms' and walls' bounds (plus 1 m) at a sane height."""
+    for r in spec.rooms:
+        w, d = r.max[0] - r.min[0], r.max[1] - r.min[1]
+        if not (0 < w <= MAX_ROOM_SIDE_M and 0 < d <= MAX_ROOM_SIDE_M):
+            raise SceneError(f"room {r.id!r} is {w:.3g} x {d:.3g} m; rooms must be 0-{MAX_ROOM_SIDE_M:.0f} m a side")
+    x0, y0, x1, y1 = _scene_bounds(spec)
+    if x1 - x0 > MAX_SCENE_SIDE_M or y1 - y0 > MAX_SCENE_SIDE_M:
+        raise SceneError(f"the scene spans {x1 - x0:.3g} x {y1 - y0:.3g} m, more than {MAX_SCENE_SIDE_M:.0f} m a side")
+    m = _BOUNDS_MARGIN_M
+
+    def inside(what: str, x: float, y: float, z: float = 0.0) -> None:
+        if not (x0 - m <= x <= x1 + m and y0 - m <= y <= y1 + m and _MIN_Z_M <= z <= _MAX_Z_M):
+            raise SceneError(f"{what} at [{x:.3g}, {y:.3g}, {z:.3g}] is outside the scene bounds "
+                             f"x {x0:.3g}..{x1:.3g}, y {y0:.3g}..{y1:.3g} m (z {_MIN_Z_M:g}..{_MAX_Z_M:g} m)")
+
+    for r in spec.receptacles:
+        inside(f"receptacle {r.id!r}", r.pose[0], r.pose[1])
+    for o in spec.objects:
+        inside(f"object {o.id!r}", *o.position)
+    inside("the robot start", spec.robot_start.x, spec.robot_start.y)
+
+
 def validate_scene(spec: SceneItems, check_files: bool = True) -> None:
     """Raise SceneError naming the first invalid item of `spec`."""
+    check_extents(spec)
     _unique([r.id for r in spec.rooms], "room id")
     _unique([w.id for w in spec.walls], "wall id")
     _unique([d.id for d in spec.doors], "door id")
