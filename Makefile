@@ -19,6 +19,7 @@ export TOKENIZERS_PARALLELISM ?= false
 .PHONY: setup demo test lint layers pytest bench clean system-deps
 
 setup: $(STAMPS)/system $(STAMPS)/project
+	@echo "ovmm is installed in $(VENV): run 'source $(VENV)/bin/activate' to put 'ovmm' on your PATH (or call $(VENV)/bin/ovmm)"
 
 # Debian packages: installed when running as root, otherwise the exact command to run is printed.
 $(STAMPS)/system:

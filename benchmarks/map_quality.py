@@ -4,7 +4,9 @@ For each generated apartment (seeds 0..N-1 by default): scan it along sim.scene.
 ground-truth perception (MiniLM features of instance descriptions), then query every object's description
 and one paraphrase (mapping.evaluation.paraphrase); a query is correct when the top hit is within 0.25 m of
 world.object_center. Target: >= 95% correct. Also reports the score distributions of correct answers and
-of absent objects (mapping.evaluation.ABSENT_QUERIES), which calibrate the not-found threshold.
+of absent objects (mapping.evaluation.ABSENT_QUERIES) against each map's own calibrated threshold, and the
+query recall of everyday phrasings (label, its last word, "the " + label: "soda can", "can", "the soda can";
+mapping.evaluation.everyday_phrasings): the share whose hits above the threshold include the object.
 
 Usage: python benchmarks/map_quality.py [--apartments 5] [--first-seed 0] [--width 320 --height 240]
        [--min-mask-pixels N]
@@ -48,7 +50,7 @@ def main() -> None:
     if args.min_mask_pixels is not None:
         pcfg = replace(pcfg, min_mask_pixels=args.min_mask_pixels)
     qcfg = QueryConfig()
-    per_apartment, outcomes, absent, failures = [], [], [], []
+    per_apartment, outcomes, absent, failures, thresholds = [], [], [], [], []
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(args.first_seed, args.first_seed + args.apartments):
@@ -60,15 +62,19 @@ def main() -> None:
             try:
                 res = scan_sim_scene(spec, pcfg, world=world)
                 objects = {o.id: (o.description, world.object_center(o.id)) for o in spec.objects}
-                rep = evaluate_queries(res.voxel_map, res.perception, objects, qcfg)
+                rep = evaluate_queries(res.voxel_map, res.perception, objects, qcfg,
+                                       labels={o.id: o.label for o in spec.objects})
             finally:
                 world.close()
             outcomes += rep.outcomes
             absent += rep.absent_scores
             failures += [{"seed": seed, "object": f.object_id, "query": f.query, "error_m": round(f.error_m, 3),
                           "score": round(f.score, 3)} for f in rep.failures()]
+            thresholds.append(res.voxel_map.metadata.query_calibration.get("threshold"))
             per_apartment.append({"seed": seed, "objects": len(objects), "accuracy": round(rep.accuracy(), 4),
                                   "frames": res.stats.frames, "voxels": len(res.voxel_map)})
+    everyday = [o for o in outcomes if o.kind == "everyday"]
+    outcomes = [o for o in outcomes if o.kind != "everyday"]
     ok = [o.error_m <= 0.25 for o in outcomes]
     correct_scores = [o.score for o, k in zip(outcomes, ok, strict=True) if k]
     result = {
@@ -80,11 +86,16 @@ def main() -> None:
         "accuracy_paraphrase": round(float(np.mean([k for o, k in zip(outcomes, ok, strict=True)
                                                     if o.kind == "paraphrase"])), 4),
         "target": 0.95,
+        "everyday_queries": len(everyday),
+        "everyday_recall": round(float(np.mean([o.error_m <= 0.25 for o in everyday])), 4) if everyday else None,
+        "everyday_missed": [{"object": o.object_id, "query": o.query, "score": round(o.score, 3)}
+                            for o in everyday if o.error_m > 0.25][:40],
+        "thresholds": thresholds,
         "correct_score_quantiles_0_5_50": [round(float(q), 3) for q in np.quantile(correct_scores, [0, 0.05, 0.5])],
         "absent_score_quantiles_50_95_100": [round(float(q), 3) for q in np.quantile(absent, [0.5, 0.95, 1.0])],
-        "not_found_threshold": qcfg.not_found_threshold,
-        "correct_below_threshold": int(sum(s < qcfg.not_found_threshold for s in correct_scores)),
-        "absent_above_threshold": int(sum(s >= qcfg.not_found_threshold for s in absent)),
+        "correct_below_threshold": int(sum(s < t for s, t in zip(correct_scores, [min(thresholds)] * len(correct_scores),
+                                                                    strict=True))),
+        "absent_above_threshold": int(sum(s >= min(thresholds) for s in absent)),
         "camera": [args.width, args.height],
         "min_mask_pixels": pcfg.min_mask_pixels,
         "per_apartment": per_apartment,

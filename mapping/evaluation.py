@@ -8,6 +8,11 @@ reword the noun with the first matching rule of `PARAPHRASE_RULES` ("coffee mug"
 can" -> "can of soda", "cardboard box" -> "box made of cardboard", "table" -> "desk", ...). A description that no rule
 matches gets "the " in front.
 
+Everyday phrasings (`everyday_phrasings`): what people call an object without its colour: its label
+("soda can"), the label's last word ("can") and "the " + label. Several objects answer to "can"; such a
+query recalls an object when one of its hits above the map's not-found threshold lies within `tolerance_m`
+of it (query recall, `AccuracyReport.recall()`).
+
 Absent objects (`ABSENT_QUERIES`, things no generated scene contains) measure the scores of wrong answers,
 from which the not-found threshold is calibrated.
 """
@@ -52,6 +57,12 @@ ABSENT_QUERIES: tuple[str, ...] = (
 )
 
 
+def everyday_phrasings(label: str) -> list[str]:
+    """What people call an object of this label (see the module docstring)."""
+    words = label.split()
+    return list(dict.fromkeys([label, words[-1], f"the {label}"])) if words else []
+
+
 def paraphrase(description: str) -> str:
     """One paraphrase of an object description (see the module docstring)."""
     for pattern, repl in PARAPHRASE_RULES:
@@ -81,7 +92,15 @@ class AccuracyReport:
         return float(np.mean([o.error_m <= self.tolerance_m for o in sel])) if sel else float("nan")
 
     def failures(self) -> list[QueryOutcome]:
-        return [o for o in self.outcomes if o.error_m > self.tolerance_m]
+        return [o for o in self.outcomes if o.error_m > self.tolerance_m and o.kind != "everyday"]
+
+    def recall(self) -> float:
+        """Share of everyday phrasings whose found hits include their object."""
+        sel = [o for o in self.outcomes if o.kind == "everyday"]
+        return float(np.mean([o.error_m <= self.tolerance_m for o in sel])) if sel else float("nan")
+
+    def missed(self) -> list[QueryOutcome]:
+        return [o for o in self.outcomes if o.kind == "everyday" and o.error_m > self.tolerance_m]
 
     def score_quantiles(self, kind: str) -> list[float]:
         s = [o.score for o in self.outcomes if o.kind == kind]
@@ -89,12 +108,21 @@ class AccuracyReport:
 
 
 def evaluate_queries(voxel_map, encoder, objects: dict[str, tuple[str, np.ndarray]], config=None,
-                     tolerance_m: float = 0.25, absent: tuple[str, ...] = ABSENT_QUERIES) -> AccuracyReport:
-    """Query every object's description and paraphrase; objects: id -> (description, true centre (3,))."""
-    from mapping.query import QueryConfig
+                     tolerance_m: float = 0.25, absent: tuple[str, ...] = ABSENT_QUERIES,
+                     labels: dict[str, str] | None = None) -> AccuracyReport:
+    """Query every object's description and paraphrase; objects: id -> (description, true centre (3,)).
+    With `labels` (id -> label), also its everyday phrasings (query recall at the map's threshold)."""
+    from mapping.query import QueryConfig, threshold_of
 
     cfg = config or QueryConfig()
     report = AccuracyReport(tolerance_m=tolerance_m)
+    threshold = threshold_of(voxel_map, cfg)
+    for oid, label in (labels or {}).items():
+        centre = np.asarray(objects[oid][1])
+        for text in everyday_phrasings(label):
+            hits = [h for h in voxel_map.query_text(text, encoder, cfg) if h.score >= threshold]
+            err = min((float(np.linalg.norm(h.center - centre)) for h in hits), default=float("inf"))
+            report.outcomes.append(QueryOutcome(oid, text, "everyday", err, hits[0].score if hits else 0.0))
     for oid, (desc, centre) in objects.items():
         for kind, text in (("description", desc), ("paraphrase", paraphrase(desc))):
             hits = voxel_map.query_text(text, encoder, cfg)

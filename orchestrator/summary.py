@@ -22,11 +22,19 @@ def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
     line = "  ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=True))
     out = [line, "  ".join("-" * w for w in widths)]
     out += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    return "\n".join(out)
+    return "\n".join(line.rstrip() for line in out)  # the last column is not padded
+
+
+def _fit(reason: str, used: int = 48) -> str:
+    """A reason shortened to the terminal's width (the full text is in the log and the JSON report)."""
+    import shutil
+
+    room = max(40, shutil.get_terminal_size((120, 24)).columns - used)
+    return reason if len(reason) <= room else reason[: room - 3].rstrip() + "..."
 
 
 def phase_table(report: TaskReport) -> str:
-    rows = [(p.name, "ok" if p.success else "FAILED", f"{p.seconds:.1f}", p.reason) for p in report.phases]
+    rows = [(p.name, "ok" if p.success else "FAILED", f"{p.seconds:.1f}", _fit(p.reason)) for p in report.phases]
     return table(rows, ("phase", "result", "seconds", "reason"))
 
 

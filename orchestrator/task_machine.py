@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 PHASES = ("find_object", "navigate_to_object", "pick", "find_receptacle", "navigate_to_receptacle", "place")
 """The phases of a pick-and-place (tables list them in this order; find_receptacle runs second, before
 anything moves)."""
+RUN_ORDER = ("find_object", "find_receptacle", "navigate_to_object", "pick", "navigate_to_receptacle", "place")
+"""The order phases run (and appear in a report) in."""
 ARM_STOWED_M = 0.02
 """Arm extension (m) up to which the arm counts as retracted."""
 
@@ -327,7 +329,7 @@ class TaskRunner:
                 return self._stop(report)
         except OvmmError as exc:  # a robot that disconnects, a corrupt frame...
             done = {p.name for p in report.phases}
-            phase = next((p for p in PHASES if p not in done), "place")
+            phase = next((p for p in RUN_ORDER if p not in done), "place")
             self._finish(report, PhaseResult(phase, False, str(exc)))
             return self._stop(report)
         report.seconds = time.perf_counter() - self._t0

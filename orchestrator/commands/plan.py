@@ -52,7 +52,7 @@ def register(subparsers) -> None:
     p.add_argument("--robot-radius", type=float, default=occ.robot_radius_m,
                    help=f"inflation radius (m, default {occ.robot_radius_m})")
     p.add_argument("--unknown-free", action="store_true", help="treat never-seen cells as free (default: blocked)")
-    p.add_argument("--min-hits", type=int, default=1, help="voxel map: voxels seen fewer times are ignored")
+    p.add_argument("--min-hits", type=int, default=1, help="voxel map: voxels seen fewer times are ignored (default 1)")
     p.set_defaults(func=run)
 
 

@@ -167,6 +167,12 @@ def run(args: argparse.Namespace) -> int:
 
     if sum(bool(x) for x in (args.source, args.sim, args.robot)) != 1:
         raise InputError("give exactly one of a capture (SOURCE), --sim scene.json or --robot HOST")
+    if args.max_frames is not None and not args.source:
+        raise InputError("--max-frames limits a capture; a --sim or --robot scan follows its route (use --stops "
+                         "for a robot, or a smaller scene)")
+    from core.io import check_output_folder
+
+    check_output_folder(args.out, "--out")
     pcfg = _perception_config(args)
     mcfg = _map_config(args)
     progress = _Progress(not args.no_progress)

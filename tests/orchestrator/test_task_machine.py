@@ -12,7 +12,7 @@ from fixtures_sim_map import scanned_apartment
 from orchestrator.cli import main
 from orchestrator.evaluation import EVAL_PHASES, PreparedScene, run_episode
 from orchestrator.requests import parse_request
-from orchestrator.task_machine import PHASES, TaskRunner
+from orchestrator.task_machine import RUN_ORDER, TaskRunner
 from sim.scene.episodes import make_episodes
 
 
@@ -32,7 +32,7 @@ def results(scene):
 def test_episodes_report_every_phase_in_order_and_stop_at_the_first_failure(results):
     for r in results:
         names = [p.name for p in r.report.phases]
-        assert names == list(PHASES[: len(names)])
+        assert names == list(RUN_ORDER[: len(names)])  # both ends are looked up before anything moves
         failed = [p for p in r.report.phases if not p.success]
         assert len(failed) <= 1 and (not failed or failed[0] is r.report.phases[-1])
         assert all(p.reason for p in failed)  # a failure always says why
@@ -72,6 +72,41 @@ def test_an_absent_object_fails_to_be_found_and_the_robot_stays(scene):
             assert robot.get_base_pose().distance_to(start) < 1e-6
     finally:
         world.close()
+
+
+def test_a_missing_receptacle_is_found_missing_before_the_robot_moves(scene):
+    from sim.mujoco.world import SimWorld
+    from sim.robot import SimRobot
+
+    obj = scene.spec.objects[0].description
+    world = SimWorld(scene.spec, base_dir=scene.scene_path.parent)
+    try:
+        with SimRobot(world) as robot:
+            start, joints = robot.get_base_pose(), robot.get_joints()
+            report = TaskRunner(robot, scene.voxel_map, scene.perception).run(
+                parse_request(f"put the {obj} on the grand piano"))
+            assert [(p.name, p.success) for p in report.phases] == [("find_object", True), ("find_receptacle", False)]
+            reason = report.phases[1].reason
+            assert "'grand piano' is not in the map" in reason and "below the threshold" in reason
+            cands = report.phases[1].details["candidates"]
+            assert cands and all(c["description"] and c["label"] for c in cands)
+            assert cands[0]["description"] in reason  # the best candidates are named with their labels
+            assert robot.get_base_pose().distance_to(start) < 1e-6
+            assert abs(robot.get_joints().arm_m - joints.arm_m) < 1e-6 and robot.is_holding() is not True
+    finally:
+        world.close()
+
+
+def test_a_map_used_with_another_scene_is_refused_naming_both(scene, tmp_path, capsys):
+    from sim.scene.generator import generate_scene
+
+    a = scanned_apartment(0)
+    other = tmp_path / "other.json"
+    generate_scene(1).save(other)
+    code = main(["run", "pick up the mug", "--map", str(a.map_path), "--robot", "sim", "--scene", str(other)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1
+    assert "apartment-0" in err[0] and "apartment-1" in err[0] and "other.json" in err[0]
 
 
 def test_run_cli_carries_out_a_request_and_writes_its_log_and_picture(scene, tmp_path, capsys):
