@@ -73,6 +73,15 @@ def _handshake_problem(monitor) -> str | None:
     return problem
 
 
+class RobotRefusal(RobotError):
+    """The server answered with an error reply (`code` as in the wire format, e.g. "busy", "limit")."""
+
+    def __init__(self, message: str, code: str, reason: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+
+
 class RobotClient(Robot):
     """A Robot whose commands run on a remote robot-server."""
 
@@ -197,7 +206,8 @@ class RobotClient(Robot):
         if h.get("re") not in (nonce, None):
             raise RobotError(f"robot at {self.address} answered a different request (stale or replayed reply)")
         if h.get("ok") is not True:
-            raise RobotError(f"robot at {self.address} refused {cmd}: {str(h.get('error', 'unknown error'))[:500]}")
+            raise RobotRefusal(f"robot at {self.address} refused {cmd}: {str(h.get('error', 'unknown error'))[:500]}",
+                               str(h.get("code", ""))[:40], str(h.get("error", ""))[:500])
         if h.get("re") != nonce:
             raise RobotError(f"robot at {self.address} answered a different request (stale or replayed reply)")
         result = h.get("result")
@@ -210,7 +220,12 @@ class RobotClient(Robot):
             raise RobotError(f"robot at {self.address} sent an invalid reply ({exc})") from None
 
     def _motion(self, cmd: str, args: dict[str, Any]) -> MotionResult:
-        result, _ = self.request(cmd, args)
+        try:
+            result, _ = self.request(cmd, args)
+        except RobotRefusal as exc:
+            if exc.code != "limit":
+                raise
+            return MotionResult(False, f"refused by the robot: {exc.reason}")  # an ordinary failed motion
         job = result.get("job")
         if isinstance(job, bool) or not isinstance(job, int):
             raise RobotError(f"robot at {self.address} sent an invalid reply (no job id for {cmd})")

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import OvmmError, RobotError
-from robots import wire
+from robots import motion_limits, wire
 from robots.command_args import MOTION_COMMANDS, check_args
 from robots.keys import RobotKey
 from robots.protocol import MotionResult, Robot
@@ -54,6 +54,8 @@ class ServerConfig:
     poll_s: float = 0.02
     insecure_loopback: bool = False
     """Serve without a key (no authentication, no encryption): only on a loopback address, for tests."""
+    motion_limits: motion_limits.MotionLimits = field(default_factory=lambda: motion_limits.MotionLimits())
+    """What one motion command may ask (robots.motion_limits); violations are refused and counted."""
     limits: SocketLimits = field(default_factory=SocketLimits)
 
     def __post_init__(self) -> None:
@@ -108,6 +110,7 @@ class RobotServer:
         self.last_message_at = time.monotonic()  # last accepted request from any client (for information)
         self.watchdog_stops = 0
         self.bad_requests = 0
+        self.limit_violations = 0  # motion commands refused by the robot-side limits (robots.motion_limits)
         self._job: _Job | None = None
         self._job_ids = itertools.count(1)
         self._nonces: dict[str, float] = {}
@@ -327,7 +330,30 @@ class RobotServer:
             return self._reply(nonce, {"holding": self.robot.is_holding()})
         raise wire.WireError(f"unknown command {cmd!r}", "unknown_command")  # unreachable: schemas checked
 
+    def _check_limits(self, cmd: str, args: dict[str, Any]) -> dict[str, Any]:
+        """The command's arguments if they are within the robot-side limits (waypoints split); LimitError else."""
+        lim = self.config.motion_limits
+        if cmd == "move_base_to":
+            motion_limits.check_move_base(self.robot.get_base_pose(), args["goal"], args.get("tolerance_m", 0.05),
+                                          args.get("tolerance_rad", 0.08), lim)
+        elif cmd == "follow_waypoints":
+            args = {**args, "waypoints": motion_limits.plan_waypoints(self.robot.get_base_pose(), args["waypoints"],
+                                                                      lim)}
+        elif cmd == "move_arm":
+            motion_limits.check_arm(args)
+        elif cmd == "set_head":
+            motion_limits.check_head(args["pan"], args["tilt"])
+        elif cmd == "set_gripper":
+            motion_limits.check_gripper(args["aperture_m"])
+        return args
+
     def _start_job(self, nonce: str, cmd: str, args: dict[str, Any], peer: bytes) -> list[bytes]:
+        try:
+            args = self._check_limits(cmd, args)
+        except motion_limits.LimitError as exc:
+            self.limit_violations += 1
+            log.warning("refused %s: %s (%d refused so far)", cmd, exc, self.limit_violations)
+            return self._error(nonce, f"{cmd} is outside the robot's limits: {exc}", "limit")
         job = _Job(next(self._job_ids), cmd, peer)
         robot = self.robot
 

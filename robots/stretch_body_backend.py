@@ -24,9 +24,10 @@ from collections.abc import Callable
 from core.errors import RobotError
 from core.stretch import STRETCH, T_world_headcam
 from core.types import JointState, Pose2D, RGBDFrame, wrap_angle
+from robots.motion_limits import ARM_LIMITS
 from robots.protocol import MotionResult, Robot, RobotObservation
 from robots.realsense_camera import HeadCamera, RealSenseHeadCamera
-from robots.stretch_body_config import ARM_LIMITS, StretchBodyConfig, compose, inverse
+from robots.stretch_body_config import StretchBodyConfig, compose, inverse
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class StretchBodyRobot(Robot):
         self._body = None
         self._map_T_odom = self.config.map_pose_of_odom
         self._stop = threading.Event()
+        self.limit_violations = 0  # motions refused by the robot-side limits (max translation, goal distance)
         self._motion_lock = threading.Lock()
         self._frame_index = 0
         self._closed_on_object: bool | None = None
@@ -201,11 +203,22 @@ class StretchBodyRobot(Robot):
         def read(s: dict) -> dict[str, float]:
             return {"turned": wrap_angle(self._odom_pose(s).theta - start.theta - dtheta) + dtheta}
 
-        timeout = abs(dtheta) / c.base_rot_speed_rad_s * 1.5 + c.timeout_margin_s
+        timeout = self._timeout(abs(dtheta) / c.base_rot_speed_rad_s * 1.5 + c.timeout_margin_s)
         return self._wait(read, {"turned": dtheta}, {"turned": 0.02}, timeout, "base rotation")
+
+    def _timeout(self, seconds: float) -> float:
+        """A motion's timeout: always finite, at most max_motion_s."""
+        return min(seconds, self.config.max_motion_s) if math.isfinite(seconds) else self.config.max_motion_s
+
+    def _refuse(self, why: str) -> MotionResult:
+        self.limit_violations += 1
+        log.warning("refused a motion outside the limits: %s (%d so far)", why, self.limit_violations)
+        return MotionResult(False, f"refused: {why}", self.get_base_pose(), self.get_joints())
 
     def _translate(self, distance: float) -> MotionResult:
         c = self.config
+        if not math.isfinite(distance) or abs(distance) > c.max_translation_m:
+            return self._refuse(f"a straight translation of {distance:.3g} m exceeds the {c.max_translation_m:g} m limit")
         body = self._robot()
         start = self._odom_pose()
         body.base.translate_by(distance, v_m=c.base_speed_m_s, a_m=c.base_accel_m_s2)
@@ -216,10 +229,17 @@ class StretchBodyRobot(Robot):
             p = self._odom_pose(s)
             return {"travelled": (p.x - start.x) * ux + (p.y - start.y) * uy}
 
-        timeout = abs(distance) / c.base_speed_m_s * 1.5 + c.timeout_margin_s
+        timeout = self._timeout(abs(distance) / c.base_speed_m_s * 1.5 + c.timeout_margin_s)
         return self._wait(read, {"travelled": distance}, {"travelled": 0.01}, timeout, "base translation")
 
     def move_base_to(self, goal: Pose2D, tolerance_m: float = 0.05, tolerance_rad: float = 0.08) -> MotionResult:
+        c = self.config
+        if not all(math.isfinite(v) for v in (goal.x, goal.y, goal.theta, tolerance_m, tolerance_rad)):
+            return self._refuse("the goal or its tolerances are not finite")
+        start = self.get_base_pose()
+        far = math.hypot(goal.x - start.x, goal.y - start.y)
+        if not far <= c.max_goal_distance_m:  # also catches an overflow to inf
+            return self._refuse(f"the goal is {far:.3g} m away, more than the {c.max_goal_distance_m:g} m limit")
         with self._motion_lock:
             self._begin()
             goal_odom = compose(inverse(self._map_T_odom), goal)
@@ -283,7 +303,7 @@ class StretchBodyRobot(Robot):
                 j = self.get_joints()
                 return {k: getattr(j, k) for k in targets}
 
-            return self._wait(read, targets, tols, longest * 1.5 + c.timeout_margin_s, "arm motion")
+            return self._wait(read, targets, tols, self._timeout(longest * 1.5 + c.timeout_margin_s), "arm motion")
 
     def set_head(self, pan: float, tilt: float) -> MotionResult:
         lim = STRETCH.limits
@@ -302,7 +322,8 @@ class StretchBodyRobot(Robot):
                 j = self.get_joints()
                 return {k: getattr(j, k) for k in targets}
 
-            return self._wait(read, targets, dict.fromkeys(targets, c.tol_rad), longest * 1.5 + c.timeout_margin_s,
+            return self._wait(read, targets, dict.fromkeys(targets, c.tol_rad),
+                              self._timeout(longest * 1.5 + c.timeout_margin_s),
                               "head motion")
 
     def set_gripper(self, aperture_m: float) -> MotionResult:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 
-from core.stretch import STRETCH
 from core.types import Pose2D, wrap_angle
 
 # Ceilings no configuration may exceed (m/s, m/s^2, rad/s, rad/s^2).
@@ -72,9 +71,16 @@ class StretchBodyConfig:
     base_corrections: int = 2  # extra rotate-translate-rotate rounds to reach a base goal
     map_T_odom: tuple[float, float, float] = (0.0, 0.0, 0.0)  # pose of the odometry origin in the map frame
     home_if_needed: bool = False  # home the joints on connect if the robot is not homed (moves every joint!)
+    max_translation_m: float = 3.0  # longest straight base translation one command may drive
+    max_goal_distance_m: float = 3.0  # farthest move_base_to goal from the current pose
+    max_motion_s: float = 120.0  # every motion's timeout is finite and at most this
     gripper: GripperCalibration = field(default_factory=GripperCalibration)
 
     def __post_init__(self) -> None:
+        for name, ceiling in (("max_translation_m", 10.0), ("max_goal_distance_m", 10.0), ("max_motion_s", 600.0)):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and 0.0 < v <= ceiling):
+                raise ValueError(f"{name}={v} is outside (0, {ceiling}]")
         for f in fields(self):
             if f.name in HARD_MAX:
                 v = getattr(self, f.name)
@@ -95,9 +101,3 @@ def compose(a: Pose2D, b: Pose2D) -> Pose2D:
 def inverse(a: Pose2D) -> Pose2D:
     c, s = math.cos(a.theta), math.sin(a.theta)
     return Pose2D(-(c * a.x + s * a.y), -(-s * a.x + c * a.y), wrap_angle(-a.theta))
-
-
-ARM_LIMITS = {
-    "lift_m": STRETCH.limits.lift_m, "arm_m": STRETCH.limits.arm_m, "wrist_yaw": STRETCH.limits.wrist_yaw,
-    "wrist_pitch": STRETCH.limits.wrist_pitch, "wrist_roll": STRETCH.limits.wrist_roll,
-}
