@@ -47,10 +47,13 @@ class RobotOptions:
 
 @dataclass
 class EvalConfig:
-    """What `ovmm eval` runs; the CLI flags default to these."""
+    """What `ovmm eval` runs; its --episodes/--seed/--episodes-per-scene/--cache-dir options are generated from
+    these fields (orchestrator.config_options)."""
 
     episodes: int = 30
+    """Number of episodes."""
     seed: int = 0
+    """Seed of the first apartment (then seed+1, ...)."""
     episodes_per_scene: int = 3
     """Episodes drawn from each generated apartment (each apartment is scanned once)."""
     cache_dir: str = ".ovmm-cache/eval"

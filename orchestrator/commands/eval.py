@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from orchestrator.commands.arg_types import seed_number
+from orchestrator.config_options import Option, add_config_options, config_from_args
 from orchestrator.configs import EvalConfig, parse_camera_size
 from orchestrator.eval_cluster import ClusterConfig
 from orchestrator.eval_scenes import add_scene_dataset_options, scene_dataset_options
@@ -20,12 +21,8 @@ def register(subparsers) -> None:
     d = EvalConfig()
     p = subparsers.add_parser("eval", help="evaluate pick-and-place in generated apartments (per-phase success)",
                               description=__doc__, epilog=f"example: {EXAMPLE}")
-    p.add_argument("--episodes", type=int, default=d.episodes, help="number of episodes")
-    p.add_argument("--seed", type=seed_number, default=d.seed,
-                   help=f"seed of the first apartment (then seed+1, ...; default {d.seed})")
-    p.add_argument("--episodes-per-scene", type=int, default=d.episodes_per_scene,
-                   help="episodes drawn from each apartment (each apartment is scanned once)")
-    p.add_argument("--cache-dir", default=d.cache_dir, help="where scenes and scanned maps are cached")
+    add_config_options(p, EvalConfig, {"seed": Option(type=seed_number)},
+                       skip={"scan_width", "scan_height", "scene_dataset", "scenes"})
     p.add_argument("--json", dest="json_path", help="write the results (JSON) here")
     p.add_argument("--details", help="write every episode's report (JSON) here")
     p.add_argument("--scan-camera", default=f"{d.scan_width}x{d.scan_height}", metavar="WxH",
@@ -64,9 +61,8 @@ def run(args: argparse.Namespace) -> int:
     for opt, path in (("--json", args.json_path), ("--details", args.details), ("--plot", args.plot)):
         if path and not Path(path).resolve().parent.is_dir():
             raise InputError(f"{opt}: folder {Path(path).parent} does not exist")
-    config = EvalConfig(episodes=args.episodes, seed=args.seed, episodes_per_scene=args.episodes_per_scene,
-                        cache_dir=str(Path(args.cache_dir).resolve()), scan_width=w, scan_height=h,
-                        **scene_dataset_options(args))
+    config = config_from_args(EvalConfig, args, cache_dir=str(Path(args.cache_dir).resolve()), scan_width=w,
+                              scan_height=h, **scene_dataset_options(args))
     cluster = None
     if args.workers is not None or args.ray_address:
         from orchestrator.eval_cluster import check_reachable, import_ray
