@@ -11,6 +11,9 @@ import json
 import os
 import re
 import shlex
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -68,4 +71,34 @@ def test_the_readme_session_runs_as_written(tmp_path, capsys):
         assert "white coffee mug" in refused["reason"] and "yellow coffee mug" in refused["reason"]
         assert [p["name"] for p in refused["phases"]] == ["find_object"] and not refused["paths_xy"]
     finally:
+        os.chdir(cwd)
+
+
+@pytest.mark.slow
+def test_two_step_requests_against_a_persistent_simulated_robot(tmp_path, capsys):
+    """The README's two-step session: one `robot-server --backend sim`, then two `ovmm run` commands."""
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    port = "5617"
+    server = None
+    try:
+        assert main(["sim", "generate", "--seed", "3", "--out", "scene.json"]) == 0
+        assert main(["scan", "--sim", "scene.json", "--out", "home.npz"]) == 0
+        server = subprocess.Popen([sys.executable, "-m", "orchestrator", "robot-server", "--backend", "sim",
+                                   "--scene", "scene.json", "--insecure-loopback", "--port", port],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        time.sleep(15)
+        assert server.poll() is None
+        common = ["--map", "home", "--robot", "stretch", "--robot-port", port, "--insecure-loopback",
+                  "--scene", "scene.json"]
+        assert main(["run", "pick up the yellow coffee mug", *common, "--log", "one.json"]) == 0
+        assert main(["run", "put it on the blue sofa", *common, "--log", "two.json"]) == 0
+        two = json.loads(Path("two.json").read_text())
+        assert two["success"] and [p["name"] for p in two["phases"]] == [
+            "find_receptacle", "navigate_to_receptacle", "place"]
+        capsys.readouterr()
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=20)
         os.chdir(cwd)
