@@ -9,7 +9,7 @@ import json
 import sys
 import threading
 
-from orchestrator.commands.run import add_robot_arguments, robot_options
+from orchestrator.commands.run import add_robot_arguments, add_threshold_argument, robot_options, task_config
 from orchestrator.home_vocabulary import MAX_PROMPT_TOKENS
 from orchestrator.request_correction import CorrectionConfig
 from orchestrator.speech import RecordConfig, SpeechConfig, Transcriber, load_wav, record
@@ -68,6 +68,7 @@ def register(subparsers) -> None:
     p.add_argument("--voice", default=_SPEAKER.voice, help="espeak-ng voice of the answers")
     p.add_argument("--map", dest="map_path", help="a saved map: its names guide recognition; run the request")
     add_robot_arguments(p)
+    add_threshold_argument(p)
     p.add_argument("--log", dest="log_path", help="with --map: write the run report (JSON) here")
     p.add_argument("--json", action="store_true", help="print one JSON object (answers go to stderr)")
     p.set_defaults(func=run)
@@ -153,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
     from orchestrator.run_task import run_request
     from orchestrator.summary import phase_table
 
-    report = run_request(request_text(heard.task), args.map_path, robot_options(args), log_path=args.log_path)
+    report = run_request(request_text(heard.task), args.map_path, robot_options(args), config=task_config(args),
+                         log_path=args.log_path)
     print("\n".join(report.log), file=out)
     print(phase_table(report), file=out)
     return 0 if report.success else EXIT_RUN_FAILED
