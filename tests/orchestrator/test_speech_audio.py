@@ -36,7 +36,7 @@ def scene_path(tmp_path_factory):
     from sim.scene.generator import generate_scene
 
     path = tmp_path_factory.mktemp("home") / "scene.json"
-    generate_scene(3).save(path)  # has a yellow and a white coffee mug, a sofa, a bed; no piano
+    generate_scene(3).save(path)  # has a yellow and a white coffee mug, a sofa, a bed; no television
     return path
 
 
@@ -60,11 +60,11 @@ def listen(whisper_dir, *args: str) -> list[str]:
 
 @needs_espeak
 def test_request_for_something_the_home_lacks(whisper_dir, scene_path, tmp_path, capsys):
-    wav = speak(tmp_path, "Put the piano on the bed.", "piano")
+    wav = speak(tmp_path, "Put the television on the bed.", "television")
     code = main(listen(whisper_dir, "--wav", str(wav), "--scene", str(scene_path), "--json"))
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert code == 1 and out["status"] == "unknown" and out["unknown"] == ["piano"]
-    assert out["answer"].startswith("I don't see a piano in this home; I know: ")
+    assert code == 1 and out["status"] == "unknown" and out["unknown"] == ["television"]
+    assert out["answer"].startswith("I don't see a television in this home; I know: ")
     assert "the mug" in out["answer"] and out["vocabulary"].startswith("scene")
 
 
