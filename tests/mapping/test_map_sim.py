@@ -12,7 +12,7 @@ from fixtures_sim_map import scanned_apartment
 
 from mapping.evaluation import evaluate_queries
 from mapping.obstacles import OBSTACLE
-from mapping.query import QueryConfig
+from mapping.query import threshold_of
 from orchestrator.cli import main
 
 
@@ -27,8 +27,9 @@ def test_every_object_found_by_description_and_paraphrase(apartment):
     report = evaluate_queries(a.voxel_map, a.perception, objects)
     assert len(report.outcomes) == 2 * len(objects) >= 20
     assert report.accuracy() >= 0.95, [(f.query, round(f.error_m, 2)) for f in report.failures()]
-    # Absent things score below the not-found threshold; correct answers above it.
-    threshold = QueryConfig().not_found_threshold
+    # Absent things score below the map's calibrated not-found threshold; correct answers above it.
+    threshold = threshold_of(a.voxel_map)
+    assert a.voxel_map.metadata.query_calibration["method"] == "calibrated"
     assert max(report.absent_scores) < threshold
     assert np.quantile([o.score for o in report.outcomes if o.error_m <= 0.25], 0.05) >= threshold
 
