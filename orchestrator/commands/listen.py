@@ -37,7 +37,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--wav", help="read this WAV file instead of recording from the microphone")
     p.add_argument("--duration", type=float, default=_RECORD.duration_s,
-                   help="record exactly this many seconds (default: until --silence seconds without speech)")
+                   help="record exactly this many seconds (None: until --silence seconds without speech)")
     p.add_argument("--push-to-talk", action="store_true",
                    help="microphone: press Enter to start speaking and Enter again to stop")
     p.add_argument("--max-seconds", type=float, default=_RECORD.max_s, help="longest recording (s)")
