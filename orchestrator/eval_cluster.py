@@ -42,9 +42,10 @@ class ClusterConfig:
     workers: int = 0
     """Ray workers: 0 means one per CPU core (local Ray) or every CPU of the cluster (with an address)."""
     address: str | None = None
-    """An existing Ray cluster (`ray start --head` prints it); None: RAY_ADDRESS, else a local Ray."""
+    """Run on an existing Ray cluster: HOST:PORT as `ray start --head` prints it (default $RAY_ADDRESS with
+    --workers, else a local Ray)."""
     object_store_mb: int = 1024
-    """Object store size of a local Ray (the apartments' scene and map files travel through it)."""
+    """Object store size of the local Ray started by --workers (the apartments' scans travel through it)."""
 
 
 def import_ray():

@@ -27,15 +27,12 @@ def register(subparsers) -> None:
     p.add_argument("--details", help="write every episode's report (JSON) here")
     p.add_argument("--scan-camera", default=f"{d.scan_width}x{d.scan_height}", metavar="WxH",
                    help="head-camera resolution while scanning (lower is faster)")
-    c = ClusterConfig()
+    # --workers is hand-written: given alone it means one per core, absent it means no Ray at all.
     p.add_argument("--workers", type=int, nargs="?", const=0, default=None, metavar="N",
                    help="run apartments and episodes as Ray tasks on N workers (`--workers` alone: one per CPU "
                         "core; needs the cluster extra); default: one after another in this process")
-    p.add_argument("--ray-address", default=None, metavar="ADDR",
-                   help="run on an existing Ray cluster (host:port from `ray start --head`; default $RAY_ADDRESS "
-                        "when --workers is given, else a local Ray)")
-    p.add_argument("--object-store-mb", type=int, default=c.object_store_mb, metavar="MB",
-                   help="object store size of the local Ray started by --workers")
+    add_config_options(p, ClusterConfig, {"address": Option(flag="--ray-address", metavar="ADDR"),
+                                          "object_store_mb": Option(metavar="MB")}, skip={"workers"})
     p.add_argument("--results", metavar="FILE.jsonl",
                    help="append each finished episode here; running again skips the episodes already in it")
     p.add_argument("--plot", metavar="FILE.png", help="draw success per phase and failure reasons by phase here")
@@ -64,14 +61,13 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(EvalConfig, args, cache_dir=str(Path(args.cache_dir).resolve()), scan_width=w,
                               scan_height=h, **scene_dataset_options(args))
     cluster = None
-    if args.workers is not None or args.ray_address:
+    if args.workers is not None or args.address:
         from orchestrator.eval_cluster import check_reachable, import_ray
 
         import_ray()  # says how to install Ray before anything runs
-        if args.ray_address:
-            check_reachable(args.ray_address)
-        cluster = ClusterConfig(workers=args.workers or 0, address=args.ray_address,
-                                object_store_mb=args.object_store_mb)
+        if args.address:
+            check_reachable(args.address)
+        cluster = config_from_args(ClusterConfig, args, workers=args.workers or 0)
     results = ResultsFile(args.results) if args.results else None
     with _Bar() as bar:
         run_ = evaluate(config, cluster, results, bar)
