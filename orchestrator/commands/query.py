@@ -63,6 +63,10 @@ def run(args: argparse.Namespace) -> int:
     for text in args.text:
         if not text.strip():
             raise InputError("the query text is empty")
+    from core.io import check_output_folder
+
+    check_output_folder(args.png, "--png")
+    check_output_folder(args.rerun, "--rerun")
     path = map_path(args.map)
     vmap = load_map(path)
     cal = calibration_of(vmap)
