@@ -45,10 +45,10 @@ def run_demo(config: DemoConfig, on_scan_start: Callable[[int], None] | None = N
     files = {"scene": scene.scene_path, "map": scene.scene_path.parent / "map.ovmm-map.npz"}
     files["report"] = out / "runs.json"
     write_json_atomic(files["report"], [r.to_dict() for r in results])
-    from orchestrator.pictures_run import save_run_png
+    from orchestrator.pictures_run import save_run_png, scene_labels
 
     files["picture"] = save_run_png(scene.voxel_map, [r.report for r in results], out / "demo.png",
-                                    title=f"ovmm demo: apartment {config.seed}")
+                                    title=f"ovmm demo: apartment {config.seed}", labels=scene_labels(scene.spec))
     try:
         from orchestrator.pictures_run import save_run_rrd
 

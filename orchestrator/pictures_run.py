@@ -1,5 +1,8 @@
 """Pictures of task runs: the map from above with the driven paths, grasp and place points (PNG), and a
-Rerun recording of the map plus each run's path and points (`world/runs/<i>/...`)."""
+Rerun recording of the map plus each run's path and points (`world/runs/<i>/...`).
+
+With a scene (`scene_labels(spec)`), the PNG names the rooms and the receptacles; it is cropped to the
+home (tight bounding box, no wide margins)."""
 
 from __future__ import annotations
 
@@ -15,9 +18,28 @@ from orchestrator.task_machine import TaskReport
 _COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
 
 
+def scene_labels(spec) -> list[tuple[float, float, str, str]]:
+    """(x, y, text, kind) for a scene's rooms ("room") and receptacles ("receptacle") to draw on a picture."""
+    out = [((r.min[0] + r.max[0]) / 2, (r.min[1] + r.max[1]) / 2, r.label, "room") for r in spec.rooms]
+    out += [(float(r.pose[0]), float(r.pose[1]), r.description, "receptacle") for r in spec.receptacles]
+    return out
+
+
+def _draw_labels(ax, labels) -> None:
+    for x, y, text, kind in labels or ():
+        if kind == "room":
+            ax.text(x, y, text.upper(), ha="center", va="center", fontsize=11, color="white", alpha=0.55,
+                    fontweight="bold", zorder=2)
+        else:
+            ax.text(x, y, text, ha="center", va="center", fontsize=6.5, color="black", zorder=3,
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75})
+
+
 def save_run_png(voxel_map, reports: Sequence[TaskReport], path: str | Path, title: str = "",
-                 config: PictureConfig | None = None) -> Path:
-    """Top-down map with, per run, its paths (lines), object (o), grasp (x) and place (*) points."""
+                 config: PictureConfig | None = None,
+                 labels: Sequence[tuple[float, float, str, str]] | None = None) -> Path:
+    """Top-down map with, per run, its paths (lines), object (o), grasp (x) and place (*) points; `labels`
+    (`scene_labels`) name rooms and receptacles."""
     config = config or PictureConfig()
     import matplotlib
 
@@ -30,6 +52,7 @@ def save_run_png(voxel_map, reports: Sequence[TaskReport], path: str | Path, tit
     fig, ax = plt.subplots(figsize=(9.0, fig_h))
     try:
         ax.imshow(view.rgb, origin="lower", extent=view.extent, interpolation="nearest")
+        _draw_labels(ax, labels)
         for i, r in enumerate(reports):
             c = _COLOURS[i % len(_COLOURS)]
             label = f"{i + 1}: {r.request} ({'ok' if r.success else 'failed'})"
@@ -52,7 +75,7 @@ def save_run_png(voxel_map, reports: Sequence[TaskReport], path: str | Path, tit
         ax.set_title(title or "ovmm runs")
         fig.tight_layout()
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=config.dpi, format="png")
+            fig.savefig(tmp, dpi=config.dpi, format="png", bbox_inches="tight", pad_inches=0.05)
     finally:
         plt.close(fig)
     return Path(path)

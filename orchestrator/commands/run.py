@@ -79,7 +79,13 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(phase_table(report))
     if args.png:
-        save_run_png(VoxelMap.load(map_path(args.map_path)), [report], args.png)
+        labels = None
+        if args.scene:
+            from orchestrator.pictures_run import scene_labels
+            from sim.scene.spec import SceneSpec
+
+            labels = scene_labels(SceneSpec.load(args.scene))
+        save_run_png(VoxelMap.load(map_path(args.map_path)), [report], args.png, labels=labels)
         print(f"wrote {args.png}")
     if report.success:
         print(f"done: {report.task.describe()} ({report.seconds:.1f} s)")
