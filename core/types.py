@@ -183,3 +183,46 @@ class JointState:
     head_pan: float = 0.0
     head_tilt: float = 0.0
     extra: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class LaserScan:
+    """One planar lidar scan. `angles_rad` (N,) in the lidar frame (counter-clockwise, 0 = the lidar's x
+    axis); `ranges_m` (N,), inf where no return (out of range or invalid); `pose` the lidar's planar pose in
+    the robot's reported (odometry/map) frame at `height_m` above the floor."""
+
+    angles_rad: np.ndarray
+    ranges_m: np.ndarray
+    pose: Pose2D
+    height_m: float = 0.0
+    timestamp: float = 0.0
+    min_m: float = 0.0
+    max_m: float = float("inf")
+
+    def __post_init__(self) -> None:
+        self.angles_rad = np.asarray(self.angles_rad, dtype=np.float64).reshape(-1)
+        self.ranges_m = np.asarray(self.ranges_m, dtype=np.float64).reshape(-1)
+        if self.angles_rad.shape != self.ranges_m.shape:
+            raise ValueError(f"{len(self.angles_rad)} angles but {len(self.ranges_m)} ranges")
+
+    def points_world(self) -> np.ndarray:
+        """(M, 2) endpoints of the valid returns in the reported frame."""
+        ok = np.isfinite(self.ranges_m)
+        a = self.angles_rad[ok] + self.pose.theta
+        r = self.ranges_m[ok]
+        return np.stack([self.pose.x + r * np.cos(a), self.pose.y + r * np.sin(a)], axis=1)
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable form (inf ranges as null)."""
+        return {"angles_rad": self.angles_rad.tolist(),
+                "ranges_m": [float(r) if math.isfinite(r) else None for r in self.ranges_m],
+                "pose": self.pose.to_list(), "height_m": float(self.height_m), "timestamp": float(self.timestamp),
+                "min_m": float(self.min_m), "max_m": float(self.max_m) if math.isfinite(self.max_m) else None}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> LaserScan:
+        return cls(angles_rad=np.asarray(d["angles_rad"], dtype=np.float64),
+                   ranges_m=np.asarray([np.inf if r is None else float(r) for r in d["ranges_m"]]),
+                   pose=Pose2D.from_list(d["pose"]), height_m=float(d.get("height_m", 0.0)),
+                   timestamp=float(d.get("timestamp", 0.0)), min_m=float(d.get("min_m", 0.0)),
+                   max_m=float("inf") if d.get("max_m") is None else float(d["max_m"]))

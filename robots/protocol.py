@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.types import JointState, Pose2D, RGBDFrame
+from core.types import JointState, LaserScan, Pose2D, RGBDFrame
 
 
 @dataclass
@@ -29,6 +29,7 @@ class RobotObservation:
     base_pose: Pose2D
     joints: JointState
     holding: bool | None = None  # True/False where the backend can tell (gripper effort or simulation)
+    scan: LaserScan | None = None  # the planar lidar's latest scan; None where no lidar is attached
 
 
 @dataclass

@@ -13,12 +13,19 @@ import threading
 from collections.abc import Sequence
 from dataclasses import replace
 
+import numpy as np
+
 from core.errors import RobotError
 from core.stretch import STRETCH, T_world_headcam
 from core.types import JointState, Pose2D, RGBDFrame
 from robots.protocol import MotionResult, Robot, RobotObservation
 from sim.base_motion import STOPPED, drive_to, follow_states, joint_path
+from sim.lidar import simulate_scan
 from sim.protocol import World
+from sim.realism import RealismConfig
+from sim.realism_depth import noisy_depth, noisy_rgb
+from sim.realism_odometry import OdometryModel
+from sim.realism_perception import noisy_instances
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +33,28 @@ _RELEASE_SETTLE_S = 2.0
 
 
 class SimRobot(Robot):
-    """A Stretch in any simulated World (sim.protocol). `is_holding()` is exact."""
+    """A Stretch in any simulated World (sim.protocol). `is_holding()` is exact.
+
+    `realism` (sim.realism) sets how far the robot is from an oracle: with the oracle profile (the default)
+    it reports the true pose, exact depth and perfect instance ids; with noise on, every pose it reports
+    (observe, get_base_pose, MotionResult) is its drifting odometry, the frame's T_world_cam is posed from
+    that odometry, depth/RGB/instance ids are corrupted, joints carry offsets and backlash, and a carried
+    object can slip. The true pose is only available through `true_base_pose()` (scoring and pictures).
+    Every observation carries a lidar `scan` (exact ranges in the oracle profile).
+    """
 
     name = "sim"
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, realism: RealismConfig | None = None) -> None:
         self.world = world
+        self.realism = realism if realism is not None else RealismConfig.oracle()
+        r = self.realism
+        self._rng = np.random.default_rng(r.seed)
+        self._odom = OdometryModel(r.odometry, self._rng, world.base_pose)
+        self._depth_bias_sign = float(self._rng.choice([-1.0, 1.0]))
+        self._lift_offset = float(self._rng.normal(0.0, r.arm.lift_offset_m)) if r.arm.enabled else 0.0
+        self._arm_offset = float(self._rng.normal(0.0, r.arm.arm_offset_m)) if r.arm.enabled else 0.0
+        self.slips = 0  # carried objects that slipped out (realism.arm)
         self._connected = False
         self._frames = 0
         self._stop = threading.Event()
@@ -53,29 +76,59 @@ class SimRobot(Robot):
     def observe(self) -> RobotObservation:
         self._check()
         w = self.world
+        r = self.realism
         base, joints = w.base_pose, w.joints
+        reported = self._odom.reported(base)
         T = T_world_headcam(base, joints.head_pan, joints.head_tilt)
         intr = w.config.intrinsics()
         rgb, depth, ids = w.render(T, intr)
-        frame = RGBDFrame(rgb=rgb, depth_m=depth, intrinsics=intr, T_world_cam=T, timestamp=w.sim_time_s,
+        if r.depth.enabled:
+            depth = noisy_depth(depth, rgb, r.depth, self._rng, self._depth_bias_sign)
+            rgb = noisy_rgb(rgb, r.depth, self._rng)
+        if r.perception.enabled and ids is not None:
+            ids = noisy_instances(ids, r.perception, self._rng, self._instance_pool())
+        T_reported = T if reported == base else T_world_headcam(reported, joints.head_pan, joints.head_tilt)
+        frame = RGBDFrame(rgb=rgb, depth_m=depth, intrinsics=intr, T_world_cam=T_reported, timestamp=w.sim_time_s,
                           index=self._frames, instance_ids=ids)
         self._frames += 1
-        return RobotObservation(frame=frame, base_pose=base, joints=replace(joints), holding=self.is_holding())
+        scan = simulate_scan(w, base, reported, r.lidar, self._rng, w.sim_time_s) if r.lidar.enabled else None
+        return RobotObservation(frame=frame, base_pose=reported, joints=self._reported_joints(joints),
+                                holding=self.is_holding(), scan=scan)
 
     def get_base_pose(self) -> Pose2D:
         self._check()
+        return self._odom.reported(self.world.base_pose)
+
+    def true_base_pose(self) -> Pose2D:
+        """The simulator's ground-truth base pose: for evaluation scoring and pictures only, never for the
+        robot's own decisions (those use get_base_pose(), the odometry)."""
         return self.world.base_pose
 
     def get_joints(self) -> JointState:
         self._check()
-        return replace(self.world.joints)
+        return self._reported_joints(self.world.joints)
+
+    def _reported_joints(self, true: JointState) -> JointState:
+        """What the encoders say: the true joints less their calibration offsets."""
+        if not self.realism.arm.enabled:
+            return replace(true)
+        return replace(true, lift_m=true.lift_m - self._lift_offset, arm_m=true.arm_m - self._arm_offset)
+
+    def _instance_pool(self) -> np.ndarray | None:
+        """The scene's instance ids (what a confused or spurious detection can name), where the world says."""
+        ids = getattr(self.world, "geom_instance", None)
+        if ids is None:
+            return None
+        ids = np.unique(np.asarray(ids))
+        return ids[ids > 0]
 
     def is_holding(self) -> bool | None:
         return self.world.held_object() is not None
 
     # --- motion --------------------------------------------------------------------------------------
     def _result(self, ok: bool, reason: str = "") -> MotionResult:
-        return MotionResult(ok, reason, self.world.base_pose, replace(self.world.joints))
+        return MotionResult(ok, reason, self._odom.reported(self.world.base_pose),
+                            self._reported_joints(self.world.joints))
 
     def _begin(self) -> None:
         """A new outermost motion clears an old stop(); a stop() during it halts it."""
@@ -108,8 +161,14 @@ class SimRobot(Robot):
     def _move_base_to(self, goal: Pose2D, tolerance_m: float, tolerance_rad: float) -> MotionResult:
         if self._stop.is_set():
             return self._result(False, STOPPED)
-        res = drive_to(self.world, goal, tolerance_m, self._stop.is_set)
-        pose = self.world.base_pose
+        w = self.world
+        start = w.base_pose
+        t0 = w.sim_time_s
+        true_goal = self._odom.true_goal(start, goal)
+        res = drive_to(w, true_goal, tolerance_m, self._stop.is_set)
+        self._odom.walk(w.base_pose, w.sim_time_s - t0)
+        self._maybe_slip(start.distance_to(w.base_pose))
+        pose = self._odom.reported(w.base_pose)
         if res.success and (pose.distance_to(goal) > tolerance_m or pose.heading_error(goal) > tolerance_rad):
             return self._result(False, "did not reach the goal within tolerance")
         return self._result(res.success, res.reason)
@@ -144,10 +203,45 @@ class SimRobot(Robot):
             v = getattr(target, name)
             if not lo - 1e-6 <= v <= hi + 1e-6:
                 return self._result(False, f"{name} target {v:.3f} is outside the joint limits [{lo}, {hi}]")
+        target = self._true_arm_target(cur, target)
         cfg = w.config
         path = joint_path(cur, target, cfg.arm_step_m, cfg.arm_step_rad)
         res = follow_states(w, ((w.base_pose, j) for j in path), cfg.arm_step_m / 0.15, self._stop.is_set)
         return self._result(res.success, res.reason)
+
+    def _true_arm_target(self, cur: JointState, commanded: JointState) -> JointState:
+        """Where the lift and arm really go for a commanded (encoder-frame) target: plus the calibration
+        offset, short of the target by the backlash in the direction of travel, within the joint limits."""
+        a = self.realism.arm
+        if not a.enabled:
+            return commanded
+        lim = STRETCH.limits
+        seen = self._reported_joints(cur)
+        out = {}
+        for name, off in (("lift_m", self._lift_offset), ("arm_m", self._arm_offset)):
+            cmd = getattr(commanded, name)
+            if abs(cmd - getattr(seen, name)) < 1e-9:
+                out[name] = getattr(cur, name)
+                continue
+            v = cmd + off - a.backlash_m * float(np.sign(cmd - getattr(seen, name)))
+            out[name] = min(max(v, getattr(lim, name)[0]), getattr(lim, name)[1])
+        return replace(commanded, **out)
+
+    def _maybe_slip(self, driven_m: float) -> None:
+        """A carried object may slip out while the base drives (realism.arm): the chance grows with the
+        distance and with the object's mass (estimated from its box at 300 kg/m^3, a household average)."""
+        a = self.realism.arm
+        held = self.world.held_object()
+        if not a.enabled or held is None or driven_m <= 0:
+            return
+        lo, hi = self.world.object_aabb(held)
+        mass_kg = float(np.prod(np.maximum(np.asarray(hi) - np.asarray(lo), 0.0))) * 300.0
+        p = min(1.0, driven_m * (a.slip_rate_per_m + a.slip_rate_per_kg * mass_kg))
+        if self._rng.random() < p:
+            self.world.detach()
+            self.world.settle(_RELEASE_SETTLE_S)
+            self.slips += 1
+            log.info("%s slipped out of the gripper while driving", held)
 
     def set_gripper(self, aperture_m: float) -> MotionResult:
         self._check()
