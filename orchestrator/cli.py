@@ -56,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     except OvmmError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except ModuleNotFoundError as exc:  # an extra that is not installed (e.g. a robot-only install)
+        if args.verbose:
+            raise
+        print(f"error: this command needs the Python package {exc.name!r}, which is not installed; install the "
+              "workstation extra (pip install -e '.[workstation]', or run make)", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
