@@ -2,9 +2,10 @@
 
 For each apartment (sim.scene.generator seeds 0..N-1) the planner input is the ground-truth occupancy
 (sim.scene.ground_truth.occupancy_grid at 5 cm) as an ObstacleGrid. Measured:
-- planning time (Navigator.plan_to_pose: occupancy + A* + smoothing) between the two farthest-apart free
-  cells of the robot's component, and between random pairs; "cold" includes building the roadmap
-  (once per map), "warm" reuses it;
+- planning time (Navigator.plan_to_pose: occupancy + roadmap search + smoothing + turn checks) between the
+  two farthest-apart free cells of the robot's component, and between random pairs; "cold" includes
+  building the roadmap (once per map), "warm" reuses it; wall-clock and process CPU time (the CPU figure
+  is what the planner costs when other jobs share the cores; `load_average_1min` says how busy they were);
 - path length over the shortest 8-connected grid path on the same inflated grid;
 - minimum distance from the (smoothed) paths to ground-truth obstacle cells (robot radius 0.22 m);
 - base goals for every object: success rate and FK reach error (core.stretch).
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -56,6 +58,7 @@ def main() -> int:
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
     cold, warm_far, warm_rand, build, ratios, clearances = [], [], [], [], [], []
+    cold_cpu, warm_far_cpu = [], []  # process CPU time: what the planner costs, whatever else the machine runs
     goals_ok = goals_total = 0
     reach_errs, goal_times = [], []
     failures = []
@@ -83,15 +86,17 @@ def main() -> int:
             i, j = rng.choice(len(cr), 2, replace=False)
             pairs.append(tuple(occ.cell_to_world([[cr[k], ccol[k]]])[0] for k in (i, j)))
         for k, (s, g) in enumerate(pairs):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             res_ = nav.plan_to_pose(grid, Pose2D(*s), Pose2D(*g))
             dt = time.perf_counter() - t0
             if k == 0:
                 cold.append(dt)
+                cold_cpu.append(time.process_time() - c0)
                 build.append(nav.planner.roadmap(occ).build_s)
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 res_ = nav.plan_to_pose(grid, Pose2D(*s), Pose2D(*g))
                 warm_far.append(time.perf_counter() - t0)
+                warm_far_cpu.append(time.process_time() - c0)
             else:
                 warm_rand.append(dt)
             if not res_.success:
@@ -124,6 +129,9 @@ def main() -> int:
         "plan_ms_farthest_pair_warm_max": round(1e3 * max(warm_far), 2) if warm_far else None,
         "plan_ms_random_pairs_warm_median": med_ms(warm_rand),
         "plan_ms_farthest_pair_cold_median": med_ms(cold),
+        "plan_cpu_ms_farthest_pair_cold_median": med_ms(cold_cpu),
+        "plan_cpu_ms_farthest_pair_warm_median": med_ms(warm_far_cpu),
+        "load_average_1min": round(os.getloadavg()[0], 1),
         "roadmap_build_ms_median": med_ms(build),
         "path_over_grid_shortest_median": round(statistics.median(ratios), 4) if ratios else None,
         "path_over_grid_shortest_max": round(max(ratios), 4) if ratios else None,
