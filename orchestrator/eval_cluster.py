@@ -108,13 +108,14 @@ def run_on_ray(config: EvalConfig, cluster: ClusterConfig, jobs: list, on_apartm
     ray = import_ray()
     from ray.exceptions import RayError, RayTaskError
 
-    from orchestrator.eval_jobs import prepare_apartment, run_episode_job
+    from orchestrator.eval_jobs import prepare_apartment, run_episode_job, settings_id
 
     slots = connect(cluster)
     try:
         prepare_task = ray.remote(num_cpus=1, max_retries=0)(prepare_apartment)
         episode_task = ray.remote(num_cpus=1, max_retries=0)(run_episode_job)
         config_ref = ray.put(config)
+        settings = settings_id(config)  # episode keys are the driver's, whatever the workers' code
         # A queued task: ("apartment", job, attempt) or ("episode", job, apartment_ref, index, attempt).
         queue: deque = deque(("apartment", job, 0) for job in jobs)
         pending: dict = {}
@@ -126,7 +127,7 @@ def run_on_ray(config: EvalConfig, cluster: ClusterConfig, jobs: list, on_apartm
                 pending[prepare_task.remote(config_ref, job.seed, job.n)] = item
             else:
                 _, job, ref, index, _attempt = item
-                pending[episode_task.remote(config_ref, ref, index)] = item
+                pending[episode_task.remote(config_ref, ref, index, settings)] = item
 
         def what(item) -> dict:
             return {"apartment": item[1].seed} if item[0] == "apartment" else {"apartment": item[1].seed,

@@ -117,7 +117,7 @@ def _run_here(config: EvalConfig, jobs: list[ApartmentJob], on_apartment: Callab
         for i in on_apartment(apt, job):
             progress.status(f"apartment {job.seed}: {apt.episodes[i].request[:40]}")
             try:
-                on_record(run_episode_job(config, apt, i))
+                on_record(run_episode_job(config, apt, i, settings_id(config)))
             except Exception as exc:  # noqa: BLE001 - reported in the JSON; the episode runs again next time
                 log.debug("episode %d of apartment %d failed", i, job.seed, exc_info=True)
                 run.errors.append({"apartment": job.seed, "index": i, "error": f"{type(exc).__name__}: {exc}"})

@@ -149,17 +149,21 @@ def seed_everything(key: str) -> None:
         pass
 
 
-def run_episode_job(config: EvalConfig, apartment: Apartment, index: int) -> dict:
-    """Run episode `index` of `apartment`; its record for the results file."""
+def run_episode_job(config: EvalConfig, apartment: Apartment, index: int, settings: str | None = None) -> dict:
+    """Run episode `index` of `apartment`; its record for the results file. `settings`: the driver's
+    settings_id(config), so the record's key is the one the driver looks for even if a worker's code differs."""
     from orchestrator.evaluation import run_episode
 
-    settings = settings_id(config)
+    settings = settings or settings_id(config)
     key = episode_key(apartment.seed, index, settings)
     episode = apartment.episodes[index]
     scene = loaded_scene(config, apartment)
     seed_everything(key)
     t0 = time.perf_counter()
-    result = run_episode(scene, episode)
+    from sim.realism import load_realism
+
+    realism = load_realism(config.realism).with_seed(int(hashlib.sha1(key.encode()).hexdigest()[:8], 16))
+    result = run_episode(scene, episode, realism=realism)
     record = {"format": RECORD_FORMAT, "key": key, "scene_seed": apartment.seed, "index": index,
               "settings": settings, **result.to_dict()}
     record["seconds"] = round(time.perf_counter() - t0, 2)
