@@ -33,6 +33,8 @@ class RobotOptions:
     """Scene file for --robot sim (the scene the map was scanned in)."""
     sim_backend: str = "mujoco"
     """Simulator backend for --robot sim (a name registered in sim.backends)."""
+    realism: str = "oracle"
+    """Realism profile of the simulated robot: oracle, realistic or a JSON file (sim.realism)."""
     host: str = "127.0.0.1"
     port: int = 5555
     key_file: str | None = None
@@ -65,6 +67,9 @@ class EvalConfig:
     """A Habitat *.scene_dataset_config.json: evaluate in its scenes instead of generated apartments."""
     scenes: tuple[str, ...] = ()
     """With scene_dataset: the scene instances to use, cycled over the apartments (default: all of them)."""
+    realism: str = "oracle"
+    """Realism profile(s) of the simulated robot while it carries out the episodes: oracle, realistic or a JSON
+    file (sim.realism); a comma-separated list runs the same episodes under each, side by side."""
 
 
 @dataclass
@@ -80,6 +85,9 @@ class DemoConfig:
     scan_width: int = 640
     scan_height: int = 480
     """Head-camera resolution while scanning (lower is faster); `--scan-camera WxH`."""
+    realism: str = "oracle"
+    """Realism profile of the simulated robot while it carries out the requests: oracle, realistic or a JSON
+    file (sim.realism)."""
 
 
 def parse_camera_size(text: str, option: str, minimum: int = 16, maximum: int = 4096) -> tuple[int, int]:

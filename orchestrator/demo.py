@@ -35,11 +35,15 @@ def run_demo(config: DemoConfig, on_scan_start: Callable[[int], None] | None = N
     episodes = make_episodes(scene.spec, config.requests, config.seed, scene_path=scene.scene_path)
     world = make_world(scene.spec, base_dir=scene.scene_path.parent)
     results = []
+    from sim.realism import load_realism
+
+    realism = load_realism(config.realism)
     try:
         for i, ep in enumerate(episodes):
             if on_request is not None:
                 on_request(i, ep.request)
-            results.append(run_episode(scene, ep, world=world))
+            results.append(run_episode(scene, ep, world=world,
+                                       realism=realism.with_seed(realism.seed + 1000 * config.seed + i)))
     finally:
         world.close()
     files = {"scene": scene.scene_path, "map": scene.scene_path.parent / "map.ovmm-map.npz"}

@@ -171,8 +171,10 @@ def receptacle_reachable_from(spec, base: Pose2D, receptacle_id: str, step_m: fl
     return False
 
 
-def run_episode(scene: PreparedScene, episode, task_config: TaskConfig | None = None, world=None) -> EpisodeResult:
-    """Run one episode in a fresh world (or `world`), checking ground truth after each phase."""
+def run_episode(scene: PreparedScene, episode, task_config: TaskConfig | None = None, world=None,
+                realism=None) -> EpisodeResult:
+    """Run one episode in a fresh world (or `world`), checking ground truth after each phase. `realism`: the
+    robot's sim.realism.RealismConfig (default oracle); scoring always uses the true pose."""
     from sim.backends import make_world, simulated_robot
     from sim.scoring import object_held, object_on_receptacle, object_reachable_from
 
@@ -186,18 +188,18 @@ def run_episode(scene: PreparedScene, episode, task_config: TaskConfig | None = 
         if key is None:
             return
         if key == "find_object":
-            gt[key] = phase.success and object_reachable_from(world, robot.get_base_pose(), episode.object_id)
+            gt[key] = phase.success and object_reachable_from(world, robot.true_base_pose(), episode.object_id)
         elif key == "pick":
             gt[key] = object_held(world, episode.object_id)
         elif key == "find_receptacle":
-            gt[key] = phase.success and receptacle_reachable_from(scene.spec, robot.get_base_pose(),
+            gt[key] = phase.success and receptacle_reachable_from(scene.spec, robot.true_base_pose(),
                                                                   episode.receptacle_id)
         else:
             world.settle()
             gt[key] = object_on_receptacle(world, episode.object_id, episode.receptacle_id)
 
     try:
-        with simulated_robot(world=world) as robot:
+        with simulated_robot(world=world, realism=realism) as robot:
             runner = TaskRunner(robot, scene.voxel_map, scene.perception, task_config, on_phase=check)
             report = runner.run(parse_request(episode.request), episode.request)
     finally:

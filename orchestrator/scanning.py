@@ -237,11 +237,12 @@ def count_views(stops: Sequence) -> int:
 def scan_sim_scene(spec, perception_config: PerceptionConfig, map_config: VoxelMapConfig | None = None,
                    sim_config=None, route_config=None, base_dir: str | Path | None = None,
                    on_start: Callable[[int], None] | None = None, on_frame: OnFrame | None = None,
-                   world=None) -> ScanResult:
+                   world=None, realism=None) -> ScanResult:
     """Scan a simulated scene (a SceneSpec or a scene.json path) along its scan route into a new map.
 
     world: an existing World (sim.protocol) of the spec to drive in (its robot is moved); by default a new one
-    is built (sim.backends).
+    is built (sim.backends). realism: the simulated robot's sim.realism.RealismConfig (default oracle): with
+    noise on, the frames are posed from the robot's drifting odometry and carry its depth/perception noise.
     """
     from sim.backends import simulated_robot
     from sim.scene.spec import SceneSpec
@@ -258,7 +259,7 @@ def scan_sim_scene(spec, perception_config: PerceptionConfig, map_config: VoxelM
                                   instance_labels=spec.instance_labels())
     vmap = new_map(perception, perception_config, map_config or VoxelMapConfig(), source)
     failed: list[int] = []
-    with simulated_robot(spec, sim_config, base_dir, world=world) as robot:
+    with simulated_robot(spec, sim_config, base_dir, world=world, realism=realism) as robot:
         if on_start is not None:
             on_start(count_views(stops))
         visited: list[Pose2D] = []

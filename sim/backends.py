@@ -24,6 +24,7 @@ from pathlib import Path
 from core.errors import InputError
 from sim.config import SimConfig
 from sim.protocol import World
+from sim.realism import RealismConfig
 from sim.robot import SimRobot
 from sim.scene.spec import SceneSpec
 
@@ -81,7 +82,7 @@ def load_world(scene: str | Path, config: SimConfig | None = None, backend_name:
 
 def make_sim_robot(scene: SceneSpec | str | Path | None = None, config: SimConfig | None = None,
                    base_dir: str | Path | None = None, backend_name: str = DEFAULT_BACKEND,
-                   world: World | None = None) -> SimRobot:
+                   world: World | None = None, realism: RealismConfig | None = None) -> SimRobot:
     """The one place a simulated Stretch is made: in `world`, or in a new world built from `scene` (a spec or
     a scene file). Not yet connected (use it as a context manager); whoever built the world closes it
     (`robot.world.close()`), or use `simulated_robot`."""
@@ -92,16 +93,16 @@ def make_sim_robot(scene: SceneSpec | str | Path | None = None, config: SimConfi
             world = make_world(scene, config, base_dir, backend_name)
         else:
             world = load_world(scene, config, backend_name)
-    return SimRobot(world)
+    return SimRobot(world, realism)
 
 
 @contextlib.contextmanager
 def simulated_robot(scene: SceneSpec | str | Path | None = None, config: SimConfig | None = None,
                     base_dir: str | Path | None = None, backend_name: str = DEFAULT_BACKEND,
-                    world: World | None = None) -> Iterator[SimRobot]:
+                    world: World | None = None, realism: RealismConfig | None = None) -> Iterator[SimRobot]:
     """`make_sim_robot` as a context manager: connected inside; on exit stopped, disconnected, and the world
     closed if it was built here."""
-    robot = make_sim_robot(scene, config, base_dir, backend_name, world)
+    robot = make_sim_robot(scene, config, base_dir, backend_name, world, realism)
     try:
         with robot:
             yield robot

@@ -6,6 +6,7 @@ import argparse
 import time
 
 from orchestrator.commands.arg_types import seed_number
+from orchestrator.commands.realism_flags import realism_text
 from orchestrator.config_options import Option, add_config_options, config_from_args
 from orchestrator.configs import DemoConfig, parse_camera_size
 
@@ -25,7 +26,8 @@ def register(subparsers) -> None:
     d = DemoConfig()
     p = subparsers.add_parser("demo", help="the simulated demo: scan, map, pick, place, report",
                               description=__doc__, epilog="example: ovmm demo --seed 0 --out out/demo")
-    add_config_options(p, DemoConfig, {"seed": Option(type=seed_number), "requests": Option(type=request_count)},
+    add_config_options(p, DemoConfig, {"seed": Option(type=seed_number), "requests": Option(type=request_count),
+                                       "realism": Option(type=realism_text, metavar="oracle|realistic|FILE.json")},
                        skip={"scan_width", "scan_height"})
     p.add_argument("--scan-camera", default=f"{d.scan_width}x{d.scan_height}", metavar="WxH",
                    help="head-camera resolution while scanning (lower is faster)")

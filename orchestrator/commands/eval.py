@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from orchestrator.commands.arg_types import seed_number
+from orchestrator.commands.realism_flags import realism_list
 from orchestrator.config_options import Option, add_config_options, config_from_args
 from orchestrator.configs import EvalConfig, parse_camera_size
 from orchestrator.eval_cluster import ClusterConfig
@@ -21,7 +22,8 @@ def register(subparsers) -> None:
     d = EvalConfig()
     p = subparsers.add_parser("eval", help="evaluate pick-and-place in generated apartments (per-phase success)",
                               description=__doc__, epilog=f"example: {EXAMPLE}")
-    add_config_options(p, EvalConfig, {"seed": Option(type=seed_number)},
+    add_config_options(p, EvalConfig, {"seed": Option(type=seed_number),
+                                       "realism": Option(type=realism_list, metavar="oracle|realistic|FILE.json,...")},
                        skip={"scan_width", "scan_height", "scene_dataset", "scenes"})
     p.add_argument("--json", dest="json_path", help="write the results (JSON) here")
     p.add_argument("--details", help="write every episode's report (JSON) here")
@@ -69,6 +71,37 @@ def run(args: argparse.Namespace) -> int:
             check_reachable(args.address)
         cluster = config_from_args(ClusterConfig, args, workers=args.workers or 0)
     results = ResultsFile(args.results) if args.results else None
+    from orchestrator.eval_realism import compare_table, profile_configs
+
+    profiles = profile_configs(config)
+    outs, runs = {}, []
+    for name, pconfig, params in profiles:
+        if len(profiles) > 1:
+            print(f"realism profile {name}", file=sys.stderr)
+        out, run_ = _evaluate(pconfig, cluster, results, evaluate, aggregate_records, text_report)
+        out["realism"] = params
+        outs[name] = out
+        runs.append(run_)
+    out = dict(outs[profiles[0][0]])
+    if len(profiles) > 1:
+        out["profiles"] = outs
+        print(compare_table(outs), file=sys.stderr)
+    records = [r for run_ in runs for r in run_.records]
+    errors = [e for run_ in runs for e in run_.errors]
+    for e in errors:
+        print(f"error: {_where(e)} could not be run: {e['error']}", file=sys.stderr)
+    print(json.dumps(out, indent=2))
+    if args.json_path:
+        write_json_atomic(args.json_path, out)
+    if args.details:
+        write_json_atomic(args.details, records)
+    if args.plot:
+        save_plot(out, args.plot, title=f"ovmm eval: {out['episodes']} episodes from seed {config.seed}")
+    return 3 if errors else 0
+
+
+def _evaluate(config, cluster, results, evaluate, aggregate_records, text_report):
+    """One profile's evaluation: its JSON (printed as a table on stderr) and the run."""
     with _Bar() as bar:
         run_ = evaluate(config, cluster, results, bar)
     per = run_.wall_seconds / max(run_.ran_now, 1)
@@ -79,16 +112,7 @@ def run(args: argparse.Namespace) -> int:
         "episodes_run_now": run_.ran_now, "episodes_from_results": run_.from_results,
         "workers": run_.workers, "worker_retries": run_.retries, "errors": run_.errors})
     print(text_report(out), file=sys.stderr)
-    for e in run_.errors:
-        print(f"error: {_where(e)} could not be run: {e['error']}", file=sys.stderr)
-    print(json.dumps(out, indent=2))
-    if args.json_path:
-        write_json_atomic(args.json_path, out)
-    if args.details:
-        write_json_atomic(args.details, run_.records)
-    if args.plot:
-        save_plot(out, args.plot, title=f"ovmm eval: {out['episodes']} episodes from seed {config.seed}")
-    return 3 if run_.errors else 0
+    return out, run_
 
 
 def _where(e: dict) -> str:

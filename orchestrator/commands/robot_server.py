@@ -13,6 +13,7 @@ import signal
 
 from core.errors import InputError
 from core.types import Pose2D
+from orchestrator.commands.realism_flags import add_realism_option
 from orchestrator.commands.robot_flags import add_insecure_option, add_key_file_option, port_number
 from orchestrator.configs import RobotKind, RobotOptions
 from orchestrator.robot_factory import close_robot, make_robot
@@ -37,6 +38,7 @@ def register(subparsers) -> None:
     p.add_argument("--backend", choices=["stretch", "sim"], default="stretch",
                    help="stretch: the real robot over stretch_body; sim: a simulated Stretch (needs --scene)")
     p.add_argument("--scene", help="scene JSON for --backend sim")
+    add_realism_option(p)
     p.add_argument("--host", default=_SERVER.host,
                    help="address to listen on (default 127.0.0.1; 0.0.0.0 for all interfaces, needs a key)")
     p.add_argument("--port", type=port_number, default=_SERVER.port, help="TCP port, 1-65535 (default 5555)")
@@ -73,7 +75,7 @@ def _make_robot(args: argparse.Namespace):
     if args.backend == "sim":
         if not args.scene:
             raise InputError("--backend sim needs --scene SCENE.json")
-        return make_robot(RobotOptions(kind=RobotKind.SIM.value, scene=args.scene))
+        return make_robot(RobotOptions(kind=RobotKind.SIM.value, scene=args.scene, realism=args.realism))
     m = args.map_registration
     config = StretchBodyConfig(map_T_odom=(m.x, m.y, m.theta), home_if_needed=args.home)
     return make_robot(RobotOptions(kind=RobotKind.STRETCH_BODY.value, stretch_body=config,

@@ -15,6 +15,7 @@ from dataclasses import replace
 from core.errors import InputError
 from mapping.sources import CaptureConfig
 from mapping.voxel_map import VoxelMapConfig
+from orchestrator.commands.realism_flags import add_realism_option
 from orchestrator.commands.robot_flags import add_insecure_option, add_key_file_option, port_number
 from orchestrator.configs import parse_camera_size
 from orchestrator.scanning import RobotScanConfig, SimScanDefaults
@@ -30,6 +31,7 @@ def register(subparsers) -> None:
     p.add_argument("source", nargs="?", help="capture file or folder (omit with --sim or --robot)")
     p.add_argument("--out", required=True, help="map file to write (.npz)")
     p.add_argument("--sim", metavar="SCENE_JSON", help="scan this simulated scene along its scan route instead")
+    add_realism_option(p)
     pc, mc, cc = PerceptionConfig(), VoxelMapConfig(), CaptureConfig()
     g = p.add_argument_group("perception")
     g.add_argument("--perception", choices=PIPELINES, default=None,
@@ -181,10 +183,11 @@ def run(args: argparse.Namespace) -> int:
             result = _scan_robot(args, pcfg, mcfg, progress)
         elif args.sim:
             from sim.config import SimConfig
+            from sim.realism import load_realism
 
             sim_cfg = with_camera(SimConfig(), *_camera(args.camera))
             result = scan_sim_scene(args.sim, pcfg, mcfg, sim_config=sim_cfg, on_start=progress.start,
-                                    on_frame=progress.frame)
+                                    on_frame=progress.frame, realism=load_realism(args.realism))
         else:
             if args.max_frames is not None and args.max_frames < 1:
                 raise InputError(f"--max-frames must be at least 1, got {args.max_frames}")
