@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from core.bounded_json import BoundedJSONError, loads_bounded
-from core.types import CameraIntrinsics, JointState, Pose2D, RGBDFrame
+from core.types import CameraIntrinsics, JointState, LaserScan, Pose2D, RGBDFrame
 from robots.protocol import MotionResult, RobotObservation
 
 VERSION = 2
@@ -220,7 +220,25 @@ def observation_to_wire(obs: RobotObservation) -> tuple[dict[str, Any], dict[str
     arrays = {"rgb": np.asarray(f.rgb, np.uint8), "depth_m": np.asarray(f.depth_m, np.float32)}
     if f.instance_ids is not None:
         arrays["instance_ids"] = np.asarray(f.instance_ids, np.int32)
+    if obs.scan is not None:  # the planar lidar (absent where none is attached)
+        result["scan"] = obs.scan.to_dict()
     return result, arrays
+
+
+def _scan_from_wire(d: Any) -> LaserScan | None:
+    if d is None:
+        return None
+    if not isinstance(d, dict) or not isinstance(d.get("ranges_m"), list) or not isinstance(d.get("angles_rad"), list):
+        raise WireError("observation scan is not an object with angles_rad and ranges_m lists")
+    if len(d["ranges_m"]) > 100_000:
+        raise WireError("observation scan has more than 100000 beams")
+    try:
+        scan = LaserScan.from_dict(d)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise WireError(f"observation scan is invalid ({exc})") from None
+    if not np.all(np.isfinite(scan.angles_rad)) or np.any(np.isnan(scan.ranges_m)):
+        raise WireError("observation scan has non-finite angles or NaN ranges")
+    return scan
 
 
 def observation_from_wire(result: dict[str, Any], arrays: dict[str, np.ndarray]) -> RobotObservation:
@@ -256,4 +274,5 @@ def observation_from_wire(result: dict[str, Any], arrays: dict[str, np.ndarray])
     frame = RGBDFrame(rgb=rgb, depth_m=depth, intrinsics=intrinsics, T_world_cam=T,
                       timestamp=_finite(fr.get("timestamp"), "frame timestamp"), index=index, instance_ids=ids)
     return RobotObservation(frame=frame, base_pose=pose_from_list(result.get("base_pose")),
-                            joints=joints_from_dict(result.get("joints")), holding=holding)
+                            joints=joints_from_dict(result.get("joints")), holding=holding,
+                            scan=_scan_from_wire(result.get("scan")))

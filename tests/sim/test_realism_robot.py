@@ -3,6 +3,7 @@ reported everywhere while the true pose stays in the simulator, noisy frames, jo
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -105,3 +106,40 @@ def test_realistic_frames_are_noisy_and_joints_offset(world):
         # The encoders say the lift is within the backlash of the target; truly it is off by the offset.
         assert abs(res.joints.lift_m - 0.8) <= cfg.arm.backlash_m + 1e-6
         assert abs(world.joints.lift_m - res.joints.lift_m) > 0.0
+
+
+def test_scan_travels_over_the_robot_wire(world):
+    from robots.wire import WireError, observation_from_wire, observation_to_wire
+
+    with SimRobot(world, RealismConfig.realistic()) as robot:
+        obs = robot.observe()
+    result, arrays = observation_to_wire(obs)
+    back = observation_from_wire(json.loads(json.dumps(result)), arrays)
+    assert back.scan is not None and np.array_equal(back.scan.ranges_m, obs.scan.ranges_m)
+    assert back.scan.pose == obs.scan.pose
+    result["scan"]["ranges_m"] = "nope"
+    with pytest.raises(WireError, match="scan"):
+        observation_from_wire(result, arrays)
+    del result["scan"]
+    assert observation_from_wire(result, arrays).scan is None  # no lidar: reported as absent, not faked
+
+
+def test_carried_object_slips_and_is_holding_notices():
+    from dataclasses import replace
+
+    w = SimWorld(SceneSpec.load(EXAMPLE_SCENE))
+    try:
+        cfg = RealismConfig.realistic()
+        cfg = replace(cfg, arm=replace(cfg.arm, slip_rate_per_m=1.0))  # certain to slip within a metre
+        robot = SimRobot(w, cfg)
+        robot.connect()
+        obj = w.object_ids()[0]
+        w.attach(obj)
+        assert robot.is_holding()
+        for k in range(8):  # chance >= 0.6 per 0.6 m leg
+            robot.move_base_to(Pose2D(1.6 if k % 2 == 0 else 1.0, 1.0, 0.0))
+            if not robot.is_holding():
+                break
+        assert robot.is_holding() is False and robot.slips == 1 and w.held_object() is None
+    finally:
+        w.close()
