@@ -36,7 +36,7 @@ def _unique(values: list, what: str) -> None:
 MAX_ROOM_SIDE_M = 100.0  # a room wider than this is a unit mistake (mm for m) or a hostile file
 MAX_SCENE_SIDE_M = 500.0
 _BOUNDS_MARGIN_M = 1.0
-_MIN_Z_M, _MAX_Z_M = -1.0, 20.0
+_MIN_Z_M, _MAX_Z_M = -10.0, 100.0  # imported datasets place some objects below the floor plane
 
 
 def _scene_bounds(spec: SceneItems) -> tuple[float, float, float, float]:

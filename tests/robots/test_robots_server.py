@@ -110,29 +110,29 @@ def test_serving_without_a_key_needs_the_explicit_loopback_mode(make_stretch):
 
 
 @pytest.mark.parametrize(
-    ("frames", "code"),
+    ("make_frames", "code"),
     [
-        ([b"this is not json"], "bad_request"),
-        (request("self_destruct"), "unknown_command"),
-        (request("move_arm", {"lift_m": "high"}), "bad_request"),
-        (request("move_arm", {"lift_m": 10**400}), "bad_request"),
-        (request("wait", {"job": 10**30}), "bad_request"),
-        ([b'{"v": 2, "kind": "req", "cmd": "stop", "args": {}, "nonce": "0123456789abcdef", "ts": NaN}'], "bad_request"),
-        ([b'{"v": 2, "kind": "req", "cmd": "stop", "args": {}, "nonce": "0123456789abcdef", "ts": 1e400}'],
+        (lambda: [b"this is not json"], "bad_request"),
+        (lambda: request("self_destruct"), "unknown_command"),
+        (lambda: request("move_arm", {"lift_m": "high"}), "bad_request"),
+        (lambda: request("move_arm", {"lift_m": 10**400}), "bad_request"),
+        (lambda: request("wait", {"job": 10**30}), "bad_request"),
+        (lambda: [b'{"v": 2, "kind": "req", "cmd": "stop", "args": {}, "nonce": "0123456789abcdef", "ts": NaN}'], "bad_request"),
+        (lambda: [b'{"v": 2, "kind": "req", "cmd": "stop", "args": {}, "nonce": "0123456789abcdef", "ts": 1e400}'],
          "bad_request"),
-        ([b'{"v": 2, "kind": "req", "cmd": "stop", "args": {}, "nonce": "0123456789abcdef", "ts": 1' + b"0" * 400
+        (lambda: [b'{"v": 2, "kind": "req", "cmd": "stop", "args": {}, "nonce": "0123456789abcdef", "ts": 1' + b"0" * 400
           + b"}"], "bad_request"),
-        ([b'{"v": 2, "kind": "req", "cmd": "stop", "nonce": "0123456789abcdef", "ts": 1, "args": ' + b"[" * 100_000
+        (lambda: [b'{"v": 2, "kind": "req", "cmd": "stop", "nonce": "0123456789abcdef", "ts": 1, "args": ' + b"[" * 100_000
           + b"]" * 100_000 + b"}"], "bad_request"),
-        ([b"[" * 50_000 + b"]" * 50_000], "bad_request"),
-        (request("get_joints") + [b"x"] * 3, "too_large"),
+        (lambda: [b"[" * 50_000 + b"]" * 50_000], "bad_request"),
+        (lambda: request("get_joints") + [b"x"] * 3, "too_large"),
     ],
     ids=["not-json", "unknown-command", "wrong-arg-type", "huge-int-arg", "huge-job-id", "nan-ts", "inf-ts",
          "400-digit-ts", "100k-deep", "50k-deep-list", "extra-frames"],
 )
-def test_malformed_requests_get_error_replies_never_internal(served, frames, code):
+def test_malformed_requests_get_error_replies_never_internal(served, make_frames, code):
     server, body, _ = served
-    reply = raw_request(server.port, frames, KEY)
+    reply = raw_request(server.port, make_frames(), KEY)  # built now: a fresh timestamp
     assert reply is not None and reply["ok"] is False and reply["code"] == code and reply["error"]
     with RobotClient("127.0.0.1", server.port, KEY) as client:
         assert client.get_joints().lift_m == pytest.approx(0.6)
