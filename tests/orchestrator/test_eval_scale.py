@@ -129,18 +129,33 @@ def _free_port() -> int:
 
 @pytest.fixture
 def ray_cluster(tmp_path):
-    """A real Ray head on 127.0.0.1 with 2 CPUs, stopped at the end."""
+    """A real Ray head on 127.0.0.1 with 2 CPUs (`ray start --head --block`), stopped at the end by
+    interrupting that command, which stops this cluster only (`ray stop` would stop every Ray on the machine)."""
     port = _free_port()
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
-    cmd = [str(RAY_BIN), "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
+    cmd = [str(RAY_BIN), "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port", str(port),
            "--num-cpus", "2", "--include-dashboard=false", "--object-store-memory", str(256 * 2**20),
            "--disable-usage-stats"]
-    started = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        assert started.returncode == 0, started.stdout + started.stderr
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, "ray start --head exited"
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the Ray head did not come up in 120 s"
+                time.sleep(0.5)
+        time.sleep(2)  # the raylet registers just after the GCS port opens
         yield f"127.0.0.1:{port}"
     finally:
-        subprocess.run([str(RAY_BIN), "stop", "--force"], env=env, capture_output=True, timeout=120)
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=30)
 
 
 def test_eval_on_a_ray_cluster_through_ray_address(cache, one_worker, ray_cluster, tmp_path, capsys):
