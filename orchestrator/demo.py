@@ -10,7 +10,7 @@ from pathlib import Path
 
 from core.io import write_json_atomic
 from orchestrator.configs import DemoConfig, EvalConfig
-from orchestrator.evaluation import EpisodeResult, prepare_scene, run_episode
+from orchestrator.evaluation import MAP_FILE_NAME, EpisodeResult, prepare_scene, run_episode
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def run_demo(config: DemoConfig, on_scan_start: Callable[[int], None] | None = N
                                        realism=realism.with_seed(realism.seed + 1000 * config.seed + i)))
     finally:
         world.close()
-    files = {"scene": scene.scene_path, "map": scene.scene_path.parent / "map.ovmm-map.npz"}
+    files = {"scene": scene.scene_path, "map": scene.scene_path.parent / MAP_FILE_NAME}
     files["report"] = out / "runs.json"
     write_json_atomic(files["report"], [r.to_dict() for r in results])
     from orchestrator.pictures_run import save_run_png, scene_labels

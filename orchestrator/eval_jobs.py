@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from orchestrator.configs import EvalConfig
+from orchestrator.evaluation import MAP_FILE_NAME
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def prepare_apartment(config: EvalConfig, seed: int, n: int) -> Apartment:
     scene = prepare_scene(seed, config)
     episodes = make_episodes(scene.spec, n, seed, scene_path=scene.scene_path)
     folder = scene.scene_path.parent
-    return Apartment(seed, folder.name, scene.scene_path.read_bytes(), (folder / "map.ovmm-map.npz").read_bytes(),
+    return Apartment(seed, folder.name, scene.scene_path.read_bytes(), (folder / MAP_FILE_NAME).read_bytes(),
                      tuple(episodes), scene.scan_seconds, scene.cached, socket.gethostname())
 
 
@@ -102,7 +103,7 @@ def _local_folder(config: EvalConfig, apartment: Apartment) -> Path:
 
     for root in (Path(config.cache_dir), Path(tempfile.gettempdir()) / "ovmm-eval-cache"):
         folder = root / apartment.folder
-        scene, vmap = folder / "scene.json", folder / "map.ovmm-map.npz"
+        scene, vmap = folder / "scene.json", folder / MAP_FILE_NAME
         try:
             if not (scene.is_file() and vmap.is_file() and scene.read_bytes() == apartment.scene_json
                     and vmap.read_bytes() == apartment.map_npz):
@@ -127,7 +128,7 @@ def loaded_scene(config: EvalConfig, apartment: Apartment):
         return _LOADED[key]
     folder = _local_folder(config, apartment)
     spec = SceneSpec.load(folder / "scene.json")
-    vmap = VoxelMap.load(folder / "map.ovmm-map.npz")
+    vmap = VoxelMap.load(folder / MAP_FILE_NAME)
     perception = build_perception(scan_perception_config(config), instance_descriptions=spec.instance_descriptions())
     scene = PreparedScene(apartment.seed, spec, folder / "scene.json", vmap, perception, cached=True)
     _LOADED[key] = scene

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from core.types import Pose2D
+from mapping.map_files import MAP_SUFFIX
 from mapping.voxel_map import VoxelMap
 from orchestrator.configs import EvalConfig
 from orchestrator.requests import parse_request
@@ -102,6 +103,7 @@ def _category(reason: str) -> str:
 
 
 # Bump when scanning or map building changes what a scan of the same scene produces (cached maps go stale).
+MAP_FILE_NAME = f"map{MAP_SUFFIX}"  # the scanned map in a cache or demo folder (the one map convention)
 SCAN_VERSION = 3  # 2: the self filter keeps the floor around the robot; 3: the driven floor is marked seen
 
 
@@ -130,7 +132,7 @@ def prepare_scene(seed: int, config: EvalConfig, perception_config: PerceptionCo
     pcfg = perception_config or scan_perception_config(config)
     tag, build_scene = eval_scene(seed, config)
     folder = Path(config.cache_dir) / f"{tag}-{settings_key(config, pcfg)}"
-    scene_path, map_path = folder / "scene.json", folder / "map.ovmm-map.npz"
+    scene_path, map_path = folder / "scene.json", folder / MAP_FILE_NAME
     if scene_path.exists() and map_path.exists():
         try:
             spec = SceneSpec.load(scene_path)

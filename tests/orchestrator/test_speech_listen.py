@@ -109,7 +109,7 @@ def test_listen_cli_prints_transcript_and_task(whisper_dir, spoken_wavs, capsys)
 
 
 def test_listen_cli_with_a_missing_map_is_one_clear_error(whisper_dir, spoken_wavs, tmp_path, capsys):
-    missing = tmp_path / "home.ovmm-map.npz"
+    missing = tmp_path / "home.npz"
     code = main(["listen", "--wav", str(spoken_wavs[2]), "--model", str(whisper_dir), "--threads", "2",
                  "--beam-size", "1", "--map", str(missing), "--robot", "sim"])
     captured = capsys.readouterr()
