@@ -61,5 +61,25 @@ def test_embeddings_equal_clip_forward_pass(clip):
     inputs = clip.processor(text=texts, images=images, return_tensors="pt", padding=True)
     with torch.inference_mode():
         ref = clip.model(**inputs)
-    np.testing.assert_allclose(clip.encode_text(texts), ref.text_embeds.numpy(), atol=1e-5)
+    np.testing.assert_allclose(clip.encode_text_raw(texts), ref.text_embeds.numpy(), atol=1e-5)
     np.testing.assert_allclose(clip.encode_images(images), ref.image_embeds.numpy(), atol=1e-5)
+
+
+def test_text_embeddings_are_the_prompt_ensemble_of_the_forward_pass(clip):
+    import torch
+
+    from perception.vocabulary import CLIP_TEMPLATES
+
+    texts = ["a red mug", "bowl"]
+    prompts = [tpl.format(t) for t in texts for tpl in CLIP_TEMPLATES]
+    inputs = clip.processor.tokenizer(prompts, padding=True, truncation=True, max_length=clip._max_len,
+                                      return_tensors="pt")
+    with torch.inference_mode():
+        ref = clip.model.get_text_features(**inputs)
+    ref = torch.nn.functional.normalize(getattr(ref, "pooler_output", ref).float(), dim=-1).numpy()
+    mean = ref.reshape(len(texts), len(CLIP_TEMPLATES), -1).mean(axis=1)
+    mean /= np.linalg.norm(mean, axis=1, keepdims=True)
+    got = clip.encode_text(texts)
+    np.testing.assert_allclose(got, mean, atol=1e-5)
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    assert not np.allclose(got, clip.encode_text_raw(texts), atol=1e-3)  # the ensemble is not one prompt
