@@ -71,6 +71,7 @@ def main() -> None:
         two = _timed(config, ClusterConfig(workers=2, object_store_mb=256))
     runs = {"plain": plain, "ray_1_worker": one, "ray_2_workers": two}
     if args.dump:
+        Path(args.dump).mkdir(parents=True, exist_ok=True)
         for name, v in runs.items():
             Path(args.dump, f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in v["run"].records))
     outcomes = [[outcome(r) for r in v["run"].records] for v in runs.values()]
