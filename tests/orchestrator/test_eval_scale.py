@@ -81,12 +81,26 @@ class _KillOneWorker(Progress):
         if self.killed:
             return
         for _ in range(50):
-            pids = [p for p in _procs_titled("ray::run_episode_job") if p != os.getpid()]
+            pids = [p for p in _procs_titled("ray::run_episode_job") if p != os.getpid() and _ours(p)]
             if pids:
                 os.kill(pids[0], signal.SIGKILL)
                 self.killed.append(pids[0])
                 return
             time.sleep(0.1)
+
+
+def _ours(pid: int) -> bool:
+    """Whether `pid` descends from this process (a worker of the Ray this test started, not another run's)."""
+    me = os.getpid()
+    while pid > 1:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        pid = int(stat.rsplit(")", 1)[1].split()[1])  # the field after the state: the parent's pid
+        if pid == me:
+            return True
+    return False
 
 
 def _procs_titled(title: str) -> list[int]:
