@@ -202,6 +202,15 @@ def scan_robot(robot, perception_config: PerceptionConfig, map_config: VoxelMapC
     vmap = new_map(perception, perception_config, map_config or VoxelMapConfig(), source)
     poses = list(positions) if positions else [robot.get_base_pose()]
     stops = [ViewStop(p, look_around_pans(config.num_pans), config.head_tilt) for p in poses]
+    stats, failed = _drive_and_fuse(robot, stops, perception, vmap, on_start, on_frame)
+    describe_map(vmap, perception, {"kind": "robot", "name": source})
+    return ScanResult(vmap, stats, perception, failed_moves=len(failed))
+
+
+def _drive_and_fuse(robot, stops: Sequence, perception, vmap: VoxelMap, on_start: Callable[[int], None] | None,
+                    on_frame: OnFrame | None) -> tuple:
+    """Visit the stops with the robot, fuse every view into vmap and mark the driven floor;
+    (scan stats, indices of the stops not reached)."""
     failed: list[int] = []
     if on_start is not None:
         on_start(count_views(stops))
@@ -209,8 +218,7 @@ def scan_robot(robot, perception_config: PerceptionConfig, map_config: VoxelMapC
     frames = robot_walkthrough_frames(robot, stops, lambda i, _r: failed.append(i), visited=visited)
     stats = scan_frames(frames, perception.observe, vmap, on_frame)
     mark_driven_floor(vmap, visited)
-    describe_map(vmap, perception, {"kind": "robot", "name": source})
-    return ScanResult(vmap, stats, perception, failed_moves=len(failed))
+    return stats, failed
 
 
 DRIVEN_FLOOR_RADIUS_M = 0.15  # inside the base's 0.34 m x 0.33 m footprint
@@ -258,14 +266,8 @@ def scan_sim_scene(spec, perception_config: PerceptionConfig, map_config: VoxelM
     perception = build_perception(perception_config, instance_descriptions=descriptions,
                                   instance_labels=spec.instance_labels())
     vmap = new_map(perception, perception_config, map_config or VoxelMapConfig(), source)
-    failed: list[int] = []
     with simulated_robot(spec, sim_config, base_dir, world=world, realism=realism) as robot:
-        if on_start is not None:
-            on_start(count_views(stops))
-        visited: list[Pose2D] = []
-        frames = robot_walkthrough_frames(robot, stops, lambda i, _r: failed.append(i), visited=visited)
-        stats = scan_frames(frames, perception.observe, vmap, on_frame)
-        mark_driven_floor(vmap, visited)
+        stats, failed = _drive_and_fuse(robot, stops, perception, vmap, on_start, on_frame)
     if failed:
         log.warning("%d of %d scan stops were not reached", len(failed), len(stops))
     from mapping.fingerprint import scene_fingerprint
