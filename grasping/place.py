@@ -88,8 +88,11 @@ def support_surfaces(points: np.ndarray, cfg: PlaceConfig | None = None, max_pla
         if len(rest) < cfg.min_plane_points:
             break
         pcd = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(rest.astype(np.float64)))
-        o3d.utility.random.seed(0)  # deterministic RANSAC
-        model, idx = pcd.segment_plane(cfg.plane_distance_m, 3, cfg.plane_iterations)
+        # Deterministic RANSAC: a fixed seed, and probability 1 so that all iterations run. open3d samples in
+        # parallel threads and, by default, stops early once its confidence is reached; which sample the
+        # threads had drawn by then depends on their timing, so the plane changed from one run to the next.
+        o3d.utility.random.seed(0)
+        model, idx = pcd.segment_plane(cfg.plane_distance_m, 3, cfg.plane_iterations, probability=1.0)
         idx = np.asarray(idx, dtype=np.int64)
         if len(idx) < cfg.min_plane_points:
             break

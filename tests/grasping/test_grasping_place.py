@@ -101,3 +101,15 @@ def test_an_object_held_off_centre_is_placed_with_its_centre_on_the_spot():
     centred = choose_place(rec, base, HeldObject(below_grasp_m=0.01, radius_m=0.13, top_down=True),
                            config=CFG, name="table")
     assert np.linalg.norm(centred.T_world_grasp[:2, 3] - centred.point[:2]) < 1e-3
+
+
+def test_support_surfaces_are_the_same_on_every_call():
+    """open3d's RANSAC runs in threads; with early stopping the plane it returned depended on their timing
+    (an evaluation gave different results on 1 and 2 workers). The same points must give the same planes."""
+    rng = np.random.default_rng(3)
+    top = np.c_[rng.uniform(0.0, 0.8, (5000, 2)), 0.42 + rng.normal(0.0, 0.003, 5000)]
+    clutter = np.c_[rng.uniform(0.0, 0.8, (200, 2)), rng.uniform(0.3, 0.42, 200)]
+    pts = np.concatenate([top, clutter]).astype(np.float32)
+    results = {tuple((s.z, *s.normal.tolist(), len(s.inliers)) for s in support_surfaces(pts, CFG))
+               for _ in range(60)}
+    assert len(results) == 1
