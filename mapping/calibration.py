@@ -136,3 +136,11 @@ def calibrate(voxel_map, encode_text, instances: list[dict] | None = None,
     gap = p10 - n90
     return QueryCalibration(n90 + THRESHOLD_POSITION * gap, MARGIN_FRACTION * gap, "calibrated", model, len(pos), len(neg), p10, n90,
                             f"{len(pos)} own phrases vs {len(neg)} absent things")
+
+
+def threshold_of(voxel_map, config=None) -> float:
+    """The not-found threshold for queries on this map: `config.not_found_threshold` when set, else the
+    map's calibration (`calibration_of`). `config`: a mapping.query.QueryConfig or None."""
+    if config is not None and config.not_found_threshold is not None:
+        return float(config.not_found_threshold)
+    return calibration_of(voxel_map).threshold

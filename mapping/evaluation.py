@@ -112,7 +112,8 @@ def evaluate_queries(voxel_map, encoder, objects: dict[str, tuple[str, np.ndarra
                      labels: dict[str, str] | None = None) -> AccuracyReport:
     """Query every object's description and paraphrase; objects: id -> (description, true centre (3,)).
     With `labels` (id -> label), also its everyday phrasings (query recall at the map's threshold)."""
-    from mapping.query import QueryConfig, threshold_of
+    from mapping.calibration import threshold_of
+    from mapping.query import QueryConfig
 
     cfg = config or QueryConfig()
     report = AccuracyReport(tolerance_m=tolerance_m)

@@ -16,19 +16,20 @@
 `query_text(map, text, encode_text)` also understands relational phrases ("the mug on the table"), see
 mapping.relations. A hit's score is comparable across queries: below `QueryConfig.not_found_threshold`
 the object is reported as not found; that threshold is a property of the map's encoder, calibrated at scan
-time and stored in the map (mapping.calibration, `threshold_of`).
+time and stored in the map (mapping.calibration, `threshold_of`); hits are mapping.hits.Hit.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from core.errors import InputError
 from core.text import clean_text
+from mapping.hits import Hit
 from mapping.voxel_keys import pack_keys
 
 log = logging.getLogger(__name__)
@@ -51,64 +52,10 @@ class QueryConfig:
     score_top_n: int = 5  # hit score = mean of its best n similarities
     min_cluster_voxels: int = 1
     not_found_threshold: float | None = None
-    """Top score below this = "not found"; None: the map's own calibrated threshold (`threshold_of`)."""
+    """Top score below this = "not found"; None: the map's own calibrated threshold (mapping.calibration.threshold_of)."""
     relations: bool = True  # parse "X on/in/near Y" phrases in query_text
     relation_candidates: int = 10  # hits of each phrase considered when ranking a relation
     index_min_voxels: int = 50_000  # maps this big use the int8 first pass (mapping.query_index)
-
-
-@dataclass
-class Hit:
-    """One clustered query result."""
-
-    center: np.ndarray  # (3,) world xyz of the core box centre
-    extent: np.ndarray  # (3,) size of the core box (metres)
-    score: float
-    voxels: np.ndarray  # int64 rows of the map's semantic layer behind the hit (the whole component)
-    label: str | None = None
-    """The instance's own label ("mug") where the map knows its instances (`label_hits`), else the query."""
-    max_similarity: float = 0.0
-    details: dict = field(default_factory=dict)
-    description: str | None = None
-    """The instance's own description ("white coffee mug"), where the map knows its instances."""
-    query: str | None = None
-    """The phrase this hit answers."""
-
-    @property
-    def name(self) -> str:
-        """What to call the hit: its description, else its label."""
-        return self.description or self.label or ""
-
-    @property
-    def lo(self) -> np.ndarray:
-        return self.center - 0.5 * self.extent
-
-    @property
-    def hi(self) -> np.ndarray:
-        return self.center + 0.5 * self.extent
-
-    def to_dict(self) -> dict:
-        d = {
-            "xyz": [round(float(v), 4) for v in self.center],
-            "extent": [round(float(v), 4) for v in self.extent],
-            "score": round(float(self.score), 4),
-            "label": self.label,
-            "description": self.description,
-            "query": self.query,
-            "voxels": int(self.voxels.size),
-        }
-        d.update(self.details)
-        return d
-
-
-def threshold_of(voxel_map, config: QueryConfig | None = None) -> float:
-    """The not-found threshold for queries on this map: `config.not_found_threshold` when set, else the
-    map's calibration (mapping.calibration.calibration_of)."""
-    if config is not None and config.not_found_threshold is not None:
-        return float(config.not_found_threshold)
-    from mapping.calibration import calibration_of
-
-    return calibration_of(voxel_map).threshold
 
 
 def _normalise(v: np.ndarray, what: str) -> np.ndarray:

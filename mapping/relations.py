@@ -27,7 +27,7 @@ import re
 
 import numpy as np
 
-from mapping.query import Hit
+from mapping.hits import Hit
 
 _RELATION_WORDS: dict[str, str] = {
     "on top of": "on", "on": "on", "onto": "on", "upon": "on", "atop": "on",

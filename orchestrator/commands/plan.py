@@ -130,8 +130,8 @@ class _Map:
 
     def lookup(self, text: str, surface: bool, threshold: float | None = None
                ) -> tuple[np.ndarray, np.ndarray | None, str]:
+        from mapping.calibration import threshold_of
         from mapping.map_encoder import load_query_encoder
-        from mapping.query import threshold_of
 
         hits = self.vmap.query_text(text, load_query_encoder(self.vmap))
         threshold = threshold_of(self.vmap) if threshold is None else threshold

@@ -9,7 +9,8 @@ from map_synthetic_scene import DESCRIPTIONS, default_boxes, observations_from_i
 
 from core.errors import InputError
 from core.types import CameraIntrinsics
-from mapping.query import QueryConfig, connected_components, query_map, threshold_of
+from mapping.calibration import threshold_of
+from mapping.query import QueryConfig, connected_components, query_map
 from mapping.relations import clean_phrase, parse_relation
 from mapping.voxel_map import MapMetadata, VoxelMap
 

@@ -10,9 +10,9 @@ import pytest
 import scipy.ndimage
 from fixtures_sim_map import scanned_apartment
 
+from mapping.calibration import threshold_of
 from mapping.evaluation import evaluate_queries
 from mapping.obstacles import OBSTACLE
-from mapping.query import threshold_of
 from orchestrator.cli import main
 
 

@@ -1,0 +1,51 @@
+"""One result of a text query against the voxel map (built by mapping.query, ranked by mapping.relations)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Hit:
+    """One clustered query result."""
+
+    center: np.ndarray  # (3,) world xyz of the core box centre
+    extent: np.ndarray  # (3,) size of the core box (metres)
+    score: float
+    voxels: np.ndarray  # int64 rows of the map's semantic layer behind the hit (the whole component)
+    label: str | None = None
+    """The instance's own label ("mug") where the map knows its instances (`label_hits`), else the query."""
+    max_similarity: float = 0.0
+    details: dict = field(default_factory=dict)
+    description: str | None = None
+    """The instance's own description ("white coffee mug"), where the map knows its instances."""
+    query: str | None = None
+    """The phrase this hit answers."""
+
+    @property
+    def name(self) -> str:
+        """What to call the hit: its description, else its label."""
+        return self.description or self.label or ""
+
+    @property
+    def lo(self) -> np.ndarray:
+        return self.center - 0.5 * self.extent
+
+    @property
+    def hi(self) -> np.ndarray:
+        return self.center + 0.5 * self.extent
+
+    def to_dict(self) -> dict:
+        d = {
+            "xyz": [round(float(v), 4) for v in self.center],
+            "extent": [round(float(v), 4) for v in self.extent],
+            "score": round(float(self.score), 4),
+            "label": self.label,
+            "description": self.description,
+            "query": self.query,
+            "voxels": int(self.voxels.size),
+        }
+        d.update(self.details)
+        return d
