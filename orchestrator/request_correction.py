@@ -4,6 +4,9 @@ Speech recognisers mishear short nouns ("mug" -> "mud", "bowl" -> "bowel"). Once
 object and receptacle phrases are compared with the names of the things in the home (a HomeVocabulary):
 
 1. a phrase the home knows ("mug", "coffee mug", "yellow mug") is kept;
+1b. a phrase holding one of the home's names among extra words the recogniser or the grammar let in ("white
+   mug and put it", "green and blue bowl") becomes that name: the longest such name, only when no other
+   thing's name of that length is in the phrase too (`spans`);
 2. a phrase the text encoder finds close in meaning to one of the home's names (cosine >= `keep_similarity`:
    "couch" beside "sofa") is kept, since the map's query will find it as it is;
 3. otherwise the closest name by spelling (rapidfuzz's Indel ratio, 0-100, on the phrase, on its letters
@@ -29,11 +32,13 @@ OBJECT_KINDS: tuple[Kind, ...] = ("object",)  # what can be picked (a receptacle
 class CorrectionConfig:
     """min_score: rapidfuzz ratio (0-100) a home name needs to replace a heard phrase; margin: how far it
     must beat the best name of a different thing; keep_similarity: text-encoder cosine at which a heard phrase
-    already names a home thing (all-MiniLM-L6-v2: "couch"/"sofa" 0.86, "red mud"/"red mug" 0.52)."""
+    already names a home thing (all-MiniLM-L6-v2: "couch"/"sofa" 0.86, "red mud"/"red mug" 0.52); spans: look
+    for a home name inside a longer heard phrase (rule 1b)."""
 
     min_score: float = 80.0
     margin: float = 4.0
     keep_similarity: float = 0.8
+    spans: bool = True
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,12 @@ class RequestCorrector:
         """(phrase to use, the Correction made or None)."""
         heard = plain(phrase)
         names = self.vocabulary.phrases(kinds)
-        if not heard or not names or self.means_a_home_thing(heard, kinds):
+        if not heard or not names or self.vocabulary.knows(heard, kinds):
+            return phrase, None
+        inner = self.name_within(heard, kinds) if self.config.spans else None
+        if inner is not None:
+            return inner, Correction(role, heard, inner, 100.0)
+        if self.means_a_home_thing(heard, kinds):
             return phrase, None
         from rapidfuzz import process  # noqa: PLC0415 - the speech extra
 
@@ -107,6 +117,18 @@ class RequestCorrector:
         if rivals and best_score - max(rivals) < self.config.margin:
             return phrase, None
         return best_name, Correction(role, heard, best_name, float(best_score))
+
+    def name_within(self, heard: str, kinds: Iterable[Kind] | None = None) -> str | None:
+        """The longest run of the heard phrase's words that is a name of the home ("white mug and put it" ->
+        "white mug"), None when there is none or runs of that length name different things."""
+        words = heard.split()
+        for n in range(len(words) - 1, 0, -1):
+            found = [w for w in (" ".join(words[i:i + n]) for i in range(len(words) - n + 1))
+                     if self.vocabulary.entries_for(w) and self.vocabulary.knows(w, kinds)]
+            if found:
+                labels = {frozenset(e.instance_ids or (e.label,)) for f in found for e in self.vocabulary.entries_for(f)}
+                return found[0] if len(set(found)) == 1 or len(labels) == 1 else None
+        return None
 
     def correct(self, task: Task) -> tuple[Task, list[Correction]]:
         """The task with its object and receptacle phrases corrected where the rules above allow."""

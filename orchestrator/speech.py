@@ -303,7 +303,7 @@ class Transcriber:
     def transcribe_detailed(self, audio: np.ndarray, prompt: str | None = None,
                             hotwords: str | None = None) -> Transcript:
         """A Transcript of the audio. `prompt`/`hotwords` override the config's for this call (e.g. a home's
-        vocabulary). Raises SpeechError for audio shorter than 0.1 s."""
+        vocabulary; "" for none at all). Raises SpeechError for audio shorter than 0.1 s."""
         audio = np.asarray(audio, dtype=np.float32).reshape(-1)
         if audio.size < SAMPLE_RATE // 10:
             raise SpeechError(f"the recording is too short ({audio.size / SAMPLE_RATE:.2f} s) to transcribe")
@@ -311,8 +311,8 @@ class Transcriber:
         t0 = time.perf_counter()
         segments, _info = self.model.transcribe(
             audio, language=c.language, beam_size=c.beam_size,
-            initial_prompt=prompt if prompt is not None else c.initial_prompt,
-            hotwords=hotwords if hotwords is not None else c.hotwords,
+            initial_prompt=(prompt if prompt is not None else c.initial_prompt) or None,
+            hotwords=(hotwords if hotwords is not None else c.hotwords) or None,
             condition_on_previous_text=False, temperature=c.temperature, vad_filter=c.vad_filter,
             vad_parameters={"min_silence_duration_ms": 500, "speech_pad_ms": 300} if c.vad_filter else None,
         )

@@ -68,12 +68,16 @@ class RequestListener:
 
     vocabulary: the home's names (None or empty: no priming, no correction, no "I don't see" check);
     encoder: the map's text encoder (encode_text), used to keep heard phrases that already mean a home thing;
-    use_prompt: prime Whisper with the vocabulary (False: only correct after recognition).
+    use_prompt: prime Whisper with the vocabulary (False: only correct after recognition);
+    second_opinion: with a prompt, also decode without it and keep that reading when it names only things of
+    the home (a primed recogniser can echo the prompt's names instead of what was said: "Put the black on the
+    black cabinet" for "put the lemon on the black cabinet"), else the primed reading.
     """
 
     def __init__(self, transcriber: Transcriber | None, vocabulary: HomeVocabulary | None = None, encoder=None,
                  correction: CorrectionConfig | None = None, use_prompt: bool = True,
-                 max_prompt_tokens: int = MAX_PROMPT_TOKENS) -> None:
+                 max_prompt_tokens: int = MAX_PROMPT_TOKENS, second_opinion: bool = True) -> None:
+        self.second_opinion = second_opinion
         self.transcriber = transcriber
         self.vocabulary = vocabulary or HomeVocabulary()
         self.corrector = RequestCorrector(self.vocabulary, encoder, correction)
@@ -92,6 +96,14 @@ class RequestListener:
         transcript = self.transcriber.transcribe_detailed(audio, prompt=self.prompt)
         heard = self.understand(transcript.text)
         heard.timings = {"transcribe_s": transcript.transcribe_s, **heard.timings}
+        if self.prompt and self.second_opinion:
+            plain_transcript = self.transcriber.transcribe_detailed(audio, prompt="")
+            unprimed = self.understand(plain_transcript.text)
+            timings = {"transcribe_s": heard.timings["transcribe_s"] + plain_transcript.transcribe_s,
+                       "understand_s": heard.timings["understand_s"] + unprimed.timings["understand_s"]}
+            if unprimed.status == "ok" or heard.status == "nothing_heard" and unprimed.status != "nothing_heard":
+                heard = unprimed
+            heard.timings = timings
         return heard
 
     def understand(self, text: str) -> HeardRequest:

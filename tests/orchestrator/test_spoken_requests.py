@@ -161,3 +161,48 @@ def test_half_names_and_receptacles_as_objects_are_not_known_things(home):
     # A transcript that parses into unknown things is re-read when a reading names known ones.
     doubled = listener.understand("Put your please put the lemon on the bed.")
     assert doubled.status == "ok" and doubled.task.object_phrase == "lemon"
+
+
+def test_a_home_name_inside_a_longer_heard_phrase_is_used(home):
+    corrector = RequestCorrector(home)
+    # the grammar let extra words into the phrase: the one home name inside it is what was meant
+    task, fixes = corrector.correct(Task("yellow lemon and put it", "white kitchen table", "on", "pick_and_place"))
+    assert task.object_phrase == "yellow lemon" and [f.corrected for f in fixes] == ["yellow lemon"]
+    # two different things named in one phrase: nothing is chosen for the speaker
+    task, fixes = corrector.correct(Task("lemon and bowl", "sofa", "on", "pick_and_place"))
+    assert task.object_phrase != "lemon" and task.object_phrase != "bowl"
+    # with spans off, the phrase goes to the spelling rule instead (and is far from every name: kept)
+    from orchestrator.request_correction import CorrectionConfig
+
+    task, _ = RequestCorrector(home, config=CorrectionConfig(spans=False)).correct(
+        Task("yellow lemon and put it", "sofa", "on", "pick_and_place"))
+    assert task.object_phrase == "yellow lemon and put it"
+
+
+class _TwoReadings:
+    """A recogniser double (a hardware boundary: the model's output) that reads differently with a prompt."""
+
+    def __init__(self, primed: str, unprimed: str) -> None:
+        self.primed, self.unprimed, self.prompts = primed, unprimed, []
+
+    def transcribe_detailed(self, audio, prompt=None, hotwords=None):
+        from orchestrator.speech import Transcript
+
+        self.prompts.append(prompt)
+        return Transcript(self.primed if prompt else self.unprimed, 1.0, 0.1)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+
+def test_second_opinion_keeps_the_unprimed_reading_only_when_it_names_home_things(home):
+    import numpy as np
+
+    audio = (0.1 * np.random.default_rng(0).standard_normal(16000)).astype(np.float32)
+    echo = _TwoReadings("put the yellow mug on the sofa", "put the lemon on the sofa")
+    heard = RequestListener(echo, home).hear(audio)
+    assert heard.task.object_phrase == "lemon" and echo.prompts[1] == ""  # second decode without the prompt
+    assert RequestListener(echo, home, second_opinion=False).hear(audio).task.object_phrase == "yellow mug"
+    # the unprimed reading names nothing of the home: the primed one stands
+    misheard = _TwoReadings("put the red mug on the table", "put the red mud on the grand piano")
+    assert RequestListener(misheard, home).hear(audio).task.object_phrase == "red mug"
