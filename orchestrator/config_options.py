@@ -36,6 +36,9 @@ class Option:
     metavar: str | None = None
     choices: Iterable[Any] | None = None
     help: str | None = None
+    aliases: tuple[str, ...] = ()
+    """More flags for the same option (e.g. "-i")."""
+    required: bool = False
 
 
 @cache
@@ -92,10 +95,10 @@ def add_config_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup
         text = opt.help or f.metadata.get("help") or docs.get(f.name) or f.name.replace("_", " ")
         if len(text) > 1 and text[0].isupper() and not text[1].isupper():
             text = text[0].lower() + text[1:]  # argparse help reads as a phrase: "seed of ..."
-        flag = opt.flag or "--" + f.name.replace("_", "-")
+        flags = [*opt.aliases, opt.flag or "--" + f.name.replace("_", "-")]
         hint = hints.get(f.name)
         if hint is bool:
-            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default,
+            parser.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction, default=default,
                                 help=text.rstrip(".") + f" (default {'yes' if default else 'no'})")
             continue
         parse = opt.type or _scalar_type(hint)
@@ -107,7 +110,10 @@ def add_config_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup
             kwargs["metavar"] = opt.metavar
         if opt.choices is not None:
             kwargs["choices"] = list(opt.choices)
-        parser.add_argument(flag, **kwargs)
+        if opt.required:
+            kwargs["required"] = True
+            kwargs["help"] = text.rstrip(".")
+        parser.add_argument(*flags, **kwargs)
 
 
 def config_from_args(cls: type, args: argparse.Namespace, **overrides: Any):

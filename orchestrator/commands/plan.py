@@ -24,10 +24,11 @@ from mapping.obstacles import ObstacleGrid, ObstacleGridConfig
 from navigation.navigator import NavigationConfig, NavigationError, Navigator
 from navigation.occupancy import OccupancyConfig, obstacle_grid_from_mask
 from navigation.plot import draw_plan
+from orchestrator.config_options import Option, add_config_options
+from orchestrator.map_command_configs import PlanCommandConfig
 
 
 def register(subparsers) -> None:
-    occ = OccupancyConfig()
     p = subparsers.add_parser(
         "plan",
         help="plan a path (and a base pose for the arm) on a map",
@@ -35,24 +36,9 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("map", help="a voxel map (.npz from `ovmm scan`) or a simulator scene (.json)")
-    p.add_argument("--from", dest="start", default=None,
-                   help="robot pose 'x,y[,yaw]' (m, rad); default: the scene's robot start (scenes only)")
-    p.add_argument("--to", dest="target", required=True, help="'x,y', 'x,y,z' or a text query such as 'blue mug'")
-    p.add_argument("--yaw", type=float, default=None, help="final heading (rad) for an 'x,y' goal")
-    p.add_argument("--threshold", type=float, default=None,
-                   help="text target: not-found threshold (default: the map's calibrated one; for a scene, the "
-                        "ground-truth sentence encoder's default)")
-    p.add_argument("--surface", action="store_true",
-                   help="text target: reach anywhere on the hit's top surface (placing) instead of its centre")
-    p.add_argument("--png", default=None, help="write a picture of the grid, clearance, path and goal")
-    p.add_argument("--json", dest="json_out", default=None, help="write the plan as JSON (ovmm-nav-plan v1)")
-    p.add_argument("--resolution", type=float, default=occ.resolution_m, help=f"grid cell (m, default {occ.resolution_m})")
-    p.add_argument("--height-band", default=f"{occ.height_band_m[0]},{occ.height_band_m[1]}",
-                   help="obstacle heights above the floor 'lo,hi' (m, default %(default)s)")
-    p.add_argument("--robot-radius", type=float, default=occ.robot_radius_m,
-                   help=f"inflation radius (m, default {occ.robot_radius_m})")
-    p.add_argument("--unknown-free", action="store_true", help="treat never-seen cells as free (default: blocked)")
-    p.add_argument("--min-hits", type=int, default=1, help="voxel map: voxels seen fewer times are ignored (default 1)")
+    add_config_options(p, PlanCommandConfig, {"start": Option(flag="--from", metavar="X,Y[,YAW]"),
+                                               "target": Option(flag="--to", required=True, metavar="TARGET"),
+                                               "json_out": Option(flag="--json", metavar="PLAN_JSON")})
     p.set_defaults(func=run)
 
 

@@ -14,14 +14,14 @@ import argparse
 import json
 import math
 import sys
-from dataclasses import replace
 
 from core.errors import InputError
 from mapping.query import QueryConfig
+from orchestrator.config_options import Option, add_config_options, config_from_args
+from orchestrator.map_command_configs import QueryCommandConfig
 
 
 def register(subparsers) -> None:
-    qc = QueryConfig()
     p = subparsers.add_parser(
         "query", help="find an object in a semantic voxel map by text",
         description="Find objects in a map by text, e.g. 'blue mug' or 'the mug on the table'. Relations: "
@@ -31,20 +31,8 @@ def register(subparsers) -> None:
     p.add_argument("text", nargs="*",
                    help="what to find, e.g. 'blue mug' or 'the bowl in the sink'; several texts are answered "
                         "with the encoder loaded once; none: an interactive prompt")
-    p.add_argument("-i", "--interactive", action="store_true",
-                   help="after the texts, keep asking (one query per line; empty line or Ctrl-D ends)")
-    p.add_argument("--top-k", type=int, default=qc.top_k, help=f"hits to report (default {qc.top_k})")
-    p.add_argument("--threshold", type=float, default=None,
-                   help="hits scoring below this are 'not found' (default: the map's own threshold, calibrated "
-                        "for its encoder at scan time; --calibration shows it)")
-    p.add_argument("--calibration", action="store_true", help="print the map's threshold and margin, and how "
-                                                              "they were found")
-    p.add_argument("--json", action="store_true", help="print the hits as JSON")
-    p.add_argument("--all", action="store_true", help="also list hits below the threshold")
-    p.add_argument("--no-relations", action="store_true", help="treat the text as one phrase (no 'on'/'in'...)")
-    p.add_argument("--png", metavar="OUT_PNG", help="draw a top-down picture with the similarity and hits")
-    p.add_argument("--rerun", metavar="OUT_RRD", help="write a Rerun recording of the map and the hits")
-    p.add_argument("--device", default="cpu", help="device for the text encoder (cpu, cuda, auto)")
+    add_config_options(p, QueryCommandConfig, {"interactive": Option(aliases=("-i",)),
+                                                "png": Option(metavar="OUT_PNG"), "rerun": Option(metavar="OUT_RRD")})
     p.set_defaults(func=run)
 
 
@@ -54,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from mapping.map_files import map_path
     from mapping.persistence import load_map
 
+    opts = config_from_args(QueryCommandConfig, args)
     if args.top_k < 1:
         raise InputError(f"--top-k must be at least 1, got {args.top_k}")
     if args.threshold is not None and not math.isfinite(args.threshold):
@@ -79,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"map {path} has no semantic voxels (no objects were observed during the scan)")
     encoder = load_query_encoder(vmap, device=args.device)
     threshold = cal.threshold if args.threshold is None else float(args.threshold)
-    cfg = replace(QueryConfig(), top_k=args.top_k, not_found_threshold=threshold, relations=not args.no_relations)
+    cfg = opts.query_config(threshold)
     code = 0
     for text in args.text:
         code = max(code, _answer(vmap, encoder, text, cfg, args))

@@ -73,3 +73,28 @@ def test_demo_options_are_the_demo_config():
     assert (args.seed, args.requests, args.out) == (DemoConfig.seed, DemoConfig.requests, DemoConfig.out)
     args = build_parser().parse_args(["demo", "--seed", "4", "--requests", "2", "--out", "o"])
     assert (args.seed, args.requests, args.out) == (4, 2, "o")
+
+
+def test_aliases_and_required_options():
+    p = argparse.ArgumentParser(prog="t")
+    add_config_options(p, _Cfg, {"shadows": Option(aliases=("-s",)), "cache_dir": Option(required=True)},
+                       skip={"tags"})
+    assert config_from_args(_Cfg, p.parse_args(["-s", "--cache-dir", "c"])).shadows is True
+    with pytest.raises(SystemExit):
+        p.parse_args([])  # --cache-dir is required
+
+
+def test_query_and_plan_defaults_come_from_the_parts_they_drive():
+    from mapping.query import QueryConfig
+    from navigation.occupancy import OccupancyConfig
+    from orchestrator.cli import build_parser
+    from orchestrator.map_command_configs import PlanCommandConfig, QueryCommandConfig
+
+    q = config_from_args(QueryCommandConfig, build_parser().parse_args(["query", "m.npz", "mug"]))
+    assert q.top_k == QueryConfig().top_k and q.relations and q.query_config(0.3).not_found_threshold == 0.3
+    q = config_from_args(QueryCommandConfig, build_parser().parse_args(["query", "m.npz", "-i", "--no-relations"]))
+    assert q.interactive and not q.query_config(0.3).relations
+    args = build_parser().parse_args(["plan", "m.npz", "--to", "1,2", "--from", "0,0", "--json", "p.json"])
+    plan = config_from_args(PlanCommandConfig, args)
+    assert (plan.target, plan.start, plan.json_out) == ("1,2", "0,0", "p.json")
+    assert plan.robot_radius == OccupancyConfig().robot_radius_m and plan.unknown_free is False
