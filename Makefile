@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 TORCH_SPEC ?= torch==2.13.0
-EXTRAS ?= workstation,sim,speech,viz,client,cluster,dev
+EXTRAS ?= workstation,sim,speech,viz,client,cluster,lidar,dev
 APT_PACKAGES := libusb-1.0-0 libegl1 libgl1-mesa-dri libegl-mesa0 libgomp1 espeak-ng
 STAMPS := $(VENV)/.stamps
 export MUJOCO_GL ?= egl

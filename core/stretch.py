@@ -217,3 +217,17 @@ def head_look_at(base: Pose2D, target_xyz_world: np.ndarray) -> tuple[float, flo
     tilt = math.atan2(d[2], math.hypot(d[0], d[1]))
     lim = STRETCH.limits
     return (min(max(pan, lim.head_pan[0]), lim.head_pan[1]), min(max(tilt, lim.head_tilt[0]), lim.head_tilt[1]))
+
+
+LASER_XYZ = (0.004, 0.0, 0.1664)
+"""base_link -> laser (the RPLidar A1's scan plane), Stretch URDF `joint_laser`."""
+LASER_YAW = math.pi
+"""The laser frame is turned by pi about z against base_link (URDF `joint_laser` rpy)."""
+
+
+def laser_pose(base: Pose2D) -> Pose2D:
+    """The lidar's planar pose for a base pose (same frame as the base pose)."""
+    c, s = math.cos(base.theta), math.sin(base.theta)
+    return Pose2D(base.x + c * LASER_XYZ[0] - s * LASER_XYZ[1], base.y + s * LASER_XYZ[0] + c * LASER_XYZ[1],
+                  math.remainder(base.theta + LASER_YAW, 2 * math.pi))
+

@@ -43,6 +43,8 @@ class RobotOptions:
     """Talk to a robot-server started with --insecure-loopback (no key; 127.0.0.1 only)."""
     use_camera: bool = True
     """stretch-body: use the head camera (False: motion only)."""
+    lidar_port: str | None = None
+    """stretch-body: serial port of the base's RPLidar (None: no lidar scans)."""
     stretch_body: StretchBodyConfig = field(default_factory=StretchBodyConfig)
     """stretch-body: speeds, tolerances, homing and the map registration of the real-Stretch backend."""
 

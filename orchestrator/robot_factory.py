@@ -43,7 +43,12 @@ def make_robot(options: RobotOptions, spec=None) -> Robot:
         return RobotClient(options.host, options.port, key=key, insecure_loopback=options.insecure_loopback)
     from robots.stretch_body_backend import StretchBodyRobot  # noqa: PLC0415 - hardware, only on the robot
 
-    return StretchBodyRobot(options.stretch_body, use_camera=options.use_camera)
+    lidar = None
+    if options.lidar_port:
+        from robots.rplidar_scanner import RPLidarConfig, RPLidarReader  # noqa: PLC0415
+
+        lidar = RPLidarReader(RPLidarConfig(port=options.lidar_port))
+    return StretchBodyRobot(options.stretch_body, use_camera=options.use_camera, lidar=lidar)
 
 
 def _scene_dir(options: RobotOptions) -> Path | None:

@@ -27,6 +27,7 @@ from core.types import JointState, Pose2D, RGBDFrame, wrap_angle
 from robots.motion_limits import ARM_LIMITS
 from robots.protocol import MotionResult, Robot, RobotObservation
 from robots.realsense_camera import HeadCamera, RealSenseHeadCamera
+from robots.rplidar_scanner import RPLidarReader
 from robots.stretch_body_config import StretchBodyConfig, compose, inverse
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,10 @@ class StretchBodyRobot(Robot):
     name = "stretch"
 
     def __init__(self, config: StretchBodyConfig | None = None, camera: HeadCamera | None = None,
-                 body_module=None, use_camera: bool = True) -> None:
+                 body_module=None, use_camera: bool = True, lidar: RPLidarReader | None = None) -> None:
         self.config = config or StretchBodyConfig()
+        self._lidar = lidar  # the base's RPLidar (robots.rplidar_scanner); None: no scan in observe()
+        self._lidar_said = "ok"
         self._body_module = body_module
         self._camera = camera
         self._use_camera = use_camera
@@ -86,6 +89,8 @@ class StretchBodyRobot(Robot):
             if self._camera is None:
                 self._camera = RealSenseHeadCamera()
             self._camera.start()
+        if self._lidar is not None:
+            self._lidar.start()
         log.info("connected to the Stretch over stretch_body")
 
     def disconnect(self) -> None:
@@ -100,6 +105,8 @@ class StretchBodyRobot(Robot):
             finally:
                 if self._camera is not None:
                     self._camera.stop()
+                if self._lidar is not None:
+                    self._lidar.close()
 
     def _robot(self):
         if self._body is None:
@@ -146,7 +153,12 @@ class StretchBodyRobot(Robot):
         frame = RGBDFrame(rgb=cam.rgb, depth_m=cam.depth_m, intrinsics=cam.intrinsics,
                           T_world_cam=T_world_headcam(pose, joints.head_pan, joints.head_tilt),
                           timestamp=cam.timestamp, index=self._frame_index)
-        return RobotObservation(frame=frame, base_pose=pose, joints=joints, holding=self.is_holding())
+        scan = self._lidar.scan(pose) if self._lidar is not None else None
+        status = self._lidar.status if self._lidar is not None else "ok"
+        if status != self._lidar_said:  # each change of the lidar's state is logged once
+            (log.info if status == "ok" else log.warning)("lidar: %s", status)
+            self._lidar_said = status
+        return RobotObservation(frame=frame, base_pose=pose, joints=joints, holding=self.is_holding(), scan=scan)
 
     def is_holding(self) -> bool | None:
         if not self._closed_on_object:

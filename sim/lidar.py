@@ -9,23 +9,12 @@ With noise on, each range is quantised/perturbed by the A1's resolution: under 1
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from core.stretch import LASER_XYZ, laser_pose
 from core.types import LaserScan, Pose2D
 from sim.protocol import World
 from sim.realism import LidarConfig
-
-LASER_XYZ = (0.004, 0.0, 0.1664)  # base_link -> laser, Stretch URDF joint_laser
-LASER_YAW = math.pi
-
-
-def laser_pose(base: Pose2D) -> Pose2D:
-    """The laser frame (planar) for a base pose."""
-    c, s = math.cos(base.theta), math.sin(base.theta)
-    return Pose2D(base.x + c * LASER_XYZ[0] - s * LASER_XYZ[1], base.y + s * LASER_XYZ[0] + c * LASER_XYZ[1],
-                  math.remainder(base.theta + LASER_YAW, 2 * math.pi))
 
 
 def scan_angles(cfg: LidarConfig) -> np.ndarray:

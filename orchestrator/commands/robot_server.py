@@ -18,6 +18,7 @@ from orchestrator.commands.robot_flags import add_insecure_option, add_key_file_
 from orchestrator.configs import RobotKind, RobotOptions
 from orchestrator.robot_factory import close_robot, make_robot
 from robots.keys import DEFAULT_KEY_FILE, KEY_FILE_ENV, load_key, write_new_key
+from robots.rplidar_scanner import RPLidarConfig
 from robots.server import RobotServer, ServerConfig, check_watchdog_s, is_loopback
 from robots.stretch_body_config import StretchBodyConfig
 
@@ -50,6 +51,10 @@ def register(subparsers) -> None:
                    help="stop the robot when the client that started a motion is silent for this long "
                    "(finite, 0 < S <= 60; default 0.5)")
     p.add_argument("--no-camera", action="store_true", help="stretch backend without the head camera")
+    p.add_argument("--lidar-port", default=RPLidarConfig.port, metavar="DEV",
+                   help="stretch backend: serial port of the base's RPLidar, read with rplidar-roboticia; its scans "
+                        "go with every observation (default %(default)s, the Stretch's udev name)")
+    p.add_argument("--no-lidar", action="store_true", help="stretch backend: do not read the lidar")
     p.add_argument("--home", action="store_true", help="home the Stretch on start if it is not homed (moves!)")
     p.add_argument("--map-registration", type=Pose2D.parse, default=Pose2D.from_list(_STRETCH.map_T_odom),
                    metavar="X,Y,THETA", help="pose of the odometry origin in the map frame (stretch backend)")
@@ -79,7 +84,8 @@ def _make_robot(args: argparse.Namespace):
     m = args.map_registration
     config = StretchBodyConfig(map_T_odom=(m.x, m.y, m.theta), home_if_needed=args.home)
     return make_robot(RobotOptions(kind=RobotKind.STRETCH_BODY.value, stretch_body=config,
-                                   use_camera=not args.no_camera))
+                                   use_camera=not args.no_camera,
+                                   lidar_port=None if args.no_lidar else args.lidar_port))
 
 
 def _interrupt(signum, _frame) -> None:
