@@ -321,17 +321,44 @@ class SimWorld:
 
     def cast_rays(self, origins: np.ndarray, directions: np.ndarray, max_m: float = np.inf,
                   include_robot: bool = False) -> np.ndarray:
-        """Distance along each ray to the first visible surface (what the camera renders), inf on a miss."""
+        """Distance along each ray to the first visible surface (what the camera renders), inf on a miss.
+
+        Rays from one origin (a lidar's) are cast together with mj_multiRay; a ray whose first hit is the
+        robot's own geometry (skipped unless include_robot) is then stepped past it one hit at a time with
+        mj_ray, as is any ray with an origin of its own."""
         m, d = self.model, self.data
         o = np.atleast_2d(np.asarray(origins, dtype=np.float64))
         u = np.atleast_2d(np.asarray(directions, dtype=np.float64))
         u = u / np.linalg.norm(u, axis=1, keepdims=True)
         groups = np.array([1, 1, 1, 0, 0, 0], dtype=np.uint8)
-        robot = np.array([m.body(b).name.startswith(ROBOT_PREFIX) for b in m.geom_bodyid])
+        robot = self._robot_geom_mask()
         mujoco.mj_kinematics(m, d)
         out = np.full(len(o), np.inf)
+        cutoff = float(max_m) if np.isfinite(max_m) else 1e6
+        uniq, inverse = np.unique(o, axis=0, return_inverse=True)
+        one_by_one: list[int] = []
+        for k, origin in enumerate(uniq):
+            idx = np.flatnonzero(inverse.reshape(-1) == k)
+            if len(idx) < 2:
+                one_by_one.extend(idx.tolist())
+                continue
+            exclude = -1
+            for _ in range(2):  # again without the robot body most of them hit first (a lidar's housing)
+                geomid = np.full(len(idx), -1, dtype=np.int32)
+                dist = np.full(len(idx), -1.0)
+                mujoco.mj_multiRay(m, d, origin.copy(), np.ascontiguousarray(u[idx]).reshape(-1), groups, 1,
+                                   exclude, geomid, dist, None, len(idx), cutoff)
+                hit = dist >= 0
+                own = hit & robot[np.maximum(geomid, 0)] & (not include_robot)
+                good = hit & ~own & (dist <= max_m)
+                out[idx[good]] = dist[good]
+                if not own.any() or exclude != -1:
+                    break
+                bodies, counts = np.unique(m.geom_bodyid[geomid[own]], return_counts=True)
+                exclude, idx = int(bodies[np.argmax(counts)]), idx[own]
+            one_by_one.extend(idx[own].tolist())
         geom = np.array([-1], dtype=np.int32)
-        for i in range(len(o)):
+        for i in one_by_one:
             start, travelled = o[i].copy(), 0.0
             for _ in range(16):  # step past the robot's own surfaces when they are to be skipped
                 dist = mujoco.mj_ray(m, d, start, u[i], groups, 1, -1, geom)
@@ -344,6 +371,16 @@ class SimWorld:
                 travelled += dist + 1e-4
                 start = start + (dist + 1e-4) * u[i]
         return out
+
+    def _robot_geom_mask(self) -> np.ndarray:
+        """bool (ngeom,): geoms of the robot's bodies (computed once per model)."""
+        mask = getattr(self, "_robot_geoms", None)
+        if mask is None or len(mask) != self.model.ngeom:
+            m = self.model
+            names = [m.body(b).name for b in range(m.nbody)]
+            mask = np.array([names[b].startswith(ROBOT_PREFIX) for b in m.geom_bodyid], dtype=bool)
+            self._robot_geoms = mask
+        return mask
 
     def close(self) -> None:
         if self._renderer is not None:

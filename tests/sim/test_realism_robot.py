@@ -62,6 +62,19 @@ def test_lidar_ranges_to_known_walls(world, profile):
     assert np.all(scan.ranges_m[np.isfinite(scan.ranges_m)] >= 0.15)
 
 
+def test_rays_from_one_origin_match_rays_cast_one_by_one(world):
+    """The batched path (mj_multiRay, past the laser's own housing) gives the per-ray path's ranges."""
+    lp = laser_pose(world.base_pose)
+    a = np.radians(np.arange(0.0, 360.0, 1.0)) + lp.theta
+    dirs = np.stack([np.cos(a), np.sin(a), np.zeros_like(a)], axis=1)
+    origin = np.array([lp.x, lp.y, LASER_XYZ[2]])
+    batched = world.cast_rays(np.tile(origin, (len(a), 1)), dirs, 12.0)
+    single = np.array([world.cast_rays(origin[None], d[None], 12.0)[0] for d in dirs])
+    assert np.isfinite(batched).mean() > 0.9
+    np.testing.assert_allclose(batched, single, atol=1e-9)
+    assert np.isinf(world.cast_rays(np.tile(origin, (3, 1)), dirs[:3], 0.01)).all()  # beyond max_m: no hit
+
+
 def test_realistic_odometry_drifts_and_true_pose_stays_inside():
     w = SimWorld(SceneSpec.load(EXAMPLE_SCENE))
     try:
