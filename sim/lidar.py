@@ -1,7 +1,7 @@
 """A planar lidar like the Stretch's Slamtec RPLidar A1, by ray casts against the simulated scene.
 
 The lidar sits where the Stretch URDF puts it (`joint_laser`: 0.004 m ahead of base_link, 0.1664 m above
-the floor, turned by pi about z). Rays are cast through World.cast_rays (MuJoCo ray casts that skip the
+the floor, turned by pi about z). Rays are cast through World.cast_rays (MuJoCo mj_multiRay, skipping the
 robot's own geometry) in `step_deg` steps over `fov_deg`; ranges outside [min_m, max_m] are invalid (inf).
 With noise on, each range is quantised/perturbed by the A1's resolution: under 1% of the distance beyond
 1.5 m (`resolution_frac`, taken as the 1-sigma error) and `near_resolution_m` below.
