@@ -107,10 +107,13 @@ MAP_FILE_NAME = f"map{MAP_SUFFIX}"  # the scanned map in a cache or demo folder 
 SCAN_VERSION = 3  # 2: the self filter keeps the floor around the robot; 3: the driven floor is marked seen
 
 
-def settings_key(config: EvalConfig, perception: PerceptionConfig) -> str:
-    blob = json.dumps({"w": config.scan_width, "h": config.scan_height, "p": asdict(perception),
-                       "v": SCAN_VERSION},
-                      sort_keys=True, default=str)
+def settings_key(config: EvalConfig, perception: PerceptionConfig, realism=None) -> str:
+    """The scan's identity in the cache: camera, perception, scan version and, unless oracle, the realism
+    profile the apartment was scanned with (sim.realism.RealismConfig)."""
+    key = {"w": config.scan_width, "h": config.scan_height, "p": asdict(perception), "v": SCAN_VERSION}
+    if realism is not None and not realism.is_oracle:
+        key["r"] = {k: v for k, v in realism.to_dict().items() if k != "seed"}
+    blob = json.dumps(key, sort_keys=True, default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:10]
 
 
@@ -124,14 +127,18 @@ def scan_perception_config(config: EvalConfig) -> PerceptionConfig:
 def prepare_scene(seed: int, config: EvalConfig, perception_config: PerceptionConfig | None = None,
                   on_scan_start: Callable[[int], None] | None = None,
                   on_frame: Callable | None = None) -> PreparedScene:
-    """Generate (or load) the apartment of `seed` and its scanned map, caching both."""
+    """Generate (or load) the apartment of `seed` and its scanned map, caching both. The scan runs under the
+    config's realism profile (seeded by the apartment): with `realistic`, the map is built from the robot's
+    drifting odometry, noisy depth and imperfect perception, as a user's robot would build it."""
     from orchestrator.eval_scenes import eval_scene
     from orchestrator.scanning import scan_sim_scene, with_camera
+    from sim.realism import load_realism
     from sim.scene.spec import SceneSpec
 
     pcfg = perception_config or scan_perception_config(config)
+    realism = load_realism(config.realism)
     tag, build_scene = eval_scene(seed, config)
-    folder = Path(config.cache_dir) / f"{tag}-{settings_key(config, pcfg)}"
+    folder = Path(config.cache_dir) / f"{tag}-{settings_key(config, pcfg, realism)}"
     scene_path, map_path = folder / "scene.json", folder / MAP_FILE_NAME
     if scene_path.exists() and map_path.exists():
         try:
@@ -147,7 +154,8 @@ def prepare_scene(seed: int, config: EvalConfig, perception_config: PerceptionCo
     spec = SceneSpec.load(scene_path)
     t0 = time.perf_counter()
     result = scan_sim_scene(spec, pcfg, sim_config=with_camera(None, config.scan_width, config.scan_height),
-                            on_start=on_scan_start, on_frame=on_frame)
+                            on_start=on_scan_start, on_frame=on_frame,
+                            realism=None if realism.is_oracle else realism.with_seed(seed))
     result.voxel_map.save(map_path)
     return PreparedScene(seed, spec, scene_path, result.voxel_map, result.perception,
                          scan_seconds=time.perf_counter() - t0)

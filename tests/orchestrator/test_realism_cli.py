@@ -44,3 +44,17 @@ def test_eval_profiles_name_every_parameter(tmp_path):
     table = compare_table({"oracle": {"success": phases, "failures": {}},
                            "realistic": {"success": dict(phases, place=0.0, overall=0.0), "failures": {"pick: x": 2}}})
     assert "oracle" in table and "realistic failures: pick: x x2" in table and "0.250" in table
+
+
+def test_each_profile_scans_its_own_apartments():
+    """A realistic evaluation maps with the realistic robot: its scans are cached apart from the oracle's,
+    and the oracle's cache key is what it was before profiles scanned (old caches stay valid)."""
+    from orchestrator.evaluation import scan_perception_config, settings_key
+    from sim.realism import RealismConfig
+
+    cfg = EvalConfig()
+    p = scan_perception_config(cfg)
+    oracle = settings_key(cfg, p, RealismConfig.oracle())
+    assert oracle == settings_key(cfg, p)
+    realistic = settings_key(cfg, p, RealismConfig.realistic())
+    assert realistic != oracle and realistic == settings_key(cfg, p, RealismConfig.realistic().with_seed(9))
