@@ -1,6 +1,6 @@
 """Pick and place in the MuJoCo simulator with ground-truth language segmentation (5 objects, 4 receptacles).
 
-Each trial builds its own small world (grasp_sim_harness); the sentence encoder is shared. The full
+Each trial builds its own small world (fixtures.grasp_trials); the sentence encoder is shared. The full
 library is measured by benchmarks/grasping.py.
 """
 
@@ -12,8 +12,7 @@ import pytest
 
 pytest.importorskip("mujoco")
 
-from grasp_sim_harness import run_trial  # noqa: E402
-
+from fixtures.grasp_trials import run_trial  # noqa: E402
 from perception.text_encoder import SentenceEncoder  # noqa: E402
 from sim.robot import SimRobot  # noqa: E402
 from sim.scene.objects import procedural_library  # noqa: E402
