@@ -7,6 +7,9 @@ Semantic layer, per voxel: `features` float32 (D,) = weighted mean of the featur
 masked points fell in the voxel (weight = detection score), `weights` = sum of those scores, `counts` =
 number of observations, `last_seen` = last frame index. `norms` caches ||features|| for cosine queries.
 
+Both also keep `misses`: frames in a row whose depth saw through the voxel (negative evidence,
+mapping.negative_evidence), reset when the voxel is observed again; not saved.
+
 Occupancy layer, per voxel: `counts` = number of depth points seen in it, `rgb` = mean colour (float32 0-255
 in RAM), `last_seen` = last frame index.
 """
@@ -63,11 +66,18 @@ class _Columns:
         for name, arr in arrays.items():
             self._data[name] = np.ascontiguousarray(arr)
 
+    def compact(self, keep: np.ndarray) -> None:
+        """Drop the rows where `keep` (bool, one per filled row) is False; the others keep their order."""
+        rows = np.flatnonzero(keep)
+        for name, arr in self._data.items():
+            self._data[name] = np.ascontiguousarray(arr[: self.n][rows])
+        self.n = self._cap = int(rows.size)
+
 
 class _Layer:
     def __init__(self, specs: dict[str, tuple[tuple[int, ...], np.dtype]]) -> None:
         base = {"coords": ((3,), np.dtype(np.int32)), "counts": ((), np.dtype(np.int32)),
-                "last_seen": ((), np.dtype(np.int32))}
+                "last_seen": ((), np.dtype(np.int32)), "misses": ((), np.dtype(np.int16))}
         self.cols = _Columns({**base, **specs})
         self.index = VoxelIndex()
 
@@ -85,6 +95,19 @@ class _Layer:
     @property
     def last_seen(self) -> np.ndarray:
         return self.cols["last_seen"]
+
+    @property
+    def misses(self) -> np.ndarray:
+        """Frames in a row whose depth saw through the voxel (mapping.negative_evidence); 0 when re-observed."""
+        return self.cols["misses"]
+
+    def remove(self, keep: np.ndarray) -> int:
+        """Drop the voxels where `keep` is False (rows of the others shift down); returns how many went."""
+        gone = int(keep.size - np.count_nonzero(keep))
+        if gone:
+            self.cols.compact(keep)
+            self.index.rebuild(pack_keys(self.coords))
+        return gone
 
     def nbytes(self) -> int:
         """Bytes of the filled rows of every column plus the key index."""
@@ -104,7 +127,8 @@ class _Layer:
 
     def load_base(self, coords: np.ndarray, counts: np.ndarray, last_seen: np.ndarray, **extra) -> None:
         self.cols.set_all({"coords": coords.astype(np.int32), "counts": counts.astype(np.int32),
-                           "last_seen": last_seen.astype(np.int32), **extra})
+                           "last_seen": last_seen.astype(np.int32), "misses": np.zeros(len(coords), np.int16),
+                           **extra})
         self.index.rebuild(pack_keys(coords))
 
 
@@ -128,6 +152,7 @@ class OccupancyLayer(_Layer):
         self.rgb[rows] = (self.rgb[rows] * c_old[:, None] + rgb_sum.astype(np.float32)) / c_new[:, None]
         self.counts[rows] += n_points.astype(np.int32)
         self.last_seen[rows] = frame_index
+        self.misses[rows] = 0
 
     def load(self, coords, counts, last_seen, rgb_u8) -> None:
         self.load_base(coords, counts, last_seen, rgb=rgb_u8.astype(np.float32))
@@ -180,7 +205,14 @@ class SemanticLayer(_Layer):
         self.weights[rows] = w_new
         self.counts[rows] += n_obs.astype(np.int32)
         self.last_seen[rows] = frame_index
+        self.misses[rows] = 0
         self.version += 1
+
+    def remove(self, keep: np.ndarray) -> int:
+        gone = super().remove(keep)
+        if gone:
+            self.version += 1
+        return gone
 
     def load(self, coords, counts, last_seen, weights, features) -> None:
         self.feature_dim = int(features.shape[1])

@@ -8,6 +8,10 @@ Per frame (`VoxelMap.add_frame`):
    boundary pixels that often belong to the background); every voxel it touches gets the observation's
    feature with weight = detection score, fused as a running weighted mean in the semantic layer.
 
+Before either, the frame's negative evidence (mapping.negative_evidence) is applied: stored voxels the
+depth now sees through lose object evidence and, missed `clear_after` times in a row, are removed (semantic)
+or emptied (occupancy), so the map follows a home that changes. `VoxelMap.clearing` configures it.
+
 Everything is vectorised per frame: voxel coordinates are counted in a dense local box (np.bincount),
 merged into the map through a sorted packed-key index, and features are scattered with one sparse
 matrix product.
@@ -25,6 +29,7 @@ import numpy as np
 from core.errors import InputError
 from core.types import Observation, RGBDFrame
 from mapping.frame_voxels import FrameVoxelizer, FrameVoxels
+from mapping.negative_evidence import ClearingConfig, apply_negative_evidence
 from mapping.obstacles import ObstacleGrid, ObstacleGridConfig, obstacle_grid_from_points
 from mapping.voxel_keys import COORD_LIMIT, VoxelRangeError
 from mapping.voxel_layers import OccupancyLayer, SemanticLayer
@@ -58,6 +63,10 @@ class FrameFusion:
     occupied_voxels: int = 0
     observations_fused: int = 0
     semantic_voxels: int = 0
+    semantic_misses: int = 0
+    semantic_removed: int = 0
+    occupancy_misses: int = 0
+    occupancy_cleared: int = 0
 
 
 @dataclass
@@ -80,10 +89,12 @@ class MapMetadata:
 class VoxelMap:
     """A semantic voxel map with an occupancy layer; see the module docstring."""
 
-    def __init__(self, config: VoxelMapConfig = VoxelMapConfig(), metadata: MapMetadata | None = None) -> None:
+    def __init__(self, config: VoxelMapConfig = VoxelMapConfig(), metadata: MapMetadata | None = None,
+                 clearing: ClearingConfig | None = None) -> None:
         if config.voxel_size_m <= 0:
             raise ValueError("voxel_size_m must be positive")
         self.config = config
+        self.clearing = clearing or ClearingConfig()
         self.metadata = metadata or MapMetadata()
         self.semantic = SemanticLayer()
         self.occupancy = OccupancyLayer()
@@ -102,6 +113,9 @@ class VoxelMap:
         stats = FrameFusion()
         try:
             fv = self._voxelizer.voxelize(frame)
+            cleared = apply_negative_evidence(self, frame, self.clearing)
+            stats.semantic_misses, stats.semantic_removed = cleared.semantic_misses, cleared.semantic_removed
+            stats.occupancy_misses, stats.occupancy_cleared = cleared.occupancy_misses, cleared.occupancy_cleared
             self.metadata.frames += 1
             if fv.flat.size == 0:
                 return stats
