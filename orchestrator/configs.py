@@ -69,6 +69,9 @@ class EvalConfig:
     """A Habitat *.scene_dataset_config.json: evaluate in its scenes instead of generated apartments."""
     scenes: tuple[str, ...] = ()
     """With scene_dataset: the scene instances to use, cycled over the apartments (default: all of them)."""
+    object_library: str | None = None
+    """An object-library folder (library.json + meshes, docs/sim-scenes.md) whose objects the generated
+    apartments hold instead of the default YCB + procedural objects."""
     realism: str = "oracle"
     """Realism profile(s) of the simulated robot while it carries out the episodes: oracle, realistic or a JSON
     file (sim.realism); a comma-separated list runs the same episodes under each, side by side."""

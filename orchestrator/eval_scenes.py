@@ -36,9 +36,13 @@ def dataset_scene_names(config: EvalConfig) -> list[str]:
 def eval_scene(seed: int, config: EvalConfig) -> tuple[str, Callable[[], object]]:
     """(cache-folder tag, builder of the SceneSpec) of the apartment with `seed` in this evaluation."""
     if not config.scene_dataset:
-        from sim.scene.generator import generate_scene
+        from sim.scene.generator import DEFAULT_CONFIG, generate_scene
 
-        return f"seed-{seed}", lambda: generate_scene(seed)
+        if not config.object_library:
+            return f"seed-{seed}", lambda: generate_scene(seed)
+        library = object_library(config.object_library)
+        tag = f"seed-{seed}-lib-{library_digest(config.object_library)}"
+        return tag, lambda: generate_scene(seed, DEFAULT_CONFIG, library)
     from sim.habitat_dataset.attributes import SceneDataset
     from sim.habitat_dataset.importer import import_scene
     from sim.habitat_dataset.naming import slug
@@ -49,6 +53,23 @@ def eval_scene(seed: int, config: EvalConfig) -> tuple[str, Callable[[], object]
     source = Path(ds.scene_template(name).source)
     digest = hashlib.sha1(str(Path(config.scene_dataset).resolve()).encode() + source.read_bytes()).hexdigest()[:8]  # type: ignore[arg-type]
     return f"habitat-{slug(name)}-{digest}", lambda: import_scene(ds, name)
+
+
+def object_library(folder: str):
+    """The entries of an object-library folder (ObjectLibraryError, one line, for a bad one)."""
+    from sim.scene.objects import load_library_dir
+
+    return load_library_dir(folder)
+
+
+def library_digest(folder: str) -> str:
+    """A digest of the library's index and mesh files: editing the library re-generates and re-scans."""
+    root = Path(folder)
+    h = hashlib.sha1((root / "library.json").read_bytes())
+    for e in object_library(folder):
+        if e.mesh:
+            h.update(Path(e.mesh).name.encode() + Path(e.mesh).read_bytes())
+    return h.hexdigest()[:8]
 
 
 def add_scene_dataset_options(p) -> None:

@@ -23,7 +23,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("eval", help="evaluate pick-and-place in generated apartments (per-phase success)",
                               description=__doc__, epilog=f"example: {EXAMPLE}")
     add_config_options(p, EvalConfig, {"seed": Option(type=seed_number),
-                                       "realism": Option(type=realism_list, metavar="oracle|realistic|FILE.json,...")},
+                                       "realism": Option(type=realism_list, metavar="oracle|realistic|FILE.json,..."),
+                                       "object_library": Option(metavar="DIR")},
                        skip={"scan_width", "scan_height", "scene_dataset", "scenes"})
     p.add_argument("--json", dest="json_path", help="write the results (JSON) here")
     p.add_argument("--details", help="write every episode's report (JSON) here")
@@ -62,6 +63,15 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"{opt}: folder {Path(path).parent} does not exist")
     config = config_from_args(EvalConfig, args, cache_dir=str(Path(args.cache_dir).resolve()), scan_width=w,
                               scan_height=h, **scene_dataset_options(args))
+    if config.object_library:
+        from dataclasses import replace
+
+        from orchestrator.eval_scenes import object_library
+
+        if config.scene_dataset:
+            raise InputError("--object-library fills generated apartments: do not give it with --scene-dataset")
+        object_library(config.object_library)  # a bad library is one error line before anything runs
+        config = replace(config, object_library=str(Path(config.object_library).resolve()))
     cluster = None
     if args.workers is not None or args.address:
         from orchestrator.eval_cluster import check_reachable, import_ray
