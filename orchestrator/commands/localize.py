@@ -42,19 +42,24 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def scan_map_from_scene(spec) -> ScanMap:
+    """A ScanMap from a scene's ground-truth occupancy at the lidar's band (free: cells a robot fits in)."""
+    from sim.scene import ground_truth
+
+    gt = ground_truth.occupancy_grid_full(spec, 0.05, height_band_m=GT_BAND_M)
+    labels = ground_truth.free_components(gt, STRETCH.base_radius_m)
+    free = gt.cell_to_world(np.argwhere(labels > 0))
+    return ScanMap(gt.cell_to_world(np.argwhere(gt.obstacle)), free if len(free) else None)
+
+
 def load_scan_map(path: Path) -> ScanMap:
     """A ScanMap from a voxel map (.npz) or a scene's ground truth (.json); InputError on bad input."""
     if not path.is_file():
         raise InputError(f"map {path} does not exist")
     if path.suffix == ".json":
-        from sim.scene import ground_truth
         from sim.scene.spec import SceneSpec
 
-        spec = SceneSpec.load(path)
-        gt = ground_truth.occupancy_grid_full(spec, 0.05, height_band_m=GT_BAND_M)
-        labels = ground_truth.free_components(gt, STRETCH.base_radius_m)
-        free = gt.cell_to_world(np.argwhere(labels > 0))
-        return ScanMap(gt.cell_to_world(np.argwhere(gt.obstacle)), free if len(free) else None)
+        return scan_map_from_scene(SceneSpec.load(path))
     if path.suffix != ".npz":
         raise InputError(f"map {path} is neither a voxel map (.npz) nor a scene (.json)")
     from mapping.voxel_map import VoxelMap
@@ -69,7 +74,7 @@ def load_scan_map(path: Path) -> ScanMap:
     return scan_map_from_points(xyz)
 
 
-def _free_poses(spec, n: int, rng: np.random.Generator) -> list[Pose2D]:
+def free_poses(spec, n: int, rng: np.random.Generator) -> list[Pose2D]:
     from sim.scene import ground_truth
 
     gt = ground_truth.occupancy_grid_full(spec, 0.05)
@@ -100,7 +105,7 @@ def run(args) -> int:
     rng = np.random.default_rng(args.seed)
     loc = Localizer(scan_map)
     trials = []
-    for k, true in enumerate(_free_poses(spec, args.trials, rng)):
+    for k, true in enumerate(free_poses(spec, args.trials, rng)):
         odom = Pose2D(float(rng.uniform(-5, 5)), float(rng.uniform(-5, 5)), float(rng.uniform(-math.pi, math.pi)))
         scan = simulate_scan(world, true, odom, LidarConfig(), rng, float(k))
         ans = loc.relocalise(scan, odom)
