@@ -35,6 +35,8 @@ class RobotOptions:
     """Simulator backend for --robot sim (a name registered in sim.backends)."""
     realism: str = "oracle"
     """Realism profile of the simulated robot: oracle, realistic or a JSON file (sim.realism)."""
+    faults: str | None = None
+    """A fault file (robots.faults, `--faults FILE.json`) for the simulated robot; None: no faults."""
     host: str = "127.0.0.1"
     port: int = 5555
     key_file: str | None = None
@@ -75,6 +77,8 @@ class EvalConfig:
     realism: str = "oracle"
     """Realism profile(s) of the simulated robot while it carries out the episodes: oracle, realistic or a JSON
     file (sim.realism); a comma-separated list runs the same episodes under each, side by side."""
+    faults: str | None = None
+    """A fault file (robots.faults) injected into the simulated robot in every episode; None: no faults."""
 
 
 @dataclass

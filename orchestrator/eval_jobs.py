@@ -164,7 +164,9 @@ def run_episode_job(config: EvalConfig, apartment: Apartment, index: int, settin
     from sim.realism import load_realism
 
     realism = load_realism(config.realism).with_seed(int(hashlib.sha1(key.encode()).hexdigest()[:8], 16))
-    result = run_episode(scene, episode, realism=realism)
+    from robots.faults import load_faults
+
+    result = run_episode(scene, episode, realism=realism, faults=load_faults(config.faults))
     record = {"format": RECORD_FORMAT, "key": key, "scene_seed": apartment.seed, "index": index,
               "settings": settings, **result.to_dict()}
     record["seconds"] = round(time.perf_counter() - t0, 2)

@@ -182,7 +182,7 @@ def receptacle_reachable_from(spec, base: Pose2D, receptacle_id: str, step_m: fl
 
 
 def run_episode(scene: PreparedScene, episode, task_config: TaskConfig | None = None, world=None,
-                realism=None) -> EpisodeResult:
+                realism=None, faults=None) -> EpisodeResult:
     """Run one episode in a fresh world (or `world`), checking ground truth after each phase. `realism`: the
     robot's sim.realism.RealismConfig (default oracle); scoring always uses the true pose."""
     from sim.backends import make_world, simulated_robot
@@ -209,7 +209,7 @@ def run_episode(scene: PreparedScene, episode, task_config: TaskConfig | None = 
             gt[key] = object_on_receptacle(world, episode.object_id, episode.receptacle_id)
 
     try:
-        with simulated_robot(world=world, realism=realism) as robot:
+        with simulated_robot(world=world, realism=realism, faults=faults) as robot:
             runner = TaskRunner(robot, scene.voxel_map, scene.perception, task_config, on_phase=check)
             report = runner.run(parse_request(episode.request), episode.request)
     finally:

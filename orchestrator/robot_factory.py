@@ -30,11 +30,13 @@ def make_robot(options: RobotOptions, spec=None) -> Robot:
     if kind is RobotKind.SIM:
         if spec is None and options.scene is None:
             raise InputError("--robot sim needs --scene scene.json (the scene the map was scanned in)")
+        from robots.faults import load_faults  # noqa: PLC0415
         from sim.backends import make_sim_robot  # noqa: PLC0415 - the simulator is optional on a robot
         from sim.realism import load_realism  # noqa: PLC0415
 
         return make_sim_robot(spec if spec is not None else options.scene, base_dir=_scene_dir(options),
-                              backend_name=options.sim_backend, realism=load_realism(options.realism))
+                              backend_name=options.sim_backend, realism=load_realism(options.realism),
+                              faults=load_faults(options.faults))
     if kind is RobotKind.STRETCH:
         from robots.client import RobotClient  # noqa: PLC0415
         from robots.keys import load_key  # noqa: PLC0415

@@ -68,6 +68,8 @@ class TaskConfig:
     """Two different instances scoring within this of each other are ambiguous; None: the map's."""
     replans: int = 1
     """Re-plans from where the robot stopped when following a path fails."""
+    runstop_wait_s: float = 2.0
+    """A drive stopped by the runstop waits this long for it to be released before re-planning (robots.faults)."""
     object_reach_modes: tuple[tuple[tuple[str, ...], float], ...] = (
         (("down",), 0.35), (("straight",), 0.35), (("straight",), 0.1), (("down",), 0.1))
     """(arm reach modes, preferred arm extension as a fraction of its range) tried in turn when parking
@@ -283,6 +285,8 @@ class TaskRunner:
             self._note(report, f"{name}: drive stopped ({why})")
             if attempt == self.config.replans:
                 break
+            if "runstop" in why:  # resume once it is released: re-read the pose and re-plan from there
+                time.sleep(self.config.runstop_wait_s)
             plan = navigator.plan_to_target(self._grid, self.robot.get_base_pose(), *target)
             if not plan.success:
                 return False, f"{why}; re-plan failed: {plan.reason}"

@@ -38,6 +38,9 @@ class ClientConfig:
     heartbeat_s: float = 0.1  # poll period while a motion runs (must be well under the server's watchdog_s)
     motion_timeout_s: float = 180.0  # give up (and stop the robot) after this long
     max_reply_bytes: int = 256 << 20
+    retries: int = 3
+    """Requests that are safe to repeat (queries, wait, stop) are sent again this many times on a new
+    connection when no reply comes (a dropped message, a restarted server); motion commands never are."""
 
     def __post_init__(self) -> None:
         for name in ("timeout_s", "observe_timeout_s", "heartbeat_s", "motion_timeout_s"):
@@ -82,6 +85,10 @@ class RobotRefusal(RobotError):
         self.reason = reason
 
 
+RETRY_SAFE = frozenset({"hello", "heartbeat", "wait", "stop", "observe", "get_base_pose", "get_joints",
+                        "is_holding"})
+
+
 class RobotClient(Robot):
     """A Robot whose commands run on a remote robot-server."""
 
@@ -107,6 +114,7 @@ class RobotClient(Robot):
         self._ctx = None
         self._sock = None
         self._monitor = None
+        self.reconnects = 0  # requests sent again on a new connection (no reply: dropped, server restarted)
         self._limits = wire.Limits(max_bytes=self.config.max_reply_bytes, max_header_bytes=1 << 20)
 
     # --- connection ---
@@ -173,7 +181,23 @@ class RobotClient(Robot):
 
     def request(self, cmd: str, args: dict[str, Any] | None = None,
                 timeout_s: float | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Send one request; returns (result, arrays). Raises RobotError on timeout or an error reply."""
+        """Send one request; returns (result, arrays). Raises RobotError on timeout or an error reply.
+        A request in RETRY_SAFE that gets no reply is sent again on a fresh connection (config.retries)."""
+        attempts = 1 + (self.config.retries if cmd in RETRY_SAFE else 0)
+        for attempt in range(attempts):
+            try:
+                return self._request_once(cmd, args, timeout_s)
+            except RobotError as exc:
+                if isinstance(exc, RobotRefusal) or "handshake" in str(exc) or attempt + 1 >= attempts:
+                    raise
+                self.reconnects += 1
+                log.warning("%s; reconnecting and sending %s again (%d/%d)", exc, cmd, attempt + 1,
+                            self.config.retries)
+                self._close_socket()
+        raise AssertionError("unreachable")
+
+    def _request_once(self, cmd: str, args: dict[str, Any] | None,
+                      timeout_s: float | None) -> tuple[dict[str, Any], dict[str, Any]]:
         import zmq  # noqa: PLC0415
 
         if self._sock is None:
@@ -192,8 +216,7 @@ class RobotClient(Robot):
             reply_frames = self._sock.recv_multipart()
         except (TimeoutError, zmq.ZMQError) as exc:
             problem = problem or _handshake_problem(self._monitor)
-            if problem or not isinstance(exc, TimeoutError):
-                self._close_socket()  # a relaxed REQ socket may send again after a timeout; after an error, not
+            self._close_socket()  # a REQ socket without its reply cannot send again  # a relaxed REQ socket may send again after a timeout; after an error, not
             if problem:
                 raise RobotError(f"robot at {self.address}: {problem}; nothing was sent") from None
             what = "did not answer" if isinstance(exc, TimeoutError) else f"failed ({exc}) and did not answer"
@@ -219,6 +242,16 @@ class RobotClient(Robot):
         except (wire.WireError, KeyError, TypeError, ValueError) as exc:
             raise RobotError(f"robot at {self.address} sent an invalid reply ({exc})") from None
 
+    def _stopped_after(self, what: str) -> MotionResult:
+        """After a lost motion: stop the robot, re-read where it is, and report both (one line)."""
+        try:
+            self.request("stop")
+            pose = self.get_base_pose()
+        except RobotError as exc:
+            return MotionResult(False, f"{what}; could not stop or re-check the robot ({exc})")
+        return MotionResult(False, f"{what}; the robot was stopped at ({pose.x:.2f}, {pose.y:.2f}, {pose.theta:.2f})",
+                            pose)
+
     def _motion(self, cmd: str, args: dict[str, Any]) -> MotionResult:
         try:
             result, _ = self.request(cmd, args)
@@ -226,12 +259,23 @@ class RobotClient(Robot):
             if exc.code != "limit":
                 raise
             return MotionResult(False, f"refused by the robot: {exc.reason}")  # an ordinary failed motion
+        except RobotError as exc:  # no answer: the motion may or may not have started, so never sent again
+            if "nothing was sent" in str(exc):  # the handshake failed: no robot to stop
+                raise
+            return self._stopped_after(f"{cmd} got no answer ({exc})")
         job = result.get("job")
         if isinstance(job, bool) or not isinstance(job, int):
             raise RobotError(f"robot at {self.address} sent an invalid reply (no job id for {cmd})")
         deadline = time.monotonic() + self.config.motion_timeout_s
         while True:
-            status, _ = self.request("wait", {"job": job, "max_wait_s": self.config.heartbeat_s})
+            try:
+                status, _ = self.request("wait", {"job": job, "max_wait_s": self.config.heartbeat_s})
+            except RobotRefusal as exc:
+                if exc.code != "bad_request" or "no job" not in exc.reason:
+                    raise
+                return self._stopped_after(f"the robot server restarted during {cmd} (its job is gone)")
+            except RobotError as exc:
+                return self._stopped_after(f"lost the robot server during {cmd} ({exc})")
             if status.get("done") is True:
                 return self._checked(wire.motion_from_dict, status.get("motion"))
             if time.monotonic() > deadline:

@@ -25,6 +25,7 @@ import numpy as np
 from core.errors import OvmmError, RobotError
 from robots import motion_limits, wire
 from robots.command_args import MOTION_COMMANDS, check_args
+from robots.faults import FaultConfig, NetworkFaults
 from robots.keys import RobotKey
 from robots.protocol import MotionResult, Robot
 from robots.speaker import RobotVoice
@@ -57,6 +58,8 @@ class ServerConfig:
     motion_limits: motion_limits.MotionLimits = field(default_factory=lambda: motion_limits.MotionLimits())
     """What one motion command may ask (robots.motion_limits); violations are refused and counted."""
     limits: SocketLimits = field(default_factory=SocketLimits)
+    faults: FaultConfig | None = None
+    """Injected network faults (robots.faults; `--faults FILE.json`): dropped or late replies, a restart."""
 
     def __post_init__(self) -> None:
         self.watchdog_s = check_watchdog_s(self.watchdog_s)
@@ -117,6 +120,8 @@ class RobotServer:
         self._shutdown = threading.Event()
         self._threads: list[threading.Thread] = []
         self._transport = ServerTransport(key, self.config.limits)
+        self.net_faults = NetworkFaults(self.config.faults) if self.config.faults and self.config.faults.network \
+            else None
         self._limits = wire.Limits(max_bytes=self.config.max_request_bytes, max_frames=1,
                                    max_header_bytes=self.config.max_request_bytes)
 
@@ -217,10 +222,38 @@ class RobotServer:
             except Exception as exc:  # noqa: BLE001 - never let one request kill the server
                 log.exception("internal error while handling a request")
                 reply = self._error(None, f"internal server error: {type(exc).__name__}: {exc}", "internal")
+            if self.net_faults is not None:
+                send, delay = self.net_faults.on_reply()
+                if self.net_faults.restart_due():
+                    sock = self._restart(poller)
+                    continue
+                if not send:
+                    log.warning("injected fault: dropped the reply to a request")
+                    continue
+                if delay:
+                    time.sleep(delay)
             try:
                 sock.send_multipart([*envelope, *reply], zmq.NOBLOCK)
             except zmq.ZMQError as exc:  # the peer is gone or not reading: only that peer loses its reply
                 log.warning("reply to a peer failed: %s", exc)
+
+    def _restart(self, poller):
+        """Injected fault: the server goes away (its job stopped and forgotten) and comes back on the same port."""
+        import zmq  # noqa: PLC0415
+
+        poller.unregister(self._transport.sock)
+        job = self._job
+        if job is not None and not job.done.is_set():
+            job.stopped_by = "a server restart"
+            self._stop_robot("server restart")
+        self._job = None
+        self._transport.close()
+        log.warning("injected fault: the server restarts (down %.2f s)", self.config.faults.restart_down_s)
+        self._shutdown.wait(self.config.faults.restart_down_s)
+        self._transport = ServerTransport(self.key, self.config.limits)
+        self._transport.bind(self.config.host, self.port)
+        poller.register(self._transport.sock, zmq.POLLIN)
+        return self._transport.sock
 
     def _watchdog_loop(self) -> None:
         period = min(0.02, self.config.watchdog_s / 5)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import InputError
+from robots.faults import FaultConfig, FaultyRobot
 from sim.config import SimConfig
 from sim.protocol import World
 from sim.realism import RealismConfig
@@ -82,7 +83,8 @@ def load_world(scene: str | Path, config: SimConfig | None = None, backend_name:
 
 def make_sim_robot(scene: SceneSpec | str | Path | None = None, config: SimConfig | None = None,
                    base_dir: str | Path | None = None, backend_name: str = DEFAULT_BACKEND,
-                   world: World | None = None, realism: RealismConfig | None = None) -> SimRobot:
+                   world: World | None = None, realism: RealismConfig | None = None,
+                   faults: FaultConfig | None = None) -> SimRobot | FaultyRobot:
     """The one place a simulated Stretch is made: in `world`, or in a new world built from `scene` (a spec or
     a scene file). Not yet connected (use it as a context manager); whoever built the world closes it
     (`robot.world.close()`), or use `simulated_robot`."""
@@ -93,16 +95,18 @@ def make_sim_robot(scene: SceneSpec | str | Path | None = None, config: SimConfi
             world = make_world(scene, config, base_dir, backend_name)
         else:
             world = load_world(scene, config, backend_name)
-    return SimRobot(world, realism)
+    robot = SimRobot(world, realism)
+    return robot if faults is None else FaultyRobot(robot, faults)  # robots.faults: `--faults FILE.json`
 
 
 @contextlib.contextmanager
 def simulated_robot(scene: SceneSpec | str | Path | None = None, config: SimConfig | None = None,
                     base_dir: str | Path | None = None, backend_name: str = DEFAULT_BACKEND,
-                    world: World | None = None, realism: RealismConfig | None = None) -> Iterator[SimRobot]:
+                    world: World | None = None, realism: RealismConfig | None = None,
+                    faults: FaultConfig | None = None) -> Iterator[SimRobot | FaultyRobot]:
     """`make_sim_robot` as a context manager: connected inside; on exit stopped, disconnected, and the world
     closed if it was built here."""
-    robot = make_sim_robot(scene, config, base_dir, backend_name, world, realism)
+    robot = make_sim_robot(scene, config, base_dir, backend_name, world, realism, faults)
     try:
         with robot:
             yield robot

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from orchestrator.commands.arg_types import seed_number
+from orchestrator.commands.fault_flags import faults_file
 from orchestrator.commands.realism_flags import realism_list
 from orchestrator.config_options import Option, add_config_options, config_from_args
 from orchestrator.configs import EvalConfig, parse_camera_size
@@ -24,7 +25,8 @@ def register(subparsers) -> None:
                               description=__doc__, epilog=f"example: {EXAMPLE}")
     add_config_options(p, EvalConfig, {"seed": Option(type=seed_number),
                                        "realism": Option(type=realism_list, metavar="oracle|realistic|FILE.json,..."),
-                                       "object_library": Option(metavar="DIR")},
+                                       "object_library": Option(metavar="DIR"),
+                                       "faults": Option(type=faults_file, metavar="FILE.json")},
                        skip={"scan_width", "scan_height", "scene_dataset", "scenes"})
     p.add_argument("--json", dest="json_path", help="write the results (JSON) here")
     p.add_argument("--details", help="write every episode's report (JSON) here")

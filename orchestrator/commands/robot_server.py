@@ -13,10 +13,12 @@ import signal
 
 from core.errors import InputError
 from core.types import Pose2D
+from orchestrator.commands.fault_flags import add_faults_option
 from orchestrator.commands.realism_flags import add_realism_option
 from orchestrator.commands.robot_flags import add_insecure_option, add_key_file_option, port_number
 from orchestrator.configs import RobotKind, RobotOptions
 from orchestrator.robot_factory import close_robot, make_robot
+from robots.faults import load_faults
 from robots.keys import DEFAULT_KEY_FILE, KEY_FILE_ENV, load_key, write_new_key
 from robots.rplidar_scanner import RPLidarConfig
 from robots.server import RobotServer, ServerConfig, check_watchdog_s, is_loopback
@@ -40,6 +42,7 @@ def register(subparsers) -> None:
                    help="stretch: the real robot over stretch_body; sim: a simulated Stretch (needs --scene)")
     p.add_argument("--scene", help="scene JSON for --backend sim")
     add_realism_option(p)
+    add_faults_option(p)
     p.add_argument("--host", default=_SERVER.host,
                    help="address to listen on (default 127.0.0.1; 0.0.0.0 for all interfaces, needs a key)")
     p.add_argument("--port", type=port_number, default=_SERVER.port, help="TCP port, 1-65535 (default 5555)")
@@ -80,7 +83,10 @@ def _make_robot(args: argparse.Namespace):
     if args.backend == "sim":
         if not args.scene:
             raise InputError("--backend sim needs --scene SCENE.json")
-        return make_robot(RobotOptions(kind=RobotKind.SIM.value, scene=args.scene, realism=args.realism))
+        return make_robot(RobotOptions(kind=RobotKind.SIM.value, scene=args.scene, realism=args.realism,
+                                       faults=args.faults))
+    if args.faults:
+        raise InputError("--faults is for --backend sim (faults are injected into the simulated robot)")
     m = args.map_registration
     config = StretchBodyConfig(map_T_odom=(m.x, m.y, m.theta), home_if_needed=args.home)
     return make_robot(RobotOptions(kind=RobotKind.STRETCH_BODY.value, stretch_body=config,
@@ -106,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         key = load_key(args.key_file)
     config = ServerConfig(host=args.host, port=args.port, watchdog_s=args.watchdog_s,
-                          insecure_loopback=args.insecure_loopback)
+                          insecure_loopback=args.insecure_loopback,
+                          faults=load_faults(args.faults) if args.backend == "sim" else None)
     robot = _make_robot(args)
     server = RobotServer(robot, key, config)  # refuses a network address without a key
     with robot:

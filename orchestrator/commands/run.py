@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from orchestrator.commands.fault_flags import add_faults_option
 from orchestrator.commands.realism_flags import add_realism_option
 from orchestrator.commands.robot_flags import add_insecure_option, add_key_file_option, port_number
 from orchestrator.configs import ROBOT_KINDS, RobotOptions
@@ -20,6 +21,7 @@ def add_robot_arguments(p: argparse.ArgumentParser) -> None:
                         "`ovmm robot-server --backend sim`)")
     p.add_argument("--scene", default=d.scene, help="scene.json for --robot sim (the scene the map was scanned in)")
     add_realism_option(p, d.realism)
+    add_faults_option(p)
     p.add_argument("--robot-host", default=d.host, help="host of `ovmm robot-server` for --robot stretch")
     p.add_argument("--robot-port", type=port_number, default=d.port, help="port of `ovmm robot-server` (1-65535)")
     add_key_file_option(p)
@@ -49,7 +51,8 @@ def task_config(args: argparse.Namespace):
 def robot_options(args: argparse.Namespace) -> RobotOptions:
     return RobotOptions(kind=args.robot, scene=args.scene, host=args.robot_host, port=args.robot_port,
                         key_file=args.key_file, insecure_loopback=args.insecure_loopback,
-                        realism=getattr(args, "realism", RobotOptions.realism))
+                        realism=getattr(args, "realism", RobotOptions.realism),
+                        faults=getattr(args, "faults", None))
 
 
 def register(subparsers) -> None:
