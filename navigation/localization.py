@@ -204,3 +204,23 @@ def scan_map_from_points(xyz: np.ndarray, config: ScanMatchConfig | None = None,
     obst = xyz[(z >= band_m[0]) & (z <= band_m[1]), :2]
     floor = xyz[z <= floor_max_m, :2]
     return ScanMap(obst, floor if len(floor) else None, config or ScanMatchConfig())
+
+
+def merge_scans(scans: list[LaserScan]) -> LaserScan:
+    """Scans taken at a few nearby poses as one scan in the first scan's sensor frame (their relative poses
+    from odometry): after an "ambiguous" answer the robot moves a little and relocalises with all views."""
+    if not scans:
+        raise InputError("no scans to merge")
+    ref = inverse(scans[0].pose)
+    pts = []
+    for s in scans:
+        rel = compose(ref, s.pose)
+        p = scan_points(s)
+        c, si = math.cos(rel.theta), math.sin(rel.theta)
+        pts.append(p @ np.array([[c, si], [-si, c]]) + np.array([rel.x, rel.y]))
+    xy = np.concatenate(pts)
+    ang = np.arctan2(xy[:, 1], xy[:, 0])
+    order = np.argsort(ang, kind="stable")
+    return LaserScan(angles_rad=ang[order], ranges_m=np.hypot(xy[order, 0], xy[order, 1]), pose=scans[0].pose,
+                     height_m=scans[0].height_m, timestamp=scans[-1].timestamp, min_m=scans[0].min_m,
+                     max_m=scans[0].max_m)

@@ -19,7 +19,7 @@ import pytest
 from core.errors import InputError
 from core.stretch import STRETCH
 from core.types import Pose2D
-from navigation.localization import Localizer, compose, scan_map_from_points
+from navigation.localization import Localizer, compose, merge_scans, scan_map_from_points
 from navigation.scan_matching import ScanMap
 
 generator = pytest.importorskip("sim.scene.generator")
@@ -87,6 +87,24 @@ def test_two_identical_apartments_are_ambiguous(apartment):
         assert any(_within(p, true) for p in ans.alternatives)
         assert any(_within(p, twin) for p in ans.alternatives)
         assert loc.map_T_odom is None  # nothing adopted
+    # moving a little and merging the views does not break the symmetry: still ambiguous, never a guess
+    step = Pose2D(0.4, 0.0, 0.3)
+    merged = merge_scans([_scan(world, true, ODOM0), _scan(world, compose(true, step), step, 1)])
+    assert loc.relocalise(merged, ODOM0).reason.startswith("ambiguous")
+
+
+def test_merged_views_relocalise_the_first_pose(apartment):
+    _, world, obst, free = apartment
+    loc = Localizer(ScanMap(obst, free))
+    rng = np.random.default_rng(8)
+    true = _free_pose(free, rng)
+    odom = Pose2D(1.0, -2.0, 0.4)
+    step = Pose2D(0.3, 0.1, -0.5)
+    second = compose(true, step)
+    merged = merge_scans([_scan(world, true, odom), _scan(world, second, compose(odom, step), 1)])
+    assert len(merged.ranges_m) > 600
+    ans = loc.relocalise(merged, odom)
+    assert ans.localised and _within(ans.base_pose, true), (ans.reason, ans.base_pose, true)
 
 
 def test_tracking_corrects_drift_and_recovers_a_kidnapped_robot(apartment):
