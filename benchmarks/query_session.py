@@ -53,12 +53,12 @@ def main() -> None:
     args = ap.parse_args()
 
     from mapping.map_encoder import load_query_encoder
-    from mapping.persistence import load_map
+    from mapping.voxel_map import VoxelMap
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(args.map) if args.map else _scan(args.seed, Path(tmp))
         t0 = time.perf_counter()
-        vmap = load_map(path)
+        vmap = VoxelMap.load(path)
         encoder = load_query_encoder(vmap)
         load_s = time.perf_counter() - t0
         times, cpu = [], []

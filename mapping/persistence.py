@@ -40,11 +40,13 @@ import logging
 import zipfile
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.bounded_json import BoundedJSONError, loads_bounded
 from core.io import atomic_path
+from mapping.map_config import MapMetadata, VoxelMapConfig
 from mapping.map_file_checks import (
     MAX_HEADER_BYTES,
     MAX_MEMBERS,
@@ -55,7 +57,9 @@ from mapping.map_file_checks import (
     parse_npy,
     read_member,
 )
-from mapping.voxel_map import MapMetadata, VoxelMap, VoxelMapConfig
+
+if TYPE_CHECKING:
+    from mapping.voxel_map import VoxelMap
 
 log = logging.getLogger(__name__)
 
@@ -214,8 +218,9 @@ def _list_of_dicts(v) -> list[dict]:
     return [dict(x) for x in v if isinstance(x, dict)] if isinstance(v, list) else []
 
 
-def load_map(path: str | Path) -> VoxelMap:
-    """Load and validate a map written by `save_map`; raises MapFileError naming the file otherwise."""
+def load_map(path: str | Path, map_class: type[VoxelMap]) -> VoxelMap:
+    """Load and validate a map written by `save_map` into a new `map_class` (VoxelMap; call it as
+    `VoxelMap.load(path)`); raises MapFileError naming the file otherwise."""
     path = Path(path)
     with _open_zip(path) as zf:
         header = _header(zf, path)
@@ -234,7 +239,7 @@ def load_map(path: str | Path) -> VoxelMap:
                        fingerprint=_dict(header.get("fingerprint")))
     map_config = check_map_config(VoxelMapConfig, header.get("map_config"), path)
     config = VoxelMapConfig.from_dict({**map_config, "voxel_size_m": header["voxel_size_m"]})
-    vmap = VoxelMap(config, meta)
+    vmap = map_class(config, meta)
     try:
         if header["feature_dim"]:
             vmap.semantic.load(arrays["sem_coords"], arrays["sem_counts"], arrays["sem_last_seen"],

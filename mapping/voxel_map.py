@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,30 +29,13 @@ import numpy as np
 from core.errors import InputError
 from core.types import Observation, RGBDFrame
 from mapping.frame_voxels import FrameVoxelizer, FrameVoxels
+from mapping.map_config import MapMetadata, VoxelMapConfig
 from mapping.negative_evidence import ClearingConfig, apply_negative_evidence
 from mapping.obstacles import ObstacleGrid, ObstacleGridConfig, obstacle_grid_from_points
 from mapping.voxel_keys import COORD_LIMIT, VoxelRangeError
 from mapping.voxel_layers import OccupancyLayer, SemanticLayer
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class VoxelMapConfig:
-    """How frames are fused. Defaults are the CLI defaults (`ovmm scan`)."""
-
-    voxel_size_m: float = 0.05
-    min_depth_m: float = 0.1
-    max_depth_m: float = 6.0
-    mask_erode_px: int = 1  # erode object masks by this many pixels before fusing (0 = off)
-    min_mask_points: int = 5  # observations with fewer valid masked points are skipped
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> VoxelMapConfig:
-        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
 @dataclass
@@ -67,23 +50,6 @@ class FrameFusion:
     semantic_removed: int = 0
     occupancy_misses: int = 0
     occupancy_cleared: int = 0
-
-
-@dataclass
-class MapMetadata:
-    """Provenance recorded with the map (saved in the file header)."""
-
-    embedding_model_id: str | None = None
-    perception: dict = field(default_factory=dict)
-    frames: int = 0
-    source: str | None = None
-    instances: list[dict] = field(default_factory=list)
-    """What the map's objects are called: perception.vocabulary.InstanceText dicts (label, description,
-    phrases) of every instance (or detector label) fused; query hits are labelled with them."""
-    query_calibration: dict = field(default_factory=dict)
-    """The not-found threshold and ambiguity margin for this map's encoder (mapping.calibration)."""
-    fingerprint: dict = field(default_factory=dict)
-    """What the map was made from: {"kind": "scene"|"capture"|"robot", "name", "sha256"} (mapping.fingerprint)."""
 
 
 class VoxelMap:
@@ -302,6 +268,7 @@ class VoxelMap:
 
     @classmethod
     def load(cls, path: str | Path) -> VoxelMap:
+        """Read a map written by `save` (mapping.persistence.MapFileError naming the file otherwise)."""
         from mapping.persistence import load_map
 
-        return load_map(path)
+        return load_map(path, cls)

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from mapping.calibration import calibration_of
     from mapping.map_encoder import load_query_encoder
     from mapping.map_files import map_path
-    from mapping.persistence import load_map
+    from mapping.voxel_map import VoxelMap
 
     opts = config_from_args(QueryCommandConfig, args)
     if args.top_k < 1:
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     check_output_folder(args.png, "--png")
     check_output_folder(args.rerun, "--rerun")
     path = map_path(args.map)
-    vmap = load_map(path)
+    vmap = VoxelMap.load(path)
     cal = calibration_of(vmap)
     if args.calibration:
         print(json.dumps(cal.to_dict()) if args.json else

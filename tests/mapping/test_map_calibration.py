@@ -13,7 +13,6 @@ from fixtures.tiny_models import save_tiny_clip
 from mapping.calibration import DEFAULTS, QueryCalibration, calibrate, calibration_of
 from mapping.fingerprint import FingerprintMismatchError, check_scene, scene_fingerprint
 from mapping.map_files import map_path
-from mapping.persistence import load_map
 from mapping.query import QueryConfig
 from mapping.voxel_map import MapMetadata, VoxelMap
 from perception.vocabulary import ensemble_features, instance_text
@@ -48,7 +47,7 @@ def test_calibration_separates_own_phrases_from_absent_things(gt_map, tmp_path):
     assert 0 < cal.margin < cal.positive_p10 - cal.negative_p90
     vmap.metadata.query_calibration = cal.to_dict()
     path = vmap.save(tmp_path / "m")
-    again = load_map(path)
+    again = VoxelMap.load(path)
     assert calibration_of(again).threshold == pytest.approx(cal.threshold, abs=1e-4)
     assert calibration_of(again).method == "calibrated"
     # Not a constant: an encoder whose scores are squeezed towards each other gets another threshold.

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mapping.persistence import load_map, read_header
+from mapping.persistence import read_header
+from mapping.voxel_map import VoxelMap
 from orchestrator.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,7 +44,7 @@ def test_scan_real_capture_with_tiny_models(icl_map, tiny, shared_data):
     from core.geometry import frame_points
     from mapping.sources import open_capture
 
-    vmap = load_map(icl_map)
+    vmap = VoxelMap.load(icl_map)
     header = read_header(icl_map)
     assert header["perception"]["pipeline"] == "owl-sam-clip"
     assert header["embedding_model_id"] == f"clip:{tiny['clip']}"

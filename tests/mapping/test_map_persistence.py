@@ -13,7 +13,7 @@ import pytest
 from map_synthetic_scene import default_boxes, observations_from_ids, random_features, render, scan_poses
 
 from core.types import CameraIntrinsics
-from mapping.persistence import FORMAT_NAME, MapFileError, load_map, map_arrays, read_header, save_map
+from mapping.persistence import FORMAT_NAME, MapFileError, map_arrays, read_header, save_map
 from mapping.voxel_map import MapMetadata, VoxelMap, VoxelMapConfig
 
 INTR = CameraIntrinsics.from_fov(160, 120, 1.0)
@@ -34,7 +34,7 @@ def saved(tmp_path_factory):
 
 def test_round_trip_keeps_everything(saved):
     vmap, feats, path = saved
-    loaded = load_map(path)
+    loaded = VoxelMap.load(path)
     assert loaded.voxel_size == pytest.approx(0.04) and loaded.config == vmap.config
     assert loaded.metadata.embedding_model_id == "sentence:test-model"
     assert loaded.metadata.perception == {"pipeline": "ground-truth"}
@@ -50,7 +50,7 @@ def test_round_trip_keeps_everything(saved):
             assert np.allclose(x.center, y.center) and np.allclose(x.extent, y.extent)
             assert abs(x.score - y.score) < 2e-3  # float16 features on disk
     # A loaded map saved again and loaded once more answers identically.
-    again = load_map(save_map(loaded, path.with_name("again.npz")))
+    again = VoxelMap.load(save_map(loaded, path.with_name("again.npz")))
     for f in feats.values():
         h2, h3 = loaded.query(f), again.query(f)
         assert [h.score for h in h2] == [h.score for h in h3]
@@ -77,7 +77,7 @@ def test_truncated_file_is_refused(saved, tmp_path):
         bad = tmp_path / f"cut{cut}.npz"
         bad.write_bytes(data[:cut])
         with pytest.raises(MapFileError, match=str(bad.name)) as exc:
-            load_map(bad)
+            VoxelMap.load(bad)
         assert "\n" not in str(exc.value)
 
 
@@ -117,18 +117,18 @@ def test_hand_edited_files_are_refused(saved, tmp_path):
         bad = tmp_path / f"{name}.npz"
         _rewrite(path, bad, edit)
         with pytest.raises(MapFileError, match=message):
-            load_map(bad)
+            VoxelMap.load(bad)
     with pytest.raises(MapFileError, match="does not exist"):
-        load_map(tmp_path / "nope.npz")
+        VoxelMap.load(tmp_path / "nope.npz")
     (tmp_path / "text.npz").write_text("hello")
     with pytest.raises(MapFileError, match="text.npz"):
-        load_map(tmp_path / "text.npz")
+        VoxelMap.load(tmp_path / "text.npz")
 
 
 def test_empty_map_round_trips(tmp_path):
     path = save_map(VoxelMap(), tmp_path / "empty")
     assert path.suffix == ".npz"
-    loaded = load_map(path)
+    loaded = VoxelMap.load(path)
     assert len(loaded) == 0 and len(loaded.occupancy) == 0 and loaded.feature_dim is None
 
 
@@ -161,7 +161,7 @@ def test_every_header_field_is_type_and_range_checked(saved, tmp_path, changes, 
     bad = tmp_path / "bad.npz"
     _rewrite(path, bad, _resigned_header_edit(**changes))
     with pytest.raises(MapFileError, match=message) as info:
-        load_map(bad)
+        VoxelMap.load(bad)
     assert "\n" not in str(info.value) and "bad.npz" in str(info.value)
 
 
@@ -170,7 +170,7 @@ def test_infinite_voxel_size_cannot_even_be_written_into_a_header(saved, tmp_pat
     bad = tmp_path / "inf.npz"
     _rewrite(path, bad, _resigned_header_edit(voxel_size_m=float("inf")))  # json writes Infinity
     with pytest.raises(MapFileError, match="unreadable header|voxel_size_m"):
-        load_map(bad)
+        VoxelMap.load(bad)
 
 
 def test_npy_renamed_npz_and_huge_header_are_refused(saved, tmp_path):
@@ -179,11 +179,11 @@ def test_npy_renamed_npz_and_huge_header_are_refused(saved, tmp_path):
     np.save(tmp_path / "array.npy", np.zeros(10))
     (tmp_path / "array.npy").rename(npy)
     with pytest.raises(MapFileError, match="not a readable ovmm map"):
-        load_map(npy)
+        VoxelMap.load(npy)
     bad = tmp_path / "claims.npz"
     _rewrite(path, bad, _resigned_header_edit(counts={"semantic": 1 << 40, "occupancy": 1 << 40}))
     with pytest.raises(MapFileError, match="counts"):
-        load_map(bad)
+        VoxelMap.load(bad)
 
 
 def test_deflate_bomb_is_refused_without_decompressing_it(saved, tmp_path):
@@ -204,7 +204,7 @@ def test_deflate_bomb_is_refused_without_decompressing_it(saved, tmp_path):
     tracemalloc.start()
     try:
         with pytest.raises(MapFileError, match="sem_features.*declares"):
-            load_map(deflated)
+            VoxelMap.load(deflated)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -233,8 +233,8 @@ def test_version_1_maps_load_with_a_warning_when_their_arrays_verify(saved, tmp_
     old = tmp_path / "old.npz"
     _rewrite(path, old, to_v1)
     with caplog.at_level(logging.WARNING, logger="mapping.persistence"):
-        vmap = load_map(old)
-    assert len(vmap) == len(load_map(path)) and "older ovmm" in caplog.text
+        vmap = VoxelMap.load(old)
+    assert len(vmap) == len(VoxelMap.load(path)) and "older ovmm" in caplog.text
 
     def flipped(arrays):
         to_v1(arrays)
@@ -243,4 +243,4 @@ def test_version_1_maps_load_with_a_warning_when_their_arrays_verify(saved, tmp_
     bad = tmp_path / "old_edited.npz"
     _rewrite(path, bad, flipped)
     with pytest.raises(MapFileError, match="checksum"):
-        load_map(bad)
+        VoxelMap.load(bad)
