@@ -36,8 +36,51 @@ from navigation.localization import Localizer, compose, inverse, merge_scans  # 
 from orchestrator.commands.localize import SUCCESS_DEG, SUCCESS_M, free_poses, scan_map_from_scene  # noqa: E402
 from sim.lidar import simulate_scan  # noqa: E402
 from sim.mujoco.world import SimWorld  # noqa: E402
-from sim.realism import LidarConfig  # noqa: E402
+from sim.realism import LidarConfig, OdometryNoise  # noqa: E402
+from sim.realism_odometry import OdometryModel  # noqa: E402
 from sim.scene.generator import generate_scene  # noqa: E402
+
+
+def track_episode(spec, world, loc: Localizer, goals: list[Pose2D], rng: np.random.Generator) -> dict:
+    """Drive start -> each goal along planned waypoints with drifting odometry (sim.realism OdometryNoise):
+    position error at every waypoint of the tracked pose vs odometry alone (the odometry frame starts at
+    the map's, as in the realistic profile)."""
+    from navigation.navigator import Navigator
+    from navigation.occupancy import obstacle_grid_from_mask
+    from sim.scene import ground_truth
+
+    gt = ground_truth.occupancy_grid_full(spec, 0.05)
+    grid = obstacle_grid_from_mask(gt.obstacle, gt.origin_xy, gt.resolution_m)
+    nav = Navigator()
+    errs = {}
+    for mode in ("tracking", "odometry"):
+        odo = OdometryModel(OdometryNoise(), np.random.default_rng(int(rng.integers(1 << 31))), goals[0])
+        true = goals[0]
+        loc.map_T_odom = None
+        if mode == "tracking":
+            first = loc.relocalise(simulate_scan(world, true, odo.reported(true), LidarConfig(), rng, 0.0),
+                                   odo.reported(true))
+            if not first.localised:
+                return {"skipped": first.reason}
+        e = []
+        for goal in goals[1:]:
+            est = loc.corrected(odo.reported(true)) if mode == "tracking" else odo.reported(true)
+            res = nav.plan_to_pose(grid, est, goal)
+            if not res.success:
+                continue
+            for wp in res.waypoints[1:]:
+                odom_goal = compose(inverse(loc.map_T_odom), wp) if mode == "tracking" else wp
+                true = odo.true_goal(true, odom_goal)
+                rep = odo.reported(true)
+                if mode == "tracking":
+                    ans = loc.track(simulate_scan(world, true, rep, LidarConfig(), rng, 0.0), rep)
+                    est = ans.base_pose if ans.base_pose is not None else loc.corrected(rep)
+                else:
+                    est = rep
+                e.append(est.distance_to(true))
+        errs[mode] = e
+    return {m: {"waypoints": len(v), "median_m": statistics.median(v) if v else None, "max_m": max(v, default=None)}
+            for m, v in errs.items()}
 
 
 def main() -> int:
@@ -47,8 +90,10 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("--retries", type=int, default=2,
                     help="after a not-localised answer, move 0.3-0.8 m and relocalise with all views (0: off)")
+    ap.add_argument("--episodes", type=int, default=1, choices=(0, 1),
+                    help="1: also drive one 4-goal episode per apartment, tracking vs odometry alone")
     args = ap.parse_args()
-    rows, per_apartment = [], {}
+    rows, per_apartment, episodes = [], {}, []
     for a in args.apartments:
         spec = generate_scene(a)
         world = SimWorld(spec)
@@ -82,6 +127,10 @@ def main() -> int:
             r["success"] = ans.localised and r["error_m"] <= SUCCESS_M and r["error_deg"] <= SUCCESS_DEG
             mine.append(r)
         rows += mine
+        if args.episodes:
+            ep_rng = np.random.default_rng([args.seed, a, 2])
+            episodes.append({"apartment": a, **track_episode(spec, world, loc,
+                                                           free_poses(spec, 5, ep_rng), ep_rng)})
         per_apartment[str(a)] = {"success_rate": sum(r["success"] for r in mine) / len(mine),
                                  "not_localised": sum(not r["localised"] for r in mine), "map_build_s": round(build_s, 3)}
     loc_rows = [r for r in rows if r["localised"]]
@@ -102,7 +151,7 @@ def main() -> int:
         "median_seconds": statistics.median(secs), "max_seconds": max(secs),
         "max_seconds_all_tries": max(r["seconds_all_tries"] for r in rows),
         "not_localised_reasons": sorted({r["reason"].split(":")[0] for r in rows if not r["localised"]}),
-        "per_apartment": per_apartment, "load_average_1min": os.getloadavg()[0],
+        "per_apartment": per_apartment, "tracking_episodes": episodes, "load_average_1min": os.getloadavg()[0],
     }
     print(json.dumps(out, indent=2))
     return 0
