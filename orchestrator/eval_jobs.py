@@ -48,6 +48,8 @@ def episode_settings(config: EvalConfig) -> dict:
     from orchestrator.evaluation import SCAN_VERSION
 
     d = {k: v for k, v in asdict(config).items() if k not in RUN_SHAPE_FIELDS}
+    if d.get("faults") is None:  # no faults: the same id as before --faults existed (results files resume)
+        d.pop("faults", None)
     d["scan_version"] = SCAN_VERSION
     return d
 
