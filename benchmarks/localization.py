@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.types import Pose2D  # noqa: E402
 from navigation.localization import Localizer, compose, inverse, merge_scans  # noqa: E402
 from orchestrator.commands.localize import SUCCESS_DEG, SUCCESS_M, free_poses, scan_map_from_scene  # noqa: E402
+from sim.backends import make_world  # noqa: E402
 from sim.lidar import simulate_scan  # noqa: E402
-from sim.mujoco.world import SimWorld  # noqa: E402
 from sim.realism import LidarConfig, OdometryNoise  # noqa: E402
 from sim.realism_odometry import OdometryModel  # noqa: E402
 from sim.scene.generator import generate_scene  # noqa: E402
@@ -96,7 +96,7 @@ def main() -> int:
     rows, per_apartment, episodes = [], {}, []
     for a in args.apartments:
         spec = generate_scene(a)
-        world = SimWorld(spec)
+        world = make_world(spec)
         t0 = time.perf_counter()
         loc = Localizer(scan_map_from_scene(spec))
         build_s = time.perf_counter() - t0

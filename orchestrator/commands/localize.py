@@ -95,13 +95,13 @@ def run(args) -> int:
     if not scene_path.is_file():
         raise InputError(f"scene {scene_path} does not exist")
     scan_map = load_scan_map(Path(args.map))
+    from sim.backends import make_world
     from sim.lidar import simulate_scan
-    from sim.mujoco.world import SimWorld
     from sim.realism import LidarConfig
     from sim.scene.spec import SceneSpec
 
     spec = SceneSpec.load(scene_path)
-    world = SimWorld(spec)
+    world = make_world(spec)
     rng = np.random.default_rng(args.seed)
     loc = Localizer(scan_map)
     trials = []

@@ -25,7 +25,7 @@ from navigation.scan_matching import ScanMap
 generator = pytest.importorskip("sim.scene.generator")
 ground_truth = pytest.importorskip("sim.scene.ground_truth")
 lidar = pytest.importorskip("sim.lidar")
-from sim.mujoco.world import SimWorld  # noqa: E402
+from sim.backends import make_world  # noqa: E402
 from sim.realism import LidarConfig  # noqa: E402
 
 BAND = (0.1, 0.25)  # the lidar sits at 0.166 m
@@ -43,7 +43,7 @@ def _map_points(spec):
 def apartment():
     spec = generator.generate_scene(0)
     obst, free = _map_points(spec)
-    return spec, SimWorld(spec), obst, free
+    return spec, make_world(spec), obst, free
 
 
 def _scan(world, true_base, reported_base, seed=0):
