@@ -64,14 +64,25 @@ def seen_through(coords: np.ndarray, voxel_size: float, frame: RGBDFrame, config
     T = np.asarray(frame.T_world_cam, dtype=np.float64)
     R = T[:3, :3].astype(np.float32)
     t = T[:3, 3].astype(np.float32)
-    centres = (coords.astype(np.float32) + 0.5) * np.float32(voxel_size) - t
+    # Cheap integer cull first: only voxels in the cube of half side max_range_m around the camera can be in
+    # range, and on a home-sized map that is a small share of them (the float work below is per candidate).
+    reach = config.max_range_m / voxel_size + 1.0
+    lo = np.floor(t / voxel_size - reach).astype(np.int64)
+    hi = np.ceil(t / voxel_size + reach).astype(np.int64)
+    c = coords
+    box = np.flatnonzero((c[:, 0] >= lo[0]) & (c[:, 0] <= hi[0]) & (c[:, 1] >= lo[1]) & (c[:, 1] <= hi[1])
+                         & (c[:, 2] >= lo[2]) & (c[:, 2] <= hi[2]))
+    if box.size == 0:
+        return out
+    centres = (coords[box].astype(np.float32) + 0.5) * np.float32(voxel_size) - t
     # camera coordinates = R^T (p - t): column j of the product is p . R[:, j]
     z = centres @ R[:, 2]
-    near = np.flatnonzero((z > min_depth_m) & (z <= config.max_range_m))
+    sel = np.flatnonzero((z > min_depth_m) & (z <= config.max_range_m))
+    near = box[sel]
+    centres, z = centres[sel], z[sel]
     if near.size == 0:
         return out
-    pc = centres[near]
-    z = z[near]
+    pc = centres
     intr = frame.intrinsics
     u = intr.fx * (pc @ R[:, 0]) / z + intr.cx
     v = intr.fy * (pc @ R[:, 1]) / z + intr.cy
