@@ -1,7 +1,7 @@
 """Robot-bridge soak: `ovmm robot-server --backend sim --faults F` on loopback for a bounded time, under load.
 
 (The pre-authentication flood is benchmarks/bridge.py; this is the soak of issue 23.) Starts the server with
-a fault file (default: 2% dropped and 2% late replies, a restart after 1,500 requests, a base stall and an
+a fault file (default: 2% dropped and 2% late replies, a restart after 500 requests, a base stall and an
 arm fault now and then, the runstop once), then for --seconds:
 
 - a commanding client issues the real command mix (get_base_pose, get_joints, is_holding, small
@@ -41,7 +41,7 @@ from robots import keys, wire  # noqa: E402
 from robots.client import ClientConfig, RobotClient, RobotRefusal  # noqa: E402
 
 DEFAULT_FAULTS = {"seed": 7, "drop_reply_p": 0.02, "delay_reply_p": 0.02, "delay_reply_s": 0.05,
-                  "restart_after_requests": 1500, "restart_down_s": 0.5, "base_stall_on": [5, 17, 40],
+                  "restart_after_requests": 500, "restart_down_s": 0.5, "base_stall_on": [5, 17, 40],
                   "arm_fault_on": [3, 11], "runstop_on_motion": 25, "runstop_s": 1.0}
 QUERIES = ("get_base_pose", "get_joints", "is_holding")
 WATCHDOG_S = 0.5

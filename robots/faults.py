@@ -186,7 +186,7 @@ class FaultyRobot(Robot):
                 self.arm_motions += 1
             if c.runstop_on_motion and self.motions == c.runstop_on_motion:
                 self._runstop_until = time.monotonic() + c.runstop_s
-                return self._fault(f"the runstop was pressed during a {kind} motion")
+                return self._fault(f"the runstop was pressed during the {kind} motion")
             if kind == "base" and self.base_motions in c.base_stall_on:
                 return self._fault(f"the base stalled (base motion {self.base_motions})")
             if kind == "arm" and self.arm_motions in c.arm_fault_on:
