@@ -1,0 +1,96 @@
+"""Frontiers of an occupancy grid built from what the robot has seen, and viewpoints to look at them from.
+
+A frontier cell is a FREE cell (floor seen) with an UNKNOWN 8-neighbour. Frontier cells are clustered
+(8-connected, `scipy.ndimage.label`); clusters smaller than `min_cells` are dropped (sensor noise along
+walls). Each cluster gets a viewpoint: the traversable cell of the robot's free component nearest to the
+cluster's centre among those within `max_view_distance_m` of a cluster cell (`scipy.spatial.cKDTree`),
+and a travel cost: the
+geodesic distance to that viewpoint (navigation.geodesic.distance_field). Score = information gain (the
+cluster's length in metres) / (travel cost + `cost_offset_m`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+from scipy.spatial import cKDTree
+
+from mapping.obstacles import FREE, UNKNOWN
+from navigation.geodesic import distance_field
+from navigation.occupancy import OccupancyGrid
+
+_EIGHT = np.ones((3, 3), dtype=bool)
+
+
+@dataclass(frozen=True)
+class FrontierConfig:
+    min_cells: int = 6
+    """Frontier clusters with fewer cells (6 = 0.3 m at 5 cm) are ignored."""
+    max_view_distance_m: float = 1.5
+    """A viewpoint must be this close to its frontier (the camera sees the unknown beyond it)."""
+    cost_offset_m: float = 1.0
+    """Added to the travel cost so a frontier next to the robot does not get an infinite score."""
+
+
+@dataclass(frozen=True)
+class Frontier:
+    cells: np.ndarray  # int (N, 2) (row, col)
+    centroid_xy: np.ndarray  # (2,)
+    viewpoint_xy: np.ndarray | None  # (2,) traversable cell centre to look from; None: none reachable
+    travel_m: float  # geodesic distance robot -> viewpoint (inf when unreachable)
+    gain_m: float  # cluster length in metres (cells * resolution)
+
+    @property
+    def reachable(self) -> bool:
+        return self.viewpoint_xy is not None and bool(np.isfinite(self.travel_m))
+
+    def score(self, cost_offset_m: float) -> float:
+        return self.gain_m / (self.travel_m + cost_offset_m) if self.reachable else 0.0
+
+
+def frontier_mask(occ: OccupancyGrid) -> np.ndarray:
+    """bool (rows, cols): FREE cells with an UNKNOWN 8-neighbour (the grid border does not count)."""
+    unknown_near = ndimage.binary_dilation(occ.state == UNKNOWN, structure=_EIGHT)
+    return (occ.state == FREE) & unknown_near
+
+
+def find_frontiers(occ: OccupancyGrid, robot_xy: np.ndarray, config: FrontierConfig = FrontierConfig(),
+                   region: tuple[float, float, float, float] | None = None) -> list[Frontier]:
+    """Frontier clusters of `occ`, best score first (unreachable ones last, still listed).
+
+    region: (xmin, ymin, xmax, ymax): only frontier cells inside it count (None: the whole grid).
+    """
+    mask = frontier_mask(occ)
+    if region is not None:
+        xy = occ.cell_to_world(np.argwhere(np.ones(occ.shape, bool)))
+        x, y = xy[:, 0].reshape(occ.shape), xy[:, 1].reshape(occ.shape)
+        mask &= (x >= region[0]) & (x <= region[2]) & (y >= region[1]) & (y <= region[3])
+    labels, n = ndimage.label(mask, structure=_EIGHT)
+    if n == 0:
+        return []
+    dist = distance_field(occ, np.asarray(robot_xy, np.float64))
+    reach_rc = np.argwhere(np.isfinite(dist))
+    tree = cKDTree(occ.cell_to_world(reach_rc)) if len(reach_rc) else None
+    res = occ.resolution_m
+    out: list[Frontier] = []
+    for k, idx in enumerate(ndimage.find_objects(labels), start=1):
+        sub = labels[idx] == k
+        cells = np.argwhere(sub) + np.array([idx[0].start, idx[1].start])
+        if len(cells) < config.min_cells:
+            continue
+        cxy = occ.cell_to_world(cells)
+        view, travel = None, float("inf")
+        if tree is not None:
+            d, j = tree.query(cxy, distance_upper_bound=config.max_view_distance_m)
+            ok = np.isfinite(d)
+            if ok.any():
+                # Among the reachable cells near the cluster, the one nearest its centre (looks deepest).
+                cand = reach_rc[np.unique(j[ok])]
+                cand_xy = occ.cell_to_world(cand)
+                best = int(np.argmin(np.linalg.norm(cand_xy - cxy.mean(axis=0), axis=1)))
+                view, travel = cand_xy[best], float(dist[cand[best, 0], cand[best, 1]])
+        out.append(Frontier(cells, cxy.mean(axis=0), view, travel, len(cells) * res))
+    out.sort(key=lambda f: (not f.reachable, -f.score(config.cost_offset_m)))
+    return out
