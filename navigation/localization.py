@@ -111,6 +111,10 @@ class Localizer:
         self.map_T_odom: Pose2D | None = None
         self._last_fix_odom: Pose2D | None = None
 
+    def set_fix(self, map_T_odom: Pose2D, odom_base: Pose2D) -> None:
+        """Start tracking from a known transform (a map being built from here, or a user's registration)."""
+        self.map_T_odom, self._last_fix_odom = map_T_odom, odom_base
+
     def corrected(self, odom_pose: Pose2D) -> Pose2D | None:
         """The base pose in the map for an odometry pose (None before the first fix)."""
         return None if self.map_T_odom is None else compose(self.map_T_odom, odom_pose)
@@ -153,8 +157,11 @@ class Localizer:
         self.map_T_odom, self._last_fix_odom = ans.map_T_odom, odom_base
         return ans
 
-    def track(self, scan: LaserScan, odom_base: Pose2D) -> Localization:
-        """Correct the odometry at a waypoint; relocalise globally when the track is lost (or never found)."""
+    def track(self, scan: LaserScan, odom_base: Pose2D, recover: bool = True) -> Localization:
+        """Correct the odometry at a waypoint; relocalise globally when the track is lost (or never found).
+
+        recover=False (a map still being built, navigation.scan_slam): a lost track keeps the odometry
+        (answer not localised, `map_T_odom` unchanged) instead of a global search in a partial map."""
         t0 = time.perf_counter()
         cfg = self.config
         if self.map_T_odom is None:
@@ -167,6 +174,10 @@ class Localizer:
         m = self.map.local_search(pts, predicted, cfg.track_radius_m, cfg.track_angle_deg)
         m = self.map.refine_icp(pts, m.pose)
         if m.inliers < cfg.lost_inliers:
+            if not recover:
+                return Localization(False, self.corrected(odom_base), self.map_T_odom, m.inliers,
+                                    f"track lost ({m.inliers:.0%} of the scan near the map): odometry only",
+                                    seconds=time.perf_counter() - t0)
             return self._relocalised(scan, odom_base)
         # inverse-variance fusion of the match with the odometry prediction
         last = self._last_fix_odom or odom_base
@@ -189,19 +200,28 @@ class Localizer:
                             ans.reason or "track lost: relocalised", ans.alternatives, ans.seconds, relocalised=True)
 
 
-SCAN_BAND_M = (0.06, 0.40)
+SCAN_BAND_M = (0.10, 0.30)
 """Map voxels at these heights above the floor are what a lidar at 0.17 m (and a depth sweep cut to the
-same band) sees: wall bases, furniture sides and legs."""
+same band) sees: wall bases, furniture sides and legs. It starts 10 cm up: the floor of a map fused from
+stereo depth reaches several centimetres above z = 0 at a few metres' range, and those voxels would make
+every scan fit everywhere."""
+SCAN_MIN_HITS = 3
+"""Voxels hit by fewer depth points are left out (speckle of noisy depth)."""
 
 
 def scan_map_from_points(xyz: np.ndarray, config: ScanMatchConfig | None = None,
-                         band_m: tuple[float, float] = SCAN_BAND_M, floor_max_m: float = 0.05) -> ScanMap:
-    """A ScanMap from a map's 3D occupancy points (world frame, floor at z = 0)."""
+                         band_m: tuple[float, float] = SCAN_BAND_M, floor_max_m: float = 0.05,
+                         counts: np.ndarray | None = None, min_hits: int = SCAN_MIN_HITS) -> ScanMap:
+    """A ScanMap from a map's 3D occupancy points (world frame, floor at z = 0); `counts` (per point, e.g. the
+    voxels' depth-point counts) drop band points hit fewer than `min_hits` times."""
     xyz = np.asarray(xyz, dtype=np.float64).reshape(-1, 3)
     if len(xyz) == 0:
         raise InputError("the map is empty: no occupied voxels to localise against")
     z = xyz[:, 2]
-    obst = xyz[(z >= band_m[0]) & (z <= band_m[1]), :2]
+    band = (z >= band_m[0]) & (z <= band_m[1])
+    if counts is not None:
+        band &= np.asarray(counts).reshape(-1) >= min_hits
+    obst = xyz[band, :2]
     floor = xyz[z <= floor_max_m, :2]
     return ScanMap(obst, floor if len(floor) else None, config or ScanMatchConfig())
 

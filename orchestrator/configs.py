@@ -79,6 +79,17 @@ class EvalConfig:
     file (sim.realism); a comma-separated list runs the same episodes under each, side by side."""
     faults: str | None = None
     """A fault file (robots.faults) injected into the simulated robot in every episode; None: no faults."""
+    localize: bool = True
+    """With a drifting-odometry profile: the robot localises by lidar scan matching while it scans and works
+    (orchestrator.localized_robot); --no-localize leaves it on its odometry, to measure what that costs."""
+    changes: int = 0
+    """Objects moved or removed in each apartment after its scan and before its requests (orchestrator.eval_changes);
+    the apartment's requests then run in sequence in one world with the map carried and kept current."""
+    changed_target_share: float = 0.5
+    """With --changes: the share of each apartment's requests whose object is among the changed ones."""
+    carry_map: bool = False
+    """Run each apartment's requests in sequence in one world with one map kept current (what --changes does),
+    also with --changes 0: the unchanged baseline."""
 
 
 @dataclass

@@ -50,6 +50,13 @@ def episode_settings(config: EvalConfig) -> dict:
     d = {k: v for k, v in asdict(config).items() if k not in RUN_SHAPE_FIELDS}
     if d.get("faults") is None:  # no faults: the same id as before --faults existed (results files resume)
         d.pop("faults", None)
+    if not d.get("changes"):  # a static home: the same id as before --changes existed
+        d.pop("changes", None)
+        d.pop("changed_target_share", None)
+    if not d.get("carry_map"):
+        d.pop("carry_map", None)
+    if d.get("realism") == "oracle":  # an oracle robot knows its pose: localisation changes nothing
+        d.pop("localize", None)
     d["scan_version"] = SCAN_VERSION
     return d
 
@@ -168,7 +175,8 @@ def run_episode_job(config: EvalConfig, apartment: Apartment, index: int, settin
     realism = load_realism(config.realism).with_seed(int(hashlib.sha1(key.encode()).hexdigest()[:8], 16))
     from robots.faults import load_faults
 
-    result = run_episode(scene, episode, realism=realism, faults=load_faults(config.faults))
+    result = run_episode(scene, episode, realism=realism, faults=load_faults(config.faults),
+                         localize=config.localize)
     record = {"format": RECORD_FORMAT, "key": key, "scene_seed": apartment.seed, "index": index,
               "settings": settings, **result.to_dict()}
     record["seconds"] = round(time.perf_counter() - t0, 2)

@@ -245,12 +245,14 @@ def count_views(stops: Sequence) -> int:
 def scan_sim_scene(spec, perception_config: PerceptionConfig, map_config: VoxelMapConfig | None = None,
                    sim_config=None, route_config=None, base_dir: str | Path | None = None,
                    on_start: Callable[[int], None] | None = None, on_frame: OnFrame | None = None,
-                   world=None, realism=None) -> ScanResult:
+                   world=None, realism=None, localize: bool = True) -> ScanResult:
     """Scan a simulated scene (a SceneSpec or a scene.json path) along its scan route into a new map.
 
     world: an existing World (sim.protocol) of the spec to drive in (its robot is moved); by default a new one
     is built (sim.backends). realism: the simulated robot's sim.realism.RealismConfig (default oracle): with
-    noise on, the frames are posed from the robot's drifting odometry and carry its depth/perception noise.
+    noise on, the frames are posed from the robot's drifting odometry and carry its depth/perception noise;
+    then, unless `localize` is False, the robot corrects its odometry by lidar scan matching against the scan
+    map it builds as it drives (orchestrator.localized_robot, mapping mode), as a real Stretch would.
     """
     from sim.backends import simulated_robot
     from sim.scene.spec import SceneSpec
@@ -267,6 +269,10 @@ def scan_sim_scene(spec, perception_config: PerceptionConfig, map_config: VoxelM
                                   instance_labels=spec.instance_labels())
     vmap = new_map(perception, perception_config, map_config or VoxelMapConfig(), source)
     with simulated_robot(spec, sim_config, base_dir, world=world, realism=realism) as robot:
+        if localize and realism is not None and realism.odometry.enabled:
+            from orchestrator.localized_robot import LocalizedRobot
+
+            robot = LocalizedRobot(robot, None)
         stats, failed = _drive_and_fuse(robot, stops, perception, vmap, on_start, on_frame)
     if failed:
         log.warning("%d of %d scan stops were not reached", len(failed), len(stops))

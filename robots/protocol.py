@@ -126,3 +126,8 @@ class Robot(ABC):
     def is_holding(self) -> bool | None:
         """Whether the gripper holds something, where the backend can tell; None if unknown."""
         return None
+
+    def laser_scan(self) -> LaserScan | None:
+        """The planar lidar's latest scan (None without a lidar). Backends that can read the lidar without a
+        camera frame override this; the default takes a whole observation."""
+        return self.observe().scan

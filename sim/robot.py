@@ -17,7 +17,7 @@ import numpy as np
 
 from core.errors import RobotError
 from core.stretch import STRETCH, T_world_headcam
-from core.types import JointState, Pose2D, RGBDFrame
+from core.types import JointState, LaserScan, Pose2D, RGBDFrame
 from robots.protocol import MotionResult, Robot, RobotObservation
 from sim.base_motion import STOPPED, drive_to, follow_states, joint_path
 from sim.lidar import simulate_scan
@@ -94,6 +94,14 @@ class SimRobot(Robot):
         scan = simulate_scan(w, base, reported, r.lidar, self._rng, w.sim_time_s) if r.lidar.enabled else None
         return RobotObservation(frame=frame, base_pose=reported, joints=self._reported_joints(joints),
                                 holding=self.is_holding(), scan=scan)
+
+    def laser_scan(self) -> LaserScan | None:
+        """A lidar scan without rendering a camera frame."""
+        self._check()
+        w, r = self.world, self.realism
+        if not r.lidar.enabled:
+            return None
+        return simulate_scan(w, w.base_pose, self._odom.reported(w.base_pose), r.lidar, self._rng, w.sim_time_s)
 
     def get_base_pose(self) -> Pose2D:
         self._check()

@@ -70,8 +70,8 @@ def load_scan_map(path: Path) -> ScanMap:
         raise
     except Exception as exc:  # a truncated or foreign .npz
         raise InputError(f"map {path} cannot be read as a voxel map: {exc}") from None
-    xyz, _, _ = vmap.occupancy_points()
-    return scan_map_from_points(xyz)
+    xyz, _, counts = vmap.occupancy_points()
+    return scan_map_from_points(xyz, counts=counts)
 
 
 def free_poses(spec, n: int, rng: np.random.Generator) -> list[Pose2D]:
