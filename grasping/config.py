@@ -142,6 +142,9 @@ class PickConfig:
     points: ObjectPointsConfig = field(default_factory=ObjectPointsConfig)
     place: PlaceConfig = field(default_factory=PlaceConfig)
     min_mask_score: float = 0.3
+    looks: int = 3
+    """Head-camera frames taken before an object counts as not in view: a detector misses an object it can
+    see in some frames (a quarter of them for OWL-ViT-class detectors, docs/realism.md)."""
     grasps_per_perception: int = 2  # grasps tried before re-perceiving
     base_shifts_m: tuple[float, ...] = (0.07, -0.07)  # base shifts along the heading in the retry ladder
     max_attempts: int = 5

@@ -67,6 +67,8 @@ class PlaceResult:
     log: list[str] = field(default_factory=list)
     free_spot: np.ndarray | None = None
     """When no spot was reachable: a free spot seen on the receptacle (world xyz) to drive closer to."""
+    seen: bool = True
+    """False when the receptacle was not found in the head camera's view (nothing was tried)."""
 
 
 def _as_masks(items) -> Masks:
@@ -89,17 +91,24 @@ def perceive(robot: Robot, provider: MaskProvider, name: str, look_at: np.ndarra
     if look_at is not None:
         clear_view(robot, float(look_at[2]), steps if steps is not None else [])
         robot.set_head(*head_look_at(robot.get_base_pose(), look_at))
+    seen: tuple[ObjectCloud, RGBDFrame] | None = None
     for step in range(2 if recentre else 1):
-        frame = robot.observe().frame
-        masks = [(m, s) for m, s in provider(frame) if s >= config.min_mask_score and np.any(m)]
+        for _ in range(max(1, config.looks)):
+            frame = robot.observe().frame
+            masks = [(m, s) for m, s in provider(frame) if s >= config.min_mask_score and np.any(m)]
+            if masks:
+                break
         if not masks:
+            if seen is not None:  # seen before re-centring: keep that view
+                return seen
             raise ObjectNotSeenError(f"{name} is not in the head camera's view (no mask scored "
-                                     f">= {config.min_mask_score})")
+                                     f">= {config.min_mask_score} in {max(1, config.looks)} frames)")
         mask = max(masks, key=lambda ms: ms[1])[0]
         cloud = object_cloud(frame, mask, config.points, name=name)
+        seen = (cloud, frame)
         if step == 0 and recentre:
             robot.set_head(*head_look_at(robot.get_base_pose(), cloud.centroid))
-    return cloud, frame
+    return seen
 
 
 def _place_travel_lift(target: PlaceTarget, held: HeldObject, points: np.ndarray, config: PickConfig) -> float:
@@ -337,7 +346,7 @@ def place(robot: Robot, receptacle: str | MaskProvider | np.ndarray, held: HeldO
             cloud, _ = perceive(robot, provider, name, look_at, config, recentre=look_at is not None,
                                 steps=result.log)
         except ObjectNotSeenError as e:
-            result.reason = str(e)
+            result.reason, result.seen = str(e), False
             return result
         points, scene = cloud.points, cloud.scene
     result.attempts = 1

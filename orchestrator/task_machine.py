@@ -32,6 +32,8 @@ from mapping.query import Hit, QueryConfig
 from mapping.voxel_map import VoxelMap
 from navigation.base_goal import BaseGoalConfig
 from navigation.navigator import NavigationConfig, NavigationResult, Navigator
+from orchestrator.live_map import LiveMap, LiveMapConfig, MapUpdatingRobot
+from orchestrator.object_search import ObjectSearch, SearchConfig
 from orchestrator.requests import Task
 from robots.protocol import Robot
 
@@ -75,6 +77,16 @@ class TaskConfig:
     """(arm reach modes, preferred arm extension as a fraction of its range) tried in turn when parking
     next to an object: first where top-down grasps reach (wrist pitched down), then where level side grasps
     reach, then the same closer in; a pick that fails for reach re-parks with the next rung."""
+    live_map: LiveMapConfig = field(default_factory=LiveMapConfig)
+    """The frames the robot sees while it works are fused into the map it was given (orchestrator.live_map)."""
+    search: SearchConfig = field(default_factory=SearchConfig)
+    """When the object is not at the map's hit: stale hits, next hits, look-arounds (orchestrator.object_search)."""
+
+
+def frozen_map_config() -> TaskConfig:
+    """The task machine on the map as it was scanned: no live updates, no search (the static evaluation's
+    episodes each start from the scanned world, so a map carried between them would be wrong)."""
+    return TaskConfig(live_map=LiveMapConfig(enabled=False), search=SearchConfig(enabled=False))
 
 
 @dataclass
@@ -104,6 +116,10 @@ class TaskReport:
     grasp_xyz: np.ndarray | None = None
     place_xyz: np.ndarray | None = None
     seconds: float = 0.0
+    map_update: dict | None = None
+    """What the live map did during the request (orchestrator.live_map: the map history entry)."""
+    search: dict | None = None
+    """Where the object search looked, if it had to (orchestrator.object_search)."""
 
     @property
     def success(self) -> bool:
@@ -135,6 +151,7 @@ class TaskReport:
             "object_xyz": xyz(self.object_xyz), "receptacle_xyz": xyz(self.receptacle_xyz),
             "grasp_xyz": xyz(self.grasp_xyz), "place_xyz": xyz(self.place_xyz),
             "paths_xy": [np.round(p, 3).tolist() for p in self.paths_xy],
+            "map_update": self.map_update, "search": self.search,
         }
 
 
@@ -150,6 +167,9 @@ class TaskRunner:
         self.map = voxel_map
         self.perception = perception
         self.config = config or TaskConfig()
+        self.live = LiveMap(voxel_map, perception, self.config.live_map) if self.config.live_map.enabled else None
+        if self.live is not None:  # every frame the robot takes from here on updates the map
+            self.robot = MapUpdatingRobot(robot, self.live)
         self.navigator = Navigator(self.config.navigation)
         self._mode_navigators = {
             (modes, ext): Navigator(replace(self.config.navigation, base_goal=replace(
@@ -250,6 +270,7 @@ class TaskRunner:
         t0 = time.perf_counter()
         reasons = []
         navigator = navigator or self.navigator
+        self._refresh_grid()
         stuck = self._stow(report)
         if stuck:
             return PhaseResult(name, False, stuck, time.perf_counter() - t0), None
@@ -270,6 +291,12 @@ class TaskRunner:
             reasons.append(f"candidate {k + 1}: {why}")
         reason = "; ".join(reasons) if reasons else "no candidate to drive to"
         return PhaseResult(name, False, reason, time.perf_counter() - t0), None
+
+    def _refresh_grid(self) -> None:
+        """Rebuild the obstacle grid when the live map emptied or added enough occupied voxels (moved chairs)."""
+        if self.live is not None and self.live.obstacles_changed():
+            self._grid = self.map.obstacle_grid(self.config.obstacles)
+            self._voxels = self.map.occupancy_points()[0]
 
     def _follow(self, report: TaskReport, plan: NavigationResult, target: tuple, name: str,
                 navigator: Navigator) -> tuple[bool, str]:
@@ -338,6 +365,7 @@ class TaskRunner:
             return self._stop(report)
         report.seconds = time.perf_counter() - self._t0
         self._note(report, "done: success")
+        self._record(report)
         return report
 
     def _stop(self, report: TaskReport) -> TaskReport:
@@ -346,7 +374,17 @@ class TaskRunner:
         except OvmmError as exc:
             self._note(report, f"stop failed: {exc}")
         report.seconds = time.perf_counter() - self._t0
+        self._record(report)
         return report
+
+    def _record(self, report: TaskReport) -> None:
+        """The request's entry in the map's history (what the live map changed, what the search found stale)."""
+        search = getattr(self, "_search", None)
+        if search is not None and (search.stale or search.looked):
+            report.search = search.to_dict()
+        if self.live is not None:
+            report.map_update = self.live.record("run", request=report.request, success=report.success,
+                                                 stale_hits=(report.search or {}).get("stale", []))
 
     def _lookups(self, report: TaskReport, task: Task) -> bool:
         """Find the object and the receptacle in the map before anything moves."""
@@ -354,6 +392,8 @@ class TaskRunner:
         self._receptacle_hits: list[Hit] = []
         if task.kind in ("pick", "pick_and_place"):
             found, self._object_hits = self._find(task.object_phrase, "find_object")
+            if self.live is not None:  # the hits' voxel rows shift as frames are fused: keep them on their voxels
+                self.live.keep_hits(self._object_hits, reset=True)
             if self._object_hits:
                 report.object_xyz = self._object_hits[0].center
             if not self._finish(report, found):
@@ -363,6 +403,8 @@ class TaskRunner:
                 return self._finish(report, PhaseResult(
                     "find_receptacle", False, "nothing in the gripper to place (pick something up first)"))
             found, self._receptacle_hits = self._find(task.receptacle_phrase, "find_receptacle")
+            if self.live is not None:
+                self.live.keep_hits(self._receptacle_hits)
             if self._receptacle_hits:
                 report.receptacle_xyz = self._receptacle_hits[0].center
             if not self._finish(report, found):
@@ -372,15 +414,25 @@ class TaskRunner:
     def _pick_phases(self, report: TaskReport, task: Task) -> bool:
         hits = self._object_hits
         place_z = self._place_height(self._receptacle_hits)
-        attempts = [(hit, mode, nav) for hit in hits for mode, nav in self._mode_navigators.items()]
+        search = self._search = ObjectSearch(self, task.object_phrase, self.config.search) \
+            if self.config.search.enabled else None
+        if search is not None:  # hits marked stale, then what the search finds (orchestrator.object_search)
+            attempts = search.attempts(report, hits, self._mode_navigators)
+        else:
+            attempts = ((hit, mode, nav) for hit in hits for mode, nav in self._mode_navigators.items())
         nav_failures: list[PhaseResult] = []
         last_try: tuple[PhaseResult, PhaseResult] | None = None  # (navigation, pick) of the last pick tried
+        confirmed: set[int] = set()
         for hit, mode, navigator in attempts:
             nav, _ = self._navigate(report, [hit], "navigate_to_object", navigator=navigator)
             if not nav.success:
                 nav_failures.append(nav)
                 self._note(report, f"no way to park for reach mode {'/'.join(mode[0])}: {nav.reason}")
                 continue
+            if search is not None and id(hit) not in confirmed:
+                if not search.confirm(report, hit):
+                    continue  # stale: the search's next hit
+                confirmed.add(id(hit))
             t0 = time.perf_counter()
             res = pick(self.robot, task.object_phrase, self.config.pick, segment=self._segment, look_at=hit.center,
                        place_height_m=place_z, obstacles=self._voxels)
@@ -407,6 +459,10 @@ class TaskRunner:
         if last_try is not None:  # parked somewhere, but no pose let the arm reach: a pick failure
             self._finish(report, last_try[0])
             return self._finish(report, last_try[1])
+        if search is not None and search.stale:  # every hit was stale and the search did not see it
+            return self._finish(report, PhaseResult("navigate_to_object", False, search.not_found_reason(),
+                                                    sum(f.seconds for f in nav_failures),
+                                                    {"not_found": True, **search.to_dict()}))
         reason = "; ".join(f.reason for f in nav_failures) or "no candidate to drive to"
         return self._finish(report, PhaseResult("navigate_to_object", False, reason,
                                                 sum(f.seconds for f in nav_failures)))
@@ -427,6 +483,13 @@ class TaskRunner:
         res = place(self.robot, task.receptacle_phrase, held, self.config.pick, segment=self._segment,
                     look_at=hit.center)
         report.log.extend(f"    {line}" for line in res.log)
+        if not res.seen and len(hit.voxels):
+            # The detector does not find it in this view (a dark surface without depth, a missed detection):
+            # the map's own points of the receptacle, fused from many views, are where to put it.
+            report.log.append(f"    {res.reason}: placing on the map's {len(hit.voxels)} voxels of it")
+            pts = (self.map.semantic.coords[hit.voxels].astype(np.float64) + 0.5) * self.map.voxel_size
+            res = place(self.robot, pts, held, self.config.pick)
+            report.log.extend(f"    {line}" for line in res.log)
         if not res.success and res.free_spot is not None and self._repark_for_place(report, res.free_spot, held):
             res = place(self.robot, task.receptacle_phrase, held, self.config.pick, segment=self._segment,
                         look_at=res.free_spot)
