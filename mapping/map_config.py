@@ -43,3 +43,6 @@ class MapMetadata:
     """The not-found threshold and ambiguity margin for this map's encoder (mapping.calibration)."""
     fingerprint: dict = field(default_factory=dict)
     """What the map was made from: {"kind": "scene"|"capture"|"robot", "name", "sha256"} (mapping.fingerprint)."""
+    history: list[dict] = field(default_factory=list)
+    """Updates made after the scan, oldest first (the last 32: orchestrator.live_map): when, what (a run and its
+    request), frames fused, voxels added and removed, hits found stale."""

@@ -162,6 +162,7 @@ def check_header_fields(header: dict, members: list[str], path: Path) -> None:
         v = header.get(key)
         if v is not None and not isinstance(v, dict):
             raise _fail(path, f"{key} is {type(v).__name__}, not an object")
-    inst = header.get("instances")
-    if inst is not None and (not isinstance(inst, list) or not all(isinstance(x, dict) for x in inst)):
-        raise _fail(path, "instances is not a list of objects")
+    for key in ("instances", "history"):
+        v = header.get(key)
+        if v is not None and (not isinstance(v, list) or not all(isinstance(x, dict) for x in v)):
+            raise _fail(path, f"{key} is not a list of objects")

@@ -21,8 +21,9 @@ Header JSON: {"format": "ovmm-voxel-map", "version": 2, "voxel_size_m", "feature
 "perception" (the perception config dict), "map_config" (VoxelMapConfig), "frames", "source",
 "created" (ISO time), "counts": {"semantic": N, "occupancy": M}, "crc32": {member: CRC-32 of its bytes},
 "instances" (what the map's objects are called), "query_calibration" (not-found threshold and margin of its
-encoder, mapping.calibration), "fingerprint" (the scene or capture it was made from, mapping.fingerprint)}; the
-last three are optional (maps written before them load with empty values).
+encoder, mapping.calibration), "fingerprint" (the scene or capture it was made from, mapping.fingerprint),
+"history" (updates made while the robot worked after the scan, oldest first: MapMetadata.history)}; the
+last four are optional (maps written before them load with empty values).
 Loading checks the format name and version, the header's SHA-256, every header field's type and range
 (mapping.map_file_checks), every member's presence, declared and actual size (bounded by what the header's
 counts imply, so a decompression bomb is refused after reading at most that much), its .npy dtype and shape,
@@ -124,6 +125,7 @@ def save_map(vmap: VoxelMap, path: str | Path) -> Path:
         "instances": meta.instances,
         "query_calibration": meta.query_calibration,
         "fingerprint": meta.fingerprint,
+        "history": meta.history,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "counts": {"semantic": len(vmap.semantic), "occupancy": len(vmap.occupancy)},
         "crc32": {name: _crc(arr) for name, arr in arrays.items()},
@@ -236,7 +238,8 @@ def load_map(path: str | Path, map_class: type[VoxelMap]) -> VoxelMap:
                        frames=int(header.get("frames") or 0), source=header.get("source"),
                        instances=_list_of_dicts(header.get("instances")),
                        query_calibration=_dict(header.get("query_calibration")),
-                       fingerprint=_dict(header.get("fingerprint")))
+                       fingerprint=_dict(header.get("fingerprint")),
+                       history=_list_of_dicts(header.get("history")))
     map_config = check_map_config(VoxelMapConfig, header.get("map_config"), path)
     config = VoxelMapConfig.from_dict({**map_config, "voxel_size_m": header["voxel_size_m"]})
     vmap = map_class(config, meta)

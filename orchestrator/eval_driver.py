@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from orchestrator.configs import EvalConfig
+from orchestrator.eval_changes import sequence_mode
 from orchestrator.eval_cluster import ClusterConfig
 from orchestrator.eval_jobs import Apartment, episode_key, prepare_apartment, run_episode_job, settings_id
 from orchestrator.eval_results import ResultsFile
@@ -103,6 +104,23 @@ def evaluate(config: EvalConfig, cluster: ClusterConfig | None = None, results: 
     return run
 
 
+def _run_sequence(config: EvalConfig, apt: Apartment, indices: list[int], on_record: Callable, run: EvalRun,
+                  progress: Progress) -> None:
+    """One apartment of a changing home (orchestrator.eval_changes): its changes, then its requests in order."""
+    from orchestrator.eval_changes import run_changed_apartment
+
+    if not indices:
+        return
+    try:
+        records = run_changed_apartment(config, apt, indices, settings_id(config), progress)
+    except Exception as exc:  # noqa: BLE001 - reported in the JSON; the apartment runs again next time
+        log.debug("apartment %d sequence failed", apt.seed, exc_info=True)
+        run.errors.append({"apartment": apt.seed, "error": f"{type(exc).__name__}: {exc}"})
+        return
+    for record in records:
+        on_record(record)
+
+
 def _run_here(config: EvalConfig, jobs: list[ApartmentJob], on_apartment: Callable, on_record: Callable,
               run: EvalRun, progress: Progress) -> None:
     """The plain loop: the same jobs, one after another in this process."""
@@ -113,6 +131,9 @@ def _run_here(config: EvalConfig, jobs: list[ApartmentJob], on_apartment: Callab
         except Exception as exc:  # noqa: BLE001 - one apartment's failure is reported, the others still run
             log.debug("apartment %d failed", job.seed, exc_info=True)
             run.errors.append({"apartment": job.seed, "error": f"{type(exc).__name__}: {exc}"})
+            continue
+        if sequence_mode(config):  # --changes / --carry-map: the apartment's requests in sequence, one world
+            _run_sequence(config, apt, on_apartment(apt, job), on_record, run, progress)
             continue
         for i in on_apartment(apt, job):
             progress.status(f"apartment {job.seed}: {apt.episodes[i].request[:40]}")

@@ -62,8 +62,12 @@ def load_task_map(map_file: str | Path, options: RobotOptions, spec=None) -> Vox
 
 
 def run_request(text: str, map_path: str | Path, options: RobotOptions, config: TaskConfig | None = None,
-                log_path: str | Path | None = None, device: str = "cpu") -> TaskReport:
-    """Parse `text`, load the map, connect to the robot and carry the task out; write the run log if asked."""
+                log_path: str | Path | None = None, device: str = "cpu",
+                save_map: str | Path | None = None) -> TaskReport:
+    """Parse `text`, load the map, connect to the robot and carry the task out; write the run log if asked.
+
+    The frames the robot sees while it works update the map (orchestrator.live_map); `save_map` writes the
+    updated map there afterwards (mapping.persistence, atomically, with the run in its history)."""
     task = parse_request(text)
     spec, descriptions = scene_descriptions(options.scene)
     voxel_map = load_task_map(map_path, options, spec)
@@ -72,4 +76,7 @@ def run_request(text: str, map_path: str | Path, options: RobotOptions, config: 
         report = TaskRunner(robot, voxel_map, perception, config).run(task, text)
     if log_path is not None:
         write_json_atomic(log_path, report.to_dict())
+    if save_map is not None:
+        written = voxel_map.save(save_map)
+        log.info("saved the updated map to %s (%d updates in its history)", written, len(voxel_map.metadata.history))
     return report

@@ -380,7 +380,7 @@ class TaskRunner:
     def _record(self, report: TaskReport) -> None:
         """The request's entry in the map's history (what the live map changed, what the search found stale)."""
         search = getattr(self, "_search", None)
-        if search is not None and (search.stale or search.looked):
+        if search is not None and search.stale:
             report.search = search.to_dict()
         if self.live is not None:
             report.map_update = self.live.record("run", request=report.request, success=report.success,

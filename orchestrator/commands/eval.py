@@ -74,7 +74,13 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("--object-library fills generated apartments: do not give it with --scene-dataset")
         object_library(config.object_library)  # a bad library is one error line before anything runs
         config = replace(config, object_library=str(Path(config.object_library).resolve()))
+    from orchestrator.eval_changes import check_changes_options, sequence_mode
+
+    check_changes_options(config)
     cluster = None
+    if sequence_mode(config) and (args.workers is not None or args.address):
+        raise InputError("--changes / --carry-map run each apartment's requests in sequence in this process: "
+                         "leave out --workers and --ray-address")
     if args.workers is not None or args.address:
         from orchestrator.eval_cluster import check_reachable, import_ray
 
@@ -123,6 +129,11 @@ def _evaluate(config, cluster, results, evaluate, aggregate_records, text_report
         "episode_seconds_without_scans": round(sum(r["seconds"] for r in run_.records) / max(len(run_.records), 1), 2),
         "episodes_run_now": run_.ran_now, "episodes_from_results": run_.from_results,
         "workers": run_.workers, "worker_retries": run_.retries, "errors": run_.errors})
+    from orchestrator.eval_changes import changes_summary, sequence_mode
+
+    if sequence_mode(config):
+        out["changes"] = {"per_apartment": config.changes, "changed_target_share": config.changed_target_share,
+                          **changes_summary(run_.records)}
     print(text_report(out), file=sys.stderr)
     return out, run_
 

@@ -65,6 +65,9 @@ def register(subparsers) -> None:
     add_threshold_argument(p)
     p.add_argument("--log", dest="log_path", help="write the run report (JSON) here")
     p.add_argument("--png", help="write a top-down picture of the run here")
+    p.add_argument("--save-map", metavar="OUT.npz",
+                   help="write the map as the robot left it (updated from what it saw while working, with the run in "
+                        "its history) here")
     p.add_argument("--device", default="cpu", help="perception device (cpu, cuda, auto)")
     p.set_defaults(func=run)
 
@@ -79,8 +82,9 @@ def run(args: argparse.Namespace) -> int:
 
     check_output_folder(args.log_path, "--log")
     check_output_folder(args.png, "--png")
+    check_output_folder(args.save_map, "--save-map")
     report = run_request(args.request, args.map_path, robot_options(args), config=task_config(args),
-                         log_path=args.log_path, device=args.device)
+                         log_path=args.log_path, device=args.device, save_map=args.save_map)
     print("\n".join(report.log))
     print()
     print(phase_table(report))
@@ -93,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
             labels = scene_labels(SceneSpec.load(args.scene))
         save_run_png(VoxelMap.load(map_path(args.map_path)), [report], args.png, labels=labels)
         print(f"wrote {args.png}")
+    if args.save_map:
+        print(f"wrote the updated map to {map_path(args.save_map)}")
     if report.success:
         print(f"done: {report.task.describe()} ({report.seconds:.1f} s)")
         return 0

@@ -1,0 +1,277 @@
+"""Search when the map is wrong: the object is not where the map says (moved or taken away since the scan).
+
+The task machine (orchestrator.task_machine) drives to the map's best hit for the object; before it picks,
+`ObjectSearch.confirm` looks at the hit with a fresh head-camera frame (grasping.execute.perceive, the
+pick's own look). The object is confirmed when the phrase's mask is seen within `confirm_radius_m` of the
+hit. Otherwise the hit is **stale**: its place joins the stale set (hits near a stale place are skipped
+from then on) and its semantic voxels leave the map (negative evidence from a look straight at it; the
+frame itself is fused by the live map, so an object seen elsewhere in that view is added where it is now).
+
+When the hits run out, `ObjectSearch.more` widens the search, one stage at a time, within a budget
+(`SearchConfig`: places and seconds):
+1. look around where the robot stands (head pans), fusing every frame, and ask the map again;
+2. drive to the nearest furniture surfaces of the map (cells of the obstacle grid whose highest point is at
+   table/counter/shelf height, clustered: where objects are put down), nearest the stale place first,
+   look at each (and around it) and ask the map again.
+Each fresh answer above the map's not-found threshold that is not near a stale place is tried in turn.
+When nothing is left, `not_found_reason()` says so in one line with where it looked.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from core.stretch import STRETCH, head_look_at
+from grasping.execute import perceive
+from grasping.object_points import ObjectNotSeenError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from mapping.query import Hit
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """How far the robot searches for an object that is not where the map says."""
+
+    enabled: bool = True
+    confirm_radius_m: float = 0.35
+    """A fresh view of the phrase's mask within this of the hit (horizontally) confirms it."""
+    stale_radius_m: float = 0.35
+    """Hits within this of a stale place are not tried again."""
+    look_pans: int = 5
+    """Head pans of a look-around (spread over the pan range)."""
+    look_tilt: float = -0.55
+    """Head tilt while looking around (about 30 degrees down: tables and counters in view)."""
+    surfaces: int = 4
+    """Furniture surfaces driven to and looked at after the look-around (0: none)."""
+    surface_heights_m: tuple[float, float] = (0.3, 1.3)
+    """Obstacle-grid cells whose highest point lies in this band are surfaces objects are put on."""
+    min_surface_cells: int = 12
+    """Smaller clusters of such cells are not surfaces (a chair's seat edge, noise)."""
+    budget_s: float = 240.0
+    """The search stops widening after this long (seconds since the first stale hit)."""
+
+
+@dataclass
+class _Place:
+    xy: np.ndarray
+    what: str
+
+
+class ObjectSearch:
+    """The search for one phrase during one request; `runner` is the TaskRunner doing the request."""
+
+    def __init__(self, runner, phrase: str, config: SearchConfig | None = None) -> None:
+        self.runner = runner
+        self.phrase = phrase
+        self.config = config or SearchConfig()
+        self.stale: list[np.ndarray] = []  # (x, y) of stale hits
+        self.looked: list[_Place] = []  # where the robot looked, in order
+        self._stages: list[str] = ["look_around"] + [f"surface {k}" for k in range(self.config.surfaces)]
+        self._visited: list[np.ndarray] = []
+        self._t0: float | None = None
+        self._description: str | None = None
+        self.views = 0
+
+    # -- hits ---------------------------------------------------------------------------------------------
+    def remember(self, hits: list[Hit]) -> list[Hit]:
+        """Keep fresh hits on their voxels while the map is updated (orchestrator.live_map) and return them."""
+        live = self.runner.live
+        if live is not None:
+            live.keep_hits(hits)
+        return hits
+
+    def is_stale(self, hit: Hit) -> bool:
+        c = np.asarray(hit.center[:2], dtype=float)
+        return any(np.hypot(*(c - s)) < self.config.stale_radius_m for s in self.stale)
+
+    def attempts(self, report, hits: list[Hit], modes: dict) -> Iterator[tuple]:
+        """(hit, reach mode, navigator) to try in turn: the map's hits, then what the search stages find."""
+        self._description = next((h.description for h in hits if h.description is not None), None)
+        queue = list(hits)
+        while True:
+            while queue:
+                hit = queue.pop(0)
+                for mode, navigator in modes.items():
+                    if self.is_stale(hit):
+                        break
+                    yield hit, mode, navigator
+            queue = self.more(report)
+            if not queue:
+                return
+
+    # -- confirming a hit ------------------------------------------------------------------------------
+    def confirm(self, report, hit: Hit) -> bool:
+        """Look at the hit from where the robot parked: True if the object is there; else mark it stale."""
+        if self._t0 is None:
+            self._t0 = time.perf_counter()
+        robot = self.runner.robot
+        segment = self.runner._segment  # noqa: SLF001 - the runner's own segmentation of the phrase
+        pick_cfg = self.runner.config.pick
+        steps: list[str] = []
+        try:
+            cloud, _ = perceive(robot, lambda frame: segment(frame, self.phrase), self.phrase,
+                                np.asarray(hit.center, dtype=float), pick_cfg, recentre=False, steps=steps)
+            seen = cloud.centroid
+        except ObjectNotSeenError:
+            seen = None
+        self.views += 1
+        centre = np.asarray(hit.center, dtype=float)
+        self.looked.append(_Place(centre[:2].copy(), "hit"))
+        if seen is not None and np.hypot(*(np.asarray(seen[:2]) - centre[:2])) <= self.config.confirm_radius_m:
+            return True
+        where = "not in view" if seen is None else f"seen instead at {_xy(seen)}"
+        self.runner._note(report, f"search: '{self.phrase}' is not at the map's hit {_xy(centre)} "  # noqa: SLF001
+                                  f"({where}); marking it stale")
+        self.mark_stale(hit)
+        return False
+
+    def mark_stale(self, hit: Hit) -> int:
+        """Add the hit's place to the stale set and drop its semantic voxels from the map; returns how many."""
+        self.stale.append(np.asarray(hit.center[:2], dtype=float).copy())
+        sem = self.runner.map.semantic
+        rows = np.asarray(hit.voxels, dtype=np.int64)
+        rows = rows[(rows >= 0) & (rows < len(sem))]
+        if rows.size == 0:
+            return 0
+        keep = np.ones(len(sem), bool)
+        keep[rows] = False
+        gone = sem.remove(keep)
+        if self.runner.live is not None:
+            self.runner.live.refresh_hits()
+        return gone
+
+    # -- widening the search --------------------------------------------------------------------------
+    def more(self, report) -> list[Hit]:
+        """Run search stages until one finds fresh hits (returned) or the budget or the stages run out."""
+        if not self.stale:  # nothing was found stale: the ordinary failures stand, no search
+            return []
+        while self._stages:
+            if self._t0 is not None and time.perf_counter() - self._t0 > self.config.budget_s:
+                self.runner._note(report, f"search: budget of {self.config.budget_s:.0f} s spent")  # noqa: SLF001
+                self._stages.clear()
+                break
+            stage = self._stages.pop(0)
+            if stage == "look_around":
+                self._look_around(report)
+            elif not self._visit_surface(report):
+                self._stages = [s for s in self._stages if s == "look_around"]
+                continue
+            hits = self._ask()
+            if hits:
+                self.runner._note(report, f"search: '{self.phrase}' now in the map at {_xy(hits[0].center)} "  # noqa: SLF001
+                                          f"(score {hits[0].score:.2f}) after {stage}")
+                return hits
+        return []
+
+    def _look_around(self, report, pans: tuple[float, ...] | None = None) -> None:
+        robot = self.runner.robot
+        lo, hi = STRETCH.limits.head_pan
+        n = max(1, self.config.look_pans)
+        pans = pans or tuple(float(hi - k * (hi - lo) / max(n - 1, 1)) for k in range(n))
+        for pan in pans:
+            robot.set_head(pan, self.config.look_tilt)
+            robot.observe()  # fused into the map by the live map (orchestrator.live_map)
+            self.views += 1
+        here = robot.get_base_pose()
+        self.looked.append(_Place(here.xy.copy(), "look-around"))
+        self.runner._note(report, f"search: looked around at {_xy(here.xy)} ({len(pans)} views)")  # noqa: SLF001
+
+    def _ask(self) -> list[Hit]:
+        """The map's hits for the phrase now: above the not-found threshold, the same instance where the map
+        knows instances, away from every stale place."""
+        from core.errors import OvmmError
+
+        runner = self.runner
+        try:
+            hits = runner.map.query_text(self.phrase, runner.perception, runner.config.query)
+        except OvmmError:
+            return []
+        thr, _, _ = runner.thresholds()
+        good = [h for h in hits if h.score >= thr and not self.is_stale(h)
+                and (self._description is None or h.description in (None, self._description))]
+        return self.remember(good[: runner.config.candidates])
+
+    def surfaces(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(centre xyz, extent xyz) of the map's furniture surfaces (see the module docstring)."""
+        from scipy import ndimage
+
+        grid = self.runner._grid  # noqa: SLF001 - the runner's current obstacle grid
+        h = grid.max_height_m
+        if h is None:
+            return []
+        lo, hi = self.config.surface_heights_m
+        with np.errstate(invalid="ignore"):
+            mask = (h >= lo) & (h <= hi)
+        labels, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
+        out = []
+        for k, idx in enumerate(ndimage.find_objects(labels), start=1):
+            if idx is None:
+                continue
+            cells = np.argwhere(labels[idx] == k) + np.array([idx[0].start, idx[1].start])
+            if len(cells) < self.config.min_surface_cells:
+                continue
+            xy = grid.cell_to_world(cells)
+            z = float(np.median(h[cells[:, 0], cells[:, 1]]))
+            lo_xy, hi_xy = xy.min(axis=0), xy.max(axis=0)
+            out.append((np.array([*(0.5 * (lo_xy + hi_xy)), z]),
+                        np.array([*(hi_xy - lo_xy + grid.resolution_m), 0.05])))
+        return out
+
+    def _visit_surface(self, report) -> bool:
+        """Drive to the next unvisited surface nearest the first stale place and look at it; False when
+        none is left to visit."""
+        runner = self.runner
+        origin = self.stale[0]
+        cands = [(c, e) for c, e in self.surfaces()
+                 if all(np.hypot(*(c[:2] - s)) > self.config.stale_radius_m + 0.2 for s in self.stale)
+                 and all(np.hypot(*(c[:2] - v)) > 0.5 for v in self._visited)]
+        cands.sort(key=lambda ce: float(np.hypot(*(ce[0][:2] - origin))))
+        for centre, extent in cands[:6]:
+            self._visited.append(centre[:2].copy())
+            if runner._stow(report):  # noqa: SLF001 - never drive with the arm out
+                return False
+            plan = runner.navigator.plan_to_target(runner._grid, runner.robot.get_base_pose(), centre, extent)  # noqa: SLF001
+            if not plan.success:
+                continue
+            ok, _ = runner._follow(report, plan, (centre, extent), "search", runner.navigator)  # noqa: SLF001
+            if not ok:
+                continue
+            robot = runner.robot
+            pan, tilt = head_look_at(robot.get_base_pose(), centre)
+            looks = (pan - 0.6, pan, pan + 0.6)
+            for p in looks:
+                robot.set_head(p, tilt)
+                robot.observe()
+                self.views += 1
+            self.looked.append(_Place(centre[:2].copy(), "surface"))
+            runner._note(report, f"search: looked at the surface at {_xy(centre)} ({len(looks)} views)")  # noqa: SLF001
+            return True
+        return False
+
+    # -- the answer -----------------------------------------------------------------------------------
+    def not_found_reason(self) -> str:
+        """One line: not found, and where the robot looked."""
+        stale = ", ".join(_xy(s) for s in self.stale) or "none"
+        places = "; ".join(f"{p.what} {_xy(p.xy)}" for p in self.looked) or "nowhere"
+        return (f"'{self.phrase}' not found: the map's hits at {stale} are stale and a search of {self.views} views "
+                f"did not see it (looked at: {places})")
+
+    def to_dict(self) -> dict:
+        return {"stale": [[round(float(v), 2) for v in s] for s in self.stale], "views": self.views,
+                "looked": [{"what": p.what, "xy": [round(float(v), 2) for v in p.xy]} for p in self.looked]}
+
+
+def _xy(p) -> str:
+    p = np.asarray(p, dtype=float)
+    return f"({p[0]:.2f}, {p[1]:.2f})"
+
