@@ -3,10 +3,11 @@
 A frontier cell is a FREE cell (floor seen) with an UNKNOWN 8-neighbour. Frontier cells are clustered
 (8-connected, `scipy.ndimage.label`); clusters smaller than `min_cells` are dropped (sensor noise along
 walls). Each cluster gets a viewpoint: the traversable cell of the robot's free component nearest to the
-cluster's centre among those within `max_view_distance_m` of a cluster cell (`scipy.spatial.cKDTree`),
-and a travel cost: the
-geodesic distance to that viewpoint (navigation.geodesic.distance_field). Score = information gain (the
-cluster's length in metres) / (travel cost + `cost_offset_m`).
+cluster's centre among those within `max_view_distance_m` of a cluster cell (`scipy.spatial.cKDTree`)
+that see that cell: the straight line to it crosses no seen obstacle (navigation.lineofsight), so a
+viewpoint is never on the far side of a thin wall; and a travel cost: the geodesic distance to that
+viewpoint (navigation.geodesic.distance_field). Score = information gain (the cluster's length in
+metres) / (travel cost + `cost_offset_m`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from mapping.obstacles import FREE, UNKNOWN
+from mapping.obstacles import FREE, OBSTACLE, UNKNOWN
 from navigation.geodesic import distance_field
+from navigation.lineofsight import segments_unobstructed
 from navigation.occupancy import OccupancyGrid
 
 _EIGHT = np.ones((3, 3), dtype=bool)
@@ -32,6 +34,8 @@ class FrontierConfig:
     """A viewpoint must be this close to its frontier (the camera sees the unknown beyond it)."""
     cost_offset_m: float = 1.0
     """Added to the travel cost so a frontier next to the robot does not get an infinite score."""
+    max_viewpoint_checks: int = 2000
+    """Line-of-sight checks per cluster (candidates nearest the cluster's centre first)."""
 
 
 @dataclass(frozen=True)
@@ -72,8 +76,10 @@ def find_frontiers(occ: OccupancyGrid, robot_xy: np.ndarray, config: FrontierCon
         return []
     dist = distance_field(occ, np.asarray(robot_xy, np.float64))
     reach_rc = np.argwhere(np.isfinite(dist))
-    tree = cKDTree(occ.cell_to_world(reach_rc)) if len(reach_rc) else None
+    reach_xy = occ.cell_to_world(reach_rc)
+    opaque = occ.state == OBSTACLE
     res = occ.resolution_m
+    reach_m = config.max_view_distance_m
     out: list[Frontier] = []
     for k, idx in enumerate(ndimage.find_objects(labels), start=1):
         sub = labels[idx] == k
@@ -81,16 +87,20 @@ def find_frontiers(occ: OccupancyGrid, robot_xy: np.ndarray, config: FrontierCon
         if len(cells) < config.min_cells:
             continue
         cxy = occ.cell_to_world(cells)
+        centre = cxy.mean(axis=0)
         view, travel = None, float("inf")
-        if tree is not None:
-            d, j = tree.query(cxy, distance_upper_bound=config.max_view_distance_m)
+        near = np.all((reach_xy >= cxy.min(axis=0) - reach_m) & (reach_xy <= cxy.max(axis=0) + reach_m), axis=1)
+        if near.any():
+            cand_rc, cand_xy = reach_rc[near], reach_xy[near]
+            d, j = cKDTree(cxy).query(cand_xy, distance_upper_bound=reach_m)
             ok = np.isfinite(d)
-            if ok.any():
-                # Among the reachable cells near the cluster, the one nearest its centre (looks deepest).
-                cand = reach_rc[np.unique(j[ok])]
-                cand_xy = occ.cell_to_world(cand)
-                best = int(np.argmin(np.linalg.norm(cand_xy - cxy.mean(axis=0), axis=1)))
-                view, travel = cand_xy[best], float(dist[cand[best, 0], cand[best, 1]])
-        out.append(Frontier(cells, cxy.mean(axis=0), view, travel, len(cells) * res))
+            cand_rc, cand_xy, seen_xy = cand_rc[ok], cand_xy[ok], cxy[j[ok]]
+            # Nearest the cluster's centre first (looks deepest), among those that see their frontier cell.
+            order = np.argsort(np.linalg.norm(cand_xy - centre, axis=1), kind="stable")[:config.max_viewpoint_checks]
+            sees = segments_unobstructed(occ, cand_xy[order], seen_xy[order], opaque)
+            if sees.any():
+                best = order[int(np.argmax(sees))]
+                view, travel = cand_xy[best], float(dist[cand_rc[best, 0], cand_rc[best, 1]])
+        out.append(Frontier(cells, centre, view, travel, len(cells) * res))
     out.sort(key=lambda f: (not f.reachable, -f.score(config.cost_offset_m)))
     return out

@@ -69,3 +69,20 @@ def segments_clear(grid: OccupancyGrid, a: np.ndarray, b: np.ndarray, min_cleara
 def los_clearance(grid: OccupancyGrid) -> float:
     """Cell clearance a straight segment needs everywhere along it (inflation radius + half a cell)."""
     return float(grid.inflation_m + 0.5 * grid.resolution_m)
+
+
+def segments_unobstructed(grid: OccupancyGrid, a: np.ndarray, b: np.ndarray, opaque: np.ndarray,
+                          step_m: float | None = None) -> np.ndarray:
+    """(N,) bool: no point sampled along segment a[i] -> b[i] (world (N, 2) each, `step_m` apart, a quarter
+    cell by default) lies in an `opaque` cell (bool (rows, cols), e.g. the grid's seen obstacles: a camera
+    at a sees b across free and unknown cells, not through a wall). Points outside the grid are not opaque."""
+    a = np.asarray(a, np.float64).reshape(-1, 2)
+    b = np.asarray(b, np.float64).reshape(-1, 2)
+    if len(a) == 0:
+        return np.zeros(0, bool)
+    pts, valid = segment_samples(a, b, grid.resolution_m / 4 if step_m is None else step_m)
+    rc = grid.world_to_cell(pts.reshape(-1, 2))
+    inside = grid.in_bounds(rc)
+    hit = np.zeros(len(rc), bool)
+    hit[inside] = np.asarray(opaque, bool)[rc[inside, 0], rc[inside, 1]]
+    return ~(hit.reshape(valid.shape) & valid).any(axis=1)
