@@ -78,10 +78,12 @@ def _rest_offset(spec, obj) -> float:
     return float(obj.position[2] - (max(tops) if tops else 0.0))
 
 
-def plan_changes(spec, k: int, seed: int, targets: tuple[str, ...] = ()) -> list[Change]:
+def plan_changes(spec, k: int, seed: int, targets: tuple[str, ...] = (), kinds: tuple[str, ...] | None = None,
+                 keep: tuple[str, ...] = ()) -> list[Change]:
     """Up to `k` changes, deterministic for (spec, seed): the `targets` (object ids) first, with kinds cycling
-    over CHANGE_KINDS, then other objects with seeded random kinds. An object with no feasible destination
-    for its kind tries the other kinds; one with none is left where it is."""
+    over CHANGE_KINDS (or `kinds[i]` for target i), then other objects with seeded random kinds. An object
+    with no feasible destination for its kind tries the other kinds; one with none is left where it is.
+    Objects in `keep` (the other requests' objects) are never changed."""
     from sim.scene.episodes import (
         EPISODE_ROBOT_RADIUS_M,
         ReachOracle,
@@ -95,7 +97,7 @@ def plan_changes(spec, k: int, seed: int, targets: tuple[str, ...] = ()) -> list
     sizes = {o.id: _footprint_radius(o, spec.base_dir) for o in spec.objects}
     current = copy.copy(spec)
     current.objects = list(spec.objects)
-    others = [o.id for o in (spec.objects[i] for i in rng.permutation(len(spec.objects))) if o.id not in targets]
+    others = [o.id for o in (spec.objects[i] for i in rng.permutation(len(spec.objects))) if o.id not in targets and o.id not in keep]
     order = [t for t in targets if any(o.id == t for o in spec.objects)] + others
     first_kind = int(rng.integers(len(CHANGE_KINDS)))
     changes: list[Change] = []
@@ -133,7 +135,12 @@ def plan_changes(spec, k: int, seed: int, targets: tuple[str, ...] = ()) -> list
         if obj.on is None:
             continue
         is_target = oid in targets
-        kind0 = CHANGE_KINDS[(first_kind + k_i) % 3] if is_target else CHANGE_KINDS[int(rng.integers(3))]
+        if is_target and kinds is not None and k_i < len(kinds):
+            kind0 = kinds[k_i]
+        elif is_target:
+            kind0 = CHANGE_KINDS[(first_kind + k_i) % 3]
+        else:
+            kind0 = CHANGE_KINDS[int(rng.integers(3))]
         for kind in (kind0, *[c for c in CHANGE_KINDS if c != kind0]):
             dest = destination(obj, kind)
             if dest is None:
@@ -214,7 +221,8 @@ def run_changed_apartment(config, apartment, indices: list[int], settings: str, 
     episodes = list(apartment.episodes)
     picked = _episode_targets(len(episodes), config.changed_target_share, config.changes, apartment.seed)
     targets = tuple(episodes[i].object_id for i in picked)
-    changes = plan_changes(scene.spec, config.changes, apartment.seed, targets) if config.changes > 0 else []
+    keep = tuple(e.object_id for i, e in enumerate(episodes) if i not in picked)
+    changes = plan_changes(scene.spec, config.changes, apartment.seed, targets, keep=keep) if config.changes > 0 else []
     by_object = {c.object_id: c for c in changes}
     threshold = calibration_of(vmap).threshold
     world = make_world(scene.spec, base_dir=scene.scene_path.parent)

@@ -55,6 +55,8 @@ class SearchConfig:
     """Furniture surfaces driven to and looked at after the look-around (0: none)."""
     surface_heights_m: tuple[float, float] = (0.3, 1.3)
     """Obstacle-grid cells whose highest point lies in this band are surfaces objects are put on."""
+    surface_min_depth_m: float = 0.25
+    """Surfaces are at least this wide both ways (thinner runs of cells at that height are walls)."""
     min_surface_cells: int = 12
     """Smaller clusters of such cells are not surfaces (a chair's seat edge, noise)."""
     budget_s: float = 240.0
@@ -212,6 +214,10 @@ class ObjectSearch:
         lo, hi = self.config.surface_heights_m
         with np.errstate(invalid="ignore"):
             mask = (h >= lo) & (h <= hi)
+        # Walls seen only up to this height are in the band too, but thin: an opening removes anything less
+        # than `surface_min_depth_m` across, and tables, counters, beds and cabinets stay.
+        k = max(1, int(round(self.config.surface_min_depth_m / grid.resolution_m)))
+        mask = ndimage.binary_opening(mask, structure=np.ones((k, k), bool))
         labels, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
         out = []
         for k, idx in enumerate(ndimage.find_objects(labels), start=1):
