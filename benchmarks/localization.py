@@ -1,11 +1,13 @@
 """Localisation benchmark: global relocalisation (navigation.localization) from random free poses in
-generated apartments, lidar only.
+generated apartments, with the lidar or (`--sensor camera`) a head-camera depth sweep.
 
 For each apartment (sim.scene.generator seed) the map is the scene's ground-truth occupancy at the lidar's
 height band (orchestrator.commands.localize.scan_map_from_scene); the robot is placed at `--poses` random
 free poses (ground-truth free space of its start component) with a random odometry-frame offset, one
 MuJoCo ray-cast scan of the A1 model with range noise is taken, and the pose is found with no initial
-guess; after a not-localised answer the robot moves 0.3-0.8 m (up to `--retries` times) and relocalises
+guess (`--sensor camera`: instead of the lidar scan, the head pans through `--pans` views at the sweep
+tilt, each depth image rendered in MuJoCo with the D435 noise model, and navigation.depth_sweep cuts them to
+a scan; the tracking episode then still uses the lidar); after a not-localised answer the robot moves 0.3-0.8 m (up to `--retries` times) and relocalises
 with all its views merged by odometry (navigation.localization.merge_scans). Reported: success (within 0.10 m and 5 degrees), "not localised" (ambiguous / no match) and
 confident-wrong rates, median/max errors of the localised answers, median/max seconds per relocalisation
 (wall clock; `load_average_1min` says how busy the cores were).
@@ -35,10 +37,32 @@ from core.types import Pose2D  # noqa: E402
 from navigation.localization import Localizer, compose, inverse, merge_scans  # noqa: E402
 from orchestrator.commands.localize import SUCCESS_DEG, SUCCESS_M, free_poses, scan_map_from_scene  # noqa: E402
 from sim.backends import make_world  # noqa: E402
+from sim.config import SimConfig  # noqa: E402
 from sim.lidar import simulate_scan  # noqa: E402
 from sim.realism import LidarConfig, OdometryNoise  # noqa: E402
 from sim.realism_odometry import OdometryModel  # noqa: E402
 from sim.scene.generator import generate_scene  # noqa: E402
+
+
+def camera_sweep(world, true: Pose2D, odom: Pose2D, rng: np.random.Generator, pans: int):
+    """A head-camera depth sweep at the true pose, posed by the odometry (as LocalizedRobot._sweep makes it)."""
+    from core.stretch import STRETCH, T_world_headcam
+    from core.types import RGBDFrame
+    from navigation.depth_sweep import depth_sweep_scan
+    from orchestrator.localized_robot import LocalizationConfig
+    from sim.realism import DepthNoise
+    from sim.realism_depth import noisy_depth
+
+    tilt = LocalizationConfig().sweep_tilt
+    lo, hi = STRETCH.limits.head_pan
+    intr = world.config.intrinsics()
+    frames = []
+    for pan in np.linspace(hi, lo, pans):
+        rgb, depth, _ = world.render(T_world_headcam(true, float(pan), tilt), intr)
+        depth = noisy_depth(depth, rgb, DepthNoise(), rng, 1.0)
+        frames.append(RGBDFrame(rgb=rgb, depth_m=depth, intrinsics=intr,
+                                T_world_cam=T_world_headcam(odom, float(pan), tilt)))
+    return depth_sweep_scan(frames, odom)
 
 
 def track_episode(spec, world, loc: Localizer, goals: list[Pose2D], rng: np.random.Generator) -> dict:
@@ -92,11 +116,21 @@ def main() -> int:
                     help="after a not-localised answer, move 0.3-0.8 m and relocalise with all views (0: off)")
     ap.add_argument("--episodes", type=int, default=1, choices=(0, 1),
                     help="1: also drive one 4-goal episode per apartment, tracking vs odometry alone")
+    ap.add_argument("--sensor", choices=("lidar", "camera"), default="lidar",
+                    help="relocalise from the lidar or from a head-camera depth sweep")
+    ap.add_argument("--pans", type=int, default=10, help="--sensor camera: head pans of a sweep")
     args = ap.parse_args()
+
+    def take(world, true, odom, rng, k):
+        if args.sensor == "camera":
+            return camera_sweep(world, true, odom, rng, args.pans)
+        return simulate_scan(world, true, odom, LidarConfig(), rng, float(k))
+
     rows, per_apartment, episodes = [], {}, []
     for a in args.apartments:
         spec = generate_scene(a)
-        world = make_world(spec)
+        world = make_world(spec, SimConfig(camera_width=320, camera_height=240)) if args.sensor == "camera" \
+            else make_world(spec)
         t0 = time.perf_counter()
         loc = Localizer(scan_map_from_scene(spec))
         build_s = time.perf_counter() - t0
@@ -105,7 +139,7 @@ def main() -> int:
         pool = free_poses(spec, 2000, np.random.default_rng([args.seed, a, 1]))
         for k, true in enumerate(free_poses(spec, args.poses, rng)):
             odom = Pose2D(float(rng.uniform(-5, 5)), float(rng.uniform(-5, 5)), float(rng.uniform(-math.pi, math.pi)))
-            scans = [simulate_scan(world, true, odom, LidarConfig(), rng, float(k))]
+            scans = [take(world, true, odom, rng, k)]
             ans = loc.relocalise(scans[0], odom)
             here, here_odom, moves, t_all = true, odom, 0, ans.seconds
             while not ans.localised and moves < args.retries:  # move a little and try again with every view
@@ -116,7 +150,7 @@ def main() -> int:
                 step = compose(inverse(here), nxt)  # the odometry sees the motion with 2 % error
                 here_odom = compose(here_odom, Pose2D(step.x * 1.02, step.y * 1.02, step.theta * 1.02))
                 here, moves = nxt, moves + 1
-                scans.append(simulate_scan(world, here, here_odom, LidarConfig(), rng, float(k)))
+                scans.append(take(world, here, here_odom, rng, k))
                 ans = loc.relocalise(merge_scans(scans), odom)
                 t_all += ans.seconds
             r = {"apartment": a, "localised": ans.localised, "seconds": ans.seconds, "reason": ans.reason,
@@ -136,7 +170,8 @@ def main() -> int:
     loc_rows = [r for r in rows if r["localised"]]
     secs = [r["seconds"] for r in rows]
     out = {
-        "benchmark": "localization", "sensor": "lidar (A1 model, range noise)", "map": "ground-truth occupancy 0.10-0.25 m",
+        "benchmark": "localization", "sensor": "lidar (A1 model, range noise)" if args.sensor == "lidar" else
+        f"head-camera depth sweep ({args.pans} pans, 320x240, D435 noise model)", "map": "ground-truth occupancy 0.10-0.25 m",
         "apartments": args.apartments, "poses": len(rows), "pose_seed": args.seed,
         "tolerance": {"m": SUCCESS_M, "deg": SUCCESS_DEG},
         "success_rate": sum(r["success"] for r in rows) / len(rows),

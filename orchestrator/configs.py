@@ -49,6 +49,13 @@ class RobotOptions:
     """stretch-body: serial port of the base's RPLidar (None: no lidar scans)."""
     stretch_body: StretchBodyConfig = field(default_factory=StretchBodyConfig)
     """stretch-body: speeds, tolerances, homing and the map registration of the real-Stretch backend."""
+    localize: str = "auto"
+    """Localise in the map before the first motion and track while driving (orchestrator.localized_robot):
+    `auto` does it when the robot's pose is odometry (a Stretch; a simulated robot with drifting odometry),
+    `on` always, `off` never."""
+    map_registration: tuple[float, float, float] | None = None
+    """X, Y, THETA of the robot's reported frame in the map: tracking starts from it instead of a global
+    relocalisation (an override, when the home is ambiguous or the map has nothing at lidar height)."""
 
 
 @dataclass

@@ -55,6 +55,12 @@ class LocalizationConfig:
     the turn towards the goal), so the odometry error between two fixes stays within the tracker's search."""
     relocalise_turns: int = 3
     """Quarter turns in place to gather more scan when the first relocalisation is not sure."""
+    camera_sweep: bool = True
+    """Without a lidar scan: pan the head camera around and cut its depth to a scan (navigation.depth_sweep)."""
+    sweep_pans: int = 10
+    """Head pans of a sweep, spread over the pan range (with the camera's field of view: all around)."""
+    sweep_tilt: float = -0.35
+    """Head tilt of a sweep (rad): low enough to see the wall bases and furniture legs near the robot."""
 
 
 @dataclass
@@ -65,12 +71,14 @@ class LocalizationLog:
     lost: int = 0
     relocalisations: int = 0
     corrections: int = 0
+    sweeps: int = 0
+    """Scans made by panning the head camera (no lidar)."""
     last: Localization | None = None
     max_correction_m: float = 0.0
 
     def to_dict(self) -> dict:
         return {"tracks": self.tracks, "lost": self.lost, "relocalisations": self.relocalisations,
-                "corrections": self.corrections, "max_correction_m": round(self.max_correction_m, 3),
+                "corrections": self.corrections, "sweeps": self.sweeps, "max_correction_m": round(self.max_correction_m, 3),
                 "last": self.last.to_dict() if self.last else None}
 
 
@@ -108,10 +116,28 @@ class LocalizedRobot(Robot):
 
     def _scan(self) -> LaserScan:
         scan = self.inner.laser_scan()
-        if scan is None:
+        if scan is not None:
+            return scan
+        if not self.config.camera_sweep:
             raise RobotError("localisation needs the lidar, and this robot gives no scan (see ovmm robot-server "
-                             "--lidar-port)")
-        return scan
+                             "--lidar-port), and the camera sweep is off")
+        return self._sweep()
+
+    def _sweep(self) -> LaserScan:
+        """A scan from the head camera's depth, panned all around (then the head goes back where it was)."""
+        from core.stretch import STRETCH
+        from navigation.depth_sweep import depth_sweep_scan
+
+        cfg = self.config
+        before = self.inner.get_joints()
+        lo, hi = STRETCH.limits.head_pan
+        frames = []
+        for pan in np.linspace(hi, lo, max(2, cfg.sweep_pans)):
+            self.inner.set_head(float(pan), cfg.sweep_tilt)
+            frames.append(self.inner.observe().frame)
+        self.inner.set_head(before.head_pan, before.head_tilt)
+        self.log.sweeps += 1
+        return depth_sweep_scan(frames, self.inner.get_base_pose())
 
     def localise(self) -> Localization:
         """Find the robot in the map now (before the first motion; again after a lost track)."""
@@ -304,3 +330,32 @@ def localized_in_map(robot: Robot, voxel_map, config: LocalizationConfig = Local
     xyz, _, counts = voxel_map.occupancy_points()
     return LocalizedRobot(robot, scan_map_from_points(xyz, config.localizer.match, counts=counts), config,
                           registration)
+
+
+LOCALIZE_CHOICES = ("auto", "on", "off")
+
+
+def wants_localization(options) -> bool:
+    """Whether a command with these RobotOptions localises: `auto` for a Stretch (real or behind a robot
+    server: its pose is wheel odometry) and for a simulated robot whose realism profile drifts."""
+    from core.errors import InputError
+    from orchestrator.configs import RobotKind
+
+    if options.localize not in LOCALIZE_CHOICES:
+        raise InputError(f"--localize must be one of {', '.join(LOCALIZE_CHOICES)}, got {options.localize!r}")
+    if options.localize != "auto":
+        return options.localize == "on"
+    if options.kind != RobotKind.SIM.value:
+        return True
+    from sim.realism import load_realism  # noqa: PLC0415 - the simulator is optional on a robot
+
+    return load_realism(options.realism).odometry.enabled
+
+
+def localized_for(robot: Robot, voxel_map, options) -> Robot:
+    """`robot` as the command should drive it in `voxel_map`: localising (see `wants_localization`) from
+    `options.map_registration` or a global relocalisation, else as it is."""
+    if not wants_localization(options):
+        return robot
+    reg = options.map_registration
+    return localized_in_map(robot, voxel_map, registration=Pose2D(*reg) if reg is not None else None)

@@ -16,6 +16,7 @@ from core.io import write_json_atomic
 from mapping.map_encoder import check_encoder, perception_from_record
 from mapping.voxel_map import VoxelMap
 from orchestrator.configs import RobotOptions
+from orchestrator.localized_robot import localized_for
 from orchestrator.requests import parse_request
 from orchestrator.robot_factory import open_robot
 from orchestrator.task_machine import TaskConfig, TaskReport, TaskRunner
@@ -73,7 +74,7 @@ def run_request(text: str, map_path: str | Path, options: RobotOptions, config: 
     voxel_map = load_task_map(map_path, options, spec)
     perception = map_perception(voxel_map, descriptions, device, spec.instance_labels() if spec else None)
     with open_robot(options, spec) as robot:
-        report = TaskRunner(robot, voxel_map, perception, config).run(task, text)
+        report = TaskRunner(localized_for(robot, voxel_map, options), voxel_map, perception, config).run(task, text)
     if log_path is not None:
         write_json_atomic(log_path, report.to_dict())
     if save_map is not None:

@@ -1,4 +1,10 @@
-"""`ovmm localize --map MAP --sim SCENE.json [--trials N --seed S --json OUT]`: find the robot in a map.
+"""`ovmm localize --map MAP (--sim SCENE.json [--trials N --seed S] | --robot-host HOST) [--json OUT]`: find
+the robot in a map.
+
+With --robot-host the robot behind `ovmm robot-server` (a real Stretch) is localised where it stands, from
+its lidar scan (a head-camera depth sweep when it has no lidar), with no initial guess; when the answer is
+"ambiguous" or "no match" it turns in place a quarter turn at a time (up to three) and tries again with
+all views, then prints its pose in the map and the confidence, or why it could not tell.
 
 MAP is a saved voxel map (`ovmm scan` output, .npz: its occupied voxels at the lidar's height band) or a
 simulator scene (.json: its ground-truth occupancy at that band). The simulated robot is placed at a random
@@ -24,6 +30,8 @@ from core.stretch import STRETCH
 from core.types import Pose2D
 from navigation.localization import Localizer, scan_map_from_points
 from navigation.scan_matching import ScanMap
+from orchestrator.commands.robot_flags import add_insecure_option, add_key_file_option, port_number
+from orchestrator.configs import RobotOptions
 
 SUCCESS_M, SUCCESS_DEG = 0.10, 5.0
 GT_BAND_M = (0.1, 0.25)  # ground-truth occupancy around the lidar's 0.166 m
@@ -35,7 +43,12 @@ def register(subparsers) -> None:
         description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--map", required=True, metavar="MAP", help="voxel map (.npz) or simulator scene (.json)")
-    p.add_argument("--sim", required=True, metavar="SCENE_JSON", help="the simulated home the robot is in")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--sim", metavar="SCENE_JSON", help="the simulated home the robot is in")
+    where.add_argument("--robot-host", metavar="HOST", help="host of `ovmm robot-server` (a real Stretch)")
+    p.add_argument("--robot-port", type=port_number, default=RobotOptions.port, help="port of the robot server")
+    add_key_file_option(p)
+    add_insecure_option(p)
     p.add_argument("--trials", type=int, default=1, help="random poses to relocalise from (default 1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random poses and sensor noise")
     p.add_argument("--json", dest="json_out", metavar="OUT_JSON", help="write the results as JSON")
@@ -87,7 +100,41 @@ def free_poses(spec, n: int, rng: np.random.Generator) -> list[Pose2D]:
     return [Pose2D(float(x), float(y), float(rng.uniform(-math.pi, math.pi))) for x, y in xy]
 
 
+def localize_robot(args) -> int:
+    """Localise the robot behind a robot server in the map (it may turn in place)."""
+    from core.errors import RobotError
+    from orchestrator.configs import RobotKind
+    from orchestrator.localized_robot import LocalizedRobot
+    from orchestrator.robot_factory import open_robot
+
+    scan_map = load_scan_map(Path(args.map))
+    options = RobotOptions(kind=RobotKind.STRETCH.value, host=args.robot_host, port=args.robot_port,
+                           key_file=args.key_file, insecure_loopback=args.insecure_loopback)
+    with open_robot(options) as robot:
+        loc = LocalizedRobot(robot, scan_map)
+        try:
+            ans = loc.localise()
+        except RobotError:
+            ans = loc.log.last
+            if ans is None:
+                raise
+    if ans.localised:
+        p = ans.base_pose
+        print(f"pose {p.x:.3f},{p.y:.3f},{p.theta:.4f} ({math.degrees(p.theta):.1f} deg) confidence "
+              f"{ans.confidence:.2f}; registration (--map-registration) {','.join(f'{v:.4f}' for v in ans.map_T_odom.to_list())} "
+              f"({ans.seconds:.2f} s, {loc.log.sweeps} camera sweeps)")
+    else:
+        print(f"not localised: {ans.reason}")
+    if args.json_out:
+        write_json_atomic(args.json_out, {"map": str(args.map), "robot": f"{args.robot_host}:{args.robot_port}",
+                                          **ans.to_dict(), **{"localization": loc.log.to_dict()}})
+    return 0 if ans.localised else 1
+
+
 def run(args) -> int:
+    if args.robot_host:
+        check_output_folder(args.json_out, "--json")
+        return localize_robot(args)
     if args.trials < 1:
         raise InputError(f"--trials must be at least 1, got {args.trials}")
     check_output_folder(args.json_out, "--json")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from core.types import Pose2D
 from orchestrator.commands.fault_flags import add_faults_option
 from orchestrator.commands.realism_flags import add_realism_option
 from orchestrator.commands.robot_flags import add_insecure_option, add_key_file_option, port_number
@@ -26,6 +27,12 @@ def add_robot_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--robot-port", type=port_number, default=d.port, help="port of `ovmm robot-server` (1-65535)")
     add_key_file_option(p)
     add_insecure_option(p)
+    p.add_argument("--localize", choices=("auto", "on", "off"), default=d.localize,
+                   help="find the robot in the map (lidar scan matching, else a head-camera sweep) before it moves "
+                        "and track it while it drives; auto: for a Stretch and a drifting simulated robot "
+                        f"(default {d.localize})")
+    p.add_argument("--map-registration", type=Pose2D.parse, default=None, metavar="X,Y,THETA",
+                   help="the robot's reported frame in the map: track from this instead of relocalising")
 
 
 def add_threshold_argument(p: argparse.ArgumentParser) -> None:
@@ -52,7 +59,12 @@ def robot_options(args: argparse.Namespace) -> RobotOptions:
     return RobotOptions(kind=args.robot, scene=args.scene, host=args.robot_host, port=args.robot_port,
                         key_file=args.key_file, insecure_loopback=args.insecure_loopback,
                         realism=getattr(args, "realism", RobotOptions.realism),
-                        faults=getattr(args, "faults", None))
+                        faults=getattr(args, "faults", None), localize=getattr(args, "localize", RobotOptions.localize),
+                        map_registration=_registration(getattr(args, "map_registration", None)))
+
+
+def _registration(pose: Pose2D | None) -> tuple[float, float, float] | None:
+    return None if pose is None else (pose.x, pose.y, pose.theta)
 
 
 def register(subparsers) -> None:

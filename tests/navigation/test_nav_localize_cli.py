@@ -42,3 +42,43 @@ def test_localize_bad_input_is_one_line(tmp_path, capsys):
         assert main(["localize", *argv]) == 1
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and words in err and "Traceback" not in err, err
+
+
+def test_localize_a_served_robot_where_it_stands(tmp_path, capsys):
+    """`ovmm localize --robot-host`: a robot server (the simulated Stretch with the realistic profile's
+    drifting odometry and noisy lidar, as a real one would be served) localised in its home's map."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    spec, scene = apartment_spec(1)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    repo = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, OMP_NUM_THREADS="1", MUJOCO_GL=os.environ.get("MUJOCO_GL", "egl"))
+    proc = subprocess.Popen([sys.executable, "-m", "orchestrator.cli", "robot-server", "--backend", "sim",
+                             "--scene", str(scene), "--realism", "realistic", "--port", str(port),
+                             "--insecure-loopback"], cwd=repo, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        out = tmp_path / "here.json"
+        for _ in range(60):  # the server needs a few seconds to build its world
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.5)
+        assert main(["localize", "--map", str(scene), "--robot-host", "127.0.0.1", "--robot-port", str(port),
+                     "--insecure-loopback", "--json", str(out)]) == 0
+        res = json.loads(out.read_text())
+        assert res["localised"] and res["confidence"] >= 0.55
+        start = spec.robot_start
+        assert np.hypot(res["pose"][0] - start.x, res["pose"][1] - start.y) <= 0.10
+        assert abs(np.remainder(res["pose"][2] - start.theta + np.pi, 2 * np.pi) - np.pi) <= np.radians(5)
+        assert "confidence" in capsys.readouterr().out
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -116,13 +116,31 @@ def test_carried_to_another_room_is_found_again(apartment):
         assert robot.log.relocalisations >= 2
 
 
+def test_without_a_lidar_the_head_camera_sweeps(apartment):
+    spec, world, scan_map = apartment
+    _reset(world, spec)
+    no_lidar = replace(DRIFT, lidar=replace(DRIFT.lidar, enabled=False))
+    with simulated_robot(world=world, realism=no_lidar) as sim:
+        robot = LocalizedRobot(sim, scan_map)
+        head = sim.get_joints()
+        ans = robot.localise()  # from depth frames all around, cut to the lidar's band
+        assert ans.localised, ans.reason
+        assert robot.log.sweeps >= 1
+        assert robot.get_base_pose().distance_to(sim.true_base_pose()) < 0.10
+        assert math.degrees(abs(robot.get_base_pose().heading_error(sim.true_base_pose()))) < 5.0
+        after = sim.get_joints()
+        assert abs(after.head_pan - head.head_pan) < 0.05 and abs(after.head_tilt - head.head_tilt) < 0.05
+
+
 def test_no_lidar_or_nothing_to_match_is_one_clear_error(apartment):
+    from orchestrator.localized_robot import LocalizationConfig
+
     spec, world, scan_map = apartment
     _reset(world, spec)
     no_lidar = replace(DRIFT, lidar=replace(DRIFT.lidar, enabled=False))
     with simulated_robot(world=world, realism=no_lidar) as sim:
         with pytest.raises(RobotError, match="lidar"):
-            LocalizedRobot(sim, scan_map).get_base_pose()
+            LocalizedRobot(sim, scan_map, LocalizationConfig(camera_sweep=False)).get_base_pose()
 
     class EmptyMap:
         def occupancy_points(self):
@@ -142,3 +160,36 @@ def test_ambiguous_map_refuses_to_move(apartment):
         with pytest.raises(RobotError, match="not localised: ambiguous"):
             robot.move_base_to(Pose2D(0.0, 0.0, 0.0))
         assert sim.true_base_pose().distance_to(spec.robot_start) < 0.05  # turned in place, never drove
+
+
+def test_which_commands_localise_and_a_registration_override(apartment, tmp_path):
+    from orchestrator.configs import RobotOptions
+    from orchestrator.localized_robot import localized_for, wants_localization
+
+    assert not wants_localization(RobotOptions(kind="sim"))  # the oracle robot is told its pose
+    assert wants_localization(RobotOptions(kind="sim", realism="realistic"))
+    assert wants_localization(RobotOptions(kind="stretch"))
+    assert not wants_localization(RobotOptions(kind="stretch", localize="off"))
+    with pytest.raises(InputError, match="--localize"):
+        wants_localization(RobotOptions(localize="sometimes"))
+    spec, world, _ = apartment
+    _reset(world, spec)
+
+    class Points:  # a saved map's occupied voxels: the scene's walls and furniture at lidar height
+        def __init__(self, xy):
+            self.xy = xy
+
+        def occupancy_points(self):
+            xyz = np.c_[self.xy, np.full(len(self.xy), 0.2)]
+            return xyz, np.zeros_like(xyz), np.full(len(xyz), 5)
+
+    _, _, scan_map = apartment
+    with simulated_robot(world=world, realism=DRIFT) as sim:
+        robot = localized_for(sim, Points(scan_map.points),
+                              RobotOptions(kind="sim", realism="realistic", map_registration=(0.0, 0.0, 0.0)))
+        assert isinstance(robot, LocalizedRobot)
+        assert robot.get_base_pose().distance_to(sim.true_base_pose()) < 1e-6  # from the registration
+        assert robot.log.relocalisations == 0 and robot.log.last.reason == "registration"
+        goal = travel_goal(robot.get_base_pose(), scan_route(spec, ScanRouteConfig())[2].pose)
+        assert robot.move_base_to(goal).success
+        assert robot.log.tracks >= 1 and sim.true_base_pose().distance_to(goal) < 0.10
