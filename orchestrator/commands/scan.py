@@ -1,7 +1,9 @@
 """`ovmm scan SOURCE --out MAP` / `ovmm scan --sim scene.json --out MAP`: build a semantic voxel map.
 
 SOURCE is an RGB-D capture (Record3D .r3d, TUM or Redwood/ICL folder); `--sim` scans a simulated scene
-along its scan route instead. Perception options default from perception.PerceptionConfig, map options from
+along its ground-truth scan route (`--route ground-truth`, the default) or, with `--explore`
+(`--route explore`), by frontier exploration from the robot start using only what the robot has seen
+(orchestrator.exploration; `--report scan.json` and a picture of the explored map). Perception options default from perception.PerceptionConfig, map options from
 mapping.voxel_map.VoxelMapConfig. See docs/map.md.
 """
 
@@ -13,11 +15,13 @@ import sys
 from dataclasses import replace
 
 from core.errors import InputError
+from core.io import check_output_folder
 from mapping.sources import CaptureConfig
 from mapping.voxel_map import VoxelMapConfig
 from orchestrator.commands.realism_flags import add_realism_option
 from orchestrator.commands.robot_flags import add_insecure_option, add_key_file_option, port_number
 from orchestrator.configs import parse_camera_size
+from orchestrator.exploration import ExplorationConfig
 from orchestrator.scanning import RobotScanConfig, SimScanDefaults
 from perception.config import PIPELINES, PerceptionConfig, Pipeline
 
@@ -32,6 +36,23 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, help="map file to write (.npz)")
     p.add_argument("--sim", metavar="SCENE_JSON", help="scan this simulated scene along its scan route instead")
     add_realism_option(p)
+    ec = ExplorationConfig()
+    g = p.add_argument_group("exploration (--sim)")
+    g.add_argument("--route", choices=ROUTES, default=None,
+                   help="how a --sim scan drives: 'ground-truth' (the scene's planned scan route, default) or "
+                        "'explore' (frontier exploration on the map seen so far)")
+    g.add_argument("--explore", action="store_true", help="same as --route explore")
+    g.add_argument("--report", metavar="SCAN_JSON", default=None,
+                   help="write the exploration report (explored area, path, frames, time, frontiers given up, "
+                        "coverage of the true floor and objects) here")
+    g.add_argument("--picture", metavar="PNG", default=None,
+                   help="picture of the explored map, path and unknown areas (default: next to --out, .png)")
+    g.add_argument("--max-time", type=float, default=ec.max_time_s,
+                   help=f"exploration budget: wall-clock seconds (default {ec.max_time_s:g})")
+    g.add_argument("--max-distance", type=float, default=ec.max_distance_m,
+                   help=f"exploration budget: metres driven (default {ec.max_distance_m:g})")
+    g.add_argument("--explore-pans", type=int, default=ec.num_pans,
+                   help=f"head pans per look-around while exploring (default {ec.num_pans})")
     pc, mc, cc = PerceptionConfig(), VoxelMapConfig(), CaptureConfig()
     g = p.add_argument_group("perception")
     g.add_argument("--perception", choices=PIPELINES, default=None,
@@ -61,7 +82,8 @@ def register(subparsers) -> None:
                    help=f"capture reader: drop depth beyond this (m, default {cc.max_depth_m})")
     g.add_argument("--min-confidence", type=int, choices=(0, 1, 2), default=cc.min_confidence,
                    help=f"Record3D: keep depth with confidence >= this (default {cc.min_confidence})")
-    g.add_argument("--max-frames", type=int, default=None, help="scan only the first N frames")
+    g.add_argument("--max-frames", type=int, default=None,
+                   help="scan only the first N frames (a capture), or the exploration's frame budget")
     g = p.add_argument_group("simulation")
     g.add_argument("--camera", default=None, metavar="WxH", help="simulated camera resolution (default 640x480)")
     rc = RobotScanConfig()
@@ -76,6 +98,97 @@ def register(subparsers) -> None:
     g.add_argument("--tilt", type=float, default=rc.head_tilt, help=f"head tilt, rad (default {rc.head_tilt})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
+
+
+ROUTES = ("ground-truth", "explore")
+
+
+def _route(args) -> str:
+    route = "explore" if args.explore else (args.route or "ground-truth")
+    if args.explore and args.route == "ground-truth":
+        raise InputError("--explore and --route ground-truth contradict each other")
+    if route == "explore" and not args.sim:
+        raise InputError("--explore / --route explore scans a simulated scene (--sim scene.json)")
+    if route != "explore":
+        for flag, value in (("--report", args.report), ("--picture", args.picture)):
+            if value is not None:
+                raise InputError(f"{flag} describes an exploration: add --explore")
+    return route
+
+
+def _exploration_config(args) -> ExplorationConfig:
+    from dataclasses import replace as _replace
+
+    cfg = _replace(ExplorationConfig(), max_time_s=args.max_time, max_distance_m=args.max_distance,
+                   num_pans=args.explore_pans,
+                   max_frames=args.max_frames if args.max_frames is not None else ExplorationConfig().max_frames)
+    cfg.validate()
+    return cfg
+
+
+class _ExploreProgress:
+    """A progress bar of frames with the explored area and the frontiers left."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=None, unit="frame", desc="explore", file=sys.stderr, dynamic_ncols=True)
+
+    def __call__(self, p) -> None:
+        if self.bar is not None:
+            self.bar.n = p.frames
+            self.bar.set_postfix_str(f"{p.explored_area_m2:.1f} m2 seen, {p.frontiers_left} frontiers left, "
+                                     f"{p.path_length_m:.1f} m driven", refresh=False)
+            self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _explore_sim(args, pcfg, mcfg) -> int:
+    from pathlib import Path
+
+    from core.io import write_json_atomic
+    from orchestrator.exploration import explore_sim_scene
+    from orchestrator.pictures_explore import save_exploration_png
+    from orchestrator.scanning import with_camera
+    from sim.config import SimConfig
+    from sim.realism import load_realism
+
+    ecfg = _exploration_config(args)
+    picture = Path(args.picture) if args.picture else Path(args.out).with_suffix(".png")
+    for flag, value in (("--report", args.report), ("--picture", picture)):
+        if value is not None:
+            check_output_folder(value, flag)
+    progress = _ExploreProgress(not args.no_progress)
+    try:
+        sim_cfg = with_camera(SimConfig(), *_camera(args.camera))
+        result = explore_sim_scene(args.sim, pcfg, mcfg, sim_config=sim_cfg, config=ecfg, on_progress=progress,
+                                   realism=load_realism(args.realism))
+    finally:
+        progress.close()
+    vmap, rep = result.voxel_map, result.report
+    path = vmap.save(args.out)
+    save_exploration_png(result.exploration, picture, title=Path(args.sim).stem)
+    d = rep.to_dict()
+    if args.report:
+        write_json_atomic(args.report, d)
+    sim = rep.sim or {}
+    print(f"map {path}: explored {rep.explored_area_m2:.1f} m2 in {rep.frames} frames, {rep.path_length_m:.1f} m "
+          f"driven, {rep.time_s:.0f} s ({rep.stop_reason}); {len(vmap)} semantic and {len(vmap.occupancy)} occupied "
+          f"voxels; picture {picture}")
+    if sim.get("floor_coverage") is not None:
+        print(f"coverage: {100 * sim['floor_coverage']:.1f}% of the reachable floor ({sim['reachable_floor_m2']} m2), "
+              f"objects {sim['objects_seen']}/{sim['objects']} seen in >= {sim['min_object_frames']} frames")
+    if rep.given_up or rep.unreachable:
+        print(f"frontiers given up: {len(rep.given_up)}, unreachable: {len(rep.unreachable)}", file=sys.stderr)
+    if rep.interrupted:
+        print(f"interrupted: the map fused so far ({rep.frames} frames) was written", file=sys.stderr)
+        return 130
+    return 0
 
 
 def _perception_config(args) -> PerceptionConfig:
@@ -169,14 +282,15 @@ def run(args: argparse.Namespace) -> int:
 
     if sum(bool(x) for x in (args.source, args.sim, args.robot)) != 1:
         raise InputError("give exactly one of a capture (SOURCE), --sim scene.json or --robot HOST")
-    if args.max_frames is not None and not args.source:
-        raise InputError("--max-frames limits a capture; a --sim or --robot scan follows its route (use --stops "
-                         "for a robot, or a smaller scene)")
-    from core.io import check_output_folder
-
+    route = _route(args)
+    if args.max_frames is not None and not args.source and route != "explore":
+        raise InputError("--max-frames limits a capture or an exploration; a --sim or --robot scan follows its "
+                         "route (use --stops for a robot, or a smaller scene)")
     check_output_folder(args.out, "--out")
     pcfg = _perception_config(args)
     mcfg = _map_config(args)
+    if route == "explore":
+        return _explore_sim(args, pcfg, mcfg)
     progress = _Progress(not args.no_progress)
     try:
         if args.robot:

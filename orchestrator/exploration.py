@@ -1,0 +1,489 @@
+"""Frontier exploration: scan a home the robot has never seen, using only what it has seen so far.
+
+    result = explore(robot, perception, vmap, ExplorationConfig())
+    result.report.to_dict()  # explored area, path length, frames, time, frontiers given up, stop reason
+
+The loop (any robots.protocol.Robot; the simulator's SimRobot or the real Stretch's client):
+1. Look around: the head turns through `num_pans` pans at each of `head_tilts` (the first look, a look
+   from a spot whose surroundings are not yet known free and the second look at a frontier add `near_tilt`
+   to see the floor around the base); every frame loses the robot's own body (mapping.self_filter), goes through perception and is
+   fused into the VoxelMap. The floor the base drove over is marked seen (scanning.mark_driven_floor).
+2. The map's obstacle grid (mapping.obstacles: UNKNOWN / FREE / OBSTACLE) is inflated into an occupancy grid
+   with unknown cells blocked (navigation.occupancy), so every plan stays inside floor seen free.
+3. Frontiers (navigation.frontiers: seen floor next to unknown cells, clustered, each with a viewpoint that
+   sees it and a geodesic travel cost) that are not given up are ranked by gain / (travel + offset).
+4. The robot plans to the best one's viewpoint with the project's Navigator and drives there waypoint by
+   waypoint (a stopped drive re-plans from where it stopped, `replans` times); then back to 1.
+A frontier that could not be reached, or is still there after the robot looked from its viewpoint, counts a
+try against every frontier within `same_frontier_m` of it; after `max_tries` it is given up (reported).
+It stops when no reachable frontier is left, or a budget (`max_time_s`, `max_distance_m`, `max_frames`) is
+spent, or on Ctrl-C (KeyboardInterrupt; the map fused so far is kept, never half a frame: SIGINT waits
+while a frame is fused). Frontiers that no viewpoint reaches (a room seen through a gap too narrow for the
+base) are reported as unreachable.
+
+In simulation `sim_coverage` compares the map with the scene's ground truth: the share of the true
+reachable floor (sim.scene.ground_truth free space for the base, the start's component) the map saw free,
+and the objects seen in at least `min_object_frames` frames.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.types import Pose2D
+from mapping.obstacles import FREE, ObstacleGridConfig
+from mapping.self_filter import SelfFilterConfig, remove_robot_body
+from mapping.voxel_map import VoxelMap
+from navigation.frontiers import Frontier, FrontierConfig, find_frontiers
+from navigation.navigator import NavigationConfig, Navigator
+from navigation.occupancy import OccupancyGrid, occupancy_from_obstacle_grid
+from orchestrator.scanning import look_around_pans, mark_driven_floor
+
+log = logging.getLogger(__name__)
+
+STOP_DONE = "no reachable frontier left"
+STOP_TIME = "time budget spent"
+STOP_DISTANCE = "distance budget spent"
+STOP_FRAMES = "frame budget spent"
+STOP_INTERRUPTED = "interrupted"
+STOP_LOST = "the robot's surroundings are not known free (it cannot plan from where it stands)"
+
+
+@dataclass(frozen=True)
+class ExplorationConfig:
+    """How `explore` looks around, chooses frontiers and when it stops; defaults in one place."""
+
+    num_pans: int = 6
+    """Head pans per look-around, spread over the head's pan range (scanning.look_around_pans)."""
+    head_tilts: tuple[float, ...] = (-0.52,)
+    """Head tilts of every look-around (rad; -0.52 = 30 degrees down: tables, counters and the floor from
+    about 0.8 m out)."""
+    near_tilt: float = -1.0
+    """Extra tilt of the first look (and of any look from a spot not yet known free): the floor around the base."""
+    max_time_s: float = 1800.0
+    """Wall-clock budget (s)."""
+    max_distance_m: float = 500.0
+    """Driving budget (m of base path)."""
+    max_frames: int = 5000
+    """Frame budget."""
+    max_tries: int = 2
+    """A frontier that fails this often (not reached, or still there after looking from its viewpoint) is given up."""
+    same_frontier_m: float = 0.75
+    """Frontiers whose centres are this close count as the same one for tries."""
+    replans: int = 2
+    """A stopped drive re-plans from where the robot stopped this many times."""
+    arrived_m: float = 0.15
+    """A viewpoint this close to the base counts as reached (no drive, no turn)."""
+    frontier: FrontierConfig = field(default_factory=FrontierConfig)
+    obstacles: ObstacleGridConfig = field(default_factory=ObstacleGridConfig)
+    navigation: NavigationConfig = field(default_factory=NavigationConfig)
+    self_filter: SelfFilterConfig | None = field(default_factory=SelfFilterConfig)
+    """Drop depth on the robot's own body (None keeps it)."""
+
+    def validate(self) -> None:
+        from core.errors import InputError
+
+        if self.num_pans < 1:
+            raise InputError(f"exploration needs at least 1 head pan, got {self.num_pans}")
+        if not self.head_tilts:
+            raise InputError("exploration needs at least one head tilt")
+        for name in ("max_time_s", "max_distance_m"):
+            v = getattr(self, name)
+            if not (v > 0 and math.isfinite(v)):
+                raise InputError(f"exploration budget {name} must be a positive number, got {v}")
+        if self.max_frames < 1:
+            raise InputError(f"exploration budget max_frames must be at least 1, got {self.max_frames}")
+        if self.max_tries < 1:
+            raise InputError(f"max_tries must be at least 1, got {self.max_tries}")
+
+
+@dataclass
+class FrontierRecord:
+    """A frontier the loop tried (by its centre), how often, and why it failed last."""
+
+    centroid_xy: np.ndarray
+    tries: int = 0
+    reason: str = ""
+    given_up: bool = False
+
+    def to_dict(self) -> dict:
+        return {"centroid": [round(float(v), 3) for v in self.centroid_xy], "tries": self.tries,
+                "reason": self.reason}
+
+
+@dataclass
+class ExplorationReport:
+    explored_area_m2: float = 0.0
+    """Floor seen free (cells of the final occupancy grid)."""
+    path_length_m: float = 0.0
+    frames: int = 0
+    looks: int = 0
+    time_s: float = 0.0
+    stop_reason: str = ""
+    interrupted: bool = False
+    frontiers_left: int = 0
+    """Reachable frontiers not given up when it stopped (0 when it finished)."""
+    given_up: list[FrontierRecord] = field(default_factory=list)
+    unreachable: list[dict] = field(default_factory=list)
+    """Frontiers no viewpoint reaches at the end: {"centroid", "size_m"} (e.g. a room behind a gap)."""
+    path_xy: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    """The base's positions, start first (one per reached waypoint)."""
+    sim: dict | None = None
+    """In simulation: sim_coverage's figures."""
+
+    def to_dict(self) -> dict:
+        d = {"format": "ovmm-exploration-report", "version": 1,
+             "explored_area_m2": round(self.explored_area_m2, 2), "path_length_m": round(self.path_length_m, 2),
+             "frames": self.frames, "looks": self.looks, "time_s": round(self.time_s, 1),
+             "stop_reason": self.stop_reason, "interrupted": self.interrupted, "frontiers_left": self.frontiers_left,
+             "frontiers_given_up": [r.to_dict() for r in self.given_up], "frontiers_unreachable": self.unreachable,
+             "path_xy": np.round(self.path_xy, 3).tolist()}
+        if self.sim is not None:
+            d["simulation"] = self.sim
+        return d
+
+
+@dataclass
+class ExplorationProgress:
+    """What a progress display shows after each frame."""
+
+    frames: int
+    explored_area_m2: float
+    frontiers_left: int
+    path_length_m: float
+
+
+@dataclass
+class ExplorationResult:
+    voxel_map: VoxelMap
+    report: ExplorationReport
+    occupancy: OccupancyGrid | None
+    """The last occupancy grid (for pictures); None if nothing was seen."""
+    frontiers: list[Frontier] = field(default_factory=list)
+    """The frontiers of that grid (remaining unknown edges)."""
+    object_frames: dict[int, int] = field(default_factory=dict)
+    """Simulator instance id -> frames it was observed in (ground-truth perception)."""
+
+
+@contextlib.contextmanager
+def sigint_deferred() -> Iterator[None]:
+    """Ctrl-C while inside waits until the block ends (a frame is fused whole), then raises KeyboardInterrupt.
+    Only in the main thread (elsewhere signals cannot be caught and nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: pending.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pending:
+        raise KeyboardInterrupt
+
+
+class _Explorer:
+    def __init__(self, robot, perception, vmap: VoxelMap, config: ExplorationConfig,
+                 on_progress: Callable[[ExplorationProgress], None] | None) -> None:
+        self.robot, self.perception, self.vmap, self.cfg = robot, perception, vmap, config
+        self.on_progress = on_progress
+        self.navigator = Navigator(config.navigation)
+        self.report = ExplorationReport()
+        self.records: list[FrontierRecord] = []
+        self.path: list[Pose2D] = [robot.get_base_pose()]
+        self.occ: OccupancyGrid | None = None
+        self.frontiers: list[Frontier] = []
+        self.object_frames: dict[int, int] = {}
+        self.t0 = time.perf_counter()
+        self.pans = look_around_pans(config.num_pans)
+
+    # -- budgets ------------------------------------------------------------------------------------------
+    def budget_spent(self) -> str | None:
+        cfg, rep = self.cfg, self.report
+        if rep.frames >= cfg.max_frames:
+            return STOP_FRAMES
+        if rep.path_length_m >= cfg.max_distance_m:
+            return STOP_DISTANCE
+        if time.perf_counter() - self.t0 >= cfg.max_time_s:
+            return STOP_TIME
+        return None
+
+    # -- sensing ------------------------------------------------------------------------------------------
+    def look(self, near: bool) -> str | None:
+        """Look around from here and fuse every frame; a budget's stop reason if one ran out."""
+        tilts = (*self.cfg.head_tilts, self.cfg.near_tilt) if near else self.cfg.head_tilts
+        self.report.looks += 1
+        for tilt in tilts:
+            for pan in self.pans:
+                spent = self.budget_spent()
+                if spent:
+                    return spent
+                self.robot.set_head(pan, tilt)
+                obs = self.robot.observe()
+                frame = obs.frame
+                if self.cfg.self_filter is not None:
+                    frame = remove_robot_body(frame, obs.base_pose, self.cfg.self_filter)
+                observations = list(self.perception.observe(frame)) if self.perception is not None else []
+                with sigint_deferred():
+                    self.vmap.add_frame(frame, observations)
+                    self.report.frames += 1
+                for o in observations:
+                    if o.instance_id is not None:
+                        self.object_frames[int(o.instance_id)] = self.object_frames.get(int(o.instance_id), 0) + 1
+                self.progress()
+        return None
+
+    def progress(self) -> None:
+        if self.on_progress is not None:
+            left = sum(1 for f in self.frontiers if f.reachable and not self.is_given_up(f))
+            self.on_progress(ExplorationProgress(self.report.frames, self.report.explored_area_m2, left,
+                                                 self.report.path_length_m))
+
+    # -- the map --------------------------------------------------------------------------------------------
+    def update_grid(self) -> None:
+        pose = self.robot.get_base_pose()
+        grid = self.vmap.obstacle_grid(self.cfg.obstacles)
+        self.occ = occupancy_from_obstacle_grid(grid, self.cfg.navigation.occupancy, pose)
+        self.report.explored_area_m2 = float((self.occ.state == FREE).sum()) * self.occ.resolution_m ** 2
+        start = self.navigator.planner.snap(self.occ, pose.xy)
+        self.frontiers = find_frontiers(self.occ, pose.xy if start is None else start, self.cfg.frontier)
+
+    def record_for(self, f: Frontier) -> FrontierRecord | None:
+        best, best_d = None, self.cfg.same_frontier_m
+        for r in self.records:
+            d = float(np.linalg.norm(r.centroid_xy - f.centroid_xy))
+            if d <= best_d:
+                best, best_d = r, d
+        return best
+
+    def is_given_up(self, f: Frontier) -> bool:
+        r = self.record_for(f)
+        return r is not None and r.given_up
+
+    def fail(self, f: Frontier, reason: str) -> None:
+        r = self.record_for(f)
+        if r is None:
+            r = FrontierRecord(np.asarray(f.centroid_xy, np.float64).copy())
+            self.records.append(r)
+        r.tries += 1
+        r.reason = reason
+        if r.tries >= self.cfg.max_tries and not r.given_up:
+            r.given_up = True
+            log.info("frontier at (%.2f, %.2f) given up after %d tries: %s", *r.centroid_xy, r.tries, reason)
+
+    def candidates(self) -> list[Frontier]:
+        return [f for f in self.frontiers if f.reachable and not self.is_given_up(f)]
+
+    # -- driving --------------------------------------------------------------------------------------------
+    def drive_to(self, f: Frontier) -> str:
+        """Plan and drive to the frontier's viewpoint; '' when there, else why not."""
+        goal_xy = np.asarray(f.viewpoint_xy, np.float64)
+        why = ""
+        for _attempt in range(self.cfg.replans + 1):
+            here = self.robot.get_base_pose()
+            if float(np.linalg.norm(goal_xy - here.xy)) <= self.cfg.arrived_m:
+                return ""
+            heading = math.atan2(goal_xy[1] - here.y, goal_xy[0] - here.x)
+            plan = self.navigator.plan_to_pose(self.occ, here, Pose2D(float(goal_xy[0]), float(goal_xy[1]), heading))
+            if not plan.success:
+                return f"no path: {plan.reason}"
+            wps = list(plan.waypoints)
+            if len(plan.smoothed_xy) >= 2:  # arrive along the last leg: no turn at the viewpoint (it looks around)
+                d = plan.smoothed_xy[-1] - plan.smoothed_xy[-2]
+                if np.hypot(*d) > 1e-6:
+                    wps[-1] = Pose2D(wps[-1].x, wps[-1].y, math.atan2(d[1], d[0]))
+            why = self.follow(wps)
+            if not why:
+                return ""
+            # Stopped on the way: what it saw there is not in the map (it looks only at viewpoints), so
+            # re-plan on the same grid from where it stopped.
+            if self.budget_spent():
+                return why
+        return why
+
+    def follow(self, waypoints: list[Pose2D]) -> str:
+        for i, wp in enumerate(waypoints):
+            if self.budget_spent():
+                return "budget spent"
+            res = self.robot.move_base_to(wp)
+            here = self.robot.get_base_pose()
+            self.report.path_length_m += here.distance_to(self.path[-1])
+            self.path.append(here)
+            with sigint_deferred():
+                mark_driven_floor(self.vmap, self.path[-2:])
+            if not res.success:
+                return f"waypoint {i + 1}/{len(waypoints)}: {res.reason}"
+        return ""
+
+    # -- the loop -------------------------------------------------------------------------------------------
+    def run(self) -> str:
+        with sigint_deferred():
+            mark_driven_floor(self.vmap, self.path)  # the floor under the base at the start
+        stop = self.look(near=True)
+        while stop is None:
+            self.update_grid()
+            if self.navigator.planner.snap(self.occ, self.robot.get_base_pose().xy) is None:
+                stop = self.look(near=True)  # see the floor around the base, then try again
+                if stop is not None:
+                    break
+                self.update_grid()
+                if self.navigator.planner.snap(self.occ, self.robot.get_base_pose().xy) is None:
+                    return STOP_LOST
+            todo = self.candidates()
+            if not todo:
+                return STOP_DONE
+            stop = self.budget_spent()
+            if stop is not None:
+                break
+            best = todo[0]
+            log.info("frontier at (%.2f, %.2f): %.1f m of edge, %.1f m away; %d left", *best.centroid_xy,
+                     best.gain_m, best.travel_m, len(todo))
+            moves = len(self.path)
+            why = self.drive_to(best)
+            if why:
+                log.info("frontier at (%.2f, %.2f) not reached: %s", *best.centroid_xy, why)
+                self.fail(best, why)
+                stop = self.budget_spent()
+                if stop is None and len(self.path) > moves:
+                    stop = self.look(near=False)  # it moved: look from where it stopped
+                continue
+            # A second look at a frontier also looks down next to the base (it may be close to it).
+            stop = self.look(near=self.record_for(best) is not None)
+            if stop is not None:
+                break
+            self.update_grid()
+            # Still a frontier there after looking from its viewpoint: count a try (an edge it cannot see past).
+            # (The try counts for `best` itself, so the next choice sees it.)
+            if any(np.linalg.norm(f.centroid_xy - best.centroid_xy) <= self.cfg.same_frontier_m for f in self.frontiers):
+                self.fail(best, "still unknown after looking from its viewpoint")
+        return stop
+
+    def finish(self, stop: str, interrupted: bool) -> ExplorationResult:
+        rep = self.report
+        if not interrupted:
+            try:
+                self.update_grid()
+            except KeyboardInterrupt:
+                interrupted, stop = True, STOP_INTERRUPTED
+        rep.stop_reason = stop
+        rep.interrupted = interrupted
+        rep.time_s = time.perf_counter() - self.t0
+        rep.path_xy = np.array([p.xy for p in self.path], np.float64).reshape(-1, 2)
+        rep.frontiers_left = len(self.candidates()) if stop != STOP_DONE else 0
+        rep.given_up = [r for r in self.records if r.given_up]
+        rep.unreachable = [{"centroid": [round(float(v), 3) for v in f.centroid_xy], "size_m": round(f.gain_m, 2)}
+                           for f in self.frontiers if not f.reachable]
+        log.info("exploration stopped (%s): %.1f m2 seen free, %.1f m driven, %d frames in %.0f s, %d frontiers "
+                 "given up, %d unreachable", stop, rep.explored_area_m2, rep.path_length_m, rep.frames, rep.time_s,
+                 len(rep.given_up), len(rep.unreachable))
+        return ExplorationResult(self.vmap, rep, self.occ, list(self.frontiers), dict(self.object_frames))
+
+
+def explore(robot, perception, vmap: VoxelMap, config: ExplorationConfig = ExplorationConfig(),
+            on_progress: Callable[[ExplorationProgress], None] | None = None) -> ExplorationResult:
+    """Explore from where the robot stands until no reachable frontier is left or a budget is spent,
+    fusing every frame into `vmap` (see the module docstring). perception: has `observe(frame)` (None:
+    geometry only). Ctrl-C stops it with the map fused so far (report.interrupted)."""
+    config.validate()
+    ex = _Explorer(robot, perception, vmap, config, on_progress)
+    try:
+        stop = ex.run()
+    except KeyboardInterrupt:
+        log.warning("exploration interrupted: keeping the map fused so far (%d frames)", ex.report.frames)
+        with contextlib.suppress(Exception):
+            robot.stop()
+        return ex.finish(STOP_INTERRUPTED, True)
+    return ex.finish(stop, False)
+
+
+def sim_coverage(spec, occ: OccupancyGrid | None, object_frames: dict[int, int], min_object_frames: int = 3,
+                 robot_radius_m: float | None = None) -> dict:
+    """Coverage of a simulated scene by a map's occupancy grid: the share of the true reachable floor (ground
+    truth free space for the base's centre, in the robot start's component) the map saw free, and of the
+    objects seen in at least `min_object_frames` frames (object_frames: instance id -> frames)."""
+    from core.stretch import STRETCH
+    from sim.scene.ground_truth import component_at, free_components, occupancy_grid_full
+
+    gt = occupancy_grid_full(spec)
+    labels = free_components(gt, STRETCH.base_radius_m if robot_radius_m is None else robot_radius_m)
+    comp = component_at(gt, labels, spec.robot_start.xy)
+    true_rc = np.argwhere(labels == comp) if comp else np.zeros((0, 2), np.int64)
+    covered = 0
+    if occ is not None and len(true_rc):
+        rc = occ.world_to_cell(gt.cell_to_world(true_rc))
+        ok = occ.in_bounds(rc)
+        covered = int((occ.state[rc[ok, 0], rc[ok, 1]] == FREE).sum())
+    missed = [o.id for o in spec.objects if object_frames.get(o.instance_id, 0) < min_object_frames]
+    n_obj = len(spec.objects)
+    return {
+        "reachable_floor_m2": round(len(true_rc) * gt.resolution_m ** 2, 2),
+        "floor_coverage": round(covered / len(true_rc), 4) if len(true_rc) else None,
+        "objects": n_obj,
+        "objects_seen": n_obj - len(missed),
+        "object_coverage": round((n_obj - len(missed)) / n_obj, 4) if n_obj else None,
+        "min_object_frames": min_object_frames,
+        "objects_missed": missed,
+    }
+
+
+@dataclass
+class SimExploration:
+    """`explore_sim_scene`'s answer: the map (with the perception that made it) and the exploration."""
+
+    voxel_map: VoxelMap
+    perception: object
+    exploration: ExplorationResult
+    sim_time_s: float | None = None
+    """Simulated seconds the scan took (driving and looking), where the world keeps a clock."""
+
+    @property
+    def report(self) -> ExplorationReport:
+        return self.exploration.report
+
+
+def explore_sim_scene(spec, perception_config, map_config=None, sim_config=None, base_dir=None,
+                      config: ExplorationConfig = ExplorationConfig(),
+                      on_progress: Callable[[ExplorationProgress], None] | None = None, world=None, realism=None,
+                      localize: bool = True, min_object_frames: int = 3) -> SimExploration:
+    """Explore a simulated scene (a SceneSpec or a scene.json path) from its robot start into a new map, as
+    `scanning.scan_sim_scene` scans it along the ground-truth route (same perception, map and realism
+    options); the report carries `sim_coverage`."""
+    from pathlib import Path
+
+    from mapping.fingerprint import scene_fingerprint
+    from mapping.voxel_map import VoxelMapConfig
+    from orchestrator.scanning import describe_map, new_map
+    from perception.composite import build_perception
+    from sim.backends import simulated_robot
+    from sim.scene.spec import SceneSpec
+
+    source = str(spec) if isinstance(spec, (str, Path)) else f"sim:{spec.name}"
+    if isinstance(spec, (str, Path)):
+        spec = SceneSpec.load(spec)
+    descriptions = spec.instance_descriptions() if perception_config.kind.needs_scene else None
+    perception = build_perception(perception_config, instance_descriptions=descriptions,
+                                  instance_labels=spec.instance_labels())
+    vmap = new_map(perception, perception_config, map_config or VoxelMapConfig(), source)
+    with simulated_robot(spec, sim_config, base_dir, world=world, realism=realism) as robot:
+        clock = getattr(robot.world, "sim_time_s", None)
+        if localize and realism is not None and realism.odometry.enabled:
+            from orchestrator.localized_robot import LocalizedRobot
+
+            robot = LocalizedRobot(robot, None)
+        result = explore(robot, perception, vmap, config, on_progress)
+        world_now = getattr(getattr(robot, "world", None), "sim_time_s", None)
+        sim_time = None if clock is None or world_now is None else float(world_now - clock)
+    result.report.sim = sim_coverage(spec, result.occupancy, result.object_frames, min_object_frames)
+    if sim_time is not None:
+        result.report.sim["sim_time_s"] = round(sim_time, 1)
+    describe_map(vmap, perception, scene_fingerprint(spec.to_dict(), spec.name))
+    return SimExploration(vmap, perception, result, sim_time)
