@@ -182,7 +182,8 @@ def _near(hits, p) -> bool:
     return any(np.hypot(h.center[0] - p[0], h.center[1] - p[1]) < _STALE_RADIUS_M for h in hits)
 
 
-def _map_state(vmap, perception, changes: list[Change], threshold: float) -> list[dict]:
+def _map_state(vmap, perception, changes: list[Change], threshold: float, requested: tuple[str, ...] = ()
+               ) -> list[dict]:
     """For each change: does the map still answer at the old place (a stale hit), and at the new place?"""
     out = []
     for c in changes:
@@ -191,7 +192,8 @@ def _map_state(vmap, perception, changes: list[Change], threshold: float) -> lis
                     and (h.description in (None, c.description))]
         except OvmmError:
             hits = []
-        out.append({"object_id": c.object_id, "kind": c.kind, "stale_hit_left": _near(hits, c.from_xyz),
+        out.append({"object_id": c.object_id, "kind": c.kind, "requested": c.object_id in requested,
+                    "stale_hit_left": _near(hits, c.from_xyz),
                     "found_at_new_place": None if c.to_xyz is None else _near(hits, c.to_xyz)})
     return out
 
@@ -251,7 +253,7 @@ def run_changed_apartment(config, apartment, indices: list[int], settings: str, 
                                             and not result.ground_truth.get("pick", False)
                                             and _reported_not_found(result.report))
             records.append(rec)
-        state = _map_state(vmap, scene.perception, changes, threshold)
+        state = _map_state(vmap, scene.perception, changes, threshold, targets)
     finally:
         world.close()
     summary = {"changes": [c.to_dict() for c in changes], "map_after": state,
@@ -301,6 +303,8 @@ def changes_summary(records: list[dict]) -> dict:
     out["apartments"] = len(apartments)
     out["objects_changed"] = sum(len(a.get("changes", [])) for a in apartments.values())
     out["stale_hits_removed"] = _rate(sum(not s["stale_hit_left"] for s in after), len(after))
+    asked = [s for s in after if s.get("requested")]
+    out["stale_hits_removed_requested"] = _rate(sum(not s["stale_hit_left"] for s in asked), len(asked))
     moved_after = [s for s in after if s["found_at_new_place"] is not None]
     out["moved_in_map_at_new_place"] = _rate(sum(bool(s["found_at_new_place"]) for s in moved_after), len(moved_after))
     searches = [r["report"].get("search") for r in records if r["report"].get("search")]

@@ -117,11 +117,10 @@ class ObjectSearch:
         if self._t0 is None:
             self._t0 = time.perf_counter()
         robot = self.runner.robot
-        segment = self.runner._segment  # noqa: SLF001 - the runner's own segmentation of the phrase
         pick_cfg = self.runner.config.pick
         steps: list[str] = []
         try:
-            cloud, _ = perceive(robot, lambda frame: segment(frame, self.phrase), self.phrase,
+            cloud, _ = perceive(robot, lambda frame: self._masks_of(frame, hit), self.phrase,
                                 np.asarray(hit.center, dtype=float), pick_cfg, recentre=False, steps=steps)
             seen = cloud.centroid
         except ObjectNotSeenError:
@@ -136,6 +135,18 @@ class ObjectSearch:
                                   f"({where}); marking it stale")
         self.mark_stale(hit)
         return False
+
+    def _masks_of(self, frame, hit: Hit) -> list[tuple[np.ndarray, float]]:
+        """The phrase's masks in a frame, without those perception names as another of the map's instances
+        (a black mug seen where the yellow one stood is not the yellow one)."""
+        known = {i.get("description") for i in self.runner.map.metadata.instances}
+        want = hit.description
+        out = []
+        for o in self.runner.perception.segment_text(frame, self.phrase):
+            if want is not None and o.label and o.label != want and o.label in known:
+                continue
+            out.append((o.mask, float(o.score)))
+        return out
 
     def mark_stale(self, hit: Hit) -> int:
         """Add the hit's place to the stale set and drop its semantic voxels from the map; returns how many."""
