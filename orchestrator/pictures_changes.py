@@ -1,8 +1,9 @@
 """A before/after picture of the map for an object that moved: the map as scanned and as the robot left it.
 
 `save_before_after_png(before, after, phrase, encoder, path, old_xy, new_xy)` draws both maps from above
-(mapping.pictures' top-down view) side by side, each with the phrase's similarity heat map and its hits,
-and marks where the object was at the scan (x) and where it is now (o). Written atomically.
+(mapping.pictures' top-down view) side by side, each with the phrase's similarity heat map (top 15%),
+its hits above the map's not-found threshold (cyan boxes), and marks where the object was at the scan (x)
+and where it is now (o). Written atomically.
 """
 
 from __future__ import annotations
@@ -21,6 +22,15 @@ def _similarities(vmap, phrase: str, encoder) -> np.ndarray:
     return similarities(vmap, emb)
 
 
+def _hits(vmap, phrase: str, encoder) -> list:
+    """The map's hits for the phrase above its not-found threshold (the phrase's own instance where known)."""
+    from mapping.calibration import calibration_of
+
+    thr = calibration_of(vmap).threshold
+    hits = [h for h in vmap.query_text(phrase, encoder) if h.score >= thr]
+    return [h for h in hits if h.description in (None, phrase)] or hits[:1]
+
+
 def save_before_after_png(before, after, phrase: str, encoder, path: str | Path, old_xy=None, new_xy=None,
                           title: str = "") -> Path:
     """Two top-down panels (before, after) with the phrase's heat map, hits and the object's places."""
@@ -28,6 +38,7 @@ def save_before_after_png(before, after, phrase: str, encoder, path: str | Path,
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
 
     from mapping.pictures import PictureConfig, similarity_columns, top_down_rgb
 
@@ -46,6 +57,11 @@ def save_before_after_png(before, after, phrase: str, encoder, path: str | Path,
                     ax.imshow(np.where(heat >= vmin, heat, np.nan), origin="lower", extent=view.extent,
                               cmap="inferno", vmin=vmin, vmax=max(hi, vmin + 1e-6), alpha=0.9,
                               interpolation="nearest")
+            for h in _hits(vmap, phrase, encoder):
+                ax.add_patch(Rectangle(tuple(h.lo[:2] - 0.05), h.extent[0] + 0.1, h.extent[1] + 0.1, fill=False,
+                                       lw=2.0, ec="cyan"))
+                ax.annotate(f"{h.score:.2f}", (h.hi[0] + 0.05, h.hi[1] + 0.05), color="cyan", fontsize=9,
+                            weight="bold")
             if old_xy is not None:
                 ax.plot(old_xy[0], old_xy[1], marker="x", color="red", ms=12, mew=2.5, label="at the scan")
             if new_xy is not None:

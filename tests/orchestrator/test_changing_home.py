@@ -55,7 +55,9 @@ def _run_changed(apartment, episode, kind: str):
         world.close()
 
 
-def test_an_object_moved_in_its_room_is_found_by_the_search_and_picked(apartment, episode):
+def test_an_object_moved_in_its_room_is_found_by_the_search_and_picked(apartment, episode, tmp_path):
+    from orchestrator.pictures_changes import save_before_after_png
+
     change, report, vmap, held, _ = _run_changed(apartment, episode, "same_room")
     assert report.success and held, report.log
     stale = np.asarray(report.search["stale"])
@@ -66,6 +68,9 @@ def test_an_object_moved_in_its_room_is_found_by_the_search_and_picked(apartment
     hits = [h for h in vmap.query_text(change.description, apartment.perception) if h.description == change.description]
     assert hits and np.hypot(*(hits[0].center[:2] - np.asarray(change.to_xyz[:2]))) < 0.3
     assert vmap.metadata.history[-1]["stale_hits"] and vmap.metadata.history[-1]["frames"] > 0
+    png = save_before_after_png(apartment.voxel_map, vmap, change.description, apartment.perception,
+                                tmp_path / "changed.png", change.from_xyz[:2], change.to_xyz[:2])
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and not list(tmp_path.glob("*.tmp*"))
 
 
 def test_a_removed_object_is_reported_not_found_with_where_the_robot_looked(apartment, episode):
