@@ -6,7 +6,8 @@
 The loop (any robots.protocol.Robot; the simulator's SimRobot or the real Stretch's client):
 1. Look around: the head turns through `num_pans` pans at each of `head_tilts` (the first look, a look
    from a spot whose surroundings are not yet known free and the second look at a frontier add `near_tilt`
-   to see the floor around the base); every frame loses the robot's own body (mapping.self_filter), goes through perception and is
+   to see the floor around the base; where even that leaves the base's surroundings unknown, as at a start
+   facing a wall, it turns in place a quarter turn at a time and looks again); every frame loses the robot's own body (mapping.self_filter), goes through perception and is
    fused into the VoxelMap. The floor the base drove over is marked seen (scanning.mark_driven_floor).
 2. The map's obstacle grid (mapping.obstacles: UNKNOWN / FREE / OBSTACLE) is inflated into an occupancy grid
    with unknown cells blocked (navigation.occupancy), so every plan stays inside floor seen free.
@@ -81,6 +82,8 @@ class ExplorationConfig:
     """Frontiers whose centres are this close count as the same one for tries."""
     replans: int = 2
     """A stopped drive re-plans from where the robot stopped this many times."""
+    unstick_turns: int = 3
+    """Where the base's surroundings are not known free, quarter turns in place (each followed by a look)."""
     arrived_m: float = 0.15
     """A viewpoint this close to the base counts as reached (no drive, no turn)."""
     frontier: FrontierConfig = field(default_factory=FrontierConfig)
@@ -324,6 +327,22 @@ class _Explorer:
                 return f"waypoint {i + 1}/{len(waypoints)}: {res.reason}"
         return ""
 
+    def unstick(self) -> str | None:
+        """The base's surroundings are not known free (the head cannot see behind and under the base, e.g. at
+        a start facing a wall): turn in place a quarter turn at a time, looking down around the base after
+        each, until it can plan; STOP_LOST if it still cannot after `unstick_turns` turns."""
+        for k in range(self.cfg.unstick_turns + 1):
+            if k:
+                here = self.robot.get_base_pose()
+                self.robot.move_base_to(Pose2D(here.x, here.y, here.theta + math.pi / 2))
+            stop = self.look(near=True)
+            if stop is not None:
+                return stop
+            self.update_grid()
+            if self.navigator.planner.snap(self.occ, self.robot.get_base_pose().xy) is not None:
+                return None
+        return STOP_LOST
+
     # -- the loop -------------------------------------------------------------------------------------------
     def run(self) -> str:
         with sigint_deferred():
@@ -332,12 +351,9 @@ class _Explorer:
         while stop is None:
             self.update_grid()
             if self.navigator.planner.snap(self.occ, self.robot.get_base_pose().xy) is None:
-                stop = self.look(near=True)  # see the floor around the base, then try again
+                stop = self.unstick()
                 if stop is not None:
                     break
-                self.update_grid()
-                if self.navigator.planner.snap(self.occ, self.robot.get_base_pose().xy) is None:
-                    return STOP_LOST
             todo = self.candidates()
             if not todo:
                 return STOP_DONE
