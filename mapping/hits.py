@@ -23,6 +23,9 @@ class Hit:
     """The instance's own description ("white coffee mug"), where the map knows its instances."""
     query: str | None = None
     """The phrase this hit answers."""
+    support: int = 0
+    """How many observations saw it: the most frames fused into any one of its voxels (a detection confused
+    in one frame makes a hit of support 1 or 2; an object seen from the scan's stops has tens)."""
 
     @property
     def name(self) -> str:

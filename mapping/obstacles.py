@@ -23,7 +23,8 @@ class ObstacleGridConfig:
     resolution_m: float = 0.05
     floor_band_m: tuple[float, float] = (-0.10, 0.05)
     obstacle_band_m: tuple[float, float] = (0.10, 1.50)
-    min_points_per_obstacle_cell: int = 1
+    min_points_per_obstacle_cell: int = 3
+    """Depth points a cell needs to count as an obstacle (a stray noisy point does not block a base pose)."""
     padding_m: float = 0.5
     height_cap_m: float = 2.0
     """Points above this (ceilings) are left out of the per-cell obstacle height."""

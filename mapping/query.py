@@ -51,6 +51,10 @@ class QueryConfig:
     core_margin: float = 0.1  # a hit's box: its voxels with similarity >= its best - core_margin
     score_top_n: int = 5  # hit score = mean of its best n similarities
     min_cluster_voxels: int = 1
+    support_margin: float = 0.04
+    """Hits scoring within this of the best are ranked by their support (Hit.support: how many frames saw
+    them) before their score: one frame's confused or spurious detection carries the same pure feature as
+    the real object, and would otherwise tie with it."""
     not_found_threshold: float | None = None
     """Top score below this = "not found"; None: the map's own calibrated threshold (mapping.calibration.threshold_of)."""
     relations: bool = True  # parse "X on/in/near Y" phrases in query_text
@@ -154,7 +158,7 @@ def cluster_hits(voxel_map, cand: np.ndarray, s: np.ndarray, config: QueryConfig
     scores[sizes < config.min_cluster_voxels] = -np.inf
     vs = voxel_map.voxel_size
     hits = []
-    for ci in np.argsort(-scores, kind="stable")[:top_k]:
+    for ci in np.argsort(-scores, kind="stable")[:2 * top_k]:  # a few more, for rank_by_support
         if not np.isfinite(scores[ci]):
             break
         a, b = starts[ci], starts[ci] + sizes[ci]
@@ -163,10 +167,19 @@ def cluster_hits(voxel_map, cand: np.ndarray, s: np.ndarray, config: QueryConfig
         cc = coords_o[a:b][core]
         lo = cc.min(axis=0).astype(np.float64) * vs
         hi = (cc.max(axis=0).astype(np.float64) + 1.0) * vs
+        support = int(voxel_map.semantic.counts[cand_o[a:b]].max())
         hits.append(Hit(center=(lo + hi) / 2.0, extent=hi - lo, score=float(scores[ci]), voxels=cand_o[a:b].copy(),
-                        label=label, max_similarity=float(comp_s[0]), query=label))
-    hits.sort(key=lambda h: -h.score)
-    return hits[:top_k]
+                        label=label, max_similarity=float(comp_s[0]), query=label, support=support))
+    return rank_by_support(hits, config.support_margin)[:top_k]
+
+
+def rank_by_support(hits: list[Hit], margin: float) -> list[Hit]:
+    """Best score first, except that hits within `margin` of the best score come in order of support."""
+    hits = sorted(hits, key=lambda h: -h.score)
+    if not hits or margin <= 0:
+        return hits
+    near = [h for h in hits if h.score >= hits[0].score - margin]
+    return sorted(near, key=lambda h: (-h.support, -h.score)) + hits[len(near):]
 
 
 def query_map(voxel_map, text_embedding: np.ndarray, config: QueryConfig = QueryConfig(),

@@ -65,6 +65,9 @@ class EpisodeResult:
     report: TaskReport
     ground_truth: dict[str, bool] = field(default_factory=dict)
     seconds: float = 0.0
+    localization: dict | None = None
+    """What the localising robot did (orchestrator.localized_robot.LocalizationLog, with its error against
+    the true pose); None when the robot was told its pose."""
 
     @property
     def success(self) -> dict[str, bool]:
@@ -93,7 +96,8 @@ class EpisodeResult:
         return {"scene_seed": self.scene_seed, "request": self.request, "object_id": self.object_id,
                 "receptacle_id": self.receptacle_id, "ground_truth": self.success,
                 "failure": self.failure_reason(), "seconds": round(self.seconds, 2),
-                "report": self.report.to_dict()}
+                "report": self.report.to_dict(),
+                **({"localization": self.localization} if self.localization is not None else {})}
 
 
 def _category(reason: str) -> str:
@@ -105,7 +109,8 @@ def _category(reason: str) -> str:
 
 # Bump when scanning or map building changes what a scan of the same scene produces (cached maps go stale).
 MAP_FILE_NAME = f"map{MAP_SUFFIX}"  # the scanned map in a cache or demo folder (the one map convention)
-SCAN_VERSION = 3  # 2: the self filter keeps the floor around the robot; 3: the driven floor is marked seen
+SCAN_VERSION = 4  # 2: the self filter keeps the floor around the robot; 3: the driven floor is marked seen;
+# 4: depth fused up to 4 m (was 6 m)
 
 
 def settings_key(config: EvalConfig, perception: PerceptionConfig, realism=None) -> str:
@@ -214,10 +219,11 @@ def run_episode(scene: PreparedScene, episode, task_config: TaskConfig | None = 
             world.settle()
             gt[key] = object_on_receptacle(world, episode.object_id, episode.receptacle_id)
 
+    localized = None
     try:
         with simulated_robot(world=world, realism=realism, faults=faults) as robot:
             if localize and realism is not None and realism.odometry.enabled:
-                robot = localized_in_map(robot, scene.voxel_map)
+                robot = localized = localized_in_map(robot, scene.voxel_map, truth=robot.true_base_pose)
             runner = TaskRunner(robot, scene.voxel_map, scene.perception, task_config or frozen_map_config(),
                                 on_phase=check)
             report = runner.run(parse_request(episode.request), episode.request)
@@ -225,7 +231,7 @@ def run_episode(scene: PreparedScene, episode, task_config: TaskConfig | None = 
         if own:
             world.close()
     return EpisodeResult(scene.seed, episode.request, episode.object_id, episode.receptacle_id, report, gt,
-                         time.perf_counter() - t0)
+                         time.perf_counter() - t0, localized.log.to_dict() if localized is not None else None)
 
 
 def aggregate(results: list[EpisodeResult], seconds_per_episode: float, extra: dict | None = None) -> dict:
@@ -248,9 +254,23 @@ def aggregate_records(records: list[dict], seconds_per_episode: float, extra: di
            "failures": dict(failures.most_common()),
            "failures_by_phase": {p: dict(c.most_common()) for p, c in by_phase.items()},
            "seconds_per_episode": round(seconds_per_episode, 2)}
+    loc = [r["localization"] for r in records if r.get("localization")]
+    if loc:
+        out["localization"] = localization_summary(loc)
     if extra:
         out.update(extra)
     return out
+
+
+def localization_summary(logs: list[dict]) -> dict:
+    """Across episodes: how often the robot lost its track or relocalised, and its pose error at the fixes
+    (each episode's median and max against the true pose)."""
+    errs = [d["error_m"] for d in logs if d.get("error_m")]
+    return {"episodes": len(logs), "tracks": sum(d["tracks"] for d in logs), "lost": sum(d["lost"] for d in logs),
+            "relocalisations": sum(d["relocalisations"] for d in logs),
+            "not_localised": sum(1 for d in logs if d.get("last") and not d["last"]["localised"]),
+            "median_error_m": round(float(np.median([e["median"] for e in errs])), 4) if errs else None,
+            "max_error_m": round(max(e["max"] for e in errs), 4) if errs else None}
 
 
 def episodes_for(config: EvalConfig) -> list[tuple[int, int]]:

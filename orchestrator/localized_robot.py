@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -75,19 +75,26 @@ class LocalizationLog:
     """Scans made by panning the head camera (no lidar)."""
     last: Localization | None = None
     max_correction_m: float = 0.0
+    errors_m: list[float] = field(default_factory=list)
+    """Evaluation only (a `truth` was given): distance of the corrected pose from the true one after each fix."""
 
     def to_dict(self) -> dict:
-        return {"tracks": self.tracks, "lost": self.lost, "relocalisations": self.relocalisations,
-                "corrections": self.corrections, "sweeps": self.sweeps, "max_correction_m": round(self.max_correction_m, 3),
-                "last": self.last.to_dict() if self.last else None}
+        d = {"tracks": self.tracks, "lost": self.lost, "relocalisations": self.relocalisations,
+             "corrections": self.corrections, "sweeps": self.sweeps, "max_correction_m": round(self.max_correction_m, 3),
+             "last": self.last.to_dict() if self.last else None}
+        if self.errors_m:
+            d["error_m"] = {"fixes": len(self.errors_m), "median": round(float(np.median(self.errors_m)), 4),
+                            "max": round(max(self.errors_m), 4)}
+        return d
 
 
 class LocalizedRobot(Robot):
     """`robot` in the map frame of `scan_map` (None: a map built as it drives); see the module docstring."""
 
     def __init__(self, robot: Robot, scan_map: ScanMap | None, config: LocalizationConfig = LocalizationConfig(),
-                 registration: Pose2D | None = None) -> None:
+                 registration: Pose2D | None = None, truth: Callable[[], Pose2D] | None = None) -> None:
         self.inner = robot
+        self._truth = truth  # evaluation only: the simulator's true pose, to measure the error (never used to act)
         self.name = f"{robot.name}+localised"
         self.config = config
         self.growing = GrowingScanMap(config.localizer.match) if scan_map is None else None
@@ -170,6 +177,7 @@ class LocalizedRobot(Robot):
             raise RobotError(f"not localised: {ans.reason}")
         self._M = ans.map_T_odom
         self._last_track_odom = self.inner.get_base_pose()
+        self._measure()
         return ans
 
     def _ensure(self) -> None:
@@ -203,7 +211,12 @@ class LocalizedRobot(Robot):
         self.log.tracks += 1
         self.log.last = ans
         self._last_track_odom = odom
+        self._measure()
         return ans
+
+    def _measure(self) -> None:
+        if self._truth is not None and self._M is not None:
+            self.log.errors_m.append(self._truth().distance_to(compose(self._M, self.inner.get_base_pose())))
 
     def _track_growing(self, scan: LaserScan, odom: Pose2D) -> Localization:
         smap = self.growing.scan_map()
@@ -322,14 +335,14 @@ class LocalizedRobot(Robot):
 
 
 def localized_in_map(robot: Robot, voxel_map, config: LocalizationConfig = LocalizationConfig(),
-                     registration: Pose2D | None = None) -> LocalizedRobot:
+                     registration: Pose2D | None = None, truth: Callable[[], Pose2D] | None = None) -> LocalizedRobot:
     """`robot` localising in a saved voxel map (its occupied voxels at the lidar's height band,
     navigation.localization.scan_map_from_points); InputError for a map with nothing to localise against."""
     from navigation.localization import scan_map_from_points
 
     xyz, _, counts = voxel_map.occupancy_points()
     return LocalizedRobot(robot, scan_map_from_points(xyz, config.localizer.match, counts=counts), config,
-                          registration)
+                          registration, truth)
 
 
 LOCALIZE_CHOICES = ("auto", "on", "off")
