@@ -58,7 +58,8 @@ class TaskConfig:
     """Tight parking on: the last straight stretch into a side-on parking pose keeps the base rectangle's
     3 cm margin rather than the full robot radius (navigation.base_goal)."""
     pick: PickConfig = field(default_factory=PickConfig)
-    obstacles: ObstacleGridConfig = field(default_factory=ObstacleGridConfig)
+    obstacles: ObstacleGridConfig = field(default_factory=lambda: ObstacleGridConfig(min_points_per_obstacle_cell=3))
+    """Three depth points make an obstacle cell: a stereo camera's stray points do not block base poses."""
     candidates: int = 3
     """Map hits tried in turn when navigation to the best one fails..."""
     candidate_margin: float = 0.05

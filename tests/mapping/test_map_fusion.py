@@ -61,9 +61,10 @@ def test_fast_backprojection_equals_core(box_world):
 def test_occupancy_counts_every_valid_point(box_world):
     _, _, frames, _ = box_world
     vmap = VoxelMap()
+    lo, hi = vmap.config.min_depth_m, vmap.config.max_depth_m
     n_valid = 0
     for f in frames[:3]:
-        n_valid += int(((f.depth_m >= 0.1) & (f.depth_m <= 6.0)).sum())
+        n_valid += int(((f.depth_m >= lo) & (f.depth_m <= hi)).sum())
         vmap.add_frame(f)
     assert int(vmap.occupancy.counts.sum()) == n_valid
     assert len(vmap) == 0  # no observations: no semantic voxels
