@@ -76,6 +76,8 @@ class ExplorationConfig:
     """Driving budget (m of base path)."""
     max_frames: int = 5000
     """Frame budget."""
+    travel_exponent: float = 1.0
+    """Frontiers rank by gain / (travel + offset) ** this: above 1 favours near ones (fewer crossings)."""
     max_tries: int = 2
     """A frontier that fails this often (not reached, or still there after looking from its viewpoint) is given up."""
     same_frontier_m: float = 0.75
@@ -163,6 +165,8 @@ class ExplorationProgress:
     explored_area_m2: float
     frontiers_left: int
     path_length_m: float
+    occupancy: OccupancyGrid | None = None
+    """The latest occupancy grid (rebuilt after each look; read-only)."""
 
 
 @dataclass
@@ -249,7 +253,7 @@ class _Explorer:
         if self.on_progress is not None:
             left = sum(1 for f in self.frontiers if f.reachable and not self.is_given_up(f))
             self.on_progress(ExplorationProgress(self.report.frames, self.report.explored_area_m2, left,
-                                                 self.report.path_length_m))
+                                                 self.report.path_length_m, self.occ))
 
     # -- the map --------------------------------------------------------------------------------------------
     def update_grid(self) -> None:
@@ -284,7 +288,10 @@ class _Explorer:
             log.info("frontier at (%.2f, %.2f) given up after %d tries: %s", *r.centroid_xy, r.tries, reason)
 
     def candidates(self) -> list[Frontier]:
-        return [f for f in self.frontiers if f.reachable and not self.is_given_up(f)]
+        """Reachable frontiers not given up, best first: gain / (travel + offset) ** travel_exponent."""
+        todo = [f for f in self.frontiers if f.reachable and not self.is_given_up(f)]
+        off, ex = self.cfg.frontier.cost_offset_m, self.cfg.travel_exponent
+        return sorted(todo, key=lambda f: -f.gain_m / (f.travel_m + off) ** ex)
 
     # -- driving --------------------------------------------------------------------------------------------
     def drive_to(self, f: Frontier) -> str:
@@ -421,11 +428,9 @@ def explore(robot, perception, vmap: VoxelMap, config: ExplorationConfig = Explo
     return ex.finish(stop, False)
 
 
-def sim_coverage(spec, occ: OccupancyGrid | None, object_frames: dict[int, int], min_object_frames: int = 3,
-                 robot_radius_m: float | None = None) -> dict:
-    """Coverage of a simulated scene by a map's occupancy grid: the share of the true reachable floor (ground
-    truth free space for the base's centre, in the robot start's component) the map saw free, and of the
-    objects seen in at least `min_object_frames` frames (object_frames: instance id -> frames)."""
+def true_reachable_floor(spec, robot_radius_m: float | None = None) -> tuple[np.ndarray, float]:
+    """World xy (N, 2) of the ground-truth grid cells where the base's centre can be, in the robot start's
+    free component (sim.scene.ground_truth), and one cell's area (m2)."""
     from core.stretch import STRETCH
     from sim.scene.ground_truth import component_at, free_components, occupancy_grid_full
 
@@ -433,16 +438,29 @@ def sim_coverage(spec, occ: OccupancyGrid | None, object_frames: dict[int, int],
     labels = free_components(gt, STRETCH.base_radius_m if robot_radius_m is None else robot_radius_m)
     comp = component_at(gt, labels, spec.robot_start.xy)
     true_rc = np.argwhere(labels == comp) if comp else np.zeros((0, 2), np.int64)
-    covered = 0
-    if occ is not None and len(true_rc):
-        rc = occ.world_to_cell(gt.cell_to_world(true_rc))
-        ok = occ.in_bounds(rc)
-        covered = int((occ.state[rc[ok, 0], rc[ok, 1]] == FREE).sum())
+    return gt.cell_to_world(true_rc), gt.resolution_m ** 2
+
+
+def floor_coverage(occ: OccupancyGrid | None, floor_xy: np.ndarray) -> float:
+    """Share of the points `floor_xy` (true_reachable_floor) that `occ` saw free (0 for no grid)."""
+    if occ is None or len(floor_xy) == 0:
+        return 0.0
+    rc = occ.world_to_cell(floor_xy)
+    ok = occ.in_bounds(rc)
+    return float((occ.state[rc[ok, 0], rc[ok, 1]] == FREE).sum()) / len(floor_xy)
+
+
+def sim_coverage(spec, occ: OccupancyGrid | None, object_frames: dict[int, int], min_object_frames: int = 3,
+                 robot_radius_m: float | None = None) -> dict:
+    """Coverage of a simulated scene by a map's occupancy grid: the share of the true reachable floor
+    (true_reachable_floor) the map saw free, and of the objects seen in at least `min_object_frames` frames
+    (object_frames: instance id -> frames)."""
+    floor_xy, cell_m2 = true_reachable_floor(spec, robot_radius_m)
     missed = [o.id for o in spec.objects if object_frames.get(o.instance_id, 0) < min_object_frames]
     n_obj = len(spec.objects)
     return {
-        "reachable_floor_m2": round(len(true_rc) * gt.resolution_m ** 2, 2),
-        "floor_coverage": round(covered / len(true_rc), 4) if len(true_rc) else None,
+        "reachable_floor_m2": round(len(floor_xy) * cell_m2, 2),
+        "floor_coverage": round(floor_coverage(occ, floor_xy), 4) if len(floor_xy) else None,
         "objects": n_obj,
         "objects_seen": n_obj - len(missed),
         "object_coverage": round((n_obj - len(missed)) / n_obj, 4) if n_obj else None,
