@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from core.types import Pose2D
+
 SEED_MAX = 2**32 - 1
 
 
@@ -16,3 +18,11 @@ def seed_number(text: str) -> int:
     if not 0 <= value <= SEED_MAX:
         raise argparse.ArgumentTypeError(f"a seed is a whole number 0..{SEED_MAX}, got {value}")
     return value
+
+
+def pose_2d(text: str) -> Pose2D:
+    """A planar pose "x,y" or "x,y,theta" (metres, radians), e.g. a map registration."""
+    try:
+        return Pose2D.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

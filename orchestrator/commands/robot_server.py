@@ -13,6 +13,7 @@ import signal
 
 from core.errors import InputError
 from core.types import Pose2D
+from orchestrator.commands.arg_types import pose_2d
 from orchestrator.commands.fault_flags import add_faults_option
 from orchestrator.commands.realism_flags import add_realism_option
 from orchestrator.commands.robot_flags import add_insecure_option, add_key_file_option, port_number
@@ -59,7 +60,7 @@ def register(subparsers) -> None:
                         "go with every observation (default %(default)s, the Stretch's udev name)")
     p.add_argument("--no-lidar", action="store_true", help="stretch backend: do not read the lidar")
     p.add_argument("--home", action="store_true", help="home the Stretch on start if it is not homed (moves!)")
-    p.add_argument("--map-registration", type=Pose2D.parse, default=Pose2D.from_list(_STRETCH.map_T_odom),
+    p.add_argument("--map-registration", type=pose_2d, default=Pose2D.from_list(_STRETCH.map_T_odom),
                    metavar="X,Y,THETA", help="pose of the odometry origin in the map frame (stretch backend)")
     p.set_defaults(func=run)
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from core.types import Pose2D
+from orchestrator.commands.arg_types import pose_2d
 from orchestrator.commands.fault_flags import add_faults_option
 from orchestrator.commands.realism_flags import add_realism_option
 from orchestrator.commands.robot_flags import add_insecure_option, add_key_file_option, port_number
@@ -31,7 +32,7 @@ def add_robot_arguments(p: argparse.ArgumentParser) -> None:
                    help="find the robot in the map (lidar scan matching, else a head-camera sweep) before it moves "
                         "and track it while it drives; auto: for a Stretch and a drifting simulated robot "
                         f"(default {d.localize})")
-    p.add_argument("--map-registration", type=Pose2D.parse, default=None, metavar="X,Y,THETA",
+    p.add_argument("--map-registration", type=pose_2d, default=None, metavar="X,Y,THETA",
                    help="the robot's reported frame in the map: track from this instead of relocalising")
 
 

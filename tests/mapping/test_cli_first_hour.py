@@ -25,6 +25,16 @@ def test_negative_seeds_are_refused_by_the_parser(argv, capsys):
     assert "a seed is a whole number" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv", [["run", "--map", "m.npz", "--map-registration", "1,2,north", "put the mug on the table"],
+                                  ["robot-server", "--backend", "sim", "--map-registration", "nan,0"]])
+def test_a_bad_map_registration_is_explained_by_the_parser(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "expected 'x,y' or 'x,y,theta'" in err and "invalid parse value" not in err
+
+
 def test_a_map_given_as_a_scene_and_a_scene_given_as_a_map(tmp_path, capsys):
     vmap = VoxelMap(metadata=MapMetadata(embedding_model_id="x"))
     path = vmap.save(tmp_path / "home")
