@@ -29,32 +29,27 @@ class CaptureError(InputError):
 
 @dataclass(frozen=True)
 class CaptureConfig:
-    """Options shared by the capture readers (defaults here are the CLI defaults).
-
-    min_depth_m / max_depth_m: depth outside this range is set to 0 (invalid). 3 m by default: phone LiDAR
-        and Kinect-style depth get noisy beyond that, and a home map needs nearby surfaces.
-    min_confidence: Record3D only; pixels whose ARKit confidence (0 low, 1 medium, 2 high) is below this are
-        dropped. 2 (high only) is what OK-Robot uses; 1 keeps more of the edges; 0 keeps everything.
-    up: the axis of the file's world frame that points up: "auto" (estimated from the cameras' down
-        directions, snapped to the nearest axis), one of "+x", "-x", "+y", "-y", "+z", "-z", or "none"
-        (keep the file's world as it is). Record3D ignores it: ARKit's world is always +y up.
-    floor_to_zero: shift the world vertically so the floor estimated from a sample of depth images is z = 0.
-    floor_sample_frames: how many evenly spaced frames the floor estimate decodes (depth only).
-    intrinsics_path: an Open3D PinholeCameraIntrinsic JSON to use instead of the file's or the default.
-    depth_scale: raw depth units per metre for PNG depth (None: the format's default, 1000 Redwood/ICL,
-        5000 TUM).
-    max_time_diff_s: TUM only; largest time difference when associating rgb, depth and ground truth.
-    """
+    """Options shared by the capture readers (these defaults are the CLI's: `ovmm info`, `export-cloud`)."""
 
     min_depth_m: float = 0.1
+    """Drop depth below this (m)."""
     max_depth_m: float = 3.0
+    """Drop depth beyond this (m): phone LiDAR and Kinect-style depth get noisy further out."""
     min_confidence: int = 2
+    """Keep Record3D depth with ARKit confidence at least this (0 low .. 2 high; 2 is OK-Robot's choice)."""
     up: str = "auto"
+    """Up axis of the capture's world: auto (from the camera orientations), +x, -x, +y, -y, +z, -z or none
+    (keep the file's world); Record3D is always +y."""
     floor_to_zero: bool = True
+    """Shift the world vertically so the floor estimated from a sample of depth images is z = 0."""
     floor_sample_frames: int = 12
+    """How many evenly spaced frames the floor estimate decodes (depth only)."""
     intrinsics_path: str | None = None
+    """An Open3D camera intrinsics JSON overriding the capture's (Redwood and TUM folders)."""
     depth_scale: float | None = None
+    """PNG depth units per metre (default per format: 1000 Redwood/ICL, 5000 TUM)."""
     max_time_diff_s: float = 0.02
+    """Largest time difference (s) when associating TUM rgb, depth and ground truth."""
 
 
 class FrameSource(ABC):

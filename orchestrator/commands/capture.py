@@ -15,6 +15,7 @@ from core.geometry import frame_points
 from core.io import atomic_path
 from mapping.sources import CaptureConfig, CaptureError, FrameSource, open_capture
 from mapping.sources.align import UP_CHOICES
+from orchestrator.config_options import Option, add_config_options, config_from_args
 
 FORMAT_NAMES = {"r3d": "Record3D (.r3d)", "redwood": "Redwood / ICL-NUIM folder", "tum": "TUM RGB-D folder"}
 PROGRESS_MIN_FRAMES = 50
@@ -26,61 +27,37 @@ class ExportCloudConfig:
     """Defaults of `ovmm export-cloud`."""
 
     voxel_m: float = 0.02
+    """Voxel size for downsampling (m)."""
     frame_stride: int = 1
+    """Use every Nth frame."""
     pixel_stride: int = 1
+    """Use every Nth pixel row and column."""
 
 
 def _add_capture_options(p: argparse.ArgumentParser) -> None:
-    d = CaptureConfig()
     p.add_argument("capture", help="a Record3D .r3d file, a TUM folder or a Redwood/ICL folder")
-    p.add_argument(
-        "--max-depth",
-        type=float,
-        default=d.max_depth_m,
-        help=f"drop depth beyond this (m, default {d.max_depth_m})",
-    )
-    p.add_argument(
-        "--min-depth",
-        type=float,
-        default=d.min_depth_m,
-        help=f"drop depth below this (m, default {d.min_depth_m})",
-    )
-    p.add_argument(
-        "--min-confidence", type=int, default=d.min_confidence, choices=(0, 1, 2),
-        help=f"Record3D: keep depth with ARKit confidence >= this (0 low .. 2 high, default {d.min_confidence})",
-    )  # fmt: skip
-    p.add_argument(
-        "--up", default=d.up, choices=UP_CHOICES,
-        help="up axis of the capture's world (default auto: from the camera orientations; Record3D is always +y)",
-    )  # fmt: skip
-    p.add_argument(
-        "--keep-height", action="store_true", help="do not shift the world to put the floor at z=0"
-    )
-    p.add_argument(
-        "--intrinsics", default=None, help="Redwood/TUM: an Open3D camera intrinsics JSON overriding the capture's"
-    )
-    p.add_argument(
-        "--depth-scale", type=float, default=None, help="PNG depth units per metre (default per format)"
-    )
+    add_config_options(p, CaptureConfig, {
+        "min_depth_m": Option(flag="--min-depth"), "max_depth_m": Option(flag="--max-depth"),
+        "min_confidence": Option(choices=(0, 1, 2)), "up": Option(choices=UP_CHOICES),
+        "intrinsics_path": Option(flag="--intrinsics", metavar="JSON"), "depth_scale": Option(type=float),
+        "max_time_diff_s": Option(flag="--max-time-diff"),
+    })  # fmt: skip
+    p.add_argument("--keep-height", dest="floor_to_zero", action="store_false",
+                   help="the same as --no-floor-to-zero: keep the capture's heights")
 
 
 def _config(args: argparse.Namespace) -> CaptureConfig:
-    for name, value in (("--max-depth", args.max_depth), ("--min-depth", args.min_depth)):
+    cfg = config_from_args(CaptureConfig, args)
+    for name, value in (("--max-depth", cfg.max_depth_m), ("--min-depth", cfg.min_depth_m)):
         if not np.isfinite(value) or value < 0:
             raise InputError(f"{name} must be a non-negative number of metres, got {value}")
-    if args.max_depth <= args.min_depth:
-        raise InputError(f"--max-depth ({args.max_depth}) must be larger than --min-depth ({args.min_depth})")
-    if args.depth_scale is not None and not args.depth_scale > 0:
-        raise InputError(f"--depth-scale must be positive, got {args.depth_scale}")
-    return CaptureConfig(
-        min_depth_m=args.min_depth,
-        max_depth_m=args.max_depth,
-        min_confidence=args.min_confidence,
-        up=args.up,
-        floor_to_zero=not args.keep_height,
-        intrinsics_path=args.intrinsics,
-        depth_scale=args.depth_scale,
-    )
+    if cfg.max_depth_m <= cfg.min_depth_m:
+        raise InputError(f"--max-depth ({cfg.max_depth_m}) must be larger than --min-depth ({cfg.min_depth_m})")
+    if cfg.depth_scale is not None and not cfg.depth_scale > 0:
+        raise InputError(f"--depth-scale must be positive, got {cfg.depth_scale}")
+    if cfg.floor_sample_frames < 1 or not cfg.max_time_diff_s > 0:
+        raise InputError("--floor-sample-frames must be at least 1 and --max-time-diff positive")
+    return cfg
 
 
 def register(subparsers) -> None:
@@ -89,19 +66,13 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.set_defaults(func=run_info)
 
-    e = ExportCloudConfig()
     p = subparsers.add_parser(
         "export-cloud", help="fuse a capture's frames into one coloured point cloud (PLY)"
     )
     _add_capture_options(p)
     p.add_argument("out", help="output .ply file")
-    p.add_argument(
-        "--voxel", type=float, default=e.voxel_m, help=f"voxel size for downsampling (m, default {e.voxel_m})"
-    )
-    p.add_argument("--stride", type=int, default=e.frame_stride, help="use every Nth frame (default 1)")
-    p.add_argument(
-        "--pixel-stride", type=int, default=e.pixel_stride, help="use every Nth pixel row/column (default 1)"
-    )
+    add_config_options(p, ExportCloudConfig, {"voxel_m": Option(flag="--voxel"),
+                                              "frame_stride": Option(flag="--stride")})
     p.set_defaults(func=run_export_cloud)
 
 
@@ -177,11 +148,11 @@ def run_export_cloud(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".ply":
         raise InputError(f"output {out} must end in .ply")
-    if not args.voxel > 0 or args.stride < 1 or args.pixel_stride < 1:
+    if not args.voxel_m > 0 or args.frame_stride < 1 or args.pixel_stride < 1:
         raise InputError("--voxel must be positive and --stride / --pixel-stride at least 1")
     cfg = _config(args)
     with open_capture(args.capture, cfg) as src:
-        indices = range(0, len(src), args.stride)
+        indices = range(0, len(src), args.frame_stride)
         bar = tqdm(
             indices, desc="fusing frames", unit="frame",
             disable=len(indices) < PROGRESS_MIN_FRAMES or not sys.stderr.isatty(),
@@ -196,28 +167,28 @@ def run_export_cloud(args: argparse.Namespace) -> int:
                 stride=args.pixel_stride,
             )
             if len(xyz):
-                clouds.append(_voxel_down(o3d, xyz, rgb, args.voxel))
+                clouds.append(_voxel_down(o3d, xyz, rgb, args.voxel_m))
                 pending += len(clouds[-1][0])
             if pending > MERGE_EVERY_POINTS:  # bound memory on long captures: merge what we have so far
                 merged = _voxel_down(
                     o3d,
                     np.concatenate([c[0] for c in clouds]),
                     np.concatenate([c[1] for c in clouds]),
-                    args.voxel,
+                    args.voxel_m,
                 )
                 clouds, pending = [merged], 0
     if not clouds:
         raise CaptureError(f"{args.capture} has no valid depth within {cfg.min_depth_m}-{cfg.max_depth_m} m")
     xyz = np.concatenate([c[0] for c in clouds])
     rgb = np.concatenate([c[1] for c in clouds])
-    pcd = _voxel_down(o3d, xyz, rgb, args.voxel, as_cloud=True)
+    pcd = _voxel_down(o3d, xyz, rgb, args.voxel_m, as_cloud=True)
     with atomic_path(out) as tmp:
         if not o3d.io.write_point_cloud(str(tmp), pcd, write_ascii=False):
             raise CaptureError(f"could not write point cloud {out}")
     pts = np.asarray(pcd.points)
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     print(
-        f"wrote {out}: {len(pts):,} points from {len(indices)} frames (voxel {args.voxel} m), "
+        f"wrote {out}: {len(pts):,} points from {len(indices)} frames (voxel {args.voxel_m} m), "
         f"x {_fmt_range(lo[0], hi[0])} y {_fmt_range(lo[1], hi[1])} z {_fmt_range(lo[2], hi[2])} m"
     )
     return 0

@@ -122,3 +122,16 @@ def test_export_cloud_merging_on_long_captures_keeps_the_same_cloud(good_r3d, tm
     b = np.asarray(o3d.io.read_point_cloud(str(merged)).points)
     assert abs(len(a) - len(b)) < 0.1 * len(a)
     assert np.percentile(distance_to_scene(b), 99) < 0.015
+
+
+def test_capture_options_come_from_the_config():
+    from mapping.sources import CaptureConfig
+    from orchestrator.cli import build_parser
+    from orchestrator.commands.capture import _config
+
+    parser = build_parser()
+    assert _config(parser.parse_args(["info", "x.r3d"])) == CaptureConfig()
+    cfg = _config(parser.parse_args(["export-cloud", "x", "o.ply", "--keep-height", "--max-time-diff", "0.05",
+                                     "--intrinsics", "k.json", "--max-depth", "2.5"]))
+    assert cfg == CaptureConfig(floor_to_zero=False, max_time_diff_s=0.05, intrinsics_path="k.json", max_depth_m=2.5)
+    assert not _config(parser.parse_args(["info", "x", "--no-floor-to-zero"])).floor_to_zero
