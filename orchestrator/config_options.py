@@ -39,6 +39,8 @@ class Option:
     aliases: tuple[str, ...] = ()
     """More flags for the same option (e.g. "-i")."""
     required: bool = False
+    nargs: int | None = None
+    """Values per option (a tuple field such as a MIN MAX range); they come back as a tuple."""
 
 
 @cache
@@ -77,11 +79,14 @@ def _scalar_type(annotation: Any) -> Callable[[str], Any] | None:
 
 def add_config_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, cls: type,
                        options: dict[str, Option] | None = None, skip: Iterable[str] = (),
-                       defaults: Any | None = None) -> None:
-    """Add one option per field of dataclass `cls` (defaults from `defaults` or `cls()`)."""
+                       defaults: Any | None = None, only: Iterable[str] | None = None) -> None:
+    """Add one option per field of dataclass `cls` (defaults from `defaults` or `cls()`); `only` names the
+    fields to expose when most of a config is not for the command line."""
     options = options or {}
-    skip = set(skip)
-    unknown = (set(options) | skip) - {f.name for f in dataclasses.fields(cls)}
+    names = {f.name for f in dataclasses.fields(cls)}
+    only = set(only) if only is not None else None
+    skip = set(skip) | (names - only if only is not None else set())
+    unknown = (set(options) | skip | (only or set())) - names
     if unknown:
         raise ValueError(f"{cls.__name__} has no field(s) {', '.join(sorted(unknown))}")
     base = defaults if defaults is not None else cls()
@@ -110,6 +115,9 @@ def add_config_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup
             kwargs["metavar"] = opt.metavar
         if opt.choices is not None:
             kwargs["choices"] = list(opt.choices)
+        if opt.nargs is not None:
+            kwargs["nargs"] = opt.nargs
+            kwargs["help"] = text.rstrip(".") + ("" if default is None else f" (default {' '.join(map(str, default))})")
         if opt.required:
             kwargs["required"] = True
             kwargs["help"] = text.rstrip(".")
@@ -119,5 +127,6 @@ def add_config_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup
 def config_from_args(cls: type, args: argparse.Namespace, **overrides: Any):
     """The dataclass back from parsed options (fields not on the namespace keep their defaults)."""
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}  # nargs options
     values.update(overrides)
     return cls(**values)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from orchestrator.commands.arg_types import seed_number
+from orchestrator.config_options import Option, add_config_options, config_from_args
 
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
 
@@ -41,22 +42,27 @@ def _summary(spec) -> dict:
             "objects": len(spec.objects), "stages": len(spec.stages), "robot_start": spec.robot_start.to_list()}
 
 
+def _labels(text: str) -> tuple[str, ...]:
+    """Comma-separated labels, e.g. 'kitchen,living room'."""
+    return tuple(r.strip() for r in text.split(",") if r.strip())
+
+
 @subcommand
 def _add_generate(sub) -> None:
     from sim.scene.generator import GeneratorConfig
 
-    d = GeneratorConfig()
     p = sub.add_parser("generate", help="generate a random apartment (deterministic per seed)")
     p.add_argument("--seed", type=seed_number, required=True, help="random seed, 0 or more (same seed + library = same file)")
     p.add_argument("--out", required=True, help="scene JSON file to write")
     p.add_argument("--object-library", metavar="DIR", help="folder with library.json + meshes (default: YCB from "
                    "the shared data when present, plus procedural objects)")
-    p.add_argument("--rooms", help="comma-separated room labels, e.g. 'kitchen,living room,bedroom' "
-                   f"(default: {d.num_rooms[0]}-{d.num_rooms[1]} random rooms)")
-    p.add_argument("--objects", type=int, nargs=2, metavar=("MIN", "MAX"), default=list(d.num_objects),
-                   help=f"object count range (default {d.num_objects[0]} {d.num_objects[1]})")
-    p.add_argument("--receptacles", type=int, nargs=2, metavar=("MIN", "MAX"), default=list(d.num_receptacles),
-                   help=f"receptacle count range (default {d.num_receptacles[0]} {d.num_receptacles[1]})")
+    span = ("MIN", "MAX")
+    add_config_options(p, GeneratorConfig, {
+        "rooms": Option(type=_labels, metavar="LABELS"),
+        "num_rooms": Option(flag="--room-count", type=int, nargs=2, metavar=span),
+        "num_objects": Option(flag="--objects", type=int, nargs=2, metavar=span),
+        "num_receptacles": Option(flag="--receptacles", type=int, nargs=2, metavar=span),
+    }, only={"rooms", "num_rooms", "num_objects", "num_receptacles"})
     p.set_defaults(func=_run_generate)
 
 
@@ -65,11 +71,13 @@ def _run_generate(args) -> int:
     from sim.scene.generator import GeneratorConfig, generate_scene
     from sim.scene.objects import load_library_dir
 
-    for name, (lo, hi) in (("--objects", args.objects), ("--receptacles", args.receptacles)):
+    cfg = config_from_args(GeneratorConfig, args)
+    for name, (lo, hi) in (("--objects", cfg.num_objects), ("--receptacles", cfg.num_receptacles),
+                           ("--room-count", cfg.num_rooms)):
         if not 1 <= lo <= hi:
             raise InputError(f"{name} needs 1 <= MIN <= MAX, got {lo} {hi}")
-    rooms = tuple(r.strip() for r in args.rooms.split(",") if r.strip()) if args.rooms else None
-    cfg = GeneratorConfig(rooms=rooms, num_objects=tuple(args.objects), num_receptacles=tuple(args.receptacles))
+    if cfg.rooms == ():
+        raise InputError("--rooms needs at least one room label")
     library = load_library_dir(args.object_library) if args.object_library else None
     spec = generate_scene(args.seed, cfg, library)
     spec.save(args.out)
@@ -79,19 +87,21 @@ def _run_generate(args) -> int:
 
 @subcommand
 def _add_habitat(sub) -> None:
+    from sim.scene.habitat import HabitatSceneConfig
+
     p = sub.add_parser("habitat", help="convert the Habitat test assets (simple_room + URDF furniture) to a scene")
     p.add_argument("--out", required=True, help="scene JSON file to write")
     p.add_argument("--assets", metavar="DIR", help="habitat test assets folder (default: "
                    "<shared data>/scenes/habitat_test_assets)")
-    p.add_argument("--extra-objects", type=int, default=4, help="library objects to add on the furniture (default 4)")
-    p.add_argument("--seed", type=seed_number, default=0, help="seed for placing the extra objects (default 0)")
+    add_config_options(p, HabitatSceneConfig, {"seed": Option(type=seed_number)}, only={"extra_objects", "seed"})
     p.set_defaults(func=_run_habitat)
 
 
 def _run_habitat(args) -> int:
     from sim.scene.habitat import HabitatSceneConfig, load_habitat_scene
 
-    spec = load_habitat_scene(args.assets, HabitatSceneConfig(extra_objects=max(0, args.extra_objects), seed=args.seed))
+    cfg = config_from_args(HabitatSceneConfig, args, extra_objects=max(0, args.extra_objects))
+    spec = load_habitat_scene(args.assets, cfg)
     spec.save(args.out)
     print(json.dumps({"out": str(Path(args.out)), **_summary(spec)}))
     return 0
@@ -148,17 +158,17 @@ def _run_render(args) -> int:
 def _add_import_habitat(sub) -> None:
     from sim.habitat_dataset.importer import ImportConfig
 
-    d = ImportConfig()
     p = sub.add_parser("import-habitat", help="convert one scene of a Habitat scene dataset to a scene file",
                        epilog="example: ovmm sim import-habitat data/replica_cad/replicaCAD.scene_dataset_config.json "
                               "--scene apt_0 --out scenes/apt_0.json")
     p.add_argument("dataset", help="the *.scene_dataset_config.json file")
     p.add_argument("--scene", help="scene instance name (default: list the dataset's scenes and exit)")
     p.add_argument("--out", help="scene JSON file to write (mesh paths relative to it)")
-    p.add_argument("--pickable-max-size", type=float, default=d.pickable_max_size_m, metavar="M",
-                   help=f"rigid instances fitting in this many metres a side are pickable objects (default {d.pickable_max_size_m})")
-    p.add_argument("--ignore-ovmm-metadata", action="store_true",
-                   help="ignore the user_defined.ovmm blocks of datasets exported by ovmm (import as any dataset)")
+    add_config_options(p, ImportConfig, {"pickable_max_size_m": Option(flag="--pickable-max-size", metavar="M"),
+                                         "use_ovmm_metadata": Option(flag="--ovmm-metadata")},
+                       only={"pickable_max_size_m", "use_ovmm_metadata"})
+    p.add_argument("--ignore-ovmm-metadata", dest="use_ovmm_metadata", action="store_false",
+                   help="the same as --no-ovmm-metadata: import a dataset exported by ovmm as any other")
     p.set_defaults(func=_run_import_habitat)
 
 
@@ -173,9 +183,9 @@ def _run_import_habitat(args) -> int:
         return 0
     if not args.out:
         raise InputError("--out FILE is needed with --scene")
-    if args.pickable_max_size <= 0:
+    cfg = config_from_args(ImportConfig, args)
+    if not cfg.pickable_max_size_m > 0:
         raise InputError("--pickable-max-size must be > 0")
-    cfg = ImportConfig(pickable_max_size_m=args.pickable_max_size, use_ovmm_metadata=not args.ignore_ovmm_metadata)
     spec = import_scene(ds, args.scene, cfg)
     spec.save(args.out, relative_paths=True)
     print(json.dumps({"out": str(Path(args.out)), **_summary(spec)}))
@@ -184,12 +194,13 @@ def _run_import_habitat(args) -> int:
 
 @subcommand
 def _add_export_habitat(sub) -> None:
+    from sim.habitat_dataset.exporter import ExportConfig
+
     p = sub.add_parser("export-habitat", help="write a scene file as a Habitat scene dataset (glb + configs + episodes)",
                        epilog="example: ovmm sim export-habitat scenes/apartment-3.json out/apartment-3-habitat")
     p.add_argument("scene", help="scene JSON file")
     p.add_argument("outdir", help="folder to create (must be absent or empty)")
-    p.add_argument("--episodes", type=int, default=10, help="episodes to write to the episode list (default 10)")
-    p.add_argument("--seed", type=seed_number, default=0, help="seed of the episode draw (default 0)")
+    add_config_options(p, ExportConfig, {"seed": Option(type=seed_number)})
     p.set_defaults(func=_run_export_habitat)
 
 

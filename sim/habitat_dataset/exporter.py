@@ -23,6 +23,7 @@ import logging
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -140,7 +141,18 @@ def episode_list(spec: SceneSpec, scene_instance: str, dataset_config: str, n: i
     return {"episodes": out}
 
 
-def export_scene(spec: SceneSpec, outdir: str | os.PathLike, episodes: int = 10, seed: int = 0) -> Path:
+@dataclass(frozen=True)
+class ExportConfig:
+    """Options of `export_scene` (`ovmm sim export-habitat`)."""
+
+    episodes: int = 10
+    """Episodes to write to the episode list (0: none)."""
+    seed: int = 0
+    """Seed of the episode draw."""
+
+
+def export_scene(spec: SceneSpec, outdir: str | os.PathLike, episodes: int = ExportConfig.episodes,
+                 seed: int = ExportConfig.seed) -> Path:
     """Write `spec` as a Habitat scene dataset in `outdir` (created; must be empty or absent). Returns the config."""
     out = Path(outdir)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):

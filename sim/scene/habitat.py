@@ -55,8 +55,10 @@ class HabitatSceneConfig:
     )
     donut_on: str = "kitchen_counter"
     chair_xy: tuple[float, float] = (-2.0, 1.5)
-    extra_objects: int = 4  # objects from the default library placed on the furniture (0: none)
+    extra_objects: int = 4
+    """Objects from the default library placed on the furniture (0: none)."""
     seed: int = 0
+    """Seed for placing the extra objects."""
     enclose: bool = True  # add walls along the floor's edges (simple_room's stage has a floor but no walls)
 
 

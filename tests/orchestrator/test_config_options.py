@@ -98,3 +98,21 @@ def test_query_and_plan_defaults_come_from_the_parts_they_drive():
     plan = config_from_args(PlanCommandConfig, args)
     assert (plan.target, plan.start, plan.json_out) == ("1,2", "0,0", "p.json")
     assert plan.robot_radius == OccupancyConfig().robot_radius_m and plan.unknown_free is False
+
+
+@dataclass
+class _Span:
+    size: tuple[int, int] = (2, 5)
+    """Range of sizes."""
+    name: str = "a"
+    hidden: float = 1.0
+
+
+def test_nargs_options_come_back_as_tuples_and_only_limits_the_fields():
+    p = argparse.ArgumentParser(prog="t")
+    add_config_options(p, _Span, {"size": Option(type=int, nargs=2, metavar=("MIN", "MAX"))}, only={"size"})
+    assert "(default 2 5)" in p.format_help() and "--hidden" not in p.format_help() and "--name" not in p.format_help()
+    assert config_from_args(_Span, p.parse_args(["--size", "3", "4"])) == _Span(size=(3, 4))
+    assert config_from_args(_Span, p.parse_args([])) == _Span()
+    with pytest.raises(ValueError, match="no field"):
+        add_config_options(argparse.ArgumentParser(), _Span, only={"sizes"})

@@ -1,0 +1,40 @@
+"""Options generated from configs: parsing no flags gives the config's defaults, and flags reach the config."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.cli import build_parser
+from orchestrator.config_options import config_from_args
+from sim.habitat_dataset.exporter import ExportConfig
+from sim.habitat_dataset.importer import ImportConfig
+from sim.scene.generator import GeneratorConfig
+from sim.scene.habitat import HabitatSceneConfig
+
+
+@pytest.mark.parametrize(("argv", "cls"), [
+    (["sim", "generate", "--seed", "1", "--out", "s.json"], GeneratorConfig),
+    (["sim", "habitat", "--out", "s.json"], HabitatSceneConfig),
+    (["sim", "import-habitat", "d.scene_dataset_config.json"], ImportConfig),
+    (["sim", "export-habitat", "s.json", "out"], ExportConfig),
+])
+def test_no_flags_give_the_config_defaults(argv, cls):
+    assert config_from_args(cls, build_parser().parse_args(argv)) == cls()
+
+
+def test_generate_flags_reach_the_generator_config():
+    args = build_parser().parse_args(["sim", "generate", "--seed", "1", "--out", "s.json", "--rooms", "kitchen, bedroom",
+                                      "--objects", "3", "4", "--receptacles", "2", "6", "--room-count", "3", "3"])
+    cfg = config_from_args(GeneratorConfig, args)
+    assert cfg.rooms == ("kitchen", "bedroom") and cfg.num_objects == (3, 4)
+    assert cfg.num_receptacles == (2, 6) and cfg.num_rooms == (3, 3)
+
+
+def test_inverted_aliases_and_bad_ranges(capsys):
+    parser = build_parser()
+    args = parser.parse_args(["sim", "import-habitat", "d.json", "--ignore-ovmm-metadata", "--pickable-max-size", "0.3"])
+    assert config_from_args(ImportConfig, args) == ImportConfig(use_ovmm_metadata=False, pickable_max_size_m=0.3)
+    from orchestrator.cli import main
+
+    assert main(["sim", "generate", "--seed", "1", "--out", "s.json", "--objects", "5", "2"]) == 1
+    assert "--objects needs 1 <= MIN <= MAX, got 5 2" in capsys.readouterr().err
