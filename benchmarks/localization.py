@@ -35,13 +35,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.types import Pose2D  # noqa: E402
 from navigation.localization import Localizer, compose, inverse, merge_scans  # noqa: E402
-from orchestrator.commands.localize import SUCCESS_DEG, SUCCESS_M, free_poses, scan_map_from_scene  # noqa: E402
+from orchestrator.commands.localize import LocalizeTrialsConfig, free_poses, scan_map_from_scene  # noqa: E402
 from sim.backends import make_world  # noqa: E402
 from sim.config import SimConfig  # noqa: E402
 from sim.lidar import simulate_scan  # noqa: E402
 from sim.realism import LidarConfig, OdometryNoise  # noqa: E402
 from sim.realism_odometry import OdometryModel  # noqa: E402
 from sim.scene.generator import generate_scene  # noqa: E402
+
+TOL = LocalizeTrialsConfig()  # what counts as localised: the same tolerance as `ovmm localize --trials`
 
 
 def camera_sweep(world, true: Pose2D, odom: Pose2D, rng: np.random.Generator, pans: int):
@@ -158,7 +160,7 @@ def main() -> int:
             if ans.localised:
                 r["error_m"] = ans.base_pose.distance_to(true)
                 r["error_deg"] = math.degrees(abs(ans.base_pose.heading_error(true)))
-            r["success"] = ans.localised and r["error_m"] <= SUCCESS_M and r["error_deg"] <= SUCCESS_DEG
+            r["success"] = ans.localised and r["error_m"] <= TOL.success_m and r["error_deg"] <= TOL.success_deg
             mine.append(r)
         rows += mine
         if args.episodes:
@@ -173,7 +175,7 @@ def main() -> int:
         "benchmark": "localization", "sensor": "lidar (A1 model, range noise)" if args.sensor == "lidar" else
         f"head-camera depth sweep ({args.pans} pans, 320x240, D435 noise model)", "map": "ground-truth occupancy 0.10-0.25 m",
         "apartments": args.apartments, "poses": len(rows), "pose_seed": args.seed,
-        "tolerance": {"m": SUCCESS_M, "deg": SUCCESS_DEG},
+        "tolerance": {"m": TOL.success_m, "deg": TOL.success_deg},
         "success_rate": sum(r["success"] for r in rows) / len(rows),
         "first_try_localised_rate": sum(r["first_try"] for r in rows) / len(rows),
         "retries_allowed": args.retries, "moved_trials": sum(r["moves"] > 0 for r in rows),

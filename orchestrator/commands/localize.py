@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,11 +31,26 @@ from core.stretch import STRETCH
 from core.types import Pose2D
 from navigation.localization import Localizer, scan_map_from_points
 from navigation.scan_matching import ScanMap
+from orchestrator.commands.arg_types import seed_number
 from orchestrator.commands.robot_flags import add_insecure_option, add_key_file_option, port_number
+from orchestrator.config_options import Option, add_config_options, config_from_args
 from orchestrator.configs import RobotOptions
 
-SUCCESS_M, SUCCESS_DEG = 0.10, 5.0
 GT_BAND_M = (0.1, 0.25)  # ground-truth occupancy around the lidar's 0.166 m
+
+
+@dataclass(frozen=True)
+class LocalizeTrialsConfig:
+    """`ovmm localize --sim`: how many random poses to relocalise from and what counts as found."""
+
+    trials: int = 1
+    """Random free poses to relocalise from."""
+    seed: int = 0
+    """Seed of the random poses and the sensor noise."""
+    success_m: float = 0.10
+    """A pose within this distance (m) of the true one ..."""
+    success_deg: float = 5.0
+    """... and this heading error (degrees) is a success."""
 
 
 def register(subparsers) -> None:
@@ -49,8 +65,7 @@ def register(subparsers) -> None:
     p.add_argument("--robot-port", type=port_number, default=RobotOptions.port, help="port of the robot server")
     add_key_file_option(p)
     add_insecure_option(p)
-    p.add_argument("--trials", type=int, default=1, help="random poses to relocalise from (default 1)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random poses and sensor noise")
+    add_config_options(p, LocalizeTrialsConfig, {"seed": Option(type=seed_number)}, only={"trials", "seed"})
     p.add_argument("--json", dest="json_out", metavar="OUT_JSON", help="write the results as JSON")
     p.set_defaults(func=run)
 
@@ -135,8 +150,9 @@ def run(args) -> int:
     if args.robot_host:
         check_output_folder(args.json_out, "--json")
         return localize_robot(args)
-    if args.trials < 1:
-        raise InputError(f"--trials must be at least 1, got {args.trials}")
+    cfg = config_from_args(LocalizeTrialsConfig, args)
+    if cfg.trials < 1:
+        raise InputError(f"--trials must be at least 1, got {cfg.trials}")
     check_output_folder(args.json_out, "--json")
     scene_path = Path(args.sim)
     if not scene_path.is_file():
@@ -149,10 +165,10 @@ def run(args) -> int:
 
     spec = SceneSpec.load(scene_path)
     world = make_world(spec)
-    rng = np.random.default_rng(args.seed)
+    rng = np.random.default_rng(cfg.seed)
     loc = Localizer(scan_map)
     trials = []
-    for k, true in enumerate(free_poses(spec, args.trials, rng)):
+    for k, true in enumerate(free_poses(spec, cfg.trials, rng)):
         odom = Pose2D(float(rng.uniform(-5, 5)), float(rng.uniform(-5, 5)), float(rng.uniform(-math.pi, math.pi)))
         scan = simulate_scan(world, true, odom, LidarConfig(), rng, float(k))
         ans = loc.relocalise(scan, odom)
@@ -160,27 +176,27 @@ def run(args) -> int:
         if ans.localised:
             e_m, e_deg = ans.base_pose.distance_to(true), math.degrees(abs(ans.base_pose.heading_error(true)))
             row.update(error_m=round(e_m, 4), error_deg=round(e_deg, 3),
-                       success=e_m <= SUCCESS_M and e_deg <= SUCCESS_DEG)
+                       success=e_m <= cfg.success_m and e_deg <= cfg.success_deg)
         else:
             row["success"] = False
         trials.append(row)
-        if args.trials == 1:
+        if cfg.trials == 1:
             pose = "not localised" if not ans.localised else \
                 f"pose {ans.base_pose.x:.3f},{ans.base_pose.y:.3f},{math.degrees(ans.base_pose.theta):.1f}deg"
             print(f"{pose} confidence {ans.confidence:.2f} {ans.reason} (true {true.x:.3f},{true.y:.3f},"
                   f"{math.degrees(true.theta):.1f}deg; {ans.seconds:.2f} s)")
     loc_rows = [t for t in trials if t["localised"]]
     summary = {
-        "map": str(args.map), "scene": str(scene_path), "trials": len(trials), "seed": args.seed,
+        "map": str(args.map), "scene": str(scene_path), "trials": len(trials), "seed": cfg.seed,
         "success_rate": sum(t["success"] for t in trials) / len(trials),
         "not_localised_rate": sum(not t["localised"] for t in trials) / len(trials),
         "confident_wrong_rate": sum(t["localised"] and not t["success"] for t in trials) / len(trials),
         "median_error_m": statistics.median(t["error_m"] for t in loc_rows) if loc_rows else None,
         "median_error_deg": statistics.median(t["error_deg"] for t in loc_rows) if loc_rows else None,
         "median_seconds": statistics.median(t["seconds"] for t in trials),
-        "tolerance": {"m": SUCCESS_M, "deg": SUCCESS_DEG},
+        "tolerance": {"m": cfg.success_m, "deg": cfg.success_deg},
     }
-    print(f"localize: {summary['success_rate']:.0%} of {len(trials)} within {SUCCESS_M} m / {SUCCESS_DEG:g} deg, "
+    print(f"localize: {summary['success_rate']:.0%} of {len(trials)} within {cfg.success_m} m / {cfg.success_deg:g} deg, "
           f"{summary['not_localised_rate']:.0%} not localised, {summary['confident_wrong_rate']:.0%} confident "
           f"wrong; median error {summary['median_error_m']} m / {summary['median_error_deg']} deg; "
           f"median {summary['median_seconds']:.2f} s per relocalisation")

@@ -38,3 +38,12 @@ def test_inverted_aliases_and_bad_ranges(capsys):
 
     assert main(["sim", "generate", "--seed", "1", "--out", "s.json", "--objects", "5", "2"]) == 1
     assert "--objects needs 1 <= MIN <= MAX, got 5 2" in capsys.readouterr().err
+
+
+def test_localize_trials_options_come_from_their_config():
+    from orchestrator.commands.localize import LocalizeTrialsConfig
+
+    args = build_parser().parse_args(["localize", "--map", "m.npz", "--sim", "s.json"])
+    assert config_from_args(LocalizeTrialsConfig, args) == LocalizeTrialsConfig()
+    args = build_parser().parse_args(["localize", "--map", "m.npz", "--sim", "s.json", "--trials", "7", "--seed", "3"])
+    assert config_from_args(LocalizeTrialsConfig, args) == LocalizeTrialsConfig(trials=7, seed=3)
