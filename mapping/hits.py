@@ -26,6 +26,9 @@ class Hit:
     support: int = 0
     """How many observations saw it: the most frames fused into any one of its voxels (a detection confused
     in one frame makes a hit of support 1 or 2; an object seen from the scan's stops has tens)."""
+    last_seen: int = -1
+    """The latest frame that observed any of its voxels (the map's frame index: the scan's frames, then every
+    frame fused while the robot worked; the map's history says when each run's frames were fused)."""
 
     @property
     def name(self) -> str:
@@ -49,6 +52,7 @@ class Hit:
             "description": self.description,
             "query": self.query,
             "voxels": int(self.voxels.size),
+            "last_seen": int(self.last_seen),
         }
         d.update(self.details)
         return d

@@ -11,7 +11,9 @@
    forward neighbour offsets, scipy.sparse.csgraph.connected_components);
 4. each component is a hit: score = mean of its `score_top_n` best similarities (a robust max), centre and
    extent = the axis-aligned box of its "core" voxels (those within `core_margin` of the component's best),
-   sorted by score.
+   sorted by score; hits within `support_margin` of the best come in order of support (frames that saw
+   them), and with `recency_margin` > 0 hits within that of the best come most recently seen first
+   (Hit.last_seen, the latest frame that observed any of their voxels): prefer recent evidence.
 
 `query_text(map, text, encode_text)` also understands relational phrases ("the mug on the table"), see
 mapping.relations. A hit's score is comparable across queries: below `QueryConfig.not_found_threshold`
@@ -55,6 +57,14 @@ class QueryConfig:
     """Hits scoring within this of the best are ranked by their support (Hit.support: how many frames saw
     them) before their score: one frame's confused or spurious detection carries the same pure feature as
     the real object, and would otherwise tie with it."""
+    recency_margin: float = 0.0
+    """Hits scoring within this of the best are ranked by when they were last seen (Hit.last_seen), most recent
+    first, before support: of two equally good answers the one seen last is where the thing is now. 0 (the
+    default): off. Off because every frame of a scan is "recent" in turn: on a map that has not changed it
+    only ranks by which scan stop came later, while negative evidence (mapping.negative_evidence) already
+    removes what a later frame saw gone and the task machine's search (orchestrator.object_search) marks a
+    hit stale when the object is not there; turn it on (e.g. 0.05) where a home changes faster than the
+    robot re-looks at old places."""
     not_found_threshold: float | None = None
     """Top score below this = "not found"; None: the map's own calibrated threshold (mapping.calibration.threshold_of)."""
     relations: bool = True  # parse "X on/in/near Y" phrases in query_text
@@ -168,9 +178,12 @@ def cluster_hits(voxel_map, cand: np.ndarray, s: np.ndarray, config: QueryConfig
         lo = cc.min(axis=0).astype(np.float64) * vs
         hi = (cc.max(axis=0).astype(np.float64) + 1.0) * vs
         support = int(voxel_map.semantic.counts[cand_o[a:b]].max())
+        last_seen = int(voxel_map.semantic.last_seen[cand_o[a:b]].max())
         hits.append(Hit(center=(lo + hi) / 2.0, extent=hi - lo, score=float(scores[ci]), voxels=cand_o[a:b].copy(),
-                        label=label, max_similarity=float(comp_s[0]), query=label, support=support))
-    return rank_by_support(hits, config.support_margin)[:top_k]
+                        label=label, max_similarity=float(comp_s[0]), query=label, support=support,
+                        last_seen=last_seen))
+    hits = rank_by_support(hits, config.support_margin)
+    return rank_by_recency(hits, config.recency_margin)[:top_k]
 
 
 def rank_by_support(hits: list[Hit], margin: float) -> list[Hit]:
@@ -180,6 +193,17 @@ def rank_by_support(hits: list[Hit], margin: float) -> list[Hit]:
         return hits
     near = [h for h in hits if h.score >= hits[0].score - margin]
     return sorted(near, key=lambda h: (-h.support, -h.score)) + hits[len(near):]
+
+
+def rank_by_recency(hits: list[Hit], margin: float) -> list[Hit]:
+    """Hits within `margin` of the best score first, most recently seen first (stable: otherwise in the order
+    given); the others after them, as given. margin <= 0: unchanged."""
+    if not hits or margin <= 0:
+        return hits
+    best = max(h.score for h in hits)
+    near = [h for h in hits if h.score >= best - margin]
+    far = [h for h in hits if h.score < best - margin]
+    return sorted(near, key=lambda h: -h.last_seen) + far
 
 
 def query_map(voxel_map, text_embedding: np.ndarray, config: QueryConfig = QueryConfig(),

@@ -115,6 +115,6 @@ def rank_by_relation(targets: list[Hit], anchors: list[Hit], relation: str) -> l
                                  "score": round(best_a.score, 4), "distance_m": round(float(best_d), 4)}
         out.append(Hit(center=t.center, extent=t.extent, score=score, voxels=t.voxels, label=t.label,
                        max_similarity=t.max_similarity, details={**t.details, **details},
-                       description=t.description, query=t.query))
+                       description=t.description, query=t.query, support=t.support, last_seen=t.last_seen))
     out.sort(key=lambda h: -h.score)
     return out

@@ -187,3 +187,37 @@ def test_a_detection_confused_in_one_frame_does_not_outrank_the_object():
 def _mixed(a: np.ndarray, b: np.ndarray, w: float = 0.9) -> np.ndarray:
     v = w * a + (1 - w) * b
     return (v / np.linalg.norm(v)).astype(np.float32)
+
+
+def test_a_query_can_prefer_the_recently_seen_of_two_equally_good_hits():
+    """Two places hold the same evidence (a mug seen at the scan, then seen elsewhere later): with
+    QueryConfig.recency_margin the place seen last ranks first; off, the one seen more often does; a clearly
+    better hit still outranks a recent one."""
+    rng = np.random.default_rng(0)
+    f = rng.normal(size=32).astype(np.float32)
+    f /= np.linalg.norm(f)
+    ortho = rng.normal(size=32).astype(np.float32)
+    ortho -= (ortho @ f) * f
+    ortho /= np.linalg.norm(ortho)
+    worse = (0.9 * f + np.sqrt(1 - 0.81) * ortho).astype(np.float32)  # cosine 0.9 with the query
+    block = np.argwhere(np.ones((3, 3, 3), bool)).astype(np.int32)
+    vmap = VoxelMap()
+
+    def see(offset, feature, frame):
+        coords = block + np.array(offset, np.int32)
+        n = len(coords)
+        vmap.semantic.update(coords, np.ones(n), np.tile(feature, (n, 1)), np.ones(n, np.int64), frame)
+
+    see((0, 0, 0), f, 0)  # the old place: seen in two scan frames
+    see((0, 0, 0), f, 1)
+    see((40, 0, 0), f, 5)  # the new place: seen once, later
+    see((80, 0, 0), worse, 9)  # a worse match, seen last of all
+    old_xy, new_xy = np.array([0.075, 0.075]), np.array([2.075, 0.075])
+
+    plain = query_map(vmap, f, QueryConfig())
+    assert np.allclose(plain[0].center[:2], old_xy) and np.allclose(plain[1].center[:2], new_xy)
+    assert (plain[0].support, plain[0].last_seen, plain[1].last_seen) == (2, 1, 5)
+    recent = query_map(vmap, f, QueryConfig(recency_margin=0.05))
+    assert np.allclose(recent[0].center[:2], new_xy) and np.allclose(recent[1].center[:2], old_xy)
+    assert recent[2].last_seen == 9 and recent[2].score < recent[0].score - 0.05  # seen last, but worse: third
+    assert recent[0].to_dict()["last_seen"] == 5
