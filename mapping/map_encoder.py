@@ -15,7 +15,7 @@ import logging
 from dataclasses import asdict
 
 from core.errors import InputError
-from perception.config import PerceptionConfig, resolve_device
+from perception.config import PerceptionConfig
 
 log = logging.getLogger(__name__)
 
@@ -65,19 +65,9 @@ def load_query_encoder(voxel_map, device: str = "cpu"):
         cfg.validate()
     except (TypeError, ValueError, InputError) as exc:
         raise EncoderMismatchError(f"{_map_name(voxel_map)} has an unusable perception record ({exc})") from exc
-    device = resolve_device(device)
-    if cfg.kind.needs_scene:
-        from perception.text_encoder import SentenceEncoder
+    from perception.composite import build_text_encoder
 
-        encoder = SentenceEncoder(cfg.text_encoder, device=device)
-    elif cfg.kind.embeds_crops:
-        from perception.embedder import ClipEmbedder
-
-        encoder = ClipEmbedder(cfg.clip_model, device=device)
-    else:
-        from perception.detector import OwlDetector
-
-        encoder = _OwlTextEncoder(OwlDetector(cfg.detector_model, device=device))
+    encoder = build_text_encoder(cfg, device)
     check_encoder(voxel_map, encoder)
     if voxel_map.feature_dim is not None:
         dim = encoder.encode_text(["probe"]).shape[1]
@@ -88,14 +78,3 @@ def load_query_encoder(voxel_map, device: str = "cpu"):
             )
     log.info("query encoder %s", encoder.embedding_model_id)
     return encoder
-
-
-class _OwlTextEncoder:
-    """OWL's text tower with the id the owl-sam pipeline records."""
-
-    def __init__(self, detector) -> None:
-        self.detector = detector
-        self.embedding_model_id = f"owl:{detector.model_id}"
-
-    def encode_text(self, texts: list[str]):
-        return self.detector.encode_text(list(texts))

@@ -38,6 +38,25 @@ class Perception(Protocol):
     def segment_text(self, frame: RGBDFrame, phrase: str) -> list[Observation]: ...
 
 
+class TextEncoder(Protocol):
+    """The query side of a pipeline: text -> features in the space its map's features live in."""
+
+    embedding_model_id: str
+
+    def encode_text(self, texts: list[str]) -> np.ndarray: ...
+
+
+class OwlTextEncoder:
+    """OWL's text tower: the query encoder of the owl-sam pipeline (whose features are OWL box embeddings)."""
+
+    def __init__(self, detector: OwlDetector) -> None:
+        self.detector = detector
+        self.embedding_model_id = f"owl:{detector.model_id}"
+
+    def encode_text(self, texts: list[str]) -> np.ndarray:
+        return self.detector.encode_text(list(texts))
+
+
 class ModelPerception:
     """`owl-sam-clip` (embedder given: CLIP features of masked crops) or `owl-sam` (OWL box embeddings)."""
 
@@ -49,15 +68,11 @@ class ModelPerception:
         self.embedder = embedder
         self.vocabulary = tuple(w for w in config.vocabulary if w.strip())
         self._queries = [config.query_template.format(w) for w in self.vocabulary]
-        if embedder is not None:
-            self.embedding_model_id = embedder.embedding_model_id
-        else:
-            self.embedding_model_id = f"owl:{detector.model_id}"
+        self.text: TextEncoder = embedder if embedder is not None else OwlTextEncoder(detector)
+        self.embedding_model_id = self.text.embedding_model_id
 
     def encode_text(self, texts: list[str]) -> np.ndarray:
-        if self.embedder is not None:
-            return self.embedder.encode_text(list(texts))
-        return self.detector.encode_text(list(texts))
+        return self.text.encode_text(list(texts))
 
     def featurize(self, rgb: np.ndarray, masks: np.ndarray, detections: list[Detection]) -> np.ndarray:
         if self.embedder is not None:
@@ -118,10 +133,34 @@ class GroundTruthPipeline:
                                            self.config.match_margin)
 
 
+def build_text_encoder(config: PerceptionConfig, device: str = "auto") -> TextEncoder:
+    """The query encoder of the pipeline `config` names (what its `encode_text` uses), without the image models:
+    what a saved map is queried with."""
+    config.validate()
+    device = resolve_device(device)
+    if config.kind.needs_scene:
+        return SentenceEncoder(config.text_encoder, device=device)
+    if config.kind.embeds_crops:
+        return _clip(config, device)
+    return OwlTextEncoder(_detector(config, device))
+
+
+def _detector(config: PerceptionConfig, device: str) -> OwlDetector:
+    return OwlDetector(config.detector_model, device=device, score_threshold=config.detector_threshold,
+                       nms_iou=config.detector_nms_iou, max_detections=config.max_detections,
+                       query_batch_size=config.query_batch_size)
+
+
+def _clip(config: PerceptionConfig, device: str) -> ClipEmbedder:
+    return ClipEmbedder(config.clip_model, device=device, batch_size=config.embed_batch_size,
+                        crop_padding=config.crop_padding, crop_background=config.crop_background)
+
+
 def build_perception(config: PerceptionConfig | None = None,
                      instance_descriptions: dict[int, str] | None = None,
                      instance_labels: dict[int, str] | None = None) -> Perception:
-    """Build the pipeline `config.pipeline` names, loading every model it needs (hub id or local path)."""
+    """Build the pipeline `config.pipeline` names, loading every model it needs (hub id or local path): the one
+    place a pipeline's detector, segmenter and embedder are made."""
     config = config or PerceptionConfig()
     config.validate()
     device = resolve_device(config.device)
@@ -129,19 +168,13 @@ def build_perception(config: PerceptionConfig | None = None,
         if instance_descriptions is None:
             raise InputError("the ground-truth perception pipeline needs the scene's instance descriptions "
                              "(spec.instance_descriptions())")
-        encoder = SentenceEncoder(config.text_encoder, device=device)
+        encoder = build_text_encoder(config, device)
         gt = GroundTruthPerception(instance_descriptions, encoder, config.min_mask_pixels, config.require_depth,
                                    labels=instance_labels)
         return GroundTruthPipeline(config, gt)
-    detector = OwlDetector(config.detector_model, device=device, score_threshold=config.detector_threshold,
-                           nms_iou=config.detector_nms_iou, max_detections=config.max_detections,
-                           query_batch_size=config.query_batch_size)
     segmenter = BoxSegmenter(config.sam_checkpoint, config.sam_model_type, device=device,
                              multimask=config.sam_multimask)
-    embedder = None
-    if config.kind.embeds_crops:
-        embedder = ClipEmbedder(config.clip_model, device=device, batch_size=config.embed_batch_size,
-                                crop_padding=config.crop_padding, crop_background=config.crop_background)
-    log.info("perception pipeline %s on %s (features: %s)", config.pipeline, device,
-             embedder.embedding_model_id if embedder else f"owl:{config.detector_model}")
-    return ModelPerception(config, detector, segmenter, embedder)
+    perception = ModelPerception(config, _detector(config, device), segmenter,
+                                 _clip(config, device) if config.kind.embeds_crops else None)
+    log.info("perception pipeline %s on %s (features: %s)", config.pipeline, device, perception.embedding_model_id)
+    return perception
