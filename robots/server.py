@@ -7,14 +7,28 @@ the job's watchdog: accepted `wait` (or `heartbeat {"job": id}`) requests for th
 connection that started it. Messages from any other client, and refused or malformed requests, never do.
 If the owner is silent for `watchdog_s` while the job runs, the watchdog calls robot.stop().
 Malformed, replayed or oversized requests get an error reply; the server keeps serving.
+
+Threads: one network thread owns the socket and answers every request that needs no camera at once (queries,
+motion starts, stop, heartbeat); a `wait` for a running job is parked and answered when the job ends or its
+`max_wait_s` is up, so it never holds up another request. observe() runs on the camera thread (the thread
+that called serve_forever(), which owns the robot and e.g. a simulator's GL context; a "robot-camera" thread
+with start()), which encodes the frame and hands the reply back, so a frame being rendered or encoded never
+delays a command. Each motion runs in its own job thread; observe and motions exclude each other (a lock),
+observe during a motion is refused as busy. A stopped job whose motion has not ended yet (a watchdog stop, a
+stop request, a server restart) is stopped again every `RESTOP_S` until it ends.
 """
 
 from __future__ import annotations
 
+import contextlib
+import heapq
 import ipaddress
 import itertools
+import json
 import logging
 import math
+import queue
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,6 +48,8 @@ from robots.transport import ServerTransport, SocketLimits
 log = logging.getLogger(__name__)
 
 MAX_WATCHDOG_S = 60.0
+RESTOP_S = 0.1  # a stopped motion that is still running is stopped again this often
+CAMERA_QUEUE = 4  # observe requests waiting for the camera at most; more are answered "busy"
 
 
 def check_watchdog_s(value: float) -> float:
@@ -92,6 +108,26 @@ class _Job:
         self.result: MotionResult | None = None
         self.error: str | None = None
         self.stopped_by: str | None = None
+        self.stop_sent_at = 0.0  # when robot.stop() was last called for it
+
+
+class _Wait:
+    """A `wait` for a running job, answered by the network thread when the job ends or at `due`."""
+
+    __slots__ = ("nonce", "job", "peer", "due", "envelope")
+
+    def __init__(self, nonce: str, job: _Job, peer: bytes, due: float) -> None:
+        self.nonce, self.job, self.peer, self.due = nonce, job, peer, due
+        self.envelope: list[bytes] = []
+
+
+class _Observe:
+    """An observe request handed to the camera thread."""
+
+    __slots__ = ("nonce",)
+
+    def __init__(self, nonce: str) -> None:
+        self.nonce = nonce
 
 
 class RobotServer:
@@ -115,7 +151,18 @@ class RobotServer:
         self.bad_requests = 0
         self.limit_violations = 0  # motion commands refused by the robot-side limits (robots.motion_limits)
         self._job: _Job | None = None
+        self._orphans: list[_Job] = []  # stopped jobs a restart forgot whose motion may still be ending
         self._job_ids = itertools.count(1)
+        self._robot_lock = threading.Lock()  # observe and motions exclude each other
+        self._camera_q: queue.Queue = queue.Queue(CAMERA_QUEUE)
+        self._ready: queue.SimpleQueue = queue.SimpleQueue()  # (generation, envelope, reply) from other threads
+        self._waits: list[_Wait] = []
+        self._delayed: list[tuple[float, int, int, list[bytes], list[bytes]]] = []  # injected late replies
+        self._seq = itertools.count()
+        self._gen = 0  # bumped by a restart: replies for the old socket's peers are dropped
+        self._wake_r: socket.socket | None = None
+        self._wake_w: socket.socket | None = None
+        self._poller = None
         self._nonces: dict[str, float] = {}
         self._shutdown = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -153,26 +200,36 @@ class RobotServer:
         log.info("robot server for %s listening on tcp://%s:%d (CURVE: %s, watchdog %.2f s)", self.robot.name,
                  self.config.host, self.port, "yes" if self.key else "NO", self.config.watchdog_s)
 
-    def start(self) -> RobotServer:
-        """Bind and serve in background threads; returns self (port is known after this)."""
+    def _prepare(self) -> None:
         if self._transport.sock is None:
             self.bind()
         self._shutdown.clear()
-        for target, name in ((self._serve_loop, "robot-server"), (self._watchdog_loop, "robot-watchdog")):
-            t = threading.Thread(target=target, name=name, daemon=True)
-            t.start()
-            self._threads.append(t)
+        if self._wake_r is None:
+            self._wake_r, self._wake_w = socket.socketpair()
+            self._wake_r.setblocking(False)
+            self._wake_w.setblocking(False)
+
+    def _spawn(self, target, name: str) -> None:
+        t = threading.Thread(target=target, name=name, daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def start(self) -> RobotServer:
+        """Bind and serve in background threads (observe on a "robot-camera" thread); returns self (port is
+        known after this)."""
+        self._prepare()
+        for target, name in ((self._serve_loop, "robot-server"), (self._watchdog_loop, "robot-watchdog"),
+                             (self._camera_loop, "robot-camera")):
+            self._spawn(target, name)
         return self
 
     def serve_forever(self) -> None:
-        """Bind and serve in this thread until close() is called (or KeyboardInterrupt)."""
-        if self._transport.sock is None:
-            self.bind()
-        watchdog = threading.Thread(target=self._watchdog_loop, name="robot-watchdog", daemon=True)
-        watchdog.start()
-        self._threads.append(watchdog)
+        """Bind and serve until close() is called (or KeyboardInterrupt); observe() runs in this thread."""
+        self._prepare()
+        self._spawn(self._watchdog_loop, "robot-watchdog")
+        self._spawn(self._serve_loop, "robot-server")
         try:
-            self._serve_loop()
+            self._camera_loop(self._threads[-1])
         finally:
             self.close()
 
@@ -181,11 +238,19 @@ class RobotServer:
         job = self._job
         if job is not None and not job.done.is_set():
             self._stop_robot("the server is shutting down")
+        with contextlib.suppress(queue.Full):
+            self._camera_q.put_nowait(None)
+        self._wake()
         for t in self._threads:
             if t is not threading.current_thread():
                 t.join(timeout=2.0)
         self._threads.clear()
         self._transport.close()
+        for s in (self._wake_r, self._wake_w):
+            if s is not None:
+                s.close()
+        self._wake_r = self._wake_w = None
+        self._camera_q = queue.Queue(CAMERA_QUEUE)
 
     def __enter__(self) -> RobotServer:
         return self.start()
@@ -195,80 +260,203 @@ class RobotServer:
 
     # --- loops ---
 
+    def _wake(self) -> None:
+        """Make the network thread look at replies other threads left (a frame, a job that ended)."""
+        w = self._wake_w
+        if w is not None:
+            with contextlib.suppress(OSError):  # full (it is awake anyway) or closed (shutting down)
+                w.send(b"\\0")
+
+    def _poll_ms(self) -> int:
+        due = [w.due for w in self._waits] + ([self._delayed[0][0]] if self._delayed else [])
+        wait_s = self.config.poll_s
+        if due:
+            wait_s = min(wait_s, min(due) - time.monotonic())
+        return max(0, math.ceil(wait_s * 1000))
+
     def _serve_loop(self) -> None:
         import zmq  # noqa: PLC0415
 
-        sock = self._transport.sock
-        poller = zmq.Poller()
-        poller.register(sock, zmq.POLLIN)
+        self._poller = zmq.Poller()
+        self._poller.register(self._transport.sock, zmq.POLLIN)
+        self._poller.register(self._wake_r, zmq.POLLIN)
         while not self._shutdown.is_set():
-            if not poller.poll(int(self.config.poll_s * 1000) or 1):
+            events = dict(self._poller.poll(self._poll_ms()))
+            if self._wake_r in events or self._wake_r.fileno() in events:
+                with contextlib.suppress(BlockingIOError, InterruptedError):
+                    while self._wake_r.recv(4096):
+                        pass
+            self._flush()
+            sock = self._transport.sock
+            if sock not in events:
                 continue
-            try:
-                frames = sock.recv_multipart(zmq.NOBLOCK, copy=True)
-            except zmq.ZMQError as exc:
-                if exc.errno != zmq.EAGAIN:
-                    log.warning("receive failed: %s", exc)
-                continue
-            # ROUTER envelope from a REQ peer: [routing id, (request id,) b"", message...]
-            split = next((i for i in (1, 2) if i < len(frames) and frames[i] == b""), None)
-            if split is None or split + 1 >= len(frames):
-                self.bad_requests += 1
-                log.warning("dropped a message without a REQ envelope (%d parts)", len(frames))
-                continue
-            peer, envelope, body = frames[0], frames[:split + 1], frames[split + 1:]
-            try:
-                reply = self.handle(body, peer)
-            except Exception as exc:  # noqa: BLE001 - never let one request kill the server
-                log.exception("internal error while handling a request")
-                reply = self._error(None, f"internal server error: {type(exc).__name__}: {exc}", "internal")
-            if self.net_faults is not None:
-                send, delay = self.net_faults.on_reply()
-                if self.net_faults.restart_due():
-                    sock = self._restart(poller)
-                    continue
-                if not send:
-                    log.warning("injected fault: dropped the reply to a request")
-                    continue
-                if delay:
-                    time.sleep(delay)
-            try:
-                sock.send_multipart([*envelope, *reply], zmq.NOBLOCK)
-            except zmq.ZMQError as exc:  # the peer is gone or not reading: only that peer loses its reply
-                log.warning("reply to a peer failed: %s", exc)
+            for _ in range(64):  # what has arrived, then the replies that came due meanwhile
+                try:
+                    frames = sock.recv_multipart(zmq.NOBLOCK, copy=True)
+                except zmq.ZMQError as exc:
+                    if exc.errno != zmq.EAGAIN:
+                        log.warning("receive failed: %s", exc)
+                    break
+                self._on_request(frames)
+                if self._transport.sock is not sock:  # an injected restart
+                    break
 
-    def _restart(self, poller):
-        """Injected fault: the server goes away (its job stopped and forgotten) and comes back on the same port."""
+    def _on_request(self, frames: list[bytes]) -> None:
+        # ROUTER envelope from a REQ peer: [routing id, (request id,) b"", message...]
+        split = next((i for i in (1, 2) if i < len(frames) and frames[i] == b""), None)
+        if split is None or split + 1 >= len(frames):
+            self.bad_requests += 1
+            log.warning("dropped a message without a REQ envelope (%d parts)", len(frames))
+            return
+        peer, envelope, body = frames[0], frames[:split + 1], frames[split + 1:]
+        try:
+            reply = self.handle(body, peer)
+        except Exception as exc:  # noqa: BLE001 - never let one request kill the server
+            log.exception("internal error while handling a request")
+            reply = self._error(None, f"internal server error: {type(exc).__name__}: {exc}", "internal")
+        if isinstance(reply, _Wait):
+            reply.envelope = envelope
+            self._waits.append(reply)
+        elif isinstance(reply, _Observe):
+            try:
+                self._camera_q.put_nowait((self._gen, envelope, reply.nonce))
+            except queue.Full:
+                self._deliver(envelope, self._error(reply.nonce, f"busy: {CAMERA_QUEUE} frames are already "
+                                                                 "waiting for the camera", "busy"))
+        else:
+            self._deliver(envelope, reply)
+
+    def _flush(self) -> None:
+        """Send what is ready: frames from the camera, waits whose job ended or whose time is up, late replies."""
+        gen = self._gen
+        while gen == self._gen:
+            try:
+                g, envelope, reply = self._ready.get_nowait()
+            except queue.Empty:
+                break
+            if g == gen:
+                self._deliver(envelope, reply)
+        now = time.monotonic()
+        while gen == self._gen and self._waits:
+            ready = [w for w in self._waits if w.job.done.is_set() or now >= w.due]
+            if not ready:
+                break
+            self._waits = [w for w in self._waits if w not in ready]
+            for w in ready:
+                if gen != self._gen:
+                    break
+                self._deliver(w.envelope, self._finish_wait(w))
+        while gen == self._gen and self._delayed and self._delayed[0][0] <= now:
+            _, _, g, envelope, reply = heapq.heappop(self._delayed)
+            if g == gen:
+                self._send(envelope, reply)
+
+    def _deliver(self, envelope: list[bytes], reply: list[bytes]) -> None:
+        """Send a reply, through the injected network faults if any (dropped, late, a restart)."""
+        if self.net_faults is not None:
+            send, delay = self.net_faults.on_reply()
+            if self.net_faults.restart_due():
+                self._restart()
+                return
+            if not send:
+                log.warning("injected fault: dropped the reply to a request")
+                return
+            if delay:
+                heapq.heappush(self._delayed, (time.monotonic() + delay, next(self._seq), self._gen, envelope,
+                                               _mark_delayed(reply, delay)))
+                return
+        self._send(envelope, reply)
+
+    def _send(self, envelope: list[bytes], reply: list[bytes]) -> None:
         import zmq  # noqa: PLC0415
 
-        poller.unregister(self._transport.sock)
+        try:
+            self._transport.sock.send_multipart([*envelope, *reply], zmq.NOBLOCK)
+        except zmq.ZMQError as exc:  # the peer is gone or not reading: only that peer loses its reply
+            log.warning("reply to a peer failed: %s", exc)
+
+    def _restart(self) -> None:
+        """Injected fault: the server goes away (its job stopped and forgotten, every parked reply lost) and
+        comes back on the same port."""
+        import zmq  # noqa: PLC0415
+
+        self._poller.unregister(self._transport.sock)
         job = self._job
         if job is not None and not job.done.is_set():
             job.stopped_by = "a server restart"
+            job.stop_sent_at = time.monotonic()
             self._stop_robot("server restart")
+            self._orphans.append(job)  # stopped again by the watchdog until its motion has ended
         self._job = None
+        self._gen += 1
+        self._waits.clear()
+        self._delayed.clear()
         self._transport.close()
         log.warning("injected fault: the server restarts (down %.2f s)", self.config.faults.restart_down_s)
         self._shutdown.wait(self.config.faults.restart_down_s)
         self._transport = ServerTransport(self.key, self.config.limits)
         self._transport.bind(self.config.host, self.port)
-        poller.register(self._transport.sock, zmq.POLLIN)
-        return self._transport.sock
+        self._poller.register(self._transport.sock, zmq.POLLIN)
+
+    def _camera_loop(self, network: threading.Thread | None = None) -> None:
+        """Answer observe requests (queued by the network thread) until shutdown or the network thread ends."""
+        while not self._shutdown.is_set() and (network is None or network.is_alive()):
+            try:
+                item = self._camera_q.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if item is None:
+                break
+            gen, envelope, nonce = item
+            try:
+                reply = self._observe(nonce)
+            except Exception as exc:  # noqa: BLE001 - never let one frame kill the camera thread
+                log.exception("observe failed")
+                reply = self._error(nonce, f"internal server error: {type(exc).__name__}: {exc}", "internal")
+            self._ready.put((gen, envelope, reply))
+            self._wake()
+
+    def _observe(self, nonce: str) -> list[bytes]:
+        with self._robot_lock:
+            job = self._job
+            if job is not None and not job.done.is_set():
+                return self._error(nonce, f"busy: {job.cmd} (job {job.id}) is still running; wait for it or stop it",
+                                   "busy")
+            try:
+                obs = self.robot.observe()
+            except OvmmError as exc:
+                return self._error(nonce, str(exc), "robot")
+        result, arrays = wire.observation_to_wire(obs)
+        return self._reply(nonce, result, arrays)
 
     def _watchdog_loop(self) -> None:
         period = min(0.02, self.config.watchdog_s / 5)
         while not self._shutdown.wait(period):
+            self._orphans = [j for j in self._orphans if not j.done.is_set()]
+            now = time.monotonic()
+            for j in self._orphans:
+                self._restop(j, now)
             job = self._job
-            if job is None or job.done.is_set() or job.stopped_by is not None:
+            if job is None or job.done.is_set():
                 continue
-            silent = time.monotonic() - job.fed_at
+            if job.stopped_by is not None:
+                self._restop(job, now)
+                continue
+            silent = now - job.fed_at
             if silent > self.config.watchdog_s:
                 self.watchdog_stops += 1
                 job.stopped_by = (f"the server watchdog (no heartbeat from the client that started {job.cmd} "
                                   f"for {silent:.2f} s)")
                 log.warning("watchdog: no heartbeat for job %d (%s) for %.2f s; stopping the robot", job.id,
                             job.cmd, silent)
+                job.stop_sent_at = now
                 self._stop_robot(job.stopped_by)
+
+    def _restop(self, job: _Job, now: float) -> None:
+        """A stopped job still running: stop again (a stop that raced the motion's start must not be lost)."""
+        if now - job.stop_sent_at >= RESTOP_S:
+            job.stop_sent_at = now
+            self._stop_robot(f"job {job.id} ({job.cmd}) is still running after {job.stopped_by}")
 
     def _stop_robot(self, why: str) -> None:
         try:
@@ -299,8 +487,9 @@ class RobotServer:
             raise wire.WireError("request nonce was already used (replay)", "replay")
         self._nonces[header["nonce"]] = now
 
-    def handle(self, frames: list[bytes], peer: bytes = b"") -> list[bytes]:
-        """Answer one request (frames without the routing envelope) from connection `peer`."""
+    def handle(self, frames: list[bytes], peer: bytes = b"") -> list[bytes] | _Wait | _Observe:
+        """Answer one request (frames without the routing envelope) from connection `peer`: the reply, or a
+        `_Wait` / `_Observe` that the network / camera thread answers later."""
         try:
             msg = wire.decode(frames, self._limits)
         except wire.WireError as exc:
@@ -330,7 +519,7 @@ class RobotServer:
         job.fed_at = time.monotonic()
         return True
 
-    def _dispatch(self, nonce: str, cmd: str, args: dict[str, Any], peer: bytes) -> list[bytes]:
+    def _dispatch(self, nonce: str, cmd: str, args: dict[str, Any], peer: bytes) -> list[bytes] | _Wait | _Observe:
         job = self._job
         busy = job is not None and not job.done.is_set()
         if cmd == "hello":
@@ -341,6 +530,7 @@ class RobotServer:
         if cmd == "stop":
             if busy and job.stopped_by is None:
                 job.stopped_by = "a stop request from the client"
+                job.stop_sent_at = time.monotonic()
             self._stop_robot("stop request")
             return self._reply(nonce, {"busy": busy})
         if cmd == "wait":
@@ -352,9 +542,8 @@ class RobotServer:
                                "busy")
         if cmd in MOTION_COMMANDS:
             return self._start_job(nonce, cmd, args, peer)
-        if cmd == "observe":
-            result, arrays = wire.observation_to_wire(self.robot.observe())
-            return self._reply(nonce, result, arrays)
+        if cmd == "observe":  # rendered and encoded on the camera thread
+            return _Observe(nonce)
         if cmd == "get_base_pose":
             return self._reply(nonce, {"base_pose": self.robot.get_base_pose().to_list()})
         if cmd == "get_joints":
@@ -403,7 +592,11 @@ class RobotServer:
 
         def work() -> None:
             try:
-                job.result = call()
+                with self._robot_lock:  # an observe being rendered finishes first
+                    if job.stopped_by is not None:  # stopped (a stop request, the watchdog) before it began
+                        job.result = MotionResult(False, "stopped before it started")
+                    else:
+                        job.result = call()
             except OvmmError as exc:
                 job.error = str(exc)
             except Exception as exc:  # noqa: BLE001 - reported to the client, logged here
@@ -411,20 +604,30 @@ class RobotServer:
                 job.error = f"{cmd} failed: {type(exc).__name__}: {exc}"
             finally:
                 job.done.set()
+                self._wake()
 
         self._job = job
         threading.Thread(target=work, name=f"robot-job-{job.id}", daemon=True).start()
         return self._reply(nonce, {"job": job.id, "done": False})
 
-    def _wait(self, nonce: str, job_id: int, max_wait_s: float, peer: bytes) -> list[bytes]:
+    def _wait(self, nonce: str, job_id: int, max_wait_s: float, peer: bytes) -> list[bytes] | _Wait:
         job = self._job
         if job is None or job.id != job_id:
             return self._error(nonce, f"no job {job_id} on this server", "bad_request")
         self._feed(job, job_id, peer)
-        job.done.wait(max(0.0, min(max_wait_s, self.config.watchdog_s / 2, 0.25)))
+        if job.done.is_set():
+            return self._job_reply(nonce, job)
+        wait_s = max(0.0, min(max_wait_s, self.config.watchdog_s / 2, 0.25))
+        return _Wait(nonce, job, peer, time.monotonic() + wait_s)  # answered by _finish_wait
+
+    def _finish_wait(self, w: _Wait) -> list[bytes]:
+        job = w.job
         if not job.done.is_set():
-            self._feed(job, job_id, peer)
-            return self._reply(nonce, {"job": job.id, "done": False})
+            self._feed(job, job.id, w.peer)
+            return self._reply(w.nonce, {"job": job.id, "done": False})
+        return self._job_reply(w.nonce, job)
+
+    def _job_reply(self, nonce: str, job: _Job) -> list[bytes]:
         if job.error is not None:
             return self._error(nonce, job.error, "robot")
         result = job.result if isinstance(job.result, MotionResult) else MotionResult(False, "no result")
@@ -432,3 +635,12 @@ class RobotServer:
             result = MotionResult(False, f"stopped by {job.stopped_by}: {result.reason}".rstrip(": "),
                                   result.base_pose, result.joints)
         return self._reply(nonce, {"job": job.id, "done": True, "motion": wire.motion_to_dict(result)})
+
+
+def _mark_delayed(reply: list[bytes], delay_s: float) -> list[bytes]:
+    """An injected late reply says so in its result (`injected_fault`), so a benchmark can tell the bridge's
+    own latency from the fault's."""
+    header = json.loads(reply[0])
+    if isinstance(header.get("result"), dict):
+        header["result"]["injected_fault"] = f"reply delayed {delay_s:.3f} s"
+    return [json.dumps(header, allow_nan=False).encode("utf-8"), *reply[1:]]

@@ -96,7 +96,8 @@ class ServerTransport:
         if self.key is not None:
             require_curve()
         raise_fd_limit()
-        self.ctx = zmq.Context()
+        # Two I/O threads: encrypting one client's camera frame (3 MB) does not hold up another's small reply.
+        self.ctx = zmq.Context(io_threads=2)
         sock = self.ctx.socket(zmq.ROUTER)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.ROUTER_MANDATORY, 1)  # a reply to a vanished peer raises instead of vanishing

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -45,8 +46,11 @@ class SimRobot(Robot):
 
     name = "sim"
 
-    def __init__(self, world: World, realism: RealismConfig | None = None) -> None:
+    def __init__(self, world: World, realism: RealismConfig | None = None, real_time: bool = False) -> None:
         self.world = world
+        self.real_time = real_time
+        """Motions take their simulated duration in wall-clock time too (a robot-server soak: a motion lasts as
+        long as on the Stretch, so a silent client's watchdog has a motion to stop); False: as fast as it computes."""
         self.realism = realism if realism is not None else RealismConfig.oracle()
         r = self.realism
         self._rng = np.random.default_rng(r.seed)
@@ -60,6 +64,7 @@ class SimRobot(Robot):
         self._stop = threading.Event()
         self._motions = 0  # motions in progress (follow_waypoints holds one across its moves)
         self._lock = threading.Lock()
+        self._pace_from = (0.0, 0.0)  # (wall clock, simulated clock) when the outermost motion began
 
     # --- connection ----------------------------------------------------------------------------------
     def connect(self) -> None:
@@ -143,11 +148,25 @@ class SimRobot(Robot):
         with self._lock:
             if self._motions == 0:
                 self._stop.clear()
+                self._pace_from = (time.monotonic(), self.world.sim_time_s)
             self._motions += 1
+
+    def _should_stop(self) -> bool:
+        """Whether stop() was called; with `real_time`, first wait until the wall clock has caught up with the
+        simulated clock of this motion (a stop() ends the wait at once)."""
+        if self.real_time:
+            wall0, sim0 = self._pace_from
+            ahead = (self.world.sim_time_s - sim0) - (time.monotonic() - wall0)
+            if ahead > 0:
+                self._stop.wait(min(ahead, 1.0))
+        return self._stop.is_set()
 
     def _end(self) -> None:
         with self._lock:
             self._motions -= 1
+            last = self._motions == 0
+        if last and self.real_time:
+            self._should_stop()  # the last step's time too: the motion ends when it would on the robot
 
     def follow_waypoints(self, waypoints: Sequence[Pose2D]) -> MotionResult:
         """As Robot.follow_waypoints, as one motion: a stop() between two waypoints ends it too."""
@@ -173,7 +192,7 @@ class SimRobot(Robot):
         start = w.base_pose
         t0 = w.sim_time_s
         true_goal = self._odom.true_goal(start, goal)
-        res = drive_to(w, true_goal, tolerance_m, self._stop.is_set)
+        res = drive_to(w, true_goal, tolerance_m, self._should_stop)
         self._odom.walk(w.base_pose, w.sim_time_s - t0)
         self._maybe_slip(start.distance_to(w.base_pose))
         pose = self._odom.reported(w.base_pose)
@@ -214,7 +233,7 @@ class SimRobot(Robot):
         target = self._true_arm_target(cur, target)
         cfg = w.config
         path = joint_path(cur, target, cfg.arm_step_m, cfg.arm_step_rad)
-        res = follow_states(w, ((w.base_pose, j) for j in path), cfg.arm_step_m / 0.15, self._stop.is_set)
+        res = follow_states(w, ((w.base_pose, j) for j in path), cfg.arm_step_m / 0.15, self._should_stop)
         return self._result(res.success, res.reason)
 
     def _true_arm_target(self, cur: JointState, commanded: JointState) -> JointState:
@@ -253,6 +272,13 @@ class SimRobot(Robot):
 
     def set_gripper(self, aperture_m: float) -> MotionResult:
         self._check()
+        self._begin()
+        try:
+            return self._set_gripper(aperture_m)
+        finally:
+            self._end()
+
+    def _set_gripper(self, aperture_m: float) -> MotionResult:
         w = self.world
         lo, hi = STRETCH.limits.gripper_m
         aperture_m = float(aperture_m)
@@ -274,7 +300,8 @@ class SimRobot(Robot):
             w.attach(check.object_id)
             return self._result(True, f"holding {check.object_id}")
         path = joint_path(cur, replace(cur, gripper_m=aperture_m), w.config.gripper_step_m, 1.0)
-        res = follow_states(w, ((w.base_pose, j) for j in path), w.config.gripper_step_m / 0.05, self._stop.is_set)
+        res = follow_states(w, ((w.base_pose, j) for j in path), w.config.gripper_step_m / 0.05,
+                            self._should_stop)
         reason = f"no grasp: {check.reason}" + (f"; {res.reason}" if res.reason else "")
         return self._result(res.success, reason)
 

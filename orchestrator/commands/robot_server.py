@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import sys
 
 from core.errors import InputError
 from core.types import Pose2D
@@ -44,6 +45,9 @@ def register(subparsers) -> None:
     p.add_argument("--scene", help="scene JSON for --backend sim")
     add_realism_option(p)
     add_faults_option(p)
+    p.add_argument("--real-time", action="store_true",
+                   help="--backend sim: motions take as long in wall-clock time as on the Stretch (a soak, a "
+                        "watchdog check); default: as fast as the simulator computes")
     p.add_argument("--host", default=_SERVER.host,
                    help="address to listen on (default 127.0.0.1; 0.0.0.0 for all interfaces, needs a key)")
     p.add_argument("--port", type=port_number, default=_SERVER.port, help="TCP port, 1-65535 (default 5555)")
@@ -84,10 +88,14 @@ def _make_robot(args: argparse.Namespace):
     if args.backend == "sim":
         if not args.scene:
             raise InputError("--backend sim needs --scene SCENE.json")
-        return make_robot(RobotOptions(kind=RobotKind.SIM.value, scene=args.scene, realism=args.realism,
-                                       faults=args.faults))
+        robot = make_robot(RobotOptions(kind=RobotKind.SIM.value, scene=args.scene, realism=args.realism,
+                                        faults=args.faults))
+        getattr(robot, "inner", robot).real_time = args.real_time  # the SimRobot (inside FaultyRobot)
+        return robot
     if args.faults:
         raise InputError("--faults is for --backend sim (faults are injected into the simulated robot)")
+    if args.real_time:
+        raise InputError("--real-time is for --backend sim (the real Stretch moves in real time anyway)")
     m = args.map_registration
     config = StretchBodyConfig(map_T_odom=(m.x, m.y, m.theta), home_if_needed=args.home)
     return make_robot(RobotOptions(kind=RobotKind.STRETCH_BODY.value, stretch_body=config,
@@ -123,6 +131,9 @@ def run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, _interrupt)
         server.bind()
+        # The network thread waits for the GIL behind the camera and motion threads' Python code at most 1 ms
+        # (default 5 ms) after they ask for it: a query's latency is not a multiple of 5 ms under load.
+        sys.setswitchinterval(0.001)
         print(f"serving {robot.name} on tcp://{args.host}:{server.port} (CURVE key: "
               f"{'yes' if key else 'NO, insecure loopback'}, "
               f"watchdog {args.watchdog_s:.2f} s); Ctrl-C stops", flush=True)

@@ -68,3 +68,25 @@ def test_stop_halts_an_arm_motion(robot):
         pytest.skip("the lift finished before stop() landed (machine too fast)")
     assert "stopped by stop()" in res.reason
     assert 0.3 < robot.get_joints().lift_m < 1.1
+
+
+def test_real_time_motion_lasts_its_simulated_duration_and_stops_at_once(robot):
+    """`real_time` (robot-server --real-time): a motion takes its simulated time in wall-clock time too, and a
+    stop() ends it at once (not at the end of the step it waits in)."""
+    robot.real_time = True
+    start = robot.get_base_pose()
+    t0, sim0 = time.monotonic(), robot.world.sim_time_s
+    assert robot.move_base_to(Pose2D(start.x + 0.3, start.y, start.theta), tolerance_m=0.02).success
+    wall, sim = time.monotonic() - t0, robot.world.sim_time_s - sim0
+    assert sim > 0.9 and wall >= sim - 0.05, (wall, sim)  # 0.3 m at 0.3 m/s
+    thread, out = _in_thread(lambda: robot.move_base_to(Pose2D(start.x + 1.3, start.y, start.theta)))
+    time.sleep(0.4)
+    assert thread.is_alive()
+    t_stop = time.monotonic()
+    robot.stop()
+    thread.join(timeout=5)
+    assert time.monotonic() - t_stop < 0.1 and "stopped by stop()" in out["result"].reason
+    moved = robot.get_base_pose().x - start.x
+    assert 0.3 < moved < 0.6, moved  # about 0.4 s of driving after the first 0.3 m
+    # a gripper motion after a stop() moves again (it begins a motion of its own)
+    assert robot.set_gripper(0.02).success and robot.get_joints().gripper_m == pytest.approx(0.02, abs=0.005)
