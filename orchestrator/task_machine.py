@@ -9,6 +9,11 @@ come back in (the retract touched something) is a failed pick, never an ok one; 
 happened, step by step. The machine only talks to the
 Robot protocol, the semantic map, a perception pipeline (for the fresh head-camera segmentation that
 grasping needs) and the navigator, so the same code drives the simulator and a real Stretch.
+
+Kept apart: the report (orchestrator.task_report: PhaseResult, TaskReport, re-exported here), the live-map
+hooks (orchestrator.task_live_map: the robot whose frames update the map, hits kept on their voxels, the
+map's history entry) and the search hooks (orchestrator.task_search: the hits a pick tries, confirmed
+with a fresh look, and the search of orchestrator.object_search when they are stale).
 """
 
 from __future__ import annotations
@@ -32,18 +37,16 @@ from mapping.query import Hit, QueryConfig
 from mapping.voxel_map import VoxelMap
 from navigation.base_goal import BaseGoalConfig
 from navigation.navigator import NavigationConfig, NavigationResult, Navigator
-from orchestrator.live_map import LiveMap, LiveMapConfig, MapUpdatingRobot
-from orchestrator.object_search import ObjectSearch, SearchConfig
+from orchestrator.live_map import LiveMapConfig
+from orchestrator.object_search import SearchConfig
 from orchestrator.requests import Task
+from orchestrator.task_live_map import TaskLiveMap
+from orchestrator.task_report import PHASES, RUN_ORDER, PhaseResult, TaskReport
+from orchestrator.task_search import PickAttempts
 from robots.protocol import Robot
 
 log = logging.getLogger(__name__)
 
-PHASES = ("find_object", "navigate_to_object", "pick", "find_receptacle", "navigate_to_receptacle", "place")
-"""The phases of a pick-and-place (tables list them in this order; find_receptacle runs second, before
-anything moves)."""
-RUN_ORDER = ("find_object", "find_receptacle", "navigate_to_object", "pick", "navigate_to_receptacle", "place")
-"""The order phases run (and appear in a report) in."""
 ARM_STOWED_M = 0.02
 """Arm extension (m) up to which the arm counts as retracted."""
 
@@ -90,71 +93,7 @@ def frozen_map_config() -> TaskConfig:
     return TaskConfig(live_map=LiveMapConfig(enabled=False), search=SearchConfig(enabled=False))
 
 
-@dataclass
-class PhaseResult:
-    name: str
-    success: bool
-    reason: str = ""
-    seconds: float = 0.0
-    details: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "success": self.success, "reason": self.reason,
-                "seconds": round(self.seconds, 3), "details": self.details}
-
-
-@dataclass
-class TaskReport:
-    """What happened: the phases in order, the step log, and geometry for pictures."""
-
-    request: str
-    task: Task | None
-    phases: list[PhaseResult] = field(default_factory=list)
-    log: list[str] = field(default_factory=list)
-    paths_xy: list[np.ndarray] = field(default_factory=list)
-    object_xyz: np.ndarray | None = None
-    receptacle_xyz: np.ndarray | None = None
-    grasp_xyz: np.ndarray | None = None
-    place_xyz: np.ndarray | None = None
-    seconds: float = 0.0
-    map_update: dict | None = None
-    """What the live map did during the request (orchestrator.live_map: the map history entry)."""
-    search: dict | None = None
-    """Where the object search looked, if it had to (orchestrator.object_search)."""
-
-    @property
-    def success(self) -> bool:
-        return bool(self.phases) and all(p.success for p in self.phases) and self._complete()
-
-    def _complete(self) -> bool:
-        names = {p.name for p in self.phases}
-        need = {"pick_and_place": PHASES, "pick": PHASES[:3], "place": PHASES[3:]}[self.task.kind] if self.task else ()
-        return set(need) <= names
-
-    @property
-    def failure(self) -> PhaseResult | None:
-        return next((p for p in self.phases if not p.success), None)
-
-    def phase(self, name: str) -> PhaseResult | None:
-        return next((p for p in self.phases if p.name == name), None)
-
-    def to_dict(self) -> dict:
-        def xyz(v):
-            return None if v is None else [round(float(c), 4) for c in v]
-
-        f = self.failure
-        return {
-            "format": "ovmm-run-report", "version": 1,
-            "request": self.request, "task": None if self.task is None else self.task.to_dict(),
-            "success": self.success, "failed_phase": None if f is None else f.name,
-            "reason": "" if f is None else f.reason, "seconds": round(self.seconds, 3),
-            "phases": [p.to_dict() for p in self.phases], "log": list(self.log),
-            "object_xyz": xyz(self.object_xyz), "receptacle_xyz": xyz(self.receptacle_xyz),
-            "grasp_xyz": xyz(self.grasp_xyz), "place_xyz": xyz(self.place_xyz),
-            "paths_xy": [np.round(p, 3).tolist() for p in self.paths_xy],
-            "map_update": self.map_update, "search": self.search,
-        }
-
+__all__ = ["PHASES", "RUN_ORDER", "PhaseResult", "TaskConfig", "TaskReport", "TaskRunner", "frozen_map_config"]
 
 PhaseHook = Callable[[str, PhaseResult, Robot], None]
 
@@ -168,9 +107,10 @@ class TaskRunner:
         self.map = voxel_map
         self.perception = perception
         self.config = config or TaskConfig()
-        self.live = LiveMap(voxel_map, perception, self.config.live_map) if self.config.live_map.enabled else None
-        if self.live is not None:  # every frame the robot takes from here on updates the map
-            self.robot = MapUpdatingRobot(robot, self.live)
+        self.map_hooks = TaskLiveMap(robot, voxel_map, perception, self.config.live_map)
+        self.live = self.map_hooks.live
+        self.robot = self.map_hooks.robot  # with live updates, every frame it takes from here on updates the map
+        self._search = None
         self.navigator = Navigator(self.config.navigation)
         self._mode_navigators = {
             (modes, ext): Navigator(replace(self.config.navigation, base_goal=replace(
@@ -295,9 +235,13 @@ class TaskRunner:
 
     def _refresh_grid(self) -> None:
         """Rebuild the obstacle grid when the live map emptied or added enough occupied voxels (moved chairs)."""
-        if self.live is not None and self.live.obstacles_changed():
-            self._grid = self.map.obstacle_grid(self.config.obstacles)
-            self._voxels = self.map.occupancy_points()[0]
+        if self.map_hooks.grid_changed():
+            self.rebuild_grid()
+
+    def rebuild_grid(self) -> None:
+        """The obstacle grid and the pick's obstacle voxels from the map as it is now."""
+        self._grid = self.map.obstacle_grid(self.config.obstacles)
+        self._voxels = self.map.occupancy_points()[0]
 
     def _follow(self, report: TaskReport, plan: NavigationResult, target: tuple, name: str,
                 navigator: Navigator) -> tuple[bool, str]:
@@ -379,13 +323,8 @@ class TaskRunner:
         return report
 
     def _record(self, report: TaskReport) -> None:
-        """The request's entry in the map's history (what the live map changed, what the search found stale)."""
-        search = getattr(self, "_search", None)
-        if search is not None and search.stale:
-            report.search = search.to_dict()
-        if self.live is not None:
-            report.map_update = self.live.record("run", request=report.request, success=report.success,
-                                                 stale_hits=(report.search or {}).get("stale", []))
+        """The request's entry in the map's history (orchestrator.task_live_map)."""
+        self.map_hooks.record(report, self._search)
 
     def _lookups(self, report: TaskReport, task: Task) -> bool:
         """Find the object and the receptacle in the map before anything moves."""
@@ -393,8 +332,7 @@ class TaskRunner:
         self._receptacle_hits: list[Hit] = []
         if task.kind in ("pick", "pick_and_place"):
             found, self._object_hits = self._find(task.object_phrase, "find_object")
-            if self.live is not None:  # the hits' voxel rows shift as frames are fused: keep them on their voxels
-                self.live.keep_hits(self._object_hits, reset=True)
+            self.map_hooks.keep_hits(self._object_hits, reset=True)
             if self._object_hits:
                 report.object_xyz = self._object_hits[0].center
             if not self._finish(report, found):
@@ -404,8 +342,7 @@ class TaskRunner:
                 return self._finish(report, PhaseResult(
                     "find_receptacle", False, "nothing in the gripper to place (pick something up first)"))
             found, self._receptacle_hits = self._find(task.receptacle_phrase, "find_receptacle")
-            if self.live is not None:
-                self.live.keep_hits(self._receptacle_hits)
+            self.map_hooks.keep_hits(self._receptacle_hits)
             if self._receptacle_hits:
                 report.receptacle_xyz = self._receptacle_hits[0].center
             if not self._finish(report, found):
@@ -415,25 +352,18 @@ class TaskRunner:
     def _pick_phases(self, report: TaskReport, task: Task) -> bool:
         hits = self._object_hits
         place_z = self._place_height(self._receptacle_hits)
-        search = self._search = ObjectSearch(self, task.object_phrase, self.config.search) \
-            if self.config.search.enabled else None
-        if search is not None:  # hits marked stale, then what the search finds (orchestrator.object_search)
-            attempts = search.attempts(report, hits, self._mode_navigators)
-        else:
-            attempts = ((hit, mode, nav) for hit in hits for mode, nav in self._mode_navigators.items())
+        attempts = PickAttempts(self, report, task.object_phrase, hits, self._mode_navigators, self.config.search)
+        self._search = attempts.search
         nav_failures: list[PhaseResult] = []
         last_try: tuple[PhaseResult, PhaseResult] | None = None  # (navigation, pick) of the last pick tried
-        confirmed: set[int] = set()
         for hit, mode, navigator in attempts:
             nav, _ = self._navigate(report, [hit], "navigate_to_object", navigator=navigator)
             if not nav.success:
                 nav_failures.append(nav)
                 self._note(report, f"no way to park for reach mode {'/'.join(mode[0])}: {nav.reason}")
                 continue
-            if search is not None and id(hit) not in confirmed:
-                if not search.confirm(report, hit):
-                    continue  # stale: the search's next hit
-                confirmed.add(id(hit))
+            if not attempts.confirmed(hit):
+                continue  # stale: the search's next hit
             t0 = time.perf_counter()
             res = pick(self.robot, task.object_phrase, self.config.pick, segment=self._segment, look_at=hit.center,
                        place_height_m=place_z, obstacles=self._voxels)
@@ -460,10 +390,9 @@ class TaskRunner:
         if last_try is not None:  # parked somewhere, but no pose let the arm reach: a pick failure
             self._finish(report, last_try[0])
             return self._finish(report, last_try[1])
-        if search is not None and search.stale:  # every hit was stale and the search did not see it
-            return self._finish(report, PhaseResult("navigate_to_object", False, search.not_found_reason(),
-                                                    sum(f.seconds for f in nav_failures),
-                                                    {"not_found": True, **search.to_dict()}))
+        not_found = attempts.not_found(nav_failures)  # every hit was stale and the search did not see it
+        if not_found is not None:
+            return self._finish(report, not_found)
         reason = "; ".join(f.reason for f in nav_failures) or "no candidate to drive to"
         return self._finish(report, PhaseResult("navigate_to_object", False, reason,
                                                 sum(f.seconds for f in nav_failures)))
