@@ -20,6 +20,7 @@ and their latency percentiles idle vs under flood. Bounded: every loop has a cou
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import socket
@@ -64,8 +65,63 @@ def percentiles(ms: list[float]) -> dict:
     if not ms:
         return {"n": 0}
     a = np.asarray(ms)
-    return {"n": len(ms), "p50_ms": round(float(np.percentile(a, 50)), 2), "p99_ms": round(float(np.percentile(a, 99)), 2),
+    return {"n": len(ms), "p50_ms": round(float(np.percentile(a, 50)), 2),
+            "p90_ms": round(float(np.percentile(a, 90)), 2), "p99_ms": round(float(np.percentile(a, 99)), 2),
             "max_ms": round(float(a.max()), 2)}
+
+
+class Served:
+    """A running `ovmm robot-server --backend sim` on loopback (see serve_sim); `stderr` once it has ended."""
+
+    def __init__(self, proc: subprocess.Popen, port: int, key: keys.RobotKey) -> None:
+        self.proc, self.port, self.key = proc, port, key
+        self.stderr = ""
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def rss_mb(self) -> float:
+        return rss_mb(self.proc.pid)
+
+
+@contextlib.contextmanager
+def serve_sim(scene: str, *extra: str):
+    """`ovmm robot-server --backend sim --scene SCENE EXTRA...` on 127.0.0.1 (a fresh CURVE key in a temp folder)
+    as a Served; terminated on exit, its stderr kept in `.stderr`. The one launcher of the bridge benchmarks."""
+    with tempfile.TemporaryDirectory() as tmp:
+        key_file = keys.write_new_key(Path(tmp) / "robot.key")
+        port = free_port()
+        env = dict(os.environ, OMP_NUM_THREADS="1", MUJOCO_GL=os.environ.get("MUJOCO_GL", "egl"))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "orchestrator.cli", "robot-server", "--backend", "sim", "--scene", scene,
+             "--host", HOST, "--port", str(port), "--key-file", str(key_file), *extra],
+            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        served = Served(proc, port, keys.load_key(key_file))
+        try:
+            yield served
+        finally:
+            proc.terminate()
+            try:
+                _, served.stderr = proc.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                _, served.stderr = proc.communicate()
+
+
+def connect_when_up(port: int, key: keys.RobotKey, config: ClientConfig, client_class=None, tries: int = 5):
+    """A connected client; a server that is loading or restarting (an injected fault) answers hello later."""
+    from core.errors import RobotError  # noqa: PLC0415
+
+    client = (client_class or RobotClient)(HOST, port, key, config)
+    for attempt in range(tries):
+        try:
+            client.connect()
+            return client
+        except RobotError:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.5)
+    return client
 
 
 def big_frame_peer(port: int, stop: threading.Event) -> None:
@@ -164,59 +220,45 @@ def main() -> None:
     args = ap.parse_args()
     args.flood_s = min(max(args.flood_s, 1.0), 120.0)
     raise_fd_limit()
-    with tempfile.TemporaryDirectory() as tmp:
-        key_file = keys.write_new_key(Path(tmp) / "robot.key")
-        port = free_port()
-        env = dict(os.environ, OMP_NUM_THREADS="1", MUJOCO_GL=os.environ.get("MUJOCO_GL", "egl"))
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "orchestrator.cli", "robot-server", "--backend", "sim", "--scene", args.scene,
-             "--host", HOST, "--port", str(port), "--key-file", str(key_file)],
-            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            client = RobotClient(HOST, port, keys.load_key(key_file), ClientConfig(timeout_s=60.0))
-            client.connect()  # waits for the simulator to load
-            client.config.timeout_s = 5.0
-            idle_lat: list[float] = []
-            idle_errors: list[str] = []
-            legit_loop(client, 3.0, idle_lat, idle_errors)
-            idle_samples = []
-            for _ in range(10):
-                idle_samples.append(rss_mb(proc.pid))
-                time.sleep(0.1)
-            idle_rss = max(idle_samples)
-            stop = threading.Event()
-            counts = {"idle_opened": 0, "idle_refused": 0, "big_frame_peers": 0, "garbage_peers": 0,
-                      "wrong_key_clients": 0}
-            peak = [idle_rss]
+    with serve_sim(args.scene) as served:
+        port, proc = served.port, served.proc
+        client = connect_when_up(port, served.key, ClientConfig(timeout_s=60.0))  # waits for the simulator
+        client.config.timeout_s = 5.0
+        idle_lat: list[float] = []
+        idle_errors: list[str] = []
+        legit_loop(client, 3.0, idle_lat, idle_errors)
+        idle_samples = []
+        for _ in range(10):
+            idle_samples.append(rss_mb(proc.pid))
+            time.sleep(0.1)
+        idle_rss = max(idle_samples)
+        stop = threading.Event()
+        counts = {"idle_opened": 0, "idle_refused": 0, "big_frame_peers": 0, "garbage_peers": 0,
+                  "wrong_key_clients": 0}
+        peak = [idle_rss]
 
-            def sample() -> None:
-                while not stop.wait(0.05):
-                    peak[0] = max(peak[0], rss_mb(proc.pid))
+        def sample() -> None:
+            while not stop.wait(0.05):
+                peak[0] = max(peak[0], rss_mb(proc.pid))
 
-            sampler = threading.Thread(target=sample)
-            flooder = threading.Thread(target=flood, args=(port, args.flood_s, args.idle_connections, stop, counts))
-            sampler.start()
-            flooder.start()
-            flood_lat: list[float] = []
-            flood_errors: list[str] = []
-            legit_loop(client, args.flood_s, flood_lat, flood_errors)
-            flooder.join(timeout=args.flood_s + 30)
-            stop.set()
-            sampler.join()
-            time.sleep(3.0)  # handshake interval: idle pre-auth connections are gone by now
-            after_lat: list[float] = []
-            after_errors: list[str] = []
-            legit_loop(client, 2.0, after_lat, after_errors)
-            after_rss = rss_mb(proc.pid)
-            client.disconnect()
-            server_alive = proc.poll() is None
-        finally:
-            proc.terminate()
-            try:
-                _, err = proc.communicate(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                err = ""
+        sampler = threading.Thread(target=sample)
+        flooder = threading.Thread(target=flood, args=(port, args.flood_s, args.idle_connections, stop, counts))
+        sampler.start()
+        flooder.start()
+        flood_lat: list[float] = []
+        flood_errors: list[str] = []
+        legit_loop(client, args.flood_s, flood_lat, flood_errors)
+        flooder.join(timeout=args.flood_s + 30)
+        stop.set()
+        sampler.join()
+        time.sleep(3.0)  # handshake interval: idle pre-auth connections are gone by now
+        after_lat: list[float] = []
+        after_errors: list[str] = []
+        legit_loop(client, 2.0, after_lat, after_errors)
+        after_rss = rss_mb(proc.pid)
+        client.disconnect()
+        server_alive = served.alive()
+    err = served.stderr
     warnings = [line for line in err.splitlines() if "WARNING" in line or "error" in line.lower()]
     print(json.dumps({
         "benchmark": "bridge_pre_auth_flood",

@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 MAX_WATCHDOG_S = 60.0
 RESTOP_S = 0.1  # a stopped motion that is still running is stopped again this often
 CAMERA_QUEUE = 4  # observe requests waiting for the camera at most; more are answered "busy"
+FINISHED_KEPT = 16  # finished jobs whose result a resent `wait` (its first reply lost) still gets
 
 
 def check_watchdog_s(value: float) -> float:
@@ -152,6 +153,7 @@ class RobotServer:
         self.limit_violations = 0  # motion commands refused by the robot-side limits (robots.motion_limits)
         self._job: _Job | None = None
         self._orphans: list[_Job] = []  # stopped jobs a restart forgot whose motion may still be ending
+        self._finished: dict[int, _Job] = {}  # the last FINISHED_KEPT jobs: a resent `wait` still gets its result
         self._job_ids = itertools.count(1)
         self._robot_lock = threading.Lock()  # observe and motions exclude each other
         self._camera_q: queue.Queue = queue.Queue(CAMERA_QUEUE)
@@ -388,6 +390,7 @@ class RobotServer:
             self._stop_robot("server restart")
             self._orphans.append(job)  # stopped again by the watchdog until its motion has ended
         self._job = None
+        self._finished.clear()
         self._gen += 1
         self._waits.clear()
         self._delayed.clear()
@@ -606,6 +609,10 @@ class RobotServer:
                 job.done.set()
                 self._wake()
 
+        if self._job is not None:  # done (busy was refused): kept for a resent wait
+            self._finished[self._job.id] = self._job
+            while len(self._finished) > FINISHED_KEPT:
+                del self._finished[next(iter(self._finished))]
         self._job = job
         threading.Thread(target=work, name=f"robot-job-{job.id}", daemon=True).start()
         return self._reply(nonce, {"job": job.id, "done": False})
@@ -613,7 +620,10 @@ class RobotServer:
     def _wait(self, nonce: str, job_id: int, max_wait_s: float, peer: bytes) -> list[bytes] | _Wait:
         job = self._job
         if job is None or job.id != job_id:
-            return self._error(nonce, f"no job {job_id} on this server", "bad_request")
+            job = self._finished.get(job_id)
+            if job is None:
+                return self._error(nonce, f"no job {job_id} on this server", "bad_request")
+            return self._job_reply(nonce, job)
         self._feed(job, job_id, peer)
         if job.done.is_set():
             return self._job_reply(nonce, job)

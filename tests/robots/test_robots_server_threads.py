@@ -120,3 +120,16 @@ def test_an_injected_late_reply_says_so(make_stretch):
         took = _timed(lambda: client.request("get_base_pose"))
         result, _ = client.request("get_joints")
         assert took >= 0.05 and result["injected_fault"] == "reply delayed 0.050 s" and "joints" in result
+
+
+def test_a_resent_wait_for_a_finished_job_gets_its_result_after_another_job_started(make_stretch):
+    """A `wait` whose reply was lost is resent; by then another client's motion may run: the first client
+    still gets its own job's result (not "no job", which would make it stop the other's motion)."""
+    robot, body, _ = make_stretch(fast_config())
+    with RobotServer(robot, KEY, ServerConfig(host="127.0.0.1", port=0, watchdog_s=WATCHDOG_S)) as server:
+        assert raw_request(server.port, request("set_head", {"pan": 0.1, "tilt": 0.0}), KEY)["result"]["job"] == 1
+        assert wait_for(lambda: raw_request(server.port, request("wait", {"job": 1}), KEY)["result"]["done"])
+        assert raw_request(server.port, request("move_arm", {"lift_m": 0.6}), KEY)["result"]["job"] == 2
+        again = raw_request(server.port, request("wait", {"job": 1, "max_wait_s": 0.0}), KEY)
+        assert again["ok"] is True and again["result"]["done"] is True and again["result"]["motion"]["success"]
+        assert raw_request(server.port, request("wait", {"job": 9}), KEY)["code"] == "bad_request"
