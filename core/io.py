@@ -1,7 +1,8 @@
 """Atomic file writing: a temp file in the destination folder, renamed over the target when complete.
 
 Temp files are named `.{stem}.{pid}-{random}.tmp{suffix}`; a write killed before its rename (SIGKILL, power
-loss) leaves one behind, and the next write of the same file removes those whose process is gone.
+loss) leaves one behind, and the next write of the same file removes those whose process is gone (or whose
+process id now belongs to a process started after the temp was last written: the id was reused).
 """
 
 from __future__ import annotations
@@ -42,20 +43,38 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         raise
 
 
-def _process_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True  # another thread of this process may be writing
+_PID_REUSE_MARGIN_S = 2.0  # the boot time in /proc/stat has a resolution of one second
+
+
+def _process_started_at(pid: int) -> float | None:
+    """Unix time the process `pid` started (Linux /proc); None where that cannot be read."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError, OverflowError):
-        return True
-    return True
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        with open("/proc/stat") as fh:
+            btime = next(int(line.split()[1]) for line in fh if line.startswith("btime "))
+        ticks = int(stat[stat.rindex(")") + 2:].split()[19])  # field 22, starttime (after pid and comm)
+        return btime + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+def _writer_alive(pid: int, written_at: float) -> bool:
+    """Whether the process that wrote a temp last modified at `written_at` may still be writing it: `pid`
+    is alive and started before that (a process started later only reuses the id of a dead writer)."""
+    if pid != os.getpid():  # this process: another thread of it may be writing (unless the id was reused)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except (PermissionError, OSError, OverflowError):
+            pass  # alive, someone else's
+    started = _process_started_at(pid)
+    return started is None or started <= written_at + _PID_REUSE_MARGIN_S
 
 
 def remove_stale_temps(path: str | os.PathLike, suffix: str | None = None, legacy_age_s: float = 3600.0) -> list[Path]:
-    """Remove temp files of `path` left by interrupted writes (their process is gone); returns those removed.
+    """Remove temp files of `path` left by interrupted writes (their process is gone, or its id was reused by
+    a process started after the temp was last written); returns those removed. A live writer's temp stays.
 
     Temps without a process id (written by older versions) are removed once older than `legacy_age_s`.
     """
@@ -73,7 +92,8 @@ def remove_stale_temps(path: str | os.PathLike, suffix: str | None = None, legac
         if m is None:
             continue
         try:
-            stale = (not _process_alive(int(m.group(1)))) if m.group(1) else now - p.stat().st_mtime > legacy_age_s
+            mtime = p.stat().st_mtime
+            stale = not _writer_alive(int(m.group(1)), mtime) if m.group(1) else now - mtime > legacy_age_s
             if stale and p.is_file():
                 p.unlink()
                 removed.append(p)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import InputError
+from core.io import remove_stale_temps
 
 DEFAULT_KEY_FILE = "~/.ovmm/robot.key"
 KEY_FILE_ENV = "OVMM_ROBOT_KEY_FILE"
@@ -86,14 +87,16 @@ def write_new_key(path: str | os.PathLike) -> Path:
     """Write a fresh key to `path`, mode 0600 from the moment the file exists; never overwrites a file.
 
     The text goes to a private temp file (os.open with O_EXCL and mode 0o600) in the same folder, is synced,
-    then hard-linked to `path` (which fails if `path` exists), so `path` is either absent or complete.
+    then hard-linked to `path` (which fails if `path` exists), so `path` is either absent or complete. The
+    temp is named as core.io names its temps, so temps of killed writes of `path` are removed first.
     """
     target = Path(path).expanduser()
     if target.exists():
         raise InputError(f"{target} already exists; remove it first or choose another file")
     key = new_key()
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    remove_stale_temps(target)
+    tmp = target.with_name(f".{target.stem}.{os.getpid()}-{secrets.token_hex(6)}.tmp{''.join(target.suffixes)}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="ascii") as fh:

@@ -54,3 +54,45 @@ def test_live_writers_and_old_style_temps(tmp_path):
     old = time.time() - 7200
     os.utime(legacy, (old, old))
     assert remove_stale_temps(target) == [legacy]
+
+
+def test_a_live_writers_temp_stays_until_it_is_killed(tmp_path):
+    """A concurrent write of the same file in another process keeps its temp; once that process is killed,
+    the next write removes it."""
+    target = tmp_path / "home.npz"
+    code = (f"import sys, time; sys.path.insert(0, {str(REPO)!r})\n"
+            "from core.io import atomic_path\n"
+            f"with atomic_path({str(target)!r}) as tmp:\n"
+            "    tmp.write_bytes(b'partial')\n"
+            "    print('writing', flush=True)\n"
+            "    time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "writing"
+        write_text_atomic(target, "mine")
+        theirs = [p for p in tmp_path.iterdir() if p.name.startswith(f".home.{proc.pid}-")]
+        assert len(theirs) == 1 and theirs[0].read_bytes() == b"partial"  # not removed while it writes
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    write_text_atomic(target, "again")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home.npz"] and target.read_text() == "again"
+
+
+def test_a_temp_whose_process_id_was_reused_is_removed(tmp_path):
+    """The writer died long ago and its process id now belongs to a process started after the temp was last
+    written: the temp is stale although that id is alive."""
+    target = tmp_path / "map.npz"
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        reused = tmp_path / f".map.{proc.pid}-abc123.tmp.npz"
+        reused.write_bytes(b"x")
+        old = time.time() - 600  # written 10 minutes before this process started
+        os.utime(reused, (old, old))
+        fresh = tmp_path / f".map.{os.getppid()}-def456.tmp.npz"  # a live writer started before its temp
+        fresh.write_bytes(b"y")
+        assert remove_stale_temps(target) == [reused]
+        assert fresh.exists()
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)

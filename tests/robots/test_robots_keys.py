@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -74,3 +76,13 @@ def test_bad_key_files_are_one_clear_error(tmp_path, monkeypatch):
     (tmp_path / "good.key").chmod(0o644)
     with pytest.raises(InputError, match="readable by others.*chmod 600"):
         keys.load_key(tmp_path / "good.key")
+
+
+def test_a_killed_key_writes_temp_is_removed_by_the_next_write(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait(timeout=10)
+    target = tmp_path / "robot.key"
+    stale = tmp_path / f".robot.{dead.pid}-0a1b2c.tmp.key"  # what a SIGKILLed write_new_key leaves
+    stale.write_text("partial")
+    keys.write_new_key(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["robot.key"]
