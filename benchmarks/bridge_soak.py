@@ -55,7 +55,7 @@ DEFAULT_FAULTS = {"seed": 7, "drop_reply_p": 0.02, "delay_reply_p": 0.02, "delay
 QUERIES = ("get_base_pose", "get_joints", "is_holding")
 WATCHDOG_S = 0.5
 UNRESOLVED: list[str] = []  # why a probe could not be measured
-ENDED_EARLY: list[str] = []  # why a probe's motion ended before the watchdog period (an injected fault)
+ENDED_EARLY: list[str] = []  # why a probe's motion ended other than by the watchdog (an injected fault)
 HEARTBEAT_TIMEOUT_S = 0.03  # the probe's heartbeats (loopback answers them in a few ms)
 PROBE_TURN_RAD = 3.0  # about 5 s at the simulated Stretch's 0.6 rad/s: far longer than the watchdog period
 
@@ -149,7 +149,8 @@ def watchdog_probe(port: int, key, watcher: RobotClient) -> tuple[str, float | N
     """A long turn started by a client that then goes silent: ("stopped", seconds after the watchdog period
     until the motion ended), ("running", None) if it went on (or the base kept moving after it ended),
     ("not started", None) if no motion could be started (busy for 5 s, or an injected fault refused it),
-    ("ended by an injected fault", None) if something else ended it first (a stall, the runstop, a restart),
+    ("ended otherwise", None) if something else ended it first (a stall, the runstop, a restart; its end with
+    --no-real-time),
     ("unresolved", None) if no heartbeat answered close to the end (a dropped reply in between)."""
     silent = RobotClient(HOST, port, key, ClientConfig(timeout_s=2.0, retries=0))
     try:
@@ -186,9 +187,9 @@ def watchdog_probe(port: int, key, watcher: RobotClient) -> tuple[str, float | N
             continue
         # the motion ended after the server answered the last "busy" and before this answer came back
         reason = _job_reason(watcher, job)
-        if "watchdog" not in reason:  # an injected fault (a stall, the runstop, a restart) ended it first
-            ENDED_EARLY.append(reason[:120])
-            return "ended by an injected fault", None
+        if "watchdog" not in reason:  # an injected fault (a stall, the runstop, a restart) or its end came first
+            ENDED_EARLY.append(reason[:120] or "(completed)")
+            return "ended otherwise", None
         try:
             pose = watcher.get_base_pose()
             time.sleep(0.3)
@@ -309,7 +310,7 @@ def main() -> None:
                 t.start()
             watcher = timed_client(port, key, [], timeout_s=0.25)  # not the mix's; a dropped reply costs 0.25 s
             stops: list[float] = []
-            probes = {"stopped": 0, "running": 0, "not started": 0, "ended by an injected fault": 0,
+            probes = {"stopped": 0, "running": 0, "not started": 0, "ended otherwise": 0,
                       "unresolved": 0}
             next_probe = t0 + args.watchdog_every_s
             next_rss = t0 + 30.0
@@ -357,7 +358,7 @@ def main() -> None:
                      "stop_latency_after_period_s": {
                          "n": len(stops), "median": round(sorted(stops)[len(stops) // 2], 3) if stops else None,
                          "max": round(max(stops), 3) if stops else None},
-                     "unresolved_why": UNRESOLVED[:5], "ended_by_fault_why": ENDED_EARLY[:5], "target_max_s": 0.1,
+                     "unresolved_why": UNRESOLVED[:5], "ended_otherwise_why": ENDED_EARLY[:5], "target_max_s": 0.1,
                      "motions_continuing_without_client": probes["running"]},
         "server_rss_mb": {"samples": [(t, round(m, 1)) for t, m in rss], "start": round(rss_start, 1),
                           "end": round(rss_end, 1),
