@@ -58,6 +58,10 @@ class RobotOptions:
     relocalisation (an override, when the home is ambiguous or the map has nothing at lidar height)."""
 
 
+SCAN_ROUTES = ("explore", "ground-truth")
+"""How a simulated scan drives: frontier exploration, or the scene's ground-truth scan route."""
+
+
 @dataclass
 class EvalConfig:
     """What `ovmm eval` runs; its --episodes/--seed/--episodes-per-scene/--cache-dir options are generated from
@@ -97,6 +101,9 @@ class EvalConfig:
     carry_map: bool = False
     """Run each apartment's requests in sequence in one world with one map kept current (what --changes does),
     also with --changes 0: the unchanged baseline."""
+    scan_route: str = "explore"
+    """How each apartment is scanned: 'explore' (frontier exploration from the robot start on what it has seen,
+    orchestrator.exploration) or 'ground-truth' (the scene's planned scan route, faster; cached apart)."""
 
 
 @dataclass
@@ -115,6 +122,9 @@ class DemoConfig:
     realism: str = "oracle"
     """Realism profile of the simulated robot while it carries out the requests: oracle, realistic or a JSON
     file (sim.realism)."""
+    scan_route: str = "explore"
+    """How the apartment is scanned: 'explore' (frontier exploration from the robot start) or 'ground-truth'
+    (the scene's planned scan route)."""
 
 
 def parse_camera_size(text: str, option: str, minimum: int = 16, maximum: int = 4096) -> tuple[int, int]:

@@ -1,5 +1,6 @@
-"""The embedded default behind `make demo`: generate an apartment, scan it with the simulated Stretch,
-build the map, carry out three requests in the same world one after another, and report."""
+"""The embedded default behind `make demo`: generate an apartment, scan it with the simulated Stretch
+(by frontier exploration from its start; DemoConfig.scan_route), build the map, carry out three requests
+in the same world one after another, and report."""
 
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ def run_demo(config: DemoConfig, on_scan_start: Callable[[int], None] | None = N
 
     out = Path(config.out)
     scene = prepare_scene(config.seed, EvalConfig(cache_dir=str(out / "cache"), scan_width=config.scan_width,
-                                                scan_height=config.scan_height), on_scan_start=on_scan_start,
-                          on_frame=on_frame)
+                                                scan_height=config.scan_height, scan_route=config.scan_route),
+                          on_scan_start=on_scan_start, on_frame=on_frame)
     episodes = make_episodes(scene.spec, config.requests, config.seed, scene_path=scene.scene_path)
     world = make_world(scene.spec, base_dir=scene.scene_path.parent)
     results = []

@@ -57,6 +57,8 @@ def episode_settings(config: EvalConfig) -> dict:
         d.pop("carry_map", None)
     if d.get("realism") == "oracle":  # an oracle robot knows its pose: localisation changes nothing
         d.pop("localize", None)
+    if d.get("scan_route") == "ground-truth":  # the route every scan took before exploration: results resume
+        d.pop("scan_route", None)
     d["scan_version"] = SCAN_VERSION
     return d
 

@@ -1,9 +1,10 @@
 """Evaluation in generated apartments, in the style of HomeRobot's OVMM benchmark.
 
-Each apartment (seed) is generated, scanned once by the simulated Stretch with ground-truth perception, and
-cached (scene JSON + map file in the cache folder, keyed by seed and a hash of the settings that shape
-them). Episodes then run in a freshly built world each (objects back in their settled start poses) from the
-robot's start pose, with the cached map. After each phase the simulator's ground truth is checked:
+Each apartment (seed) is generated, scanned once by the simulated Stretch with ground-truth perception (by
+frontier exploration from the robot start, or along the ground-truth route with EvalConfig.scan_route), and
+cached (scene JSON + map file, and an exploration's report scan.json, in the cache folder, keyed by seed and
+a hash of the settings that shape them, the route among them). Episodes then run in a freshly built world
+each (objects back in their settled start poses) from the robot's start pose, with the cached map. After each phase the simulator's ground truth is checked:
 
 - find_object: the robot stopped at a base pose from which the arm can reach the object;
 - pick: the object is in the gripper;
@@ -109,14 +110,20 @@ def _category(reason: str) -> str:
 
 # Bump when scanning or map building changes what a scan of the same scene produces (cached maps go stale).
 MAP_FILE_NAME = f"map{MAP_SUFFIX}"  # the scanned map in a cache or demo folder (the one map convention)
+SCAN_REPORT_NAME = "scan.json"  # an exploring scan's report (orchestrator.exploration) next to its map
 SCAN_VERSION = 4  # 2: the self filter keeps the floor around the robot; 3: the driven floor is marked seen;
 # 4: depth fused up to 4 m (was 6 m)
 
 
 def settings_key(config: EvalConfig, perception: PerceptionConfig, realism=None) -> str:
-    """The scan's identity in the cache: camera, perception, scan version and, unless oracle, the realism
-    profile the apartment was scanned with (sim.realism.RealismConfig)."""
+    """The scan's identity in the cache: camera, perception, scan version, the scan route (exploration: with
+    its ExplorationConfig) and, unless oracle, the realism profile the apartment was scanned with
+    (sim.realism.RealismConfig)."""
     key = {"w": config.scan_width, "h": config.scan_height, "p": asdict(perception), "v": SCAN_VERSION}
+    if config.scan_route != "ground-truth":  # the ground-truth route keeps the key its caches were made with
+        from orchestrator.exploration import ExplorationConfig
+
+        key["route"] = {"name": config.scan_route, "config": asdict(ExplorationConfig())}
     if realism is not None and not realism.is_oracle:
         key["r"] = {k: v for k, v in realism.to_dict().items() if k != "seed"}
         if realism.odometry.enabled and config.localize:
@@ -133,7 +140,7 @@ def scan_perception_config(config: EvalConfig) -> PerceptionConfig:
 
 
 def prepare_scene(seed: int, config: EvalConfig, perception_config: PerceptionConfig | None = None,
-                  on_scan_start: Callable[[int], None] | None = None,
+                  on_scan_start: Callable[[int | None], None] | None = None,
                   on_frame: Callable | None = None) -> PreparedScene:
     """Generate (or load) the apartment of `seed` and its scanned map, caching both. The scan runs under the
     config's realism profile (seeded by the apartment): with `realistic`, the map is built from the robot's
@@ -161,10 +168,26 @@ def prepare_scene(seed: int, config: EvalConfig, perception_config: PerceptionCo
     spec.save(scene_path)
     spec = SceneSpec.load(scene_path)
     t0 = time.perf_counter()
-    result = scan_sim_scene(spec, pcfg, sim_config=with_camera(None, config.scan_width, config.scan_height),
-                            on_start=on_scan_start, on_frame=on_frame,
-                            realism=None if realism.is_oracle else realism.with_seed(seed),
-                            localize=config.localize)
+    sim_config = with_camera(None, config.scan_width, config.scan_height)
+    scan_realism = None if realism.is_oracle else realism.with_seed(seed)
+    if config.scan_route == "ground-truth":
+        result = scan_sim_scene(spec, pcfg, sim_config=sim_config, on_start=on_scan_start, on_frame=on_frame,
+                                realism=scan_realism, localize=config.localize)
+    else:
+        from core.io import write_json_atomic
+        from orchestrator.exploration import explore_sim_scene
+
+        if on_scan_start is not None:
+            on_scan_start(None)  # an exploration does not know its frame count in advance
+        result = explore_sim_scene(spec, pcfg, sim_config=sim_config, base_dir=scene_path.parent,
+                                   realism=scan_realism, localize=config.localize, on_frame=on_frame)
+        rep = result.report
+        log.info("seed %d: explored %.1f m2 in %d frames, %.1f m driven (%s); floor coverage %s", seed,
+                 rep.explored_area_m2, rep.frames, rep.path_length_m, rep.stop_reason,
+                 (rep.sim or {}).get("floor_coverage"))
+        write_json_atomic(folder / SCAN_REPORT_NAME, rep.to_dict())  # what the exploration covered
+        if rep.error:
+            log.warning("seed %d: the exploring scan stopped early (%s); the map covers what it saw", seed, rep.error)
     result.voxel_map.save(map_path)
     return PreparedScene(seed, spec, scene_path, result.voxel_map, result.perception,
                          scan_seconds=time.perf_counter() - t0)

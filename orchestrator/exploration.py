@@ -19,8 +19,14 @@ A frontier that could not be reached, or is still there after the robot looked f
 try against every frontier within `same_frontier_m` of it; after `max_tries` it is given up (reported).
 It stops when no reachable frontier is left, or a budget (`max_time_s`, `max_distance_m`, `max_frames`) is
 spent, or on Ctrl-C (KeyboardInterrupt; the map fused so far is kept, never half a frame: SIGINT waits
-while a frame is fused). Frontiers that no viewpoint reaches (a room seen through a gap too narrow for the
-base) are reported as unreachable.
+while a frame is fused), or when `should_stop()` says so (a key pressed). Frontiers that no viewpoint reaches
+(a room seen through a gap too narrow for the base) are reported as unreachable.
+
+Safety on a real robot (`ovmm scan --robot HOST --explore`): every plan stays on floor the camera saw free
+or the base drove over (unknown cells are obstacles), with the Navigator's clearance; a RobotError (the
+link to the robot server lost, the camera dead, "not localised" / a lost track from LocalizedRobot) or a
+failed motion whose reason names a robot fault (`stop_on`: the server's watchdog, a stop, the runstop, a low
+battery) stops the robot and ends the exploration with the map fused so far (report.error).
 
 In simulation `sim_coverage` compares the map with the scene's ground truth: the share of the true
 reachable floor (sim.scene.ground_truth free space for the base, the start's component) the map saw free,
@@ -40,6 +46,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.errors import RobotError
 from core.types import Pose2D
 from mapping.obstacles import FREE, ObstacleGridConfig
 from mapping.self_filter import SelfFilterConfig, remove_robot_body
@@ -57,6 +64,20 @@ STOP_DISTANCE = "distance budget spent"
 STOP_FRAMES = "frame budget spent"
 STOP_INTERRUPTED = "interrupted"
 STOP_LOST = "the robot's surroundings are not known free (it cannot plan from where it stands)"
+STOP_ASKED = "stopped on request"
+STOP_ROBOT = "the robot stopped"
+"""Prefix of the stop reason when the robot (or its link, or its localisation) failed: report.error says how."""
+
+ROBOT_FAULTS = ("stopped by", "lost the robot server", "got no answer", "restarted", "did not finish within",
+                "could not stop", "runstop", "battery")
+"""Words of a failed motion's reason that mean the robot is not fit to go on driving (the robot server's watchdog
+or a stop stopped it, the link was lost, the runstop is pressed, the battery is low), as robots.client,
+robots.server and robots.faults word them; anything else (blocked, stalled, missed the goal) is an ordinary
+failed motion: the frontier counts a try and exploring goes on."""
+
+
+class RobotFault(RobotError):
+    """A motion failed for a reason in ExplorationConfig.stop_on: exploration stops, keeping the map."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +109,8 @@ class ExplorationConfig:
     """Where the base's surroundings are not known free, quarter turns in place (each followed by a look)."""
     arrived_m: float = 0.15
     """A viewpoint this close to the base counts as reached (no drive, no turn)."""
+    stop_on: tuple[str, ...] = ROBOT_FAULTS
+    """A failed motion whose reason holds one of these stops exploring (report.error; the map is kept)."""
     frontier: FrontierConfig = field(default_factory=FrontierConfig)
     obstacles: ObstacleGridConfig = field(default_factory=ObstacleGridConfig)
     navigation: NavigationConfig = field(default_factory=NavigationConfig)
@@ -135,6 +158,8 @@ class ExplorationReport:
     time_s: float = 0.0
     stop_reason: str = ""
     interrupted: bool = False
+    error: str = ""
+    """Why the robot stopped when it failed (a watchdog, a lost link or localisation, the runstop); '' otherwise."""
     frontiers_left: int = 0
     """Reachable frontiers not given up when it stopped (0 when it finished)."""
     given_up: list[FrontierRecord] = field(default_factory=list)
@@ -149,7 +174,8 @@ class ExplorationReport:
         d = {"format": "ovmm-exploration-report", "version": 1,
              "explored_area_m2": round(self.explored_area_m2, 2), "path_length_m": round(self.path_length_m, 2),
              "frames": self.frames, "looks": self.looks, "time_s": round(self.time_s, 1),
-             "stop_reason": self.stop_reason, "interrupted": self.interrupted, "frontiers_left": self.frontiers_left,
+             "stop_reason": self.stop_reason, "interrupted": self.interrupted, "error": self.error,
+             "frontiers_left": self.frontiers_left,
              "frontiers_given_up": [r.to_dict() for r in self.given_up], "frontiers_unreachable": self.unreachable,
              "path_xy": np.round(self.path_xy, 3).tolist()}
         if self.sim is not None:
@@ -200,9 +226,10 @@ def sigint_deferred() -> Iterator[None]:
 
 class _Explorer:
     def __init__(self, robot, perception, vmap: VoxelMap, config: ExplorationConfig,
-                 on_progress: Callable[[ExplorationProgress], None] | None) -> None:
+                 on_progress: Callable[[ExplorationProgress], None] | None,
+                 on_frame: Callable | None = None, should_stop: Callable[[], bool] | None = None) -> None:
         self.robot, self.perception, self.vmap, self.cfg = robot, perception, vmap, config
-        self.on_progress = on_progress
+        self.on_progress, self.on_frame, self.should_stop = on_progress, on_frame, should_stop
         self.navigator = Navigator(config.navigation)
         self.report = ExplorationReport()
         self.records: list[FrontierRecord] = []
@@ -216,6 +243,8 @@ class _Explorer:
     # -- budgets ------------------------------------------------------------------------------------------
     def budget_spent(self) -> str | None:
         cfg, rep = self.cfg, self.report
+        if self.should_stop is not None and self.should_stop():
+            return STOP_ASKED
         if rep.frames >= cfg.max_frames:
             return STOP_FRAMES
         if rep.path_length_m >= cfg.max_distance_m:
@@ -234,7 +263,7 @@ class _Explorer:
                 spent = self.budget_spent()
                 if spent:
                     return spent
-                self.robot.set_head(pan, tilt)
+                self.checked(self.robot.set_head(pan, tilt))
                 obs = self.robot.observe()
                 frame = obs.frame
                 if self.cfg.self_filter is not None:
@@ -246,6 +275,8 @@ class _Explorer:
                 for o in observations:
                     if o.instance_id is not None:
                         self.object_frames[int(o.instance_id)] = self.object_frames.get(int(o.instance_id), 0) + 1
+                if self.on_frame is not None:
+                    self.on_frame(self.report.frames, frame, observations)
                 self.progress()
         return None
 
@@ -256,8 +287,8 @@ class _Explorer:
                                                  self.report.path_length_m, self.occ))
 
     # -- the map --------------------------------------------------------------------------------------------
-    def update_grid(self) -> None:
-        pose = self.robot.get_base_pose()
+    def update_grid(self, pose: Pose2D | None = None) -> None:
+        pose = self.robot.get_base_pose() if pose is None else pose
         grid = self.vmap.obstacle_grid(self.cfg.obstacles)
         self.occ = occupancy_from_obstacle_grid(grid, self.cfg.navigation.occupancy, pose)
         self.report.explored_area_m2 = float((self.occ.state == FREE).sum()) * self.occ.resolution_m ** 2
@@ -294,6 +325,12 @@ class _Explorer:
         return sorted(todo, key=lambda f: -f.gain_m / (f.travel_m + off) ** ex)
 
     # -- driving --------------------------------------------------------------------------------------------
+    def checked(self, res):
+        """`res` (a MotionResult) unless it failed for a reason in `stop_on`: then RobotFault."""
+        if res is not None and not res.success and any(w in res.reason for w in self.cfg.stop_on):
+            raise RobotFault(res.reason)
+        return res
+
     def drive_to(self, f: Frontier) -> str:
         """Plan and drive to the frontier's viewpoint; '' when there, else why not."""
         goal_xy = np.asarray(f.viewpoint_xy, np.float64)
@@ -330,6 +367,7 @@ class _Explorer:
             self.path.append(here)
             with sigint_deferred():
                 mark_driven_floor(self.vmap, self.path[-2:])
+            self.checked(res)
             if not res.success:
                 return f"waypoint {i + 1}/{len(waypoints)}: {res.reason}"
         return ""
@@ -341,7 +379,7 @@ class _Explorer:
         for k in range(self.cfg.unstick_turns + 1):
             if k:
                 here = self.robot.get_base_pose()
-                self.robot.move_base_to(Pose2D(here.x, here.y, here.theta + math.pi / 2))
+                self.checked(self.robot.move_base_to(Pose2D(here.x, here.y, here.theta + math.pi / 2)))
             stop = self.look(near=True)
             if stop is not None:
                 return stop
@@ -394,7 +432,7 @@ class _Explorer:
         rep = self.report
         if not interrupted:
             try:
-                self.update_grid()
+                self.update_grid(self.path[-1])  # where it last stood (a failed robot may not answer)
             except KeyboardInterrupt:
                 interrupted, stop = True, STOP_INTERRUPTED
         rep.stop_reason = stop
@@ -412,12 +450,17 @@ class _Explorer:
 
 
 def explore(robot, perception, vmap: VoxelMap, config: ExplorationConfig = ExplorationConfig(),
-            on_progress: Callable[[ExplorationProgress], None] | None = None) -> ExplorationResult:
+            on_progress: Callable[[ExplorationProgress], None] | None = None,
+            on_frame: Callable | None = None, should_stop: Callable[[], bool] | None = None) -> ExplorationResult:
     """Explore from where the robot stands until no reachable frontier is left or a budget is spent,
     fusing every frame into `vmap` (see the module docstring). perception: has `observe(frame)` (None:
-    geometry only). Ctrl-C stops it with the map fused so far (report.interrupted)."""
+    geometry only). on_frame(n, frame, observations) after each fused frame (as scanning's OnFrame);
+    should_stop() is asked before every frame and move (True: stop, STOP_ASKED; e.g. a key pressed).
+    Ctrl-C stops it with the map fused so far (report.interrupted). A robot that fails (RobotError: a lost
+    link or localisation, a dead camera; or a motion failed for a reason in `config.stop_on`: the
+    watchdog, the runstop) is stopped and the map fused so far kept (report.error, stop reason STOP_ROBOT)."""
     config.validate()
-    ex = _Explorer(robot, perception, vmap, config, on_progress)
+    ex = _Explorer(robot, perception, vmap, config, on_progress, on_frame, should_stop)
     try:
         stop = ex.run()
     except KeyboardInterrupt:
@@ -425,6 +468,13 @@ def explore(robot, perception, vmap: VoxelMap, config: ExplorationConfig = Explo
         with contextlib.suppress(Exception):
             robot.stop()
         return ex.finish(STOP_INTERRUPTED, True)
+    except RobotError as exc:
+        log.warning("exploration stopped, the robot failed (%s): keeping the map fused so far (%d frames)", exc,
+                    ex.report.frames)
+        with contextlib.suppress(Exception):
+            robot.stop()
+        ex.report.error = str(exc)
+        return ex.finish(f"{STOP_ROBOT}: {exc}", False)
     return ex.finish(stop, False)
 
 
@@ -487,7 +537,8 @@ class SimExploration:
 def explore_sim_scene(spec, perception_config, map_config=None, sim_config=None, base_dir=None,
                       config: ExplorationConfig = ExplorationConfig(),
                       on_progress: Callable[[ExplorationProgress], None] | None = None, world=None, realism=None,
-                      localize: bool = True, min_object_frames: int = 3) -> SimExploration:
+                      localize: bool = True, min_object_frames: int = 3,
+                      on_frame: Callable | None = None) -> SimExploration:
     """Explore a simulated scene (a SceneSpec or a scene.json path) from its robot start into a new map, as
     `scanning.scan_sim_scene` scans it along the ground-truth route (same perception, map and realism
     options); the report carries `sim_coverage`."""
@@ -513,7 +564,7 @@ def explore_sim_scene(spec, perception_config, map_config=None, sim_config=None,
             from orchestrator.localized_robot import LocalizedRobot
 
             robot = LocalizedRobot(robot, None)
-        result = explore(robot, perception, vmap, config, on_progress)
+        result = explore(robot, perception, vmap, config, on_progress, on_frame)
         world_now = getattr(getattr(robot, "world", None), "sim_time_s", None)
         sim_time = None if clock is None or world_now is None else float(world_now - clock)
     result.report.sim = sim_coverage(spec, result.occupancy, result.object_frames, min_object_frames)

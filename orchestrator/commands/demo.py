@@ -8,7 +8,7 @@ import time
 from orchestrator.commands.arg_types import seed_number
 from orchestrator.commands.realism_flags import realism_text
 from orchestrator.config_options import Option, add_config_options, config_from_args
-from orchestrator.configs import DemoConfig, parse_camera_size
+from orchestrator.configs import SCAN_ROUTES, DemoConfig, parse_camera_size
 
 
 def request_count(text: str) -> int:
@@ -27,7 +27,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("demo", help="the simulated demo: scan, map, pick, place, report",
                               description=__doc__, epilog="example: ovmm demo --seed 0 --out out/demo")
     add_config_options(p, DemoConfig, {"seed": Option(type=seed_number), "requests": Option(type=request_count),
-                                       "realism": Option(type=realism_text, metavar="oracle|realistic|FILE.json")},
+                                       "realism": Option(type=realism_text, metavar="oracle|realistic|FILE.json"),
+                                       "scan_route": Option(choices=SCAN_ROUTES)},
                        skip={"scan_width", "scan_height"})
     p.add_argument("--scan-camera", default=f"{d.scan_width}x{d.scan_height}", metavar="WxH",
                    help="head-camera resolution while scanning (lower is faster)")
@@ -42,9 +43,10 @@ def run(args: argparse.Namespace) -> int:
 
     bar: list[tqdm] = []
 
-    def on_scan_start(n: int) -> None:
-        print("scanning the apartment with the simulated Stretch ...")
-        bar.append(tqdm(total=n, desc="scan", unit="frame"))
+    def on_scan_start(n: int | None) -> None:
+        how = "along its ground-truth route" if n is not None else "by exploring it"
+        print(f"scanning the apartment with the simulated Stretch {how} ...")
+        bar.append(tqdm(total=n, desc="scan" if n is not None else "explore", unit="frame"))
 
     def on_frame(*_a) -> None:
         if bar:

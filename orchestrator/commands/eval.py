@@ -12,7 +12,7 @@ from orchestrator.commands.arg_types import seed_number
 from orchestrator.commands.fault_flags import faults_file
 from orchestrator.commands.realism_flags import realism_list
 from orchestrator.config_options import Option, add_config_options, config_from_args
-from orchestrator.configs import EvalConfig, parse_camera_size
+from orchestrator.configs import SCAN_ROUTES, EvalConfig, parse_camera_size
 from orchestrator.eval_cluster import ClusterConfig
 from orchestrator.eval_scenes import add_scene_dataset_options, scene_dataset_options
 
@@ -26,7 +26,8 @@ def register(subparsers) -> None:
     add_config_options(p, EvalConfig, {"seed": Option(type=seed_number),
                                        "realism": Option(type=realism_list, metavar="oracle|realistic|FILE.json,..."),
                                        "object_library": Option(metavar="DIR"),
-                                       "faults": Option(type=faults_file, metavar="FILE.json")},
+                                       "faults": Option(type=faults_file, metavar="FILE.json"),
+                                       "scan_route": Option(choices=SCAN_ROUTES)},
                        skip={"scan_width", "scan_height", "scene_dataset", "scenes"})
     p.add_argument("--json", dest="json_path", help="write the results (JSON) here")
     p.add_argument("--details", help="write every episode's report (JSON) here")

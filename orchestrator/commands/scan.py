@@ -1,10 +1,10 @@
 """`ovmm scan SOURCE --out MAP` / `ovmm scan --sim scene.json --out MAP`: build a semantic voxel map.
 
 SOURCE is an RGB-D capture (Record3D .r3d, TUM or Redwood/ICL folder); `--sim` scans a simulated scene
-along its ground-truth scan route (`--route ground-truth`, the default) or, with `--explore`
-(`--route explore`), by frontier exploration from the robot start using only what the robot has seen
-(orchestrator.exploration; `--report scan.json` and a picture of the explored map). Perception options default from perception.PerceptionConfig, map options from
-mapping.voxel_map.VoxelMapConfig. See docs/map.md.
+by frontier exploration from the robot start using only what the robot has seen (the default, `--explore`
+or `--route explore`: orchestrator.exploration; `--report scan.json` and a picture of the explored map) or
+along its ground-truth scan route (`--route ground-truth`). Perception options default from
+perception.PerceptionConfig, map options from mapping.voxel_map.VoxelMapConfig. See docs/map.md.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from orchestrator.commands.realism_flags import add_realism_option
 from orchestrator.commands.robot_flags import add_insecure_option, add_key_file_option, port_number
 from orchestrator.configs import parse_camera_size
 from orchestrator.exploration import ExplorationConfig
+from orchestrator.localized_robot import LOCALIZE_CHOICES
 from orchestrator.scanning import RobotScanConfig, SimScanDefaults
 from perception.config import PIPELINES, PerceptionConfig, Pipeline
 
@@ -34,14 +35,16 @@ def register(subparsers) -> None:
     )
     p.add_argument("source", nargs="?", help="capture file or folder (omit with --sim or --robot)")
     p.add_argument("--out", required=True, help="map file to write (.npz)")
-    p.add_argument("--sim", metavar="SCENE_JSON", help="scan this simulated scene along its scan route instead")
+    p.add_argument("--sim", metavar="SCENE_JSON",
+                   help="scan this simulated scene instead (by exploring it, or --route ground-truth)")
     add_realism_option(p)
     ec = ExplorationConfig()
-    g = p.add_argument_group("exploration (--sim)")
+    g = p.add_argument_group("exploration (--sim, or --robot with --explore)")
     g.add_argument("--route", choices=ROUTES, default=None,
-                   help="how a --sim scan drives: 'ground-truth' (the scene's planned scan route, default) or "
-                        "'explore' (frontier exploration on the map seen so far)")
-    g.add_argument("--explore", action="store_true", help="same as --route explore")
+                   help="how a --sim scan drives: 'explore' (frontier exploration on the map seen so far, the "
+                        "default) or 'ground-truth' (the scene's planned scan route)")
+    g.add_argument("--explore", action="store_true",
+                   help="same as --route explore (the default with --sim; with --robot: explore instead of --stops)")
     g.add_argument("--report", metavar="SCAN_JSON", default=None,
                    help="write the exploration report (explored area, path, frames, time, frontiers given up, "
                         "coverage of the true floor and objects) here")
@@ -93,7 +96,14 @@ def register(subparsers) -> None:
     add_key_file_option(g)
     add_insecure_option(g)
     g.add_argument("--stops", default=None, metavar="X,Y[,T];...",
-                   help="base positions (map frame) to look around from, in order (default: where it stands)")
+                   help="base positions (map frame) to look around from, in order (default: where it stands; "
+                        "or --explore)")
+    g.add_argument("--localize", choices=LOCALIZE_CHOICES, default=None,
+                   help="--explore: correct the odometry by lidar scan matching against the scan map built while "
+                        "it drives (a lost track stops it, map kept); auto: on for a Stretch (default auto)")
+    g.add_argument("--scene", metavar="SCENE_JSON", default=None,
+                   help="the scene a `robot-server --backend sim` serves: allows --perception ground-truth and "
+                        "adds the coverage of its true floor and objects to the report")
     g.add_argument("--pans", type=int, default=rc.num_pans, help=f"head pans per stop (default {rc.num_pans})")
     g.add_argument("--tilt", type=float, default=rc.head_tilt, help=f"head tilt, rad (default {rc.head_tilt})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -104,11 +114,18 @@ ROUTES = ("ground-truth", "explore")
 
 
 def _route(args) -> str:
-    route = "explore" if args.explore else (args.route or "ground-truth")
+    """'explore', 'ground-truth' or '' (a capture, or a robot scan at --stops): exploration is the default of
+    a --sim scan; a robot explores only when asked (--explore)."""
     if args.explore and args.route == "ground-truth":
         raise InputError("--explore and --route ground-truth contradict each other")
-    if route == "explore" and not args.sim:
-        raise InputError("--explore / --route explore scans a simulated scene (--sim scene.json)")
+    route = "explore" if args.explore else (args.route or ("explore" if args.sim else ""))
+    if route == "explore" and args.source:
+        raise InputError("--explore / --route explore drives a robot: give --sim scene.json or --robot HOST, "
+                         "not a capture")
+    if route == "explore" and args.stops:
+        raise InputError("--stops lists where to look; --explore chooses where by itself: give one of them")
+    if route == "ground-truth" and not args.sim:
+        raise InputError("--route ground-truth follows a simulated scene's planned route: it needs --sim scene.json")
     if route != "explore":
         for flag, value in (("--report", args.report), ("--picture", args.picture)):
             if value is not None:
@@ -151,9 +168,7 @@ class _ExploreProgress:
 def _explore_sim(args, pcfg, mcfg) -> int:
     from pathlib import Path
 
-    from core.io import write_json_atomic
     from orchestrator.exploration import explore_sim_scene
-    from orchestrator.pictures_explore import save_exploration_png
     from orchestrator.scanning import with_camera
     from sim.config import SimConfig
     from sim.realism import load_realism
@@ -170,12 +185,19 @@ def _explore_sim(args, pcfg, mcfg) -> int:
                                    realism=load_realism(args.realism))
     finally:
         progress.close()
-    vmap, rep = result.voxel_map, result.report
+    return _write_exploration(args, result.voxel_map, result.exploration, picture, Path(args.sim).stem)
+
+
+def _write_exploration(args, vmap, result, picture, title: str) -> int:
+    """Save the map (atomically), its picture and the report; print what was covered; the exit code."""
+    from core.io import write_json_atomic
+    from orchestrator.pictures_explore import save_exploration_png
+
+    rep = result.report
     path = vmap.save(args.out)
-    save_exploration_png(result.exploration, picture, title=Path(args.sim).stem)
-    d = rep.to_dict()
+    save_exploration_png(result, picture, title=title)
     if args.report:
-        write_json_atomic(args.report, d)
+        write_json_atomic(args.report, rep.to_dict())
     sim = rep.sim or {}
     print(f"map {path}: explored {rep.explored_area_m2:.1f} m2 in {rep.frames} frames, {rep.path_length_m:.1f} m "
           f"driven, {rep.time_s:.0f} s ({rep.stop_reason}); {len(vmap)} semantic and {len(vmap.occupancy)} occupied "
@@ -185,16 +207,87 @@ def _explore_sim(args, pcfg, mcfg) -> int:
               f"objects {sim['objects_seen']}/{sim['objects']} seen in >= {sim['min_object_frames']} frames")
     if rep.given_up or rep.unreachable:
         print(f"frontiers given up: {len(rep.given_up)}, unreachable: {len(rep.unreachable)}", file=sys.stderr)
+    if rep.error:
+        print(f"error: exploring stopped, the robot failed: {rep.error}; the map fused so far ({rep.frames} frames) "
+              f"was written to {path}", file=sys.stderr)
+        return 1
     if rep.interrupted:
         print(f"interrupted: the map fused so far ({rep.frames} frames) was written", file=sys.stderr)
         return 130
     return 0
 
 
+def _explore_robot(args, pcfg, mcfg) -> int:
+    """`--robot HOST --explore`: frontier exploration with a served Stretch (robots.client), localising in
+    the scan map it builds as it drives unless --localize off."""
+    from pathlib import Path
+
+    from orchestrator.configs import RobotKind, RobotOptions
+    from orchestrator.exploration import explore, sim_coverage
+    from orchestrator.localized_robot import LocalizedRobot, wants_localization
+    from orchestrator.robot_factory import open_robot
+    from orchestrator.run_task import scene_descriptions
+    from orchestrator.scanning import describe_map, new_map
+    from perception.composite import build_perception
+
+    ecfg = _exploration_config(args)
+    picture = Path(args.picture) if args.picture else Path(args.out).with_suffix(".png")
+    for flag, value in (("--report", args.report), ("--picture", picture)):
+        if value is not None:
+            check_output_folder(value, flag)
+    spec, descriptions = scene_descriptions(args.scene)
+    perception = build_perception(pcfg, instance_descriptions=descriptions,
+                                  instance_labels=spec.instance_labels() if spec is not None else None)
+    source = f"robot:{args.robot}"
+    vmap = new_map(perception, pcfg, mcfg, source)
+    options = RobotOptions(kind=RobotKind.STRETCH.value, host=args.robot, port=args.robot_port,
+                           key_file=args.key_file, insecure_loopback=args.insecure_loopback,
+                           localize=args.localize or "auto")
+    progress, stop_key = _ExploreProgress(not args.no_progress), _StopKey()
+    try:
+        with open_robot(options) as robot:
+            driven = LocalizedRobot(robot, None) if wants_localization(options) else robot  # mapping mode
+            stop_key.start()
+            result = explore(driven, perception, vmap, ecfg, on_progress=progress, should_stop=stop_key)
+    finally:
+        progress.close()
+    if spec is not None:
+        result.report.sim = sim_coverage(spec, result.occupancy, result.object_frames)
+    describe_map(vmap, perception, {"kind": "robot", "name": source})
+    return _write_exploration(args, vmap, result, picture, source)
+
+
+class _StopKey:
+    """Enter (a line on a terminal's stdin) asks the exploration to stop after the current frame or move."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.pressed = threading.Event()
+
+    def start(self) -> None:
+        import threading
+
+        if sys.stdin is not None and sys.stdin.isatty():
+            print("exploring: press Enter (or Ctrl-C) to stop and keep the map", file=sys.stderr)
+            threading.Thread(target=self._wait, name="explore-stop-key", daemon=True).start()
+
+    def _wait(self) -> None:
+        try:
+            sys.stdin.readline()
+        except (OSError, ValueError):
+            return
+        self.pressed.set()
+
+    def __call__(self) -> bool:
+        return self.pressed.is_set()
+
+
 def _perception_config(args) -> PerceptionConfig:
     pipeline = args.perception or (Pipeline.GROUND_TRUTH.value if args.sim else PerceptionConfig().pipeline)
-    if Pipeline(pipeline).needs_scene and not args.sim:
-        raise InputError("the ground-truth perception pipeline needs a simulated scene (--sim scene.json)")
+    if Pipeline(pipeline).needs_scene and not (args.sim or args.scene):
+        raise InputError("the ground-truth perception pipeline needs a simulated scene (--sim scene.json, or "
+                         "--scene scene.json with a robot-server --backend sim)")
     min_px = args.min_mask_pixels
     if min_px is None:
         if Pipeline(pipeline).needs_scene:
@@ -272,9 +365,12 @@ def _scan_robot(args, pcfg, mcfg, progress):
     cfg = RobotScanConfig(num_pans=args.pans, head_tilt=args.tilt)
     options = RobotOptions(kind=RobotKind.STRETCH.value, host=args.robot, port=args.robot_port,
                            key_file=args.key_file, insecure_loopback=args.insecure_loopback)
+    from orchestrator.run_task import scene_descriptions
+
+    _, descriptions = scene_descriptions(args.scene)
     with open_robot(options) as robot:
-        return scan_robot(robot, pcfg, mcfg, stops, cfg, source=f"robot:{args.robot}", on_start=progress.start,
-                          on_frame=progress.frame)
+        return scan_robot(robot, pcfg, mcfg, stops, cfg, descriptions, source=f"robot:{args.robot}",
+                          on_start=progress.start, on_frame=progress.frame)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -283,6 +379,11 @@ def run(args: argparse.Namespace) -> int:
     if sum(bool(x) for x in (args.source, args.sim, args.robot)) != 1:
         raise InputError("give exactly one of a capture (SOURCE), --sim scene.json or --robot HOST")
     route = _route(args)
+    if args.scene and not args.robot:
+        raise InputError("--scene names the scene a robot-server --backend sim serves: it goes with --robot HOST "
+                         "(a --sim scan reads its scene from --sim)")
+    if args.localize and not (args.robot and route == "explore"):
+        raise InputError("--localize is for --robot HOST --explore (a --stops scan looks where it is told)")
     if args.max_frames is not None and not args.source and route != "explore":
         raise InputError("--max-frames limits a capture or an exploration; a --sim or --robot scan follows its "
                          "route (use --stops for a robot, or a smaller scene)")
@@ -290,7 +391,7 @@ def run(args: argparse.Namespace) -> int:
     pcfg = _perception_config(args)
     mcfg = _map_config(args)
     if route == "explore":
-        return _explore_sim(args, pcfg, mcfg)
+        return _explore_robot(args, pcfg, mcfg) if args.robot else _explore_sim(args, pcfg, mcfg)
     progress = _Progress(not args.no_progress)
     try:
         if args.robot:

@@ -183,7 +183,7 @@ def test_eval_changes_runs_a_sequence_and_reports_changed_and_unchanged_targets(
 
     # the fixture's scan of apartment 0 is the eval's cached scan (same scene, camera and perception)
     cfg = EvalConfig(episodes=2, seed=0, episodes_per_scene=2, cache_dir=str(tmp_path / "cache"), scan_width=320,
-                     scan_height=240)
+                     scan_height=240, scan_route="ground-truth")
     tag, _ = eval_scene(0, cfg)
     folder = tmp_path / "cache" / f"{tag}-{settings_key(cfg, scan_perception_config(cfg), load_realism('oracle'))}"
     folder.mkdir(parents=True)
@@ -191,7 +191,7 @@ def test_eval_changes_runs_a_sequence_and_reports_changed_and_unchanged_targets(
     shutil.copy(apartment.map_path, folder / MAP_FILE_NAME)
     out, details = tmp_path / "eval.json", tmp_path / "details.json"
     code = main(["eval", "--episodes", "2", "--episodes-per-scene", "2", "--seed", "0", "--scan-camera", "320x240",
-                 "--cache-dir", cfg.cache_dir, "--changes", "2", "--changed-target-share", "0.5",
+                 "--cache-dir", cfg.cache_dir, "--scan-route", "ground-truth", "--changes", "2", "--changed-target-share", "0.5",
                  "--json", str(out), "--details", str(details)])
     capsys.readouterr()
     assert code == 0

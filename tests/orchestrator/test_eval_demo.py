@@ -56,6 +56,11 @@ def test_eval_cli_writes_the_issue_json_and_reuses_its_scan(tmp_path, capsys):
     assert all(0.0 <= v <= 1.0 for v in out["success"].values())
     assert sum(out["failures"].values()) == round(2 * (1 - out["success"]["overall"]))
     assert out["apartments_scanned_now"] == 1 and out["seconds_per_episode"] > 0
+    # The apartment was scanned by exploring it (the default route): its report lies next to the cached map.
+    (folder,) = (tmp_path / "cache").glob("seed-1-*")
+    scan = json.loads((folder / "scan.json").read_text())
+    assert scan["format"] == "ovmm-exploration-report" and scan["stop_reason"] == "no reachable frontier left"
+    assert scan["simulation"]["floor_coverage"] >= 0.9 and scan["path_length_m"] > 1.0
     capsys.readouterr()
     # A second run finds the scanned apartment in the cache and does not scan again.
     assert main(argv) == 0
@@ -78,6 +83,7 @@ def test_demo_scans_maps_runs_and_reports(tmp_path, capsys):
     runs = json.loads((out_dir / "runs.json").read_text())
     assert len(runs) == 2 and all(r["report"]["format"] == "ovmm-run-report" for r in runs)
     assert (out_dir / "demo.png").stat().st_size > 10_000
+    assert "by exploring it" in out and len(list((out_dir / "cache").glob("*/scan.json"))) == 1
     assert (out_dir / "demo.rrd").stat().st_size > 10_000
     # The demo's runs share one world: the summary's count matches the ground truth in runs.json.
     done = sum(r["ground_truth"]["place"] for r in runs)

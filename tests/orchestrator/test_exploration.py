@@ -139,3 +139,48 @@ def test_ctrl_c_while_a_frame_is_fused_waits_for_the_frame():
             done.append("fused")
     assert done == ["fused"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_exploring_is_the_default_scan_of_a_simulated_scene_and_of_eval_and_demo(capsys):
+    from core.errors import InputError
+    from orchestrator.cli import build_parser
+    from orchestrator.commands.scan import _route
+
+    parse = build_parser().parse_args
+    assert _route(parse(["scan", "--sim", "s.json", "--out", "m.npz"])) == "explore"
+    assert _route(parse(["scan", "--sim", "s.json", "--route", "ground-truth", "--out", "m.npz"])) == "ground-truth"
+    assert _route(parse(["scan", "--robot", "stretch.local", "--out", "m.npz"])) == ""  # a robot explores when asked
+    for argv, words in ((["--sim", "s.json", "--route", "ground-truth", "--report", "r.json"], "--report"),
+                        (["--sim", "s.json", "--explore", "--route", "ground-truth"], "contradict"),
+                        (["--robot", "h", "--route", "ground-truth"], "needs --sim")):
+        with pytest.raises(InputError, match=words):
+            _route(parse(["scan", *argv, "--out", "m.npz"]))
+    assert parse(["eval"]).scan_route == "explore" and parse(["demo"]).scan_route == "explore"
+    assert parse(["eval", "--scan-route", "ground-truth"]).scan_route == "ground-truth"
+    with pytest.raises(SystemExit):
+        parse(["eval", "--scan-route", "teleport"])
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_eval_caches_an_explored_scan_apart_from_a_ground_truth_one(monkeypatch):
+    import hashlib
+    from dataclasses import asdict
+
+    from orchestrator.configs import EvalConfig
+    from orchestrator.eval_jobs import episode_settings
+    from orchestrator.evaluation import SCAN_VERSION, scan_perception_config, settings_key
+
+    explore, gt = EvalConfig(), EvalConfig(scan_route="ground-truth")
+    pcfg = scan_perception_config(explore)
+    assert settings_key(explore, pcfg) != settings_key(gt, pcfg)
+    # a ground-truth scan cached before routes existed keeps its folder (and its results file its episode ids)
+    old = {"w": gt.scan_width, "h": gt.scan_height, "p": asdict(pcfg), "v": SCAN_VERSION}
+    assert settings_key(gt, pcfg) == hashlib.sha1(json.dumps(old, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    assert "scan_route" not in episode_settings(gt) and episode_settings(explore)["scan_route"] == "explore"
+    # the exploration's own settings are part of its key: retuning it rescans
+    import orchestrator.exploration as ex
+
+    before = settings_key(explore, pcfg)
+    monkeypatch.setattr(ex, "ExplorationConfig", lambda: replace(ExplorationConfig(), num_pans=7))
+    assert settings_key(explore, pcfg) != before
+    assert settings_key(gt, pcfg) == settings_key(EvalConfig(scan_route="ground-truth"), pcfg)
