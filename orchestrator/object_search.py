@@ -12,7 +12,12 @@ When the hits run out, `ObjectSearch.more` widens the search, one stage at a tim
 1. look around where the robot stands (head pans), fusing every frame, and ask the map again;
 2. drive to the nearest furniture surfaces of the map (cells of the obstacle grid whose highest point is at
    table/counter/shelf height, clustered: where objects are put down), nearest the stale place first,
-   look at each (and around it) and ask the map again.
+   look at each (and around it) and ask the map again;
+3. explore nearby unseen areas: the frontiers of the map's occupancy grid (navigation.frontiers, the finder
+   frontier exploration uses, orchestrator.exploration: seen floor next to floor never seen, each with a
+   viewpoint that sees it) within `explore_radius_m` of the stale place, best first; drive to each one's
+   viewpoint, look around (every frame fused), rebuild the obstacle grid (the new floor is now known) and
+   ask the map again, at most `explore_frontiers` of them.
 Each fresh answer above the map's not-found threshold that is not near a stale place is tried in turn.
 When nothing is left, `not_found_reason()` says so in one line with where it looked.
 """
@@ -21,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,6 +34,7 @@ import numpy as np
 from core.stretch import STRETCH, head_look_at
 from grasping.execute import perceive
 from grasping.object_points import ObjectNotSeenError
+from navigation.frontiers import FrontierConfig
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -59,6 +65,13 @@ class SearchConfig:
     """Surfaces are at least this wide both ways (thinner runs of cells at that height are walls)."""
     min_surface_cells: int = 12
     """Smaller clusters of such cells are not surfaces (a chair's seat edge, noise)."""
+    explore_frontiers: int = 3
+    """Frontiers of unseen floor driven to and looked around from after the surfaces (0: none)."""
+    explore_radius_m: float = 6.0
+    """Only frontier cells within this (along x and y) of the first stale place count: nearby unseen areas
+    (an apartment's rooms are a few metres across; the budget bounds the driving)."""
+    frontier: FrontierConfig = field(default_factory=FrontierConfig)
+    """How frontiers are found (navigation.frontiers)."""
     budget_s: float = 240.0
     """The search stops widening after this long (seconds since the first stale hit)."""
 
@@ -78,8 +91,11 @@ class ObjectSearch:
         self.config = config or SearchConfig()
         self.stale: list[np.ndarray] = []  # (x, y) of stale hits
         self.looked: list[_Place] = []  # where the robot looked, in order
-        self._stages: list[str] = ["look_around"] + [f"surface {k}" for k in range(self.config.surfaces)]
+        self._stages: list[str] = (["look_around"] + [f"surface {k}" for k in range(self.config.surfaces)]
+                                   + [f"frontier {k}" for k in range(self.config.explore_frontiers)])
         self._visited: list[np.ndarray] = []
+        self._frontiers_tried: list[np.ndarray] = []
+        self._seen: list[np.ndarray] = []  # where a stage saw it (then tried: a way to it may be missing)
         self._t0: float | None = None
         self._description: str | None = None
         self.views = 0
@@ -176,17 +192,21 @@ class ObjectSearch:
             stage = self._stages.pop(0)
             if stage == "look_around":
                 self._look_around(report)
-            elif not self._visit_surface(report):
-                self._stages = [s for s in self._stages if s == "look_around"]
+            elif stage.startswith("surface") and not self._visit_surface(report):
+                self._stages = [s for s in self._stages if not s.startswith("surface")]
+                continue
+            elif stage.startswith("frontier") and not self._visit_frontier(report):
+                self._stages = [s for s in self._stages if not s.startswith("frontier")]
                 continue
             hits = self._ask()
             if hits:
+                self._seen.append(np.asarray(hits[0].center[:2], dtype=float).copy())
                 self.runner._note(report, f"search: '{self.phrase}' now in the map at {_xy(hits[0].center)} "  # noqa: SLF001
                                           f"(score {hits[0].score:.2f}) after {stage}")
                 return hits
         return []
 
-    def _look_around(self, report, pans: tuple[float, ...] | None = None) -> None:
+    def _look_around(self, report, pans: tuple[float, ...] | None = None, what: str = "look-around") -> None:
         robot = self.runner.robot
         lo, hi = STRETCH.limits.head_pan
         n = max(1, self.config.look_pans)
@@ -196,8 +216,8 @@ class ObjectSearch:
             robot.observe()  # fused into the map by the live map (orchestrator.live_map)
             self.views += 1
         here = robot.get_base_pose()
-        self.looked.append(_Place(here.xy.copy(), "look-around"))
-        self.runner._note(report, f"search: looked around at {_xy(here.xy)} ({len(pans)} views)")  # noqa: SLF001
+        self.looked.append(_Place(here.xy.copy(), what))
+        self.runner._note(report, f"search: looked around at {_xy(here.xy)} ({len(pans)} views, {what})")  # noqa: SLF001
 
     def _ask(self) -> list[Hit]:
         """The map's hits for the phrase now: above the not-found threshold, the same instance where the map
@@ -275,11 +295,66 @@ class ObjectSearch:
             return True
         return False
 
+    def frontiers(self) -> list:
+        """Reachable frontiers (navigation.frontiers.Frontier) of the runner's current grid within
+        `explore_radius_m` of the first stale place, best first, without those already tried."""
+        from navigation.frontiers import find_frontiers
+
+        runner = self.runner
+        pose = runner.robot.get_base_pose()
+        occ = runner.navigator.occupancy(runner._grid, pose)  # noqa: SLF001 - the runner's current obstacle grid
+        start = runner.navigator.planner.snap(occ, pose.xy)
+        ox, oy = self.stale[0]
+        r = self.config.explore_radius_m
+        found = find_frontiers(occ, pose.xy if start is None else start, self.config.frontier,
+                               region=(ox - r, oy - r, ox + r, oy + r))
+        return [f for f in found if f.reachable
+                and all(np.hypot(*(f.centroid_xy - t)) > 0.75 for t in self._frontiers_tried)]
+
+    def _visit_frontier(self, report) -> bool:
+        """Drive to the best untried frontier's viewpoint, look around there and rebuild the obstacle grid;
+        False when no reachable frontier is left near the stale place."""
+        import math
+
+        from core.types import Pose2D
+
+        runner = self.runner
+        runner.rebuild_grid()  # what the search saw so far is in the map: frontiers of the current grid
+        looked_from = [p.xy for p in self.looked if p.what in ("look-around", "frontier")]
+        for f in self.frontiers()[:4]:
+            self._frontiers_tried.append(np.asarray(f.centroid_xy, dtype=float).copy())
+            if any(np.hypot(*(np.asarray(f.viewpoint_xy) - q)) < 0.5 for q in looked_from):
+                continue  # it looked around from there already
+            if runner._stow(report):  # noqa: SLF001 - never drive with the arm out
+                return False
+            here = runner.robot.get_base_pose()
+            vx, vy = (float(v) for v in f.viewpoint_xy)
+            cx, cy = (float(v) for v in f.centroid_xy)
+            goal = Pose2D(vx, vy, math.atan2(cy - vy, cx - vx) if math.hypot(cx - vx, cy - vy) > 1e-3 else here.theta)
+            plan = runner.navigator.plan_to_pose(runner._grid, here, goal)  # noqa: SLF001
+            if not plan.success:
+                continue
+            report.paths_xy.append(np.asarray(plan.smoothed_xy, dtype=float))
+            runner._note(report, f"search: driving {plan.length_m:.2f} m to look at unseen floor near "  # noqa: SLF001
+                                 f"{_xy(f.centroid_xy)} ({f.gain_m:.1f} m of frontier)")
+            res = runner.robot.follow_waypoints(plan.waypoints)
+            if not res.success:
+                runner._note(report, f"search: drive stopped ({res.reason})")  # noqa: SLF001
+                continue
+            self._look_around(report, what="frontier")
+            runner.rebuild_grid()  # the floor just seen is known now: plans may go there
+            return True
+        return False
+
     # -- the answer -----------------------------------------------------------------------------------
     def not_found_reason(self) -> str:
         """One line: not found, and where the robot looked."""
         stale = ", ".join(_xy(s) for s in self.stale) or "none"
         places = "; ".join(f"{p.what} {_xy(p.xy)}" for p in self.looked) or "nowhere"
+        if self._seen:
+            seen = ", ".join(_xy(p) for p in self._seen)
+            return (f"'{self.phrase}' not reached: the map's hits at {stale} are stale, a search of {self.views} views "
+                    f"saw it at {seen} but no pick from there worked (looked at: {places})")
         return (f"'{self.phrase}' not found: the map's hits at {stale} are stale and a search of {self.views} views "
                 f"did not see it (looked at: {places})")
 
