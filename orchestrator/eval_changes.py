@@ -14,7 +14,8 @@ one after another in that one world, with the one map carried from request to re
 (orchestrator.live_map; the search for moved objects, orchestrator.object_search). `--changes 0
 --carry-map` runs the same sequence with nothing changed: the baseline the changed run is compared with.
 
-Each record carries `change` (what happened to its requested object, or None) and `not_found_correct` (a
+Each record carries `when` (the wall-clock UTC time its request started; the map history entry of its
+`report.map_update` has the time it ended), `change` (what happened to its requested object, or None) and `not_found_correct` (a
 removed object reported not found without picking anything); every record of an apartment carries
 `apartment_changes`: its changes and, at the end of its sequence, which of the changed objects' old places
 the map still answers for (stale hits left) and whether the moved ones are in the map at their new place.
@@ -211,6 +212,7 @@ def run_changed_apartment(config, apartment, indices: list[int], settings: str, 
         seed_everything,
     )
     from orchestrator.evaluation import MAP_FILE_NAME, PreparedScene, run_episode
+    from orchestrator.live_map import utc_now
     from orchestrator.task_machine import TaskConfig
     from robots.faults import load_faults
     from sim.backends import make_world
@@ -237,7 +239,7 @@ def run_changed_apartment(config, apartment, indices: list[int], settings: str, 
             key = episode_key(apartment.seed, i, settings)
             seed_everything(key)
             realism = load_realism(config.realism).with_seed(int(hashlib.sha1(key.encode()).hexdigest()[:8], 16))
-            t0 = time.perf_counter()
+            t0, when = time.perf_counter(), utc_now()
             result = run_episode(scene, ep, TaskConfig(), world=world, realism=realism,
                                  faults=load_faults(config.faults), localize=config.localize)
             if world.held_object() is not None:  # a request that failed holding it: the next starts empty-handed
@@ -247,6 +249,7 @@ def run_changed_apartment(config, apartment, indices: list[int], settings: str, 
             rec = {"format": RECORD_FORMAT, "key": key, "scene_seed": apartment.seed, "index": i,
                    "settings": settings, **result.to_dict()}
             rec["seconds"] = round(time.perf_counter() - t0, 2)
+            rec["when"] = when  # the request's start (wall clock, UTC); its map_update's "when" is its end
             rec["worker"] = f"{socket.gethostname()}:{os.getpid()}"
             rec["change"] = None if change is None else change.to_dict()
             rec["not_found_correct"] = bool(change is not None and change.kind == "removed"

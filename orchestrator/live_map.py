@@ -144,12 +144,18 @@ class LiveMap:
     def record(self, what: str, **details) -> dict:
         """Append an entry to the map's history (the last HISTORY_MAX are kept) and return it; the stats
         since the previous entry go with it."""
-        entry = {"when": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "what": what,
+        entry = {"when": utc_now(), "what": what,
                  "frame": int(self.map.metadata.frames), **self.stats.to_dict(), **details}
         history = [*self.map.metadata.history, entry][-HISTORY_MAX:]
         self.map.metadata.history = history
         self.stats = LiveMapStats()
         return entry
+
+
+def utc_now() -> str:
+    """The wall-clock time now, UTC, ISO 8601 to the millisecond ("2026-12-03T12:01:02.345+00:00"): the "when"
+    of a map history entry (requests a few hundred ms apart keep their order)."""
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
 class MapUpdatingRobot(Robot):

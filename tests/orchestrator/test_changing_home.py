@@ -4,6 +4,7 @@ looked; `ovmm run --save-map` keeps the updated map with its history; `ovmm eval
 
 from __future__ import annotations
 
+import datetime
 import json
 import shutil
 import zipfile
@@ -190,6 +191,7 @@ def test_eval_changes_runs_a_sequence_and_reports_changed_and_unchanged_targets(
     shutil.copy(apartment.scene_path, folder / "scene.json")
     shutil.copy(apartment.map_path, folder / MAP_FILE_NAME)
     out, details = tmp_path / "eval.json", tmp_path / "details.json"
+    started = datetime.datetime.now(datetime.timezone.utc)
     code = main(["eval", "--episodes", "2", "--episodes-per-scene", "2", "--seed", "0", "--scan-camera", "320x240",
                  "--cache-dir", cfg.cache_dir, "--scan-route", "ground-truth", "--changes", "2", "--changed-target-share", "0.5",
                  "--json", str(out), "--details", str(details)])
@@ -208,11 +210,15 @@ def test_eval_changes_runs_a_sequence_and_reports_changed_and_unchanged_targets(
     assert changes_summary(records) == {k: v for k, v in ch.items() if k not in ("per_apartment", "changed_target_share")}
     # the map carried from the first request to the second: the second's history entry follows the first's
     assert records[1]["report"]["map_update"]["frame"] > records[0]["report"]["map_update"]["frame"]
+    # real wall-clock times: each request's start, then its history entry at its end, in the order they ran
+    ended = datetime.datetime.now(datetime.timezone.utc)
+    times = [datetime.datetime.fromisoformat(t) for r in records for t in (r["when"], r["report"]["map_update"]["when"])]
+    assert all(started <= t <= ended for t in times) and times == sorted(times) and times[0] < times[-1]
 
 
 def test_eval_changes_options_are_checked_in_one_line(capsys):
     for argv in (["--changes", "-1"], ["--changes", "1", "--changed-target-share", "2"],
-                 ["--changes", "1", "--workers", "2"]):
+                 ["--changes", "1", "--changed-target-share", "nan"]):
         code = main(["eval", "--episodes", "1", *argv])
         err = capsys.readouterr().err.strip().splitlines()
         assert code != 0 and len(err) == 1, err
