@@ -169,6 +169,8 @@ class ExplorationReport:
     """The base's positions, start first (one per reached waypoint)."""
     sim: dict | None = None
     """In simulation: sim_coverage's figures."""
+    localization: dict | None = None
+    """With a localising robot (orchestrator.localized_robot): what localisation did (LocalizationLog)."""
 
     def to_dict(self) -> dict:
         d = {"format": "ovmm-exploration-report", "version": 1,
@@ -180,6 +182,8 @@ class ExplorationReport:
              "path_xy": np.round(self.path_xy, 3).tolist()}
         if self.sim is not None:
             d["simulation"] = self.sim
+        if self.localization is not None:
+            d["localization"] = self.localization
         return d
 
 
@@ -560,11 +564,14 @@ def explore_sim_scene(spec, perception_config, map_config=None, sim_config=None,
     vmap = new_map(perception, perception_config, map_config or VoxelMapConfig(), source)
     with simulated_robot(spec, sim_config, base_dir, world=world, realism=realism) as robot:
         clock = getattr(robot.world, "sim_time_s", None)
+        localized = None
         if localize and realism is not None and realism.odometry.enabled:
             from orchestrator.localized_robot import LocalizedRobot
 
-            robot = LocalizedRobot(robot, None)
+            robot = localized = LocalizedRobot(robot, None)
         result = explore(robot, perception, vmap, config, on_progress, on_frame)
+        if localized is not None:
+            result.report.localization = localized.log.to_dict()
         world_now = getattr(getattr(robot, "world", None), "sim_time_s", None)
         sim_time = None if clock is None or world_now is None else float(world_now - clock)
     result.report.sim = sim_coverage(spec, result.occupancy, result.object_frames, min_object_frames)

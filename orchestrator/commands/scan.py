@@ -251,6 +251,8 @@ def _explore_robot(args, pcfg, mcfg) -> int:
             result = explore(driven, perception, vmap, ecfg, on_progress=progress, should_stop=stop_key)
     finally:
         progress.close()
+    if driven is not robot:
+        result.report.localization = driven.log.to_dict()
     if spec is not None:
         result.report.sim = sim_coverage(spec, result.occupancy, result.object_frames)
     describe_map(vmap, perception, {"kind": "robot", "name": source})
