@@ -8,6 +8,7 @@ import socket
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,11 @@ def test_serving_without_a_key_is_refused_unless_insecure_loopback(tmp_path, cap
     assert "127.0.0.1 only" in capsys.readouterr().err
 
 
+def test_real_time_is_for_the_simulator(capsys):
+    assert main(["robot-server", "--insecure-loopback", "--real-time", "--port", str(free_port())]) == 1
+    assert "--real-time is for --backend sim" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(("flag", "value"), [("--port", "70000"), ("--port", "0"), ("--watchdog-s", "nan"),
                                              ("--watchdog-s", "inf"), ("--watchdog-s", "-1")])
 def test_out_of_range_port_or_watchdog_is_refused_by_the_parser(flag, value, capsys):
@@ -66,7 +72,7 @@ def test_sim_backend_served_to_a_client(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1", MUJOCO_GL=os.environ.get("MUJOCO_GL", "egl"))
     proc = subprocess.Popen(
         [sys.executable, "-m", "orchestrator.cli", "robot-server", "--backend", "sim", "--scene", str(SCENE),
-         "--port", str(port), "--key-file", str(key_file)],
+         "--port", str(port), "--key-file", str(key_file), "--real-time"],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
@@ -76,8 +82,10 @@ def test_sim_backend_served_to_a_client(tmp_path):
             obs = robot.observe()
             assert obs.frame.instance_ids is not None and obs.frame.depth_m.max() > 0
             goal = Pose2D(start.x, start.y, start.theta + 0.5)
+            t0 = time.monotonic()
             result = robot.move_base_to(goal)
             assert result.success, result.reason
+            assert time.monotonic() - t0 > 0.7  # --real-time: 0.5 rad at the Stretch's 0.6 rad/s
             assert robot.get_base_pose().heading_error(goal) < 0.08
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=20)
