@@ -15,6 +15,7 @@ and the grasp-planning time per pick (proposal + scoring + collision + IK, wall 
     .venv/bin/python benchmarks/grasping.py --rounds 2 # two trials per entry (different receptacles)
     .venv/bin/python benchmarks/grasping.py --library random-shapes --every 4   # every 4th random solid
     .venv/bin/python benchmarks/grasping.py --library DIR   # any object-library folder (library.json + meshes)
+    .venv/bin/python benchmarks/grasping.py --library random-shapes --sources shelf   # the shelf's lower board only
 
 `--library random-shapes`: the shared data's random solids that fit the open gripper (sim.scene.random_shapes),
 shapes no grasp rule was written for; they are picked by their simulator instance mask (their descriptions
@@ -57,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="default (YCB + procedural), random-shapes, or an object-library folder")
     ap.add_argument("--every", type=int, default=1, help="take every N-th entry of the library")
     ap.add_argument("--offset", type=int, default=0, help="starting at this entry")
+    ap.add_argument("--sources", default=",".join(r[0] for r in RECEPTACLES),
+                    help="comma-separated receptacles to pick from, in turn (default: all four)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     by_mask = False
@@ -79,7 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         lib = load_library_dir(args.library)
     lib = lib[args.offset::max(1, args.every)]
     encoder = SentenceEncoder()
-    sources = [r[0] for r in RECEPTACLES]
+    sources = [r.strip() for r in args.sources.split(",") if r.strip()]
+    unknown = sorted(set(sources) - {r[0] for r in RECEPTACLES})
+    if not sources or unknown:
+        ap.error(f"--sources takes some of {', '.join(r[0] for r in RECEPTACLES)}, got {args.sources!r}")
     per_class: dict[str, dict] = defaultdict(lambda: {"trials": 0, "picked": 0, "placed": 0, "entries": set(),
                                                       "failures": []})
     per_source: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
