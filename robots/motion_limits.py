@@ -37,11 +37,17 @@ class LimitError(ValueError):
 @dataclass(frozen=True)
 class MotionLimits:
     max_translation_m: float = 3.0
+    """Longest straight base translation one command may ask (m)."""
     max_goal_distance_m: float = 3.0
+    """Farthest a base goal may lie from the robot's current pose (m)."""
     max_path_m: float = 60.0
+    """Longest path (sum of its segments) one follow-path command may ask (m)."""
     max_coordinate_m: float = 1000.0
+    """Largest |x| or |y| of any pose in a command (m from the map origin)."""
     max_tolerance_m: float = 0.5
+    """Loosest position tolerance a motion may ask (m)."""
     max_tolerance_rad: float = 1.0
+    """Loosest heading tolerance a motion may ask (rad)."""
 
     def __post_init__(self) -> None:
         for name in ("max_translation_m", "max_goal_distance_m", "max_path_m", "max_coordinate_m"):

@@ -65,8 +65,11 @@ def check_watchdog_s(value: float) -> float:
 @dataclass
 class ServerConfig:
     host: str = "127.0.0.1"
-    port: int = 5555  # 0: a free port (see RobotServer.port)
+    """Address to listen on (0.0.0.0 for all interfaces; a network address needs a key)."""
+    port: int = 5555
+    """TCP port, 1-65535 (0 in code: a free port, see RobotServer.port)."""
     watchdog_s: float = 0.5
+    """Stop the robot when the client that started a motion is silent for this long (finite, 0 < S <= 60)."""
     max_request_bytes: int = 256 << 10
     max_clock_skew_s: float = 30.0
     poll_s: float = 0.02

@@ -18,17 +18,18 @@ from orchestrator.commands.arg_types import pose_2d
 from orchestrator.commands.fault_flags import add_faults_option
 from orchestrator.commands.realism_flags import add_realism_option
 from orchestrator.commands.robot_flags import add_insecure_option, add_key_file_option, port_number
+from orchestrator.config_options import Option, add_config_options, config_from_args
 from orchestrator.configs import RobotKind, RobotOptions
 from orchestrator.robot_factory import close_robot, make_robot
 from robots.faults import load_faults
 from robots.keys import DEFAULT_KEY_FILE, KEY_FILE_ENV, load_key, write_new_key
+from robots.motion_limits import MotionLimits
 from robots.rplidar_scanner import RPLidarConfig
 from robots.server import RobotServer, ServerConfig, check_watchdog_s, is_loopback
 from robots.stretch_body_config import StretchBodyConfig
 
 log = logging.getLogger(__name__)
 
-_SERVER = ServerConfig()
 _STRETCH = StretchBodyConfig()
 
 
@@ -48,16 +49,17 @@ def register(subparsers) -> None:
     p.add_argument("--real-time", action="store_true",
                    help="--backend sim: motions take as long in wall-clock time as on the Stretch (a soak, a "
                         "watchdog check); default: as fast as the simulator computes")
-    p.add_argument("--host", default=_SERVER.host,
-                   help="address to listen on (default 127.0.0.1; 0.0.0.0 for all interfaces, needs a key)")
-    p.add_argument("--port", type=port_number, default=_SERVER.port, help="TCP port, 1-65535 (default 5555)")
+    add_config_options(p, ServerConfig, {"port": Option(type=port_number), "watchdog_s": Option(type=watchdog_seconds)},
+                       only={"host", "port", "watchdog_s"})
+    limits = p.add_argument_group("robot-side motion limits (commands beyond them are refused and counted)")
+    add_config_options(limits, MotionLimits, {"max_translation_m": Option(flag="--max-translation", metavar="M"),
+                                              "max_goal_distance_m": Option(flag="--max-goal-distance", metavar="M"),
+                                              "max_path_m": Option(flag="--max-path", metavar="M")},
+                       only={"max_translation_m", "max_goal_distance_m", "max_path_m"})
     add_key_file_option(p)
     p.add_argument("--new-key", metavar="FILE", nargs="?", const=DEFAULT_KEY_FILE,
                    help=f"write a new robot key to FILE (default {DEFAULT_KEY_FILE}; mode 600) and exit")
     add_insecure_option(p, server=True)
-    p.add_argument("--watchdog-s", type=watchdog_seconds, default=_SERVER.watchdog_s,
-                   help="stop the robot when the client that started a motion is silent for this long "
-                   "(finite, 0 < S <= 60; default 0.5)")
     p.add_argument("--no-camera", action="store_true", help="stretch backend without the head camera")
     p.add_argument("--lidar-port", default=RPLidarConfig.port, metavar="DEV",
                    help="stretch backend: serial port of the base's RPLidar, read with rplidar-roboticia; its scans "
@@ -120,9 +122,12 @@ def run(args: argparse.Namespace) -> int:
                     "robot")
     else:
         key = load_key(args.key_file)
-    config = ServerConfig(host=args.host, port=args.port, watchdog_s=args.watchdog_s,
-                          insecure_loopback=args.insecure_loopback,
-                          faults=load_faults(args.faults) if args.backend == "sim" else None)
+    try:
+        limits = config_from_args(MotionLimits, args)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    config = config_from_args(ServerConfig, args, insecure_loopback=args.insecure_loopback, motion_limits=limits,
+                              faults=load_faults(args.faults) if args.backend == "sim" else None)
     robot = _make_robot(args)
     server = RobotServer(robot, key, config)  # refuses a network address without a key
     with robot:

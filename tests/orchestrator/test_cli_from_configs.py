@@ -47,3 +47,20 @@ def test_localize_trials_options_come_from_their_config():
     assert config_from_args(LocalizeTrialsConfig, args) == LocalizeTrialsConfig()
     args = build_parser().parse_args(["localize", "--map", "m.npz", "--sim", "s.json", "--trials", "7", "--seed", "3"])
     assert config_from_args(LocalizeTrialsConfig, args) == LocalizeTrialsConfig(trials=7, seed=3)
+
+
+def test_robot_server_options_come_from_server_config_and_motion_limits(capsys):
+    from orchestrator.cli import main
+    from robots.motion_limits import MotionLimits
+    from robots.server import ServerConfig
+
+    args = build_parser().parse_args(["robot-server", "--backend", "sim"])
+    assert config_from_args(ServerConfig, args) == ServerConfig()
+    assert config_from_args(MotionLimits, args) == MotionLimits()
+    args = build_parser().parse_args(["robot-server", "--backend", "sim", "--max-translation", "1.5", "--port", "6000",
+                                      "--watchdog-s", "0.25"])
+    assert config_from_args(MotionLimits, args) == MotionLimits(max_translation_m=1.5)
+    cfg = config_from_args(ServerConfig, args)
+    assert (cfg.port, cfg.watchdog_s) == (6000, 0.25)
+    assert main(["robot-server", "--backend", "sim", "--insecure-loopback", "--max-path", "-1"]) == 1
+    assert "max_path_m must be a finite positive number" in capsys.readouterr().err
