@@ -49,7 +49,7 @@ from orchestrator.speech import (  # noqa: E402
     default_model,
     load_wav,
 )
-from orchestrator.spoken_request import RequestListener  # noqa: E402
+from orchestrator.spoken_request import NAME_BONUS, RequestListener  # noqa: E402
 
 SPLITS = {
     "tune": {"homes": (3, 7), "voices": ("en-us", "en-gb", "en-us+f3", "en-gb-scotland"), "templates": "tune"},
@@ -251,8 +251,15 @@ def main() -> int:
                     help="measure the VAD end-pointer on every K-th noisy recording (0: never)")
     ap.add_argument("--no-second-opinion", action="store_true",
                     help="trust the primed reading only (no second decode without the prompt)")
+    ap.add_argument("--no-hotwords", action="store_true", help="no decode with the home's names as hotwords")
+    ap.add_argument("--no-rescore", action="store_true",
+                    help="no choice by Whisper's likelihood between readings naming different home things")
+    ap.add_argument("--name-bonus", type=float, default=NAME_BONUS,
+                    help="log-probability a home name may cost a transcript and still replace a heard phrase")
     ap.add_argument("--no-spans", action="store_true", help="no home name found inside a longer heard phrase")
     ap.add_argument("--misses", type=int, default=25, help="list at most this many wrong requests")
+    ap.add_argument("--modes", default="map,no_map", help="comma-separated: map (the home's vocabulary), no_map")
+    ap.add_argument("--rows", default="", help="also write one JSON line per decoded recording here (as it goes)")
     args = ap.parse_args()
     if shutil.which("espeak-ng") is None:
         print(json.dumps({"error": "espeak-ng is not installed (apt install espeak-ng)"}))
@@ -267,25 +274,32 @@ def main() -> int:
     splits = ["tune", "held_out"] if args.split == "both" else [args.split]
     load0 = os.getloadavg()
     result: dict = {"model": args.model or default_model(), "compute_type": "int8", "threads": args.threads,
+                    "hotwords": not args.no_hotwords, "rescore": not args.no_rescore, "name_bonus": args.name_bonus,
                     "beam_size": args.beam_size, "snr_db": args.snr_db, "speeds_wpm": list(SPEEDS),
                     "load_s": round(load_s, 2), "cpu_count": os.cpu_count(), "splits": {}}
     from perception.text_encoder import SentenceEncoder  # noqa: PLC0415 - the ground-truth maps' encoder
 
     encoder = SentenceEncoder()
+    rows_out = open(args.rows, "w") if args.rows else None  # noqa: SIM115 - open for the whole run
     for split in splits:
         cfg = SPLITS[split]
         specs = {h: generate_scene(h) for h in cfg["homes"]}
         vocabs = {h: HomeVocabulary.from_scene(s, f"apartment {h}") for h, s in specs.items()}
         correction = CorrectionConfig(spans=not args.no_spans)
-        listeners = {h: {"map": RequestListener(transcriber, v, encoder, correction,
-                                                second_opinion=not args.no_second_opinion),
-                         "no_map": RequestListener(transcriber)}
+        modes = args.modes.split(",")
+        listeners = {h: {m: lis for m, lis in (("map", RequestListener(transcriber, v, encoder, correction,
+                                                                   second_opinion=not args.no_second_opinion,
+                                                                   hotwords=not args.no_hotwords,
+                                                                   rescore=not args.no_rescore,
+                                                                   name_bonus=args.name_bonus)),
+                                           ("no_map", RequestListener(transcriber))) if m in modes}
                      for h, v in vocabs.items()}
         requests = build_requests(split, specs)
         if args.limit:
             requests = requests[: args.limit]
         # the same requests as written (no recogniser): what parsing and grounding alone get right
-        text_right = [is_right(req, listeners[req.home]["map"].understand(req.text).task, vocabs[req.home])
+        text_reader = {h: RequestListener(None, v, encoder, correction) for h, v in vocabs.items()}
+        text_right = [is_right(req, text_reader[req.home].understand(req.text).task, vocabs[req.home])
                       for req in requests]
         voices = args.voices.split(",") if args.voices else list(cfg["voices"])
         rows: dict[str, list[dict]] = {}
@@ -314,6 +328,12 @@ def main() -> int:
                             cond = f"{mode}/{'clean' if noise == 'clean' else 'noisy'}"
                             rows.setdefault(cond, []).append(row)
                             rows.setdefault(f"{mode}/{'clean' if noise == 'clean' else 'noisy'}/{voice}", []).append(row)
+                            if rows_out is not None:
+                                rows_out.write(json.dumps({
+                                    "split": split, "mode": mode, "said": req.text, "obj": req.obj, "rec": req.rec,
+                                    "voice": voice, "wpm": speed, "noise": noise, "heard": heard.transcript,
+                                    "alternatives": heard.alternatives, "task": task.to_dict() if task else None, "status": heard.status, **row}) + "\n")
+                                rows_out.flush()
                             if not right and mode == "map" and len(misses) < args.misses:
                                 misses.append({"said": req.text, "voice": voice, "wpm": speed, "noise": noise,
                                                "heard": heard.transcript, "task": task.describe() if task else None,

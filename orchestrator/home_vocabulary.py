@@ -195,6 +195,17 @@ class HomeVocabulary:
             chosen.append(sentence)
         return " ".join(chosen)
 
+    def hotwords(self, count_tokens: Callable[[str], int] | None = None, max_tokens: int = MAX_PROMPT_TOKENS) -> str:
+        """faster-whisper-style hotwords: the home's names as people say them, objects first, then the
+        receptacles ("yellow mug, lemon, sofa, bed"), as many as fit in `max_tokens`."""
+        count = count_tokens or (lambda s: int(len(s.split()) * 1.6) + 2)
+        chosen: list[str] = []
+        for name in dict.fromkeys([*self.spoken_names(["object"]), *self.spoken_names(["receptacle"])]):
+            if count(", ".join([*chosen, name])) > max_tokens:
+                break
+            chosen.append(name)
+        return ", ".join(chosen)
+
     def describe(self, kinds: Iterable[Kind] | None = None, limit: int = 12) -> str:
         """A short list for answers: "the mug, the sofa, the sink counter and 5 more"."""
         labels = self.labels(kinds)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from orchestrator.request_correction import CorrectionConfig
 from orchestrator.speech import RecordConfig, SpeechConfig
+from orchestrator.spoken_request import NAME_BONUS
 from robots.speaker import SpeakerConfig
 
 COMPUTE_TYPES = ("int8", "float32", "int8_float32")
@@ -57,6 +58,13 @@ class ListenConfig:
     second_opinion: bool = True
     """With a prompt, also decode without it and keep that reading when it names only things of the home
     (a primed recogniser can echo the prompt's names instead of what was said)."""
+    hotwords: bool = True
+    """Also decode with the home's names as Whisper hotwords (one more decode of the same encoding)."""
+    rescore: bool = True
+    """Let Whisper's likelihood choose between readings, and replace a misheard name by a home name whose
+    transcript it finds nearly as likely (--name-bonus)."""
+    name_bonus: float = NAME_BONUS
+    """Log-probability a home name may cost the transcript and still replace the phrase heard."""
     confirm: bool = False
     """Ask 'Shall I?' and act only on a yes (spoken when recording, else typed)."""
     speak: bool = SpeakerConfig.enabled
@@ -73,6 +81,11 @@ class ListenConfig:
     def speech_config(self) -> SpeechConfig:
         return SpeechConfig(model=self.model, compute_type=self.compute_type, cpu_threads=self.threads,
                             beam_size=self.beam_size, initial_prompt=self.prompt, vad_filter=self.vad)
+
+    def listener_options(self) -> dict:
+        """RequestListener keyword arguments for the recogniser's readings and their rescoring."""
+        return {"second_opinion": self.second_opinion, "hotwords": self.hotwords, "rescore": self.rescore,
+                "name_bonus": self.name_bonus}
 
     def correction_config(self) -> CorrectionConfig:
         return CorrectionConfig(min_score=self.min_score, spans=self.spans)

@@ -270,6 +270,18 @@ class Transcript:
     audio_s: float
     transcribe_s: float
     dropped: tuple[str, ...] = ()  # segments dropped as likely non-speech (hallucinations on noise)
+    avg_logprob: float | None = None  # mean log-probability per token of the kept text (decode_readings)
+
+
+@dataclass
+class EncodedAudio:
+    """One utterance as Whisper's encoder saw it (`Transcriber.encode`): reused by every decode of it and by
+    `score` (forced scoring of candidate texts)."""
+
+    output: object  # ctranslate2.StorageView, [1, 1500, d_model]
+    frames: int  # mel frames holding speech (not padding)
+    audio_s: float  # seconds of audio before the VAD trimmed it
+    encode_s: float
 
 
 class Transcriber:
@@ -324,3 +336,92 @@ class Transcriber:
             elif text:
                 kept.append(text)
         return Transcript(" ".join(kept).strip(), audio.size / SAMPLE_RATE, time.perf_counter() - t0, tuple(dropped))
+
+    # --- one encode, several decodes (`ovmm listen`) ---
+
+    def _tokenizer(self):
+        if getattr(self, "_tok", None) is None:
+            from faster_whisper.tokenizer import Tokenizer  # noqa: PLC0415 - speech extra
+
+            self._tok = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe",
+                                  language=self.config.language)
+        return self._tok
+
+    def encode(self, audio: np.ndarray) -> EncodedAudio | None:
+        """Whisper's encoder output for one utterance of at most 30 s (after the VAD filter when the config
+        has one); None when the VAD finds no speech. Raises SpeechError for audio shorter than 0.1 s."""
+        from faster_whisper.audio import pad_or_trim  # noqa: PLC0415 - speech extra
+
+        audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+        if audio.size < SAMPLE_RATE // 10:
+            raise SpeechError(f"the recording is too short ({audio.size / SAMPLE_RATE:.2f} s) to transcribe")
+        t0 = time.perf_counter()
+        speech = audio
+        if self.config.vad_filter:
+            from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps  # noqa: PLC0415
+
+            spans = get_speech_timestamps(audio, VadOptions(min_silence_duration_ms=500, speech_pad_ms=300))
+            if not spans:
+                return None
+            speech = np.concatenate(collect_chunks(audio, spans)[0])
+        extractor = self.model.feature_extractor
+        features = extractor(speech)
+        frames = min(features.shape[-1], extractor.nb_max_frames)
+        output = self.model.encode(pad_or_trim(features[:, :extractor.nb_max_frames]))
+        return EncodedAudio(output, frames, audio.size / SAMPLE_RATE, time.perf_counter() - t0)
+
+    def prompt_tokens(self, prompt: str | None = None, hotwords: str | None = None) -> list[int]:
+        """The decoder's start: [sot_prev, hotwords, prompt (its last 223 tokens)], sot, no-timestamps."""
+        tok = self._tokenizer()
+        half = self.model.max_length // 2 - 1
+        out: list[int] = []
+        if prompt or hotwords:
+            out.append(tok.sot_prev)
+            if hotwords:
+                out += tok.encode(" " + hotwords.strip())[:half]
+            if prompt:
+                out += tok.encode(" " + prompt.strip())[-half:]
+        return [*out, *tok.sot_sequence, tok.no_timestamps]
+
+    def decode_readings(self, encoded: EncodedAudio, prompts: list[tuple[str | None, str | None]],
+                        beam_size: int | None = None) -> list[Transcript]:
+        """One Transcript per (prompt, hotwords) pair, all decoded from the same encoder output (greedy with
+        beam 1, else beam search); a reading Whisper rates as probably not speech with a low log-probability
+        comes back empty, its text in `dropped`. `transcribe_s` of each is the encoding plus its decode."""
+        from faster_whisper.transcribe import get_suppressed_tokens  # noqa: PLC0415 - speech extra
+
+        tok = self._tokenizer()
+        c = self.config
+        suppress = list(get_suppressed_tokens(tok, [-1]))
+        beam = beam_size or c.beam_size
+        out = []
+        for prompt, hotwords in prompts:
+            t0 = time.perf_counter()
+            start = self.prompt_tokens(prompt, hotwords)
+            result = self.model.model.generate(
+                encoded.output, [start], beam_size=beam, max_length=min(self.model.max_length, len(start) + 120),
+                return_scores=True, return_no_speech_prob=True, suppress_blank=True, suppress_tokens=suppress,
+            )[0]
+            ids = result.sequences_ids[0]
+            text = tok.decode(ids).strip()
+            avg = result.scores[0] * len(ids) / (len(ids) + 1) if ids else -10.0
+            dropped: tuple[str, ...] = ()
+            if result.no_speech_prob >= c.no_speech_threshold and avg < c.min_avg_logprob:
+                text, dropped = "", (text,)
+            out.append(Transcript(text, encoded.audio_s, encoded.encode_s + time.perf_counter() - t0, dropped, avg))
+        return out
+
+    def score(self, encoded: EncodedAudio, texts: list[str], prompt: str | None = None) -> list[float]:
+        """Log-probability Whisper gives each text (then end of text) for this audio, by forced decoding from
+        the prompt: higher is a better fit. Used to choose between readings that differ in a name."""
+        if not texts:
+            return []
+        tok = self._tokenizer()
+        start = self.prompt_tokens(prompt)
+        out = []
+        for text in texts:  # one at a time: a batch would copy the encoder output per text, which is slower
+            tokens = tok.encode(" " + text.strip()) + [tok.eot]
+            result = self.model.model.align(encoded.output, start, [tokens], encoded.frames // 2)[0]
+            probs = np.maximum(np.asarray(result.text_token_probs, dtype=np.float64), 1e-12)
+            out.append(float(np.sum(np.log(probs))))
+        return out

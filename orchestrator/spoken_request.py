@@ -11,14 +11,21 @@ corrected towards them (orchestrator.request_correction); without one the reques
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
-from orchestrator.home_vocabulary import MAX_PROMPT_TOKENS, HomeVocabulary
-from orchestrator.request_correction import Correction, CorrectionConfig, RequestCorrector
+from orchestrator.home_vocabulary import MAX_PROMPT_TOKENS, HomeVocabulary, plain
+from orchestrator.request_correction import (
+    OBJECT_KINDS,
+    Correction,
+    CorrectionConfig,
+    RequestCorrector,
+    spelling_score,
+)
 from orchestrator.requests import RequestError, Task, normalise, parse_request
 from orchestrator.speech import SAMPLE_RATE, Transcriber
 from orchestrator.voice_answers import (
@@ -29,6 +36,11 @@ from orchestrator.voice_answers import (
 )
 
 Status = Literal["ok", "unknown", "not_understood", "nothing_heard"]
+
+# How much less likely (Whisper log-probability of the whole transcript) a home name may make a transcript
+# than the phrase heard in its place and still replace it (RequestListener._rescore_names; tuning split).
+NAME_BONUS = 2.0
+MAX_RESCORED_WORDS = 4  # longer heard phrases hold more than a misheard name
 
 # Quieter than this (RMS, full scale 1) over the whole recording is "nothing heard" without decoding.
 SILENT_RMS = 1e-3
@@ -48,6 +60,7 @@ class HeardRequest:
     unknown: list[str] = field(default_factory=list)
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    alternatives: list[str] = field(default_factory=list)  # every decode's transcript (hear)
 
     @property
     def actionable(self) -> bool:
@@ -59,7 +72,7 @@ class HeardRequest:
             "task": self.task.to_dict() if self.task else None,
             "heard_task": self.heard_task.to_dict() if self.heard_task else None,
             "corrections": [c.to_dict() for c in self.corrections], "unknown": self.unknown, "error": self.error,
-            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "timings": {k: round(v, 3) for k, v in self.timings.items()}, "alternatives": self.alternatives,
         }
 
 
@@ -76,35 +89,121 @@ class RequestListener:
 
     def __init__(self, transcriber: Transcriber | None, vocabulary: HomeVocabulary | None = None, encoder=None,
                  correction: CorrectionConfig | None = None, use_prompt: bool = True,
-                 max_prompt_tokens: int = MAX_PROMPT_TOKENS, second_opinion: bool = True) -> None:
+                 max_prompt_tokens: int = MAX_PROMPT_TOKENS, second_opinion: bool = True,
+                 hotwords: bool = True, rescore: bool = True, name_bonus: float = NAME_BONUS,
+                 rescore_names: int = 4) -> None:
         self.second_opinion = second_opinion
+        self.rescore = rescore
+        self.name_bonus = name_bonus
+        self.rescore_names = rescore_names
         self.transcriber = transcriber
         self.vocabulary = vocabulary or HomeVocabulary()
         self.corrector = RequestCorrector(self.vocabulary, encoder, correction)
         self.prompt: str | None = None
+        count = transcriber.count_tokens if transcriber is not None else None
         if self.vocabulary and use_prompt:
-            count = transcriber.count_tokens if transcriber is not None else None
             self.prompt = self.vocabulary.prompt(count, max_prompt_tokens) or None
+        self.hotwords: str | None = None
+        if self.vocabulary and hotwords:
+            self.hotwords = self.vocabulary.hotwords(count, max_prompt_tokens) or None
 
     def hear(self, audio: np.ndarray) -> HeardRequest:
-        """Transcribe float32 mono 16 kHz audio and understand it (`timings`: transcribe_s, understand_s)."""
+        """Transcribe float32 mono 16 kHz audio and understand it (`timings`: transcribe_s, understand_s).
+
+        The audio is encoded once and decoded several ways (`readings`); every reading and each of its
+        sentences is understood, and the best outcome wins: a request naming only things of the home before
+        one naming something the home lacks, before one that does not parse, before nothing. Among different
+        requests that all name home things, Whisper's own likelihood of each (forced decoding without the
+        prompt, `Transcriber.score`) picks the one that fits the audio best."""
         if self.transcriber is None:
             raise ValueError("this RequestListener has no transcriber; use understand(text)")
         audio = np.asarray(audio, dtype=np.float32).reshape(-1)
         if audio.size < SAMPLE_RATE // 10 or float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) < SILENT_RMS:
             return HeardRequest("nothing_heard", "", NOTHING_HEARD, timings={"transcribe_s": 0.0, "understand_s": 0.0})
-        transcript = self.transcriber.transcribe_detailed(audio, prompt=self.prompt)
-        heard = self.understand(transcript.text)
-        heard.timings = {"transcribe_s": transcript.transcribe_s, **heard.timings}
-        if self.prompt and self.second_opinion:
-            plain_transcript = self.transcriber.transcribe_detailed(audio, prompt="")
-            unprimed = self.understand(plain_transcript.text)
-            timings = {"transcribe_s": heard.timings["transcribe_s"] + plain_transcript.transcribe_s,
-                       "understand_s": heard.timings["understand_s"] + unprimed.timings["understand_s"]}
-            if unprimed.status == "ok" or heard.status == "nothing_heard" and unprimed.status != "nothing_heard":
-                heard = unprimed
-            heard.timings = timings
-        return heard
+        t0 = time.perf_counter()
+        encoded = self.transcriber.encode(audio)
+        if encoded is None:  # the VAD found no speech
+            return HeardRequest("nothing_heard", "", NOTHING_HEARD,
+                                timings={"transcribe_s": time.perf_counter() - t0, "understand_s": 0.0})
+        transcripts = self.transcriber.decode_readings(encoded, self.readings())
+        transcribe_s = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        # the plain decode first: on ties its reading (what was said, not the prompt's echo) is the one kept
+        order = sorted(range(len(transcripts)), key=lambda i: self.readings()[i] != (None, None))
+        outcomes = [self.understand(text) for i in order
+                    for text in dict.fromkeys([transcripts[i].text, *_sentences(transcripts[i].text)])]
+        best = self._choose(outcomes, encoded)
+        if self.rescore and self.vocabulary:
+            best = self._rescore_names(best, outcomes, encoded)
+        best.alternatives = list(dict.fromkeys(t.text for t in transcripts))
+        best.timings = {"transcribe_s": transcribe_s, "understand_s": time.perf_counter() - t1}
+        return best
+
+    def _rescore_names(self, heard: HeardRequest, outcomes: list[HeardRequest], encoded) -> HeardRequest:
+        """Each heard object or receptacle phrase that is not a name of the home as it stands ("red wall",
+        "blue marks", "black carbonate") is put against the home names that are spelt most like it and the
+        names other readings heard in that role: the transcript with each in its place is scored by Whisper
+        (forced decoding, no prompt), and a name replaces the phrase when its transcript scores at least
+        `name_bonus` log-probability below the phrase's own (the home's names are likelier a priori than an
+        arbitrary phrase) and above every other name's. A request for a thing the home lacks ("the grand
+        piano") stays as heard: no name fits that audio nearly as well."""
+        if heard.heard_task is None:
+            return heard
+        from rapidfuzz import process  # noqa: PLC0415 - the speech extra
+
+        base = f" {plain(heard.transcript)} "
+        changed: list[Correction] = []
+        for role, kinds in (("object", OBJECT_KINDS), ("receptacle", None)):
+            phrase = plain(getattr(heard.heard_task, f"{role}_phrase") or "")
+            if (not phrase or f" {phrase} " not in base or phrase in self.vocabulary.phrases(kinds)
+                    or len(phrase.split()) > MAX_RESCORED_WORDS):  # "old but bring the red bowl": not one name
+                continue
+            names = [n for n, _, _ in process.extract(phrase, self.vocabulary.phrases(kinds), scorer=spelling_score,
+                                                       limit=self.rescore_names)]
+            names += [plain(getattr(o.task, f"{role}_phrase") or "") for o in outcomes if o.task is not None]
+            names = [n for n in dict.fromkeys(names) if n and n != phrase and self.vocabulary.knows(n, kinds)]
+            if not names:
+                continue
+            texts = [base.replace(f" {phrase} ", f" {n} ", 1).strip() for n in [phrase, *names]]
+            scores = self.transcriber.score(encoded, texts)
+            i = int(np.argmax(scores[1:])) + 1
+            if scores[i] + self.name_bonus >= scores[0]:
+                base = f" {texts[i]} "
+                changed.append(Correction(role, phrase, names[i - 1], round(scores[i] - scores[0], 1)))
+        if not changed:
+            return heard
+        rescored = self.understand(base.strip())
+        if rescored.status != "ok" and heard.status == "ok":
+            return heard
+        rescored.transcript, rescored.heard_task = heard.transcript, heard.heard_task
+        rescored.corrections = changed + rescored.corrections
+        return rescored
+
+    def readings(self) -> list[tuple[str | None, str | None]]:
+        """(initial prompt, hotwords) of each decode: primed with the home's requests, plain, and (with
+        `hotwords`) the home's names as faster-whisper-style hotwords; plain only without a vocabulary."""
+        out: list[tuple[str | None, str | None]] = []
+        if self.prompt:
+            out.append((self.prompt, None))
+        if not self.prompt or self.second_opinion:
+            out.append((None, None))
+        if self.hotwords:
+            out.append((None, self.hotwords))
+        return out
+
+    def _choose(self, outcomes: list[HeardRequest], encoded) -> HeardRequest:
+        """The best-ranked outcome (`hear`); `outcomes` come in order of preference on ties."""
+        rank = {"ok": 0, "unknown": 1, "not_understood": 2, "nothing_heard": 3}
+        best_rank = min(rank[o.status] for o in outcomes)
+        tied = [o for o in outcomes if rank[o.status] == best_rank]
+        distinct: dict[tuple, HeardRequest] = {}
+        for o in tied:
+            distinct.setdefault(_task_key(o.task), o)
+        choices = list(distinct.values())
+        if best_rank != rank["ok"] or len(choices) == 1 or not self.rescore:
+            return choices[0]
+        scores = self.transcriber.score(encoded, [_realised(o) for o in choices])
+        return choices[int(np.argmax(scores))]
 
     def understand(self, text: str) -> HeardRequest:
         """Parse, correct against the home and phrase the answer for a transcript or typed request."""
@@ -123,7 +222,8 @@ class RequestListener:
         roles = self.corrector.unknown_roles(task)
         if roles:  # "put your please put the lemon on ...": a reading that names known things wins
             recovered = self._recover(text)
-            if recovered is not None:
+            # ... of the same kind: "put the lemon on the black carbonate" is not "grab the lemon ..."
+            if recovered is not None and recovered.kind == heard_task.kind:
                 task, corrections = self.corrector.correct(recovered)
                 roles = []
         unknown = [p for _, p in roles]
@@ -148,10 +248,34 @@ class RequestListener:
                 task = parse_request(candidate)
             except RequestError:
                 continue
+            if task.kind == "place":  # "... grant the year normal and put it on the table": "it" was named
+                continue
             corrected, _ = self.corrector.correct(task)
             if not self.corrector.unknown_phrases(corrected):
                 return task
         return None
+
+
+def _sentences(text: str) -> list[str]:
+    """The sentences of a transcript that holds more than one ("Put the amount of the. Put the box on ...")."""
+    parts = [p.strip() for p in re.split(r"(?<=[.!?])\s+", text.strip()) if p.strip()]
+    return parts if len(parts) > 1 else []
+
+
+def _task_key(task: Task | None) -> tuple:
+    return (task.kind, task.object_phrase, task.relation, task.receptacle_phrase) if task else ()
+
+
+def _realised(heard: HeardRequest) -> str:
+    """The transcript as the request was understood: lower case, its misheard phrases replaced by the home
+    names they were corrected to ("could you put the red mud on the sofa" -> "... red mug ...")."""
+    text = f" {plain(heard.transcript)} "
+    for c in heard.corrections:
+        if set(c.corrected.split()) < set(c.heard.split()):  # a name inside a longer phrase: keep the words
+            continue
+        if f" {c.heard} " in text:
+            text = text.replace(f" {c.heard} ", f" {c.corrected} ", 1)
+    return text.strip()
 
 
 _VERBS = {"put", "place", "grab", "take", "bring", "move", "pick", "set", "drop", "get", "carry"}

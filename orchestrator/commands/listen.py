@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     transcriber = Transcriber(cfg.speech_config())
     listener = RequestListener(transcriber, vocabulary, home.encoder if vocabulary else None,
                                cfg.correction_config(), use_prompt=cfg.prompt is None,
-                               max_prompt_tokens=MAX_PROMPT_TOKENS, second_opinion=cfg.second_opinion)
+                               max_prompt_tokens=MAX_PROMPT_TOKENS, **cfg.listener_options())
     voice = Voice(cfg.speaker_config(), _robot_voice(args), out)
     listen_once = None if cfg.wav else _recorder(cfg, out)
 

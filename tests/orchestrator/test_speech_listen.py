@@ -165,3 +165,18 @@ def test_microphone_without_sounddevice_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "sounddevice", None)  # import raises ImportError
     with pytest.raises(SpeechError, match="sounddevice"):
         record(RecordConfig(duration_s=1.0))
+
+
+def test_listen_passes_threshold_and_recogniser_options_through():
+    from orchestrator.cli import build_parser
+    from orchestrator.commands.run import task_config
+    from orchestrator.config_options import config_from_args
+    from orchestrator.listen_config import ListenConfig
+
+    args = build_parser().parse_args(["listen", "--wav", "r.wav", "--map", "home.npz", "--threshold", "0.31",
+                                      "--no-hotwords", "--name-bonus", "3.5"])
+    assert task_config(args).threshold == 0.31
+    options = config_from_args(ListenConfig, args).listener_options()
+    assert options == {"second_opinion": True, "hotwords": False, "rescore": True, "name_bonus": 3.5}
+    with pytest.raises(InputError, match="--threshold"):
+        task_config(build_parser().parse_args(["listen", "--map", "home.npz", "--threshold", "nan"]))

@@ -179,30 +179,86 @@ def test_a_home_name_inside_a_longer_heard_phrase_is_used(home):
     assert task.object_phrase == "yellow lemon and put it"
 
 
-class _TwoReadings:
-    """A recogniser double (a hardware boundary: the model's output) that reads differently with a prompt."""
+class _Readings:
+    """A recogniser double (a hardware boundary: the model's output): one transcript per kind of decode
+    (primed with the prompt, plain, with hotwords) and a likelihood per scored text (`fits`: words whose
+    presence makes a text likelier)."""
 
-    def __init__(self, primed: str, unprimed: str) -> None:
-        self.primed, self.unprimed, self.prompts = primed, unprimed, []
+    def __init__(self, primed: str, unprimed: str, hotwords: str | None = None, fits: tuple[str, ...] = ()) -> None:
+        self.primed, self.unprimed, self.hot = primed, unprimed, hotwords if hotwords is not None else unprimed
+        self.fits, self.decoded, self.scored = fits, [], []
 
-    def transcribe_detailed(self, audio, prompt=None, hotwords=None):
+    def encode(self, audio):
+        return object()
+
+    def decode_readings(self, encoded, prompts):
         from orchestrator.speech import Transcript
 
-        self.prompts.append(prompt)
-        return Transcript(self.primed if prompt else self.unprimed, 1.0, 0.1)
+        self.decoded = list(prompts)
+        return [Transcript(self.primed if p else self.hot if h else self.unprimed, 1.0, 0.1) for p, h in prompts]
+
+    def score(self, encoded, texts, prompt=None):
+        self.scored += texts
+        return [-len(t.split()) + 10.0 * sum(w in t for w in self.fits) for t in texts]
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
 
-def test_second_opinion_keeps_the_unprimed_reading_only_when_it_names_home_things(home):
-    import numpy as np
+_AUDIO = (0.1 * __import__("numpy").random.default_rng(0).standard_normal(16000)).astype("float32")
 
-    audio = (0.1 * np.random.default_rng(0).standard_normal(16000)).astype(np.float32)
-    echo = _TwoReadings("put the yellow mug on the sofa", "put the lemon on the sofa")
-    heard = RequestListener(echo, home).hear(audio)
-    assert heard.task.object_phrase == "lemon" and echo.prompts[1] == ""  # second decode without the prompt
-    assert RequestListener(echo, home, second_opinion=False).hear(audio).task.object_phrase == "yellow mug"
+
+def test_second_opinion_keeps_the_unprimed_reading_only_when_it_names_home_things(home):
+    echo = _Readings("put the yellow mug on the sofa", "put the lemon on the sofa")
+    listener = RequestListener(echo, home, hotwords=False)
+    listener.hear(_AUDIO)
+    assert echo.decoded == [(listener.prompt, None), (None, None)] and listener.prompt
+    # two readings name different home things: Whisper's likelihood of each decides (here: the lemon)
+    echo.fits = ("lemon",)
+    assert RequestListener(echo, home, hotwords=False).hear(_AUDIO).task.object_phrase == "lemon"
+    echo.fits = ("yellow mug",)
+    assert RequestListener(echo, home, hotwords=False).hear(_AUDIO).task.object_phrase == "yellow mug"
+    assert RequestListener(echo, home, second_opinion=False, hotwords=False).hear(_AUDIO).task.object_phrase == "yellow mug"
     # the unprimed reading names nothing of the home: the primed one stands
-    misheard = _TwoReadings("put the red mug on the table", "put the red mud on the grand piano")
-    assert RequestListener(misheard, home).hear(audio).task.object_phrase == "red mug"
+    misheard = _Readings("put the red mug on the table", "put the red mud on the grand piano")
+    assert RequestListener(misheard, home).hear(_AUDIO).task.object_phrase == "red mug"
+
+
+def test_readings_include_hotwords_within_the_limit_and_every_transcript_is_kept(home):
+    rec = _Readings("put the", "please move the lemon into the sink counter", "please move the lemon to the bed",
+                    fits=("sink counter",))
+    listener = RequestListener(rec, home)
+    heard = listener.hear(_AUDIO)
+    assert [h for _, h in rec.decoded] == [None, None, listener.hotwords]
+    assert "lemon" in listener.hotwords.split(", ") and "sink counter" in listener.hotwords
+    assert len(home.hotwords(lambda t: len(t.split()), max_tokens=4).split()) <= 4
+    # "Put the" (the prompt's echo) does not parse; the plain decode's request wins
+    assert heard.status == "ok" and heard.task.receptacle_phrase == "sink counter"
+    assert heard.alternatives == ["put the", "please move the lemon into the sink counter",
+                                  "please move the lemon to the bed"]
+
+
+def test_a_request_in_a_later_sentence_of_the_transcript_is_found(home):
+    rec = _Readings("put the amount of the in the box. Put the lemon on the bed.", "the amount of the")
+    heard = RequestListener(rec, home, hotwords=False).hear(_AUDIO)
+    assert heard.status == "ok" and (heard.task.object_phrase, heard.task.receptacle_phrase) == ("lemon", "bed")
+
+
+def test_a_misheard_name_is_replaced_by_the_home_name_whisper_finds_likelier(home):
+    rec = _Readings("put the blue bull on the sofa", "put the blue bull on the sofa", fits=("blue bowl",))
+    heard = RequestListener(rec, home).hear(_AUDIO)
+    assert heard.task.object_phrase == "blue bowl" and heard.transcript == "put the blue bull on the sofa"
+    assert heard.corrections[0].heard == "blue bull" and "put the blue bowl on the sofa" in rec.scored
+    # no name fits the audio better than what was heard: kept, and the answer says the home lacks it
+    rec = _Readings("put the grand piano on the sofa", "put the grand piano on the sofa", fits=("grand piano",))
+    heard = RequestListener(rec, home).hear(_AUDIO)
+    assert heard.status == "unknown" and heard.task.object_phrase == "grand piano"
+    assert RequestListener(rec, home, rescore=False).hear(_AUDIO).status == "unknown"
+
+
+def test_a_recovered_reading_keeps_the_kind_of_request_heard(home):
+    # "put the lemon on the black carbonate": not turned into "grab the lemon ..." (a pick)
+    heard = RequestListener(None, home).understand("could you please put the lemon on the black carbonate")
+    assert heard.status == "unknown" and heard.task.kind == "pick_and_place"
+    # "... and put it on the sofa" after a misheard object is not a request to place what the robot holds
+    assert RequestListener(None, home).understand("can you grant the year normal and put it on the sofa").task is None
