@@ -14,11 +14,13 @@ class VoxelMapConfig:
     """How frames are fused. Defaults are the CLI defaults (`ovmm scan`)."""
 
     voxel_size_m: float = 0.05
+    """Voxel edge (m)."""
     min_depth_m: float = 0.1
     max_depth_m: float = 4.0
     """Depth beyond this is not fused: a stereo camera's error grows with the square of the range (a D435's
     is about 4 cm at 3.5 m and 13 cm at 6 m), and farther points smear walls and furniture into the floor."""
-    mask_erode_px: int = 1  # erode object masks by this many pixels before fusing (0 = off)
+    mask_erode_px: int = 1
+    """Erode object masks by this many pixels before fusing (0: off)."""
     min_mask_points: int = 5  # observations with fewer valid masked points are skipped
 
     def to_dict(self) -> dict:

@@ -175,8 +175,10 @@ class ViewStop:
 class RobotScanConfig:
     """How `ovmm scan --robot` looks around at each stop."""
 
-    num_pans: int = 8  # evenly spread over the head's pan range
-    head_tilt: float = -0.52  # about 30 degrees down, so tables and counters are in view
+    num_pans: int = 8
+    """Head pans per stop, evenly spread over the head's pan range."""
+    head_tilt: float = -0.52
+    """Head tilt (rad): about 30 degrees down, so tables and counters are in view."""
 
 
 def look_around_pans(n: int) -> tuple[float, ...]:

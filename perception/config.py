@@ -69,29 +69,39 @@ def default_sam_checkpoint() -> str:
 class PerceptionConfig:
     """All perception settings. Model fields: a hub id or a local path."""
 
-    pipeline: str = "owl-sam-clip"  # owl-sam-clip | owl-sam | ground-truth
-    device: str = "auto"  # cpu | cuda | cuda:N | auto (cuda when available)
+    pipeline: str = "owl-sam-clip"
+    """The perception pipeline: owl-sam-clip, owl-sam or ground-truth (a Pipeline value)."""
+    device: str = "auto"
+    """cpu, cuda, cuda:N or auto (cuda when available)."""
     # Open-vocabulary detector (OWL-ViT or OWLv2; the checkpoint's config says which).
     detector_model: str = "google/owlvit-base-patch32"
-    detector_threshold: float = 0.1  # minimum box score (sigmoid of the OWL logit)
+    """OWL-ViT/OWLv2 hub id or local directory."""
+    detector_threshold: float = 0.1
+    """Minimum detection score (sigmoid of the OWL logit)."""
     detector_nms_iou: float = 0.5  # class-agnostic non-maximum suppression between boxes
     max_detections: int = 50
     query_batch_size: int = 32  # text queries encoded per forward pass
     query_template: str = "a photo of a {}"  # vocabulary words are wrapped in this before encoding
     # Box-prompted segmenter.
     sam_checkpoint: str = field(default_factory=default_sam_checkpoint)
-    sam_model_type: str = "vit_t"  # vit_b | vit_l | vit_h (SAM) or vit_t (MobileSAM)
+    """SAM / MobileSAM checkpoint file."""
+    sam_model_type: str = "vit_t"
+    """vit_t (MobileSAM), vit_b, vit_l or vit_h (SAM)."""
     sam_multimask: bool = True  # 3 masks per box, keep the one with the best predicted IoU
     # CLIP image/text embedder (one model for both so map features and queries share a space).
     clip_model: str = "openai/clip-vit-base-patch32"
+    """CLIP hub id or local directory (owl-sam-clip)."""
     crop_padding: float = 0.1  # fraction of the box size added on each side of a crop
     crop_background: tuple[int, int, int] = (255, 255, 255)  # colour outside the mask inside a crop
     embed_batch_size: int = 16
     # Ground truth (simulation): sentence encoder for instance descriptions and queries.
-    text_encoder: str = MINILM_PACKAGE  # the package name, a local dir or a hub id
+    text_encoder: str = MINILM_PACKAGE
+    """Sentence encoder of the ground-truth pipeline: the package name, a local directory or a hub id."""
     # Shared post-processing.
     vocabulary: tuple[str, ...] = DEFAULT_VOCABULARY
-    min_mask_pixels: int = 200  # masks with fewer pixels are dropped (a sliver at the border doesn't count)
+    """The detector's vocabulary, e.g. mug,bowl,table (default: the built-in household list)."""
+    min_mask_pixels: int = 200
+    """Drop masks with fewer pixels (a sliver at the border does not count)."""
     require_depth: bool = True  # count only pixels with valid depth towards min_mask_pixels
     # Language segmentation (text -> masks for the grasp step).
     match_threshold: float = 0.45  # ground truth: minimum cosine similarity phrase <-> instance feature (perception.vocabulary)

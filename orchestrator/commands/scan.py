@@ -20,11 +20,12 @@ from mapping.sources import CaptureConfig
 from mapping.voxel_map import VoxelMapConfig
 from orchestrator.commands.realism_flags import add_realism_option
 from orchestrator.commands.robot_flags import add_insecure_option, add_key_file_option, port_number
+from orchestrator.config_options import Option, add_config_options, config_from_args
 from orchestrator.configs import parse_camera_size
 from orchestrator.exploration import ExplorationConfig
 from orchestrator.localized_robot import LOCALIZE_CHOICES
 from orchestrator.scanning import RobotScanConfig, SimScanDefaults
-from perception.config import PIPELINES, PerceptionConfig, Pipeline
+from perception.config import PIPELINES, SAM_MODEL_TYPES, PerceptionConfig, Pipeline
 
 
 def register(subparsers) -> None:
@@ -56,30 +57,25 @@ def register(subparsers) -> None:
                    help=f"exploration budget: metres driven (default {ec.max_distance_m:g})")
     g.add_argument("--explore-pans", type=int, default=ec.num_pans,
                    help=f"head pans per look-around while exploring (default {ec.num_pans})")
-    pc, mc, cc = PerceptionConfig(), VoxelMapConfig(), CaptureConfig()
+    pc, cc = PerceptionConfig(), CaptureConfig()
     g = p.add_argument_group("perception")
-    g.add_argument("--perception", choices=PIPELINES, default=None,
-                   help=f"pipeline (default: ground-truth with --sim, else {pc.pipeline})")
-    g.add_argument("--detector", default=pc.detector_model, help="OWL-ViT/OWLv2 hub id or local directory")
-    g.add_argument("--clip", default=pc.clip_model, help="CLIP hub id or local directory (owl-sam-clip)")
-    g.add_argument("--sam-checkpoint", default=pc.sam_checkpoint, help="SAM / MobileSAM checkpoint file")
-    g.add_argument("--sam-model-type", default=pc.sam_model_type, help="vit_t (MobileSAM), vit_b, vit_l, vit_h")
-    g.add_argument("--text-encoder", default=pc.text_encoder, help="sentence encoder (ground-truth pipeline)")
-    g.add_argument("--vocabulary", default=None,
-                   help="comma-separated detector vocabulary (default: the built-in household list)")
-    g.add_argument("--detector-threshold", type=float, default=pc.detector_threshold,
-                   help=f"minimum detection score (default {pc.detector_threshold})")
     sd = SimScanDefaults()
-    g.add_argument("--min-mask-pixels", type=int, default=None,
-                   help=f"drop masks with fewer pixels (default {pc.min_mask_pixels}; ground-truth --sim scans: "
-                        f"{sd.min_mask_pixels_at_640x480} at 640x480, scaled with the image area)")
-    g.add_argument("--device", default=pc.device, help="cpu, cuda, cuda:N or auto")
+    add_config_options(g, PerceptionConfig, {
+        "pipeline": Option(flag="--perception", choices=PIPELINES,
+                           help=f"pipeline (default: ground-truth with --sim, else {pc.pipeline})"),
+        "detector_model": Option(flag="--detector"), "clip_model": Option(flag="--clip"),
+        "sam_model_type": Option(choices=SAM_MODEL_TYPES), "vocabulary": Option(type=_words, metavar="WORDS"),
+        "min_mask_pixels": Option(help=f"drop masks with fewer pixels (default {pc.min_mask_pixels}; ground-truth "
+                                       f"--sim scans: {sd.min_mask_pixels_at_640x480} at 640x480, scaled with the "
+                                       "image area)"),
+    }, only={"pipeline", "detector_model", "clip_model", "sam_checkpoint", "sam_model_type", "text_encoder",
+             "vocabulary", "detector_threshold", "min_mask_pixels", "device"},
+        defaults=replace(pc, pipeline=None, vocabulary=None, min_mask_pixels=None))
     g = p.add_argument_group("map")
-    g.add_argument("--voxel-size", type=float, default=mc.voxel_size_m, help=f"metres (default {mc.voxel_size_m})")
-    g.add_argument("--map-max-depth", type=float, default=mc.max_depth_m,
-                   help=f"fuse depth up to this (m, default {mc.max_depth_m})")
-    g.add_argument("--mask-erode", type=int, default=mc.mask_erode_px,
-                   help=f"erode object masks by this many pixels (default {mc.mask_erode_px})")
+    add_config_options(g, VoxelMapConfig, {"voxel_size_m": Option(flag="--voxel-size"),
+                                           "max_depth_m": Option(flag="--map-max-depth"),
+                                           "mask_erode_px": Option(flag="--mask-erode")},
+                       only={"voxel_size_m", "max_depth_m", "mask_erode_px"})
     g = p.add_argument_group("capture")
     g.add_argument("--max-depth", type=float, default=cc.max_depth_m,
                    help=f"capture reader: drop depth beyond this (m, default {cc.max_depth_m})")
@@ -89,7 +85,6 @@ def register(subparsers) -> None:
                    help="scan only the first N frames (a capture), or the exploration's frame budget")
     g = p.add_argument_group("simulation")
     g.add_argument("--camera", default=None, metavar="WxH", help="simulated camera resolution (default 640x480)")
-    rc = RobotScanConfig()
     g = p.add_argument_group("robot (a Stretch running `ovmm robot-server`)")
     g.add_argument("--robot", metavar="HOST", help="scan with the robot at HOST instead of a capture")
     g.add_argument("--robot-port", type=port_number, default=5555, help="robot-server port (default 5555)")
@@ -104,8 +99,7 @@ def register(subparsers) -> None:
     g.add_argument("--scene", metavar="SCENE_JSON", default=None,
                    help="the scene a `robot-server --backend sim` serves: allows --perception ground-truth and "
                         "adds the coverage of its true floor and objects to the report")
-    g.add_argument("--pans", type=int, default=rc.num_pans, help=f"head pans per stop (default {rc.num_pans})")
-    g.add_argument("--tilt", type=float, default=rc.head_tilt, help=f"head tilt, rad (default {rc.head_tilt})")
+    add_config_options(g, RobotScanConfig, {"num_pans": Option(flag="--pans"), "head_tilt": Option(flag="--tilt")})
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -286,7 +280,7 @@ class _StopKey:
 
 
 def _perception_config(args) -> PerceptionConfig:
-    pipeline = args.perception or (Pipeline.GROUND_TRUTH.value if args.sim else PerceptionConfig().pipeline)
+    pipeline = args.pipeline or (Pipeline.GROUND_TRUTH.value if args.sim else PerceptionConfig().pipeline)
     if Pipeline(pipeline).needs_scene and not (args.sim or args.scene):
         raise InputError("the ground-truth perception pipeline needs a simulated scene (--sim scene.json, or "
                          "--scene scene.json with a robot-server --backend sim)")
@@ -299,27 +293,28 @@ def _perception_config(args) -> PerceptionConfig:
             min_px = sim_perception_config(w or 640, h or 480).min_mask_pixels
         else:
             min_px = PerceptionConfig().min_mask_pixels
-    cfg = PerceptionConfig(pipeline=pipeline, detector_model=args.detector, clip_model=args.clip,
-                           sam_checkpoint=args.sam_checkpoint, sam_model_type=args.sam_model_type,
-                           text_encoder=args.text_encoder, detector_threshold=args.detector_threshold,
-                           min_mask_pixels=min_px, device=args.device)
-    if args.vocabulary:
-        words = tuple(w.strip() for w in args.vocabulary.split(",") if w.strip())
-        if not words:
-            raise InputError("--vocabulary is empty")
-        cfg = replace(cfg, vocabulary=words)
+    if args.vocabulary == ():
+        raise InputError("--vocabulary is empty")
+    cfg = config_from_args(PerceptionConfig, args, pipeline=pipeline, min_mask_pixels=min_px,
+                           vocabulary=args.vocabulary or PerceptionConfig.vocabulary)
     cfg.validate()
     return cfg
 
 
 def _map_config(args) -> VoxelMapConfig:
-    if not (math.isfinite(args.voxel_size) and 0.005 <= args.voxel_size <= 1.0):
-        raise InputError(f"--voxel-size must be between 0.005 and 1 m, got {args.voxel_size}")
-    if not args.map_max_depth > 0.1:
-        raise InputError(f"--map-max-depth must be above 0.1 m, got {args.map_max_depth}")
-    if args.mask_erode < 0:
-        raise InputError(f"--mask-erode must be >= 0, got {args.mask_erode}")
-    return VoxelMapConfig(voxel_size_m=args.voxel_size, max_depth_m=args.map_max_depth, mask_erode_px=args.mask_erode)
+    cfg = config_from_args(VoxelMapConfig, args)
+    if not (math.isfinite(cfg.voxel_size_m) and 0.005 <= cfg.voxel_size_m <= 1.0):
+        raise InputError(f"--voxel-size must be between 0.005 and 1 m, got {cfg.voxel_size_m}")
+    if not cfg.max_depth_m > 0.1:
+        raise InputError(f"--map-max-depth must be above 0.1 m, got {cfg.max_depth_m}")
+    if cfg.mask_erode_px < 0:
+        raise InputError(f"--mask-erode must be >= 0, got {cfg.mask_erode_px}")
+    return cfg
+
+
+def _words(text: str) -> tuple[str, ...]:
+    """Comma-separated words, e.g. 'mug,bowl,kitchen table'."""
+    return tuple(w.strip() for w in text.split(",") if w.strip())
 
 
 def _camera(text: str | None) -> tuple[int | None, int | None]:
@@ -364,7 +359,7 @@ def _scan_robot(args, pcfg, mcfg, progress):
     from orchestrator.scanning import scan_robot
 
     stops = _stops(args.stops)
-    cfg = RobotScanConfig(num_pans=args.pans, head_tilt=args.tilt)
+    cfg = config_from_args(RobotScanConfig, args)
     options = RobotOptions(kind=RobotKind.STRETCH.value, host=args.robot, port=args.robot_port,
                            key_file=args.key_file, insecure_loopback=args.insecure_loopback)
     from orchestrator.run_task import scene_descriptions

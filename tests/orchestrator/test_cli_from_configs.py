@@ -64,3 +64,23 @@ def test_robot_server_options_come_from_server_config_and_motion_limits(capsys):
     assert (cfg.port, cfg.watchdog_s) == (6000, 0.25)
     assert main(["robot-server", "--backend", "sim", "--insecure-loopback", "--max-path", "-1"]) == 1
     assert "max_path_m must be a finite positive number" in capsys.readouterr().err
+
+
+def test_scan_perception_map_and_robot_options_come_from_their_configs():
+    from dataclasses import replace
+
+    from mapping.voxel_map import VoxelMapConfig
+    from orchestrator.commands.scan import _map_config, _perception_config
+    from orchestrator.scanning import RobotScanConfig
+    from perception.config import PerceptionConfig
+
+    parser = build_parser()
+    args = parser.parse_args(["scan", "capture.r3d", "--out", "m.npz"])
+    assert _map_config(args) == VoxelMapConfig()
+    assert _perception_config(args) == PerceptionConfig()
+    assert config_from_args(RobotScanConfig, args) == RobotScanConfig()
+    args = parser.parse_args(["scan", "capture.r3d", "--out", "m.npz", "--perception", "owl-sam", "--vocabulary",
+                              "mug, kitchen table", "--voxel-size", "0.1", "--map-max-depth", "3", "--pans", "4"])
+    assert _perception_config(args) == replace(PerceptionConfig(), pipeline="owl-sam", vocabulary=("mug", "kitchen table"))
+    assert _map_config(args) == VoxelMapConfig(voxel_size_m=0.1, max_depth_m=3.0)
+    assert config_from_args(RobotScanConfig, args).num_pans == 4
