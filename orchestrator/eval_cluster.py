@@ -11,6 +11,11 @@ results start landing (and are saved) early. A task whose worker process or node
 listed under `worker_retries`; a second death, or an exception in the task, is reported under `errors`
 (an episode not done is not written to the results file, so the next run tries it again).
 
+A changing home (`--changes K` / `--carry-map`, orchestrator.eval_changes) runs an apartment's requests in
+sequence in one world with one map carried from each to the next, so there the unit of work is the
+apartment: after its preparing task, one task runs its whole sequence (run_changed_apartment) and returns
+its records; apartments run in parallel, the requests of one never do.
+
 Every node of a cluster needs the same ovmm installed (and the data folder the scenes name at the same
 path); Ray ships the tasks, not the code.
 """
@@ -108,15 +113,18 @@ def run_on_ray(config: EvalConfig, cluster: ClusterConfig, jobs: list, on_apartm
     ray = import_ray()
     from ray.exceptions import RayError, RayTaskError
 
+    from orchestrator.eval_changes import run_changed_apartment, sequence_mode
     from orchestrator.eval_jobs import prepare_apartment, run_episode_job, settings_id
 
     slots = connect(cluster)
     try:
         prepare_task = ray.remote(num_cpus=1, max_retries=0)(prepare_apartment)
         episode_task = ray.remote(num_cpus=1, max_retries=0)(run_episode_job)
+        sequence_task = ray.remote(num_cpus=1, max_retries=0)(run_changed_apartment)
         config_ref = ray.put(config)
         settings = settings_id(config)  # episode keys are the driver's, whatever the workers' code
-        # A queued task: ("apartment", job, attempt) or ("episode", job, apartment_ref, index, attempt).
+        # A queued task: ("apartment", job, attempt), ("episode", job, apartment_ref, index, attempt) or, for a
+        # changing home, ("sequence", job, apartment_ref, indices, attempt).
         queue: deque = deque(("apartment", job, 0) for job in jobs)
         pending: dict = {}
         progress.status(f"{slots} Ray workers")
@@ -125,13 +133,16 @@ def run_on_ray(config: EvalConfig, cluster: ClusterConfig, jobs: list, on_apartm
             if item[0] == "apartment":
                 _, job, _attempt = item
                 pending[prepare_task.remote(config_ref, job.seed, job.n)] = item
+            elif item[0] == "sequence":
+                _, job, ref, indices, _attempt = item
+                pending[sequence_task.remote(config_ref, ref, list(indices), settings)] = item
             else:
                 _, job, ref, index, _attempt = item
                 pending[episode_task.remote(config_ref, ref, index, settings)] = item
 
         def what(item) -> dict:
-            return {"apartment": item[1].seed} if item[0] == "apartment" else {"apartment": item[1].seed,
-                                                                               "index": item[3]}
+            return {"apartment": item[1].seed} if item[0] != "episode" else {"apartment": item[1].seed,
+                                                                             "index": item[3]}
 
         while queue or pending:
             while queue and len(pending) < slots:
@@ -158,8 +169,16 @@ def run_on_ray(config: EvalConfig, cluster: ClusterConfig, jobs: list, on_apartm
                 continue
             if item[0] == "apartment":
                 job = item[1]
+                indices = on_apartment(value, job)
                 # The apartment's episodes go first: results land (and are saved) before the other scans.
-                queue.extendleft(("episode", job, ref, i, 0) for i in reversed(on_apartment(value, job)))
+                if sequence_mode(config):
+                    if indices:
+                        queue.appendleft(("sequence", job, ref, tuple(indices), 0))
+                else:
+                    queue.extendleft(("episode", job, ref, i, 0) for i in reversed(indices))
+            elif item[0] == "sequence":
+                for record in value:
+                    on_record(record)
             else:
                 on_record(value)
         return slots

@@ -75,13 +75,10 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("--object-library fills generated apartments: do not give it with --scene-dataset")
         object_library(config.object_library)  # a bad library is one error line before anything runs
         config = replace(config, object_library=str(Path(config.object_library).resolve()))
-    from orchestrator.eval_changes import check_changes_options, sequence_mode
+    from orchestrator.eval_changes import check_changes_options
 
     check_changes_options(config)
-    cluster = None
-    if sequence_mode(config) and (args.workers is not None or args.address):
-        raise InputError("--changes / --carry-map run each apartment's requests in sequence in this process: "
-                         "leave out --workers and --ray-address")
+    cluster = None  # with --changes / --carry-map a Ray task runs one apartment's whole sequence (eval_cluster)
     if args.workers is not None or args.address:
         from orchestrator.eval_cluster import check_reachable, import_ray
 

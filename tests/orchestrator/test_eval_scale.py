@@ -216,3 +216,24 @@ def test_a_killed_run_resumes_without_redoing_finished_episodes(cache, one_worke
     # The plain loop, killed and resumed, gives the same episodes as the Ray workers.
     assert _outcomes(results) == reference
     _same_summary(summary, summary1)
+
+
+def test_a_changing_home_runs_on_workers_one_task_per_apartment(cache, one_worker, tmp_path):
+    """--changes on Ray workers: each apartment's sequence (changes, then its requests with the map carried)
+    is one task; the records are those of the same evaluation in this process."""
+    here, there, summary = tmp_path / "here.json", tmp_path / "there.json", tmp_path / "e.json"
+    changes = ("--changes", "1", "--changed-target-share", "1")
+    assert main(_args(cache, *changes, "--details", str(here))) == 0
+    assert main(_args(cache, *changes, "--workers", "2", "--details", str(there), "--json", str(summary))) == 0
+    s = json.loads(summary.read_text())
+    assert s["workers"] == 2 and s["errors"] == [] and s["episodes"] == EPISODES
+    assert s["changes"]["apartments"] == 2 and s["changes"]["objects_changed"] == 2
+
+    def without_times(records):
+        for r in records:
+            assert r["change"] is not None and r["report"]["map_update"]["what"] == "run"
+            r.pop("when")
+            r["report"]["map_update"].pop("when")
+        return _by_episode(records)
+
+    assert without_times(json.loads(there.read_text())) == without_times(json.loads(here.read_text()))
