@@ -39,7 +39,7 @@ Status = Literal["ok", "unknown", "not_understood", "nothing_heard"]
 
 # How much less likely (Whisper log-probability of the whole transcript) a home name may make a transcript
 # than the phrase heard in its place and still replace it (RequestListener._rescore_names; tuning split).
-NAME_BONUS = 2.0
+NAME_BONUS = 8.0
 MAX_RESCORED_WORDS = 4  # longer heard phrases hold more than a misheard name
 
 # Quieter than this (RMS, full scale 1) over the whole recording is "nothing heard" without decoding.

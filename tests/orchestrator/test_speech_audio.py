@@ -240,3 +240,19 @@ def test_speaker_without_an_audio_device_reports_why(monkeypatch):
     assert not result.played and "sounddevice" in result.reason and "aplay" in result.reason
     samples, rate = synthesise("hello")  # synthesis itself still works
     assert samples.size > 0.2 * rate
+
+
+@needs_espeak
+def test_one_encoding_decodes_several_ways_and_scores_what_was_said_highest(whisper_dir, tmp_path):
+    from orchestrator.spoken_request import NAME_BONUS
+
+    transcriber = Transcriber(SpeechConfig(model=str(whisper_dir), cpu_threads=2, beam_size=1))
+    encoded = transcriber.encode(load_wav(speak(tmp_path, "Put the red bowl on the sofa.", "bowl")))
+    assert encoded is not None and 0 < encoded.frames <= 3000
+    plain, hot = transcriber.decode_readings(encoded, [(None, None), (None, "red bowl, sofa")])
+    assert "sofa" in plain.text.lower() and "sofa" in hot.text.lower() and plain.avg_logprob < 0
+    said, misheard, absent = transcriber.score(encoded, ["put the red bowl on the sofa", "put the red wall on the sofa",
+                                                         "put the television on the sofa"])
+    assert said > misheard and said - absent > NAME_BONUS  # a thing the home lacks is not "nearly as likely"
+    silence = transcriber.encode(np.zeros(2 * SAMPLE_RATE, np.float32))
+    assert silence is None  # the VAD finds no speech: nothing to decode
