@@ -243,6 +243,7 @@ class RequestListener:
         None without a vocabulary (nothing to check a guess against) or when no reading fits."""
         if not self.vocabulary:
             return None
+        words = normalise(text).replace(",", " ").split()
         for candidate in frame_candidates(text):
             try:
                 task = parse_request(candidate)
@@ -250,6 +251,8 @@ class RequestListener:
                 continue
             if task.kind == "place":  # "... grant the year normal and put it on the table": "it" was named
                 continue
+            if task.kind == "pick" and _PUT_VERBS & set(words):  # "would you mind putting the box under ..."
+                continue  # is not a request to pick the box up
             corrected, _ = self.corrector.correct(task)
             if not self.corrector.unknown_phrases(corrected):
                 return task
@@ -279,6 +282,7 @@ def _realised(heard: HeardRequest) -> str:
 
 
 _VERBS = {"put", "place", "grab", "take", "bring", "move", "pick", "set", "drop", "get", "carry"}
+_PUT_VERBS = {"put", "putting", "place", "placing", "move", "moving", "bring", "bringing", "set", "drop", "carry"}
 _DETERMINERS = {"the", "a", "an", "this", "that", "it", "my", "these", "those", "them"}
 _GUESSED_VERBS = ("put", "grab")
 

@@ -262,3 +262,4 @@ def test_a_recovered_reading_keeps_the_kind_of_request_heard(home):
     assert heard.status == "unknown" and heard.task.kind == "pick_and_place"
     # "... and put it on the sofa" after a misheard object is not a request to place what the robot holds
     assert RequestListener(None, home).understand("can you grant the year normal and put it on the sofa").task is None
+    assert RequestListener(None, home).understand("would you mind putting the lemon under bed can't be that").task is None
