@@ -58,7 +58,7 @@ def test_the_readme_session_runs_as_written(tmp_path, capsys):
             assert code == 0, (argv, out[-2000:])
             if argv[0] == "query":
                 lines = [x for x in out.splitlines() if x[:2] in ("1.", "2.")]
-                assert "white coffee mug (mug)" in lines[0] and "yellow coffee mug (mug)" in lines[1]
+                assert "yellow coffee mug (mug)" in lines[0] and "white coffee mug (mug)" in lines[1]
         report = json.loads(Path("run.json").read_text())
         assert report["success"] and [p["name"] for p in report["phases"]][:2] == ["find_object", "find_receptacle"]
         for name in ("views.png", "mug.png", "plan.png", "run.png", "home.npz"):
