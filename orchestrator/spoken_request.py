@@ -84,7 +84,10 @@ class RequestListener:
     use_prompt: prime Whisper with the vocabulary (False: only correct after recognition);
     second_opinion: with a prompt, also decode without it and keep that reading when it names only things of
     the home (a primed recogniser can echo the prompt's names instead of what was said: "Put the black on the
-    black cabinet" for "put the lemon on the black cabinet"), else the primed reading.
+    black cabinet" for "put the lemon on the black cabinet"), else the primed reading;
+    hotwords: also decode with the home's names as hotwords; rescore: Whisper's likelihood chooses between
+    readings naming different home things and replaces misheard names (`_rescore_names`, `name_bonus`,
+    at most `rescore_names` names spelt like the heard phrase).
     """
 
     def __init__(self, transcriber: Transcriber | None, vocabulary: HomeVocabulary | None = None, encoder=None,
