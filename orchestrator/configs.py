@@ -28,7 +28,8 @@ class RobotOptions:
     """Which robot to drive and how to reach it."""
 
     kind: str = RobotKind.SIM.value
-    """A RobotKind value."""
+    """Which robot carries the task out: sim, or stretch (a robot server, real or `ovmm robot-server --backend
+    sim`); a RobotKind value."""
     scene: str | None = None
     """Scene file for --robot sim (the scene the map was scanned in)."""
     sim_backend: str = "mujoco"
@@ -38,7 +39,9 @@ class RobotOptions:
     faults: str | None = None
     """A fault file (robots.faults, `--faults FILE.json`) for the simulated robot; None: no faults."""
     host: str = "127.0.0.1"
+    """Host of `ovmm robot-server` for --robot stretch."""
     port: int = 5555
+    """Port of `ovmm robot-server` (1-65535)."""
     key_file: str | None = None
     """Robot key file (default $OVMM_ROBOT_KEY_FILE, else ~/.ovmm/robot.key; `ovmm robot-server --new-key`)."""
     insecure_loopback: bool = False

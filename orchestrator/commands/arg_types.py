@@ -26,3 +26,9 @@ def pose_2d(text: str) -> Pose2D:
         return Pose2D.parse(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def pose_tuple(text: str) -> tuple[float, float, float]:
+    """`pose_2d` as the (x, y, theta) a config holds."""
+    p = pose_2d(text)
+    return (p.x, p.y, p.theta)

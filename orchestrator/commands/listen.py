@@ -43,7 +43,7 @@ def register(subparsers) -> None:
 
 def _robot_voice(args: argparse.Namespace):
     """A `say` function that speaks on the real robot (through the robot server), or None for local speakers."""
-    if args.robot != "stretch" or not args.map_path:
+    if args.kind != "stretch" or not args.map_path:
         return None
     from orchestrator.run_task import open_robot
 

@@ -5,35 +5,29 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core.types import Pose2D
-from orchestrator.commands.arg_types import pose_2d
+from orchestrator.commands.arg_types import pose_tuple
 from orchestrator.commands.fault_flags import add_faults_option
 from orchestrator.commands.realism_flags import add_realism_option
 from orchestrator.commands.robot_flags import add_insecure_option, add_key_file_option, port_number
+from orchestrator.config_options import Option, add_config_options, config_from_args
 from orchestrator.configs import ROBOT_KINDS, RobotOptions
+from orchestrator.localized_robot import LOCALIZE_CHOICES
 
 EXAMPLE = 'ovmm run "put the white coffee mug on the blue sofa" --map home.npz --robot sim --scene scene.json'
 
 
 def add_robot_arguments(p: argparse.ArgumentParser) -> None:
-    """Robot selection flags shared by `ovmm run` and `ovmm listen`."""
+    """Robot selection flags shared by `ovmm run` and `ovmm listen` (RobotOptions' fields)."""
     d = RobotOptions()
-    p.add_argument("--robot", choices=ROBOT_KINDS, default=d.kind,
-                   help=f"which robot carries the task out (default {d.kind}; stretch: a robot server, real or "
-                        "`ovmm robot-server --backend sim`)")
-    p.add_argument("--scene", default=d.scene, help="scene.json for --robot sim (the scene the map was scanned in)")
+    add_config_options(p, RobotOptions, {
+        "kind": Option(flag="--robot", choices=ROBOT_KINDS), "host": Option(flag="--robot-host"),
+        "port": Option(flag="--robot-port", type=port_number), "localize": Option(choices=LOCALIZE_CHOICES),
+        "map_registration": Option(type=pose_tuple, metavar="X,Y,THETA"),
+    }, only={"kind", "scene", "host", "port", "localize", "map_registration"})
     add_realism_option(p, d.realism)
     add_faults_option(p)
-    p.add_argument("--robot-host", default=d.host, help="host of `ovmm robot-server` for --robot stretch")
-    p.add_argument("--robot-port", type=port_number, default=d.port, help="port of `ovmm robot-server` (1-65535)")
     add_key_file_option(p)
     add_insecure_option(p)
-    p.add_argument("--localize", choices=("auto", "on", "off"), default=d.localize,
-                   help="find the robot in the map (lidar scan matching, else a head-camera sweep) before it moves "
-                        "and track it while it drives; auto: for a Stretch and a drifting simulated robot "
-                        f"(default {d.localize})")
-    p.add_argument("--map-registration", type=pose_2d, default=None, metavar="X,Y,THETA",
-                   help="the robot's reported frame in the map: track from this instead of relocalising")
 
 
 def add_threshold_argument(p: argparse.ArgumentParser) -> None:
@@ -57,15 +51,7 @@ def task_config(args: argparse.Namespace):
 
 
 def robot_options(args: argparse.Namespace) -> RobotOptions:
-    return RobotOptions(kind=args.robot, scene=args.scene, host=args.robot_host, port=args.robot_port,
-                        key_file=args.key_file, insecure_loopback=args.insecure_loopback,
-                        realism=getattr(args, "realism", RobotOptions.realism),
-                        faults=getattr(args, "faults", None), localize=getattr(args, "localize", RobotOptions.localize),
-                        map_registration=_registration(getattr(args, "map_registration", None)))
-
-
-def _registration(pose: Pose2D | None) -> tuple[float, float, float] | None:
-    return None if pose is None else (pose.x, pose.y, pose.theta)
+    return config_from_args(RobotOptions, args)
 
 
 def register(subparsers) -> None:

@@ -84,3 +84,15 @@ def test_scan_perception_map_and_robot_options_come_from_their_configs():
     assert _perception_config(args) == replace(PerceptionConfig(), pipeline="owl-sam", vocabulary=("mug", "kitchen table"))
     assert _map_config(args) == VoxelMapConfig(voxel_size_m=0.1, max_depth_m=3.0)
     assert config_from_args(RobotScanConfig, args).num_pans == 4
+
+
+def test_run_robot_options_come_from_robot_options():
+    from orchestrator.commands.run import robot_options
+    from orchestrator.configs import RobotOptions
+
+    parser = build_parser()
+    assert robot_options(parser.parse_args(["run", "--map", "m.npz", "put the mug on the table"])) == RobotOptions()
+    args = parser.parse_args(["run", "--map", "m.npz", "--robot", "stretch", "--robot-host", "stretch.local",
+                              "--robot-port", "6000", "--localize", "on", "--map-registration", "1,2,0.5", "go"])
+    assert robot_options(args) == RobotOptions(kind="stretch", host="stretch.local", port=6000, localize="on",
+                                               map_registration=(1.0, 2.0, 0.5))
