@@ -32,7 +32,11 @@ def scene_descriptions(scene: str | None) -> tuple[object | None, dict[int, str]
     return spec, spec.instance_descriptions()
 
 
-def map_perception(voxel_map: VoxelMap, descriptions: dict[int, str] | None, device: str = "cpu",
+RUN_DEVICE = "cpu"
+"""Where `ovmm run` / `listen` run the map's perception pipeline by default (cpu, cuda or auto)."""
+
+
+def map_perception(voxel_map: VoxelMap, descriptions: dict[int, str] | None, device: str = RUN_DEVICE,
                    labels: dict[int, str] | None = None):
     """The map's recorded perception pipeline, rebuilt (ground truth needs the scene's descriptions)."""
     from perception.composite import build_perception
@@ -63,7 +67,7 @@ def load_task_map(map_file: str | Path, options: RobotOptions, spec=None) -> Vox
 
 
 def run_request(text: str, map_path: str | Path, options: RobotOptions, config: TaskConfig | None = None,
-                log_path: str | Path | None = None, device: str = "cpu",
+                log_path: str | Path | None = None, device: str = RUN_DEVICE,
                 save_map: str | Path | None = None) -> TaskReport:
     """Parse `text`, load the map, connect to the robot and carry the task out; write the run log if asked.
 

@@ -67,7 +67,9 @@ def register(subparsers) -> None:
     p.add_argument("--save-map", metavar="OUT.npz",
                    help="write the map as the robot left it (updated from what it saw while working, with the run in "
                         "its history) here")
-    p.add_argument("--device", default="cpu", help="perception device (cpu, cuda, auto)")
+    from orchestrator.run_task import RUN_DEVICE
+
+    p.add_argument("--device", default=RUN_DEVICE, help=f"perception device: cpu, cuda or auto (default {RUN_DEVICE})")
     p.set_defaults(func=run)
 
 

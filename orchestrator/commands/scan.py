@@ -21,7 +21,7 @@ from mapping.voxel_map import VoxelMapConfig
 from orchestrator.commands.realism_flags import add_realism_option
 from orchestrator.commands.robot_flags import add_insecure_option, add_key_file_option, port_number
 from orchestrator.config_options import Option, add_config_options, config_from_args
-from orchestrator.configs import parse_camera_size
+from orchestrator.configs import RobotOptions, parse_camera_size
 from orchestrator.exploration import ExplorationConfig
 from orchestrator.localized_robot import LOCALIZE_CHOICES
 from orchestrator.scanning import RobotScanConfig, SimScanDefaults
@@ -87,7 +87,8 @@ def register(subparsers) -> None:
     g.add_argument("--camera", default=None, metavar="WxH", help="simulated camera resolution (default 640x480)")
     g = p.add_argument_group("robot (a Stretch running `ovmm robot-server`)")
     g.add_argument("--robot", metavar="HOST", help="scan with the robot at HOST instead of a capture")
-    g.add_argument("--robot-port", type=port_number, default=5555, help="robot-server port (default 5555)")
+    g.add_argument("--robot-port", type=port_number, default=RobotOptions.port,
+                   help=f"robot-server port (default {RobotOptions.port})")
     add_key_file_option(g)
     add_insecure_option(g)
     g.add_argument("--stops", default=None, metavar="X,Y[,T];...",
