@@ -44,6 +44,7 @@ from orchestrator.exploration import (  # noqa: E402
 )
 from orchestrator.scanning import scan_sim_scene, sim_perception_config, with_camera  # noqa: E402
 from sim.backends import make_world  # noqa: E402
+from sim.realism import load_realism  # noqa: E402
 from sim.scene.generator import generate_scene  # noqa: E402
 from sim.scene.walkthrough import ScanRouteConfig, scan_route  # noqa: E402
 
@@ -72,7 +73,7 @@ def _first_reaching(curve: list[list[float]], share: float, column: int) -> floa
     return None
 
 
-def run_route(spec, scene_dir: Path, pcfg, size, floor_xy) -> dict:
+def run_route(spec, scene_dir: Path, pcfg, size, floor_xy, realism=None) -> dict:
     world = make_world(spec, with_camera(None, *size), base_dir=scene_dir)
     counts: dict[int, int] = {}
     curve: list[list[float]] = []
@@ -100,7 +101,7 @@ def run_route(spec, scene_dir: Path, pcfg, size, floor_xy) -> dict:
 
         scanning.new_map = new_map
         try:
-            res = scan_sim_scene(spec, pcfg, world=world, on_frame=on_frame)
+            res = scan_sim_scene(spec, pcfg, world=world, on_frame=on_frame, realism=realism)
         finally:
             scanning.new_map = real_new_map
         wall = time.perf_counter() - t0
@@ -118,7 +119,7 @@ def run_route(spec, scene_dir: Path, pcfg, size, floor_xy) -> dict:
     return out
 
 
-def run_explore(spec, scene_dir: Path, pcfg, size, floor_xy, config: ExplorationConfig) -> dict:
+def run_explore(spec, scene_dir: Path, pcfg, size, floor_xy, config: ExplorationConfig, realism=None) -> dict:
     world = make_world(spec, with_camera(None, *size), base_dir=scene_dir)
     curve: list[list[float]] = []
     seen: dict = {"occ": None}
@@ -131,7 +132,7 @@ def run_explore(spec, scene_dir: Path, pcfg, size, floor_xy, config: Exploration
                           floor_coverage(p.occupancy, floor_xy)])
 
     try:
-        res = explore_sim_scene(spec, pcfg, config=config, world=world, on_progress=on_progress)
+        res = explore_sim_scene(spec, pcfg, config=config, world=world, on_progress=on_progress, realism=realism)
         wall = time.perf_counter() - t0
         rep = res.report
         out = {"path_length_m": round(rep.path_length_m, 2), "frames": rep.frames, "looks": rep.looks,
@@ -171,8 +172,12 @@ def main() -> None:
     ap.add_argument("--skip-route", action="store_true", help="exploration only")
     ap.add_argument("--travel-exponent", type=float, default=ExplorationConfig().travel_exponent,
                     help="ExplorationConfig.travel_exponent (frontier ranking)")
+    ap.add_argument("--realism", default="oracle",
+                    help="realism profile of the simulated robot for both scans: oracle, realistic or a JSON file "
+                         "(realistic: drifting odometry corrected by localisation, depth noise, detector faults)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
+    realism = load_realism(args.realism)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
     size = (args.width, args.height)
     pcfg = sim_perception_config(*size)
@@ -189,9 +194,9 @@ def main() -> None:
             floor_xy, cell_m2 = true_reachable_floor(spec)
             row = {"seed": seed, "rooms": len(spec.rooms), "objects": len(spec.objects),
                    "reachable_floor_m2": round(len(floor_xy) * cell_m2, 2)}
-            row["explore"] = run_explore(spec, scene_dir, pcfg, size, floor_xy, cfg)
+            row["explore"] = run_explore(spec, scene_dir, pcfg, size, floor_xy, cfg, realism)
             if not args.skip_route:
-                row["route"] = run_route(spec, scene_dir, pcfg, size, floor_xy)
+                row["route"] = run_route(spec, scene_dir, pcfg, size, floor_xy, realism)
                 e, r = row["explore"], row["route"]
                 row["path_ratio"] = round(e["path_length_m"] / max(r["path_length_m"], 1e-9), 3)
                 row["sim_time_ratio"] = round(e["sim_time_s"] / max(r["sim_time_s"], 1e-9), 3)
@@ -223,7 +228,7 @@ def main() -> None:
     if not args.skip_route:
         met["path_ratio"] = summary["max_path_ratio"] <= targets["path_ratio"]
         met["time_ratio"] = max(summary["max_sim_time_ratio"], summary["max_wall_time_ratio"]) <= targets["time_ratio"]
-    print(json.dumps({"seeds": args.seeds, "camera": list(size), "targets": targets, "targets_met": met,
+    print(json.dumps({"seeds": args.seeds, "camera": list(size), "realism": args.realism, "targets": targets, "targets_met": met,
                       "summary": summary, "per_apartment": rows, "seconds": round(time.perf_counter() - t0, 1)}))
 
 
