@@ -3,7 +3,7 @@
 For each apartment (generated with sim.scene.generator from the given seeds), in a fresh simulated world each
 time, with ground-truth perception at a small camera (320x240 by default):
 - the ground-truth route (orchestrator.scanning.scan_sim_scene along sim.scene.walkthrough.scan_route), and
-- frontier exploration from the robot start (orchestrator.exploration.explore_sim_scene),
+- frontier exploration from the robot start (orchestrator.exploration_sim.explore_sim_scene),
 each measured for: coverage of the true reachable floor (the share of the ground-truth free cells for the
 base's centre, start component, that the map's occupancy grid saw free) and of the objects (seen in >= 3
 frames); path length (exploration: driven; route: the route's straight legs); frames; wall-clock and
@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mapping.evaluation import evaluate_queries  # noqa: E402
 from mapping.query import QueryConfig  # noqa: E402
 from navigation.occupancy import occupancy_from_obstacle_grid  # noqa: E402
-from orchestrator.exploration import (  # noqa: E402
-    ExplorationConfig,
+from orchestrator.exploration import ExplorationConfig  # noqa: E402
+from orchestrator.exploration_sim import (  # noqa: E402
     explore_sim_scene,
     floor_coverage,
     sim_coverage,

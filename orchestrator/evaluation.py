@@ -175,7 +175,7 @@ def prepare_scene(seed: int, config: EvalConfig, perception_config: PerceptionCo
                                 realism=scan_realism, localize=config.localize)
     else:
         from core.io import write_json_atomic
-        from orchestrator.exploration import explore_sim_scene
+        from orchestrator.exploration_sim import explore_sim_scene
 
         if on_scan_start is not None:
             on_scan_start(None)  # an exploration does not know its frame count in advance

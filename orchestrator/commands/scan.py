@@ -163,7 +163,7 @@ class _ExploreProgress:
 def _explore_sim(args, pcfg, mcfg) -> int:
     from pathlib import Path
 
-    from orchestrator.exploration import explore_sim_scene
+    from orchestrator.exploration_sim import explore_sim_scene
     from orchestrator.scanning import with_camera
     from sim.config import SimConfig
     from sim.realism import load_realism
@@ -218,7 +218,8 @@ def _explore_robot(args, pcfg, mcfg) -> int:
     from pathlib import Path
 
     from orchestrator.configs import RobotKind, RobotOptions
-    from orchestrator.exploration import explore, sim_coverage
+    from orchestrator.exploration import explore
+    from orchestrator.exploration_sim import sim_coverage
     from orchestrator.localized_robot import LocalizedRobot, wants_localization
     from orchestrator.robot_factory import open_robot
     from orchestrator.run_task import scene_descriptions

@@ -15,13 +15,8 @@ import numpy as np
 import pytest
 
 from orchestrator.cli import main
-from orchestrator.exploration import (
-    STOP_DONE,
-    STOP_INTERRUPTED,
-    ExplorationConfig,
-    explore_sim_scene,
-    sigint_deferred,
-)
+from orchestrator.exploration import STOP_DONE, STOP_INTERRUPTED, ExplorationConfig, sigint_deferred
+from orchestrator.exploration_sim import explore_sim_scene
 from orchestrator.scanning import sim_perception_config, with_camera
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "sim" / "data" / "example_scene.json"
@@ -118,7 +113,7 @@ class _CtrlCRobot:
 
 
 def test_ctrl_c_stops_exploring_and_keeps_a_loadable_map(tmp_path, monkeypatch):
-    import orchestrator.exploration as ex
+    import orchestrator.exploration_sim as ex
     from mapping.voxel_map import VoxelMap
 
     real_explore = ex.explore
