@@ -98,7 +98,7 @@ class RobotClient(Robot):
                  config: ClientConfig | None = None, insecure_loopback: bool = False) -> None:
         if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
             raise RobotError(f"robot port must be an integer in 1..65535, got {port!r}")
-        from robots.server import is_loopback  # noqa: PLC0415
+        from robots.server_config import is_loopback  # noqa: PLC0415
 
         if key is None and not insecure_loopback:
             key = load_key()  # the default key file; InputError saying how to make one

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import heapq
-import ipaddress
 import itertools
 import json
 import logging
@@ -31,7 +30,6 @@ import queue
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -39,99 +37,19 @@ import numpy as np
 from core.errors import OvmmError, RobotError
 from robots import motion_limits, wire
 from robots.command_args import MOTION_COMMANDS, check_args
-from robots.faults import FaultConfig, NetworkFaults
+from robots.faults import NetworkFaults
 from robots.keys import RobotKey
 from robots.protocol import MotionResult, Robot
+from robots.server_config import ServerConfig, is_loopback
+from robots.server_jobs import _Job, _Observe, _Wait
 from robots.speaker import RobotVoice
-from robots.transport import ServerTransport, SocketLimits
+from robots.transport import ServerTransport
 
 log = logging.getLogger(__name__)
 
-MAX_WATCHDOG_S = 60.0
 RESTOP_S = 0.1  # a stopped motion that is still running is stopped again this often
 CAMERA_QUEUE = 4  # observe requests waiting for the camera at most; more are answered "busy"
 FINISHED_KEPT = 16  # finished jobs whose result a resent `wait` (its first reply lost) still gets
-
-
-def check_watchdog_s(value: float) -> float:
-    """The watchdog period if it is a finite number in (0, 60] s; ValueError otherwise (nan/inf turn it off)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not 0 < value <= MAX_WATCHDOG_S:
-        raise ValueError(f"the watchdog period must be a finite number of seconds in (0, {MAX_WATCHDOG_S:g}], "
-                         f"got {value!r}")
-    return float(value)
-
-
-@dataclass
-class ServerConfig:
-    host: str = "127.0.0.1"
-    """Address to listen on (0.0.0.0 for all interfaces; a network address needs a key)."""
-    port: int = 5555
-    """TCP port, 1-65535 (0 in code: a free port, see RobotServer.port)."""
-    watchdog_s: float = 0.5
-    """Stop the robot when the client that started a motion is silent for this long (finite, 0 < S <= 60)."""
-    max_request_bytes: int = 256 << 10
-    max_clock_skew_s: float = 30.0
-    poll_s: float = 0.02
-    insecure_loopback: bool = False
-    """Serve without a key (no authentication, no encryption): only on a loopback address, for tests."""
-    motion_limits: motion_limits.MotionLimits = field(default_factory=lambda: motion_limits.MotionLimits())
-    """What one motion command may ask (robots.motion_limits); violations are refused and counted."""
-    limits: SocketLimits = field(default_factory=SocketLimits)
-    faults: FaultConfig | None = None
-    """Injected network faults (robots.faults; `--faults FILE.json`): dropped or late replies, a restart."""
-
-    def __post_init__(self) -> None:
-        self.watchdog_s = check_watchdog_s(self.watchdog_s)
-        if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 <= self.port <= 65535:
-            raise ValueError(f"port must be an integer in 1..65535 (0: any free port), got {self.port!r}")
-        for name in ("max_clock_skew_s", "poll_s"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                raise ValueError(f"{name} must be a finite positive number, got {v!r}")
-        if self.max_request_bytes < 1024 or self.limits.max_connections < 1:
-            raise ValueError("max_request_bytes must be at least 1024 and max_connections at least 1")
-
-
-def is_loopback(host: str) -> bool:
-    if host in ("localhost", "ip6-localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-class _Job:
-    def __init__(self, job_id: int, cmd: str, owner: bytes) -> None:
-        self.id = job_id
-        self.cmd = cmd
-        self.owner = owner  # routing id of the connection that started it
-        self.fed_at = time.monotonic()  # last accepted heartbeat from the owner
-        self.done = threading.Event()
-        self.result: MotionResult | None = None
-        self.error: str | None = None
-        self.stopped_by: str | None = None
-        self.stop_sent_at = 0.0  # when robot.stop() was last called for it
-
-
-class _Wait:
-    """A `wait` for a running job, answered by the network thread when the job ends or at `due`."""
-
-    __slots__ = ("nonce", "job", "peer", "due", "envelope")
-
-    def __init__(self, nonce: str, job: _Job, peer: bytes, due: float) -> None:
-        self.nonce, self.job, self.peer, self.due = nonce, job, peer, due
-        self.envelope: list[bytes] = []
-
-
-class _Observe:
-    """An observe request handed to the camera thread."""
-
-    __slots__ = ("nonce",)
-
-    def __init__(self, nonce: str) -> None:
-        self.nonce = nonce
 
 
 class RobotServer:

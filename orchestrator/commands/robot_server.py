@@ -25,7 +25,8 @@ from robots.faults import load_faults
 from robots.keys import DEFAULT_KEY_FILE, KEY_FILE_ENV, load_key, write_new_key
 from robots.motion_limits import MotionLimits
 from robots.rplidar_scanner import RPLidarConfig
-from robots.server import RobotServer, ServerConfig, check_watchdog_s, is_loopback
+from robots.server import RobotServer
+from robots.server_config import ServerConfig, check_watchdog_s, is_loopback
 from robots.stretch_body_config import StretchBodyConfig
 
 log = logging.getLogger(__name__)
