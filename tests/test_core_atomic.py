@@ -14,14 +14,19 @@ from core.io import atomic_path, remove_stale_temps, write_text_atomic
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _killed_writer(target: Path) -> None:
+def _writer(target: Path) -> subprocess.Popen:
+    """Another process in the middle of an atomic write of `target` (its temp written, not yet renamed)."""
     code = (f"import sys, time; sys.path.insert(0, {str(REPO)!r})\n"
             "from core.io import atomic_path\n"
             f"with atomic_path({str(target)!r}) as tmp:\n"
             "    tmp.write_bytes(b'partial')\n"
             "    print('writing', flush=True)\n"
             "    time.sleep(60)\n")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+
+
+def _killed_writer(target: Path) -> None:
+    proc = _writer(target)
     try:
         assert proc.stdout.readline().strip() == "writing"
     finally:
@@ -60,13 +65,7 @@ def test_a_live_writers_temp_stays_until_it_is_killed(tmp_path):
     """A concurrent write of the same file in another process keeps its temp; once that process is killed,
     the next write removes it."""
     target = tmp_path / "home.npz"
-    code = (f"import sys, time; sys.path.insert(0, {str(REPO)!r})\n"
-            "from core.io import atomic_path\n"
-            f"with atomic_path({str(target)!r}) as tmp:\n"
-            "    tmp.write_bytes(b'partial')\n"
-            "    print('writing', flush=True)\n"
-            "    time.sleep(60)\n")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    proc = _writer(target)
     try:
         assert proc.stdout.readline().strip() == "writing"
         write_text_atomic(target, "mine")
