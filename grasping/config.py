@@ -28,6 +28,8 @@ class ObjectPointsConfig:
     min_points: int = 20  # fewer cleaned points than this: the object was not seen
     scene_radius_m: float = 0.45  # scene points kept around the object (collisions, support surface)
     scene_voxel_m: float = 0.01
+    fuse_voxel_m: float = 0.015  # several frames: points agree when they share this voxel or a neighbour
+    fuse_min_share: float = 0.5  # ...in at least this share of the frames (rounded up; two at least)
 
 
 @dataclass(frozen=True)
@@ -70,8 +72,10 @@ class GraspConfig:
     support_clearance_m: float = 0.002  # fingertips (with the collision margin) stay this far above the support
     approach_backoff_m: float = 0.10  # pre-grasp distance along the approach (also the swept volume)
     pregrasp_clearance_m: float = 0.02  # a top-down pre-grasp's fingertips clear the object's top by this
+    short_pregrasp_extra_m: float = 0.005  # a short top-down pre-grasp (no room above) clears that by this more
     top_angles: int = 8  # closing-axis angles sampled for top-down grasps over [0, pi) (+ the minor axis)
     top_depths_m: tuple[float, ...] = (0.02, 0.04, 0.065)  # fingertip depth below the object's top
+    top_depth_fractions: tuple[float, ...] = (0.55, 0.85)  # ...and at these fractions of its height
     side_headings: int = 7  # side-grasp approach headings around the straight-arm direction
     side_heading_spread_rad: float = 0.45  # +- spread of side-grasp headings (wrist yaw needed)
     side_heights: tuple[float, ...] = (0.35, 0.5, 0.65)  # fractions of the object's height
@@ -131,6 +135,13 @@ class PlaceConfig:
     gripper_margin_m: float = 0.01  # the open gripper and arm keep this far from scene points at release
     robot_exclusion_m: float = 0.35  # points this close to the base centre (the robot, the held object) are
     # left out of the gripper check
+    max_free_spots: int = 6
+    """Free spots an unreachable receptacle reports (nearest to the base first) for re-parking."""
+    spot_spacing_m: float = 0.15
+    """...at least this far apart."""
+    map_above_m: float = 0.06
+    """Map voxels this far above a support surface (and below the gripper's top) join the place's gripper
+    and arm check; lower ones are the surface itself (the map's voxels are coarser than the camera's points)."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +156,9 @@ class PickConfig:
     looks: int = 3
     """Head-camera frames taken before an object counts as not in view: a detector misses an object it can
     see in some frames (a quarter of them for OWL-ViT-class detectors, docs/realism.md)."""
+    fuse_frames: int = 3
+    """Frames of the object whose masked points are fused once it is seen (grasping.object_points.
+    fused_object_cloud: points most of them agree on); 1: the first frame that shows it."""
     grasps_per_perception: int = 2  # grasps tried before re-perceiving
     base_shifts_m: tuple[float, ...] = (0.07, -0.07)  # base shifts along the heading in the retry ladder
     max_attempts: int = 5

@@ -32,7 +32,7 @@ from core.types import Pose2D, RGBDFrame
 from grasping.config import PickConfig
 from grasping.kinematics import ArmSolution
 from grasping.motion import MotionFailed, clear_view, move_joints_safely, retract
-from grasping.object_points import ObjectCloud, ObjectNotSeenError, object_cloud
+from grasping.object_points import ObjectCloud, ObjectNotSeenError, fused_object_cloud, object_cloud
 from grasping.place import HeldObject, NoPlaceError, PlaceTarget, choose_place
 from grasping.planner import Grasp, plan_grasps
 from grasping.proposals import ObjectShape
@@ -67,6 +67,8 @@ class PlaceResult:
     log: list[str] = field(default_factory=list)
     free_spot: np.ndarray | None = None
     """When no spot was reachable: a free spot seen on the receptacle (world xyz) to drive closer to."""
+    free_spots: np.ndarray | None = None
+    """...and (K, 3) several of them, nearest to the base first (`free_spot` is the first)."""
     seen: bool = True
     """False when the receptacle was not found in the head camera's view (nothing was tried)."""
 
@@ -92,20 +94,30 @@ def perceive(robot: Robot, provider: MaskProvider, name: str, look_at: np.ndarra
         clear_view(robot, float(look_at[2]), steps if steps is not None else [])
         robot.set_head(*head_look_at(robot.get_base_pose(), look_at))
     seen: tuple[ObjectCloud, RGBDFrame] | None = None
+    near = None if look_at is None else np.asarray(look_at, dtype=float)
     for step in range(2 if recentre else 1):
-        for _ in range(max(1, config.looks)):
+        views: list[tuple[RGBDFrame, np.ndarray]] = []
+        frames = 0
+        # Up to `looks` frames until one shows the object, then until `fuse_frames` do: the object's points
+        # are where most of them agree (a detector's per-frame errors, the camera's per-frame depth noise).
+        while frames < max(1, config.looks) + (len(views) > 0) * (config.fuse_frames - 1) \
+                and len(views) < max(1, config.fuse_frames):
             frame = robot.observe().frame
+            frames += 1
             masks = [(m, s) for m, s in provider(frame) if s >= config.min_mask_score and np.any(m)]
             if masks:
-                break
-        if not masks:
+                views.append((frame, max(masks, key=lambda ms: ms[1])[0]))
+        if not views:
             if seen is not None:  # seen before re-centring: keep that view
                 return seen
             raise ObjectNotSeenError(f"{name} is not in the head camera's view (no mask scored "
                                      f">= {config.min_mask_score} in {max(1, config.looks)} frames)")
-        mask = max(masks, key=lambda ms: ms[1])[0]
-        cloud = object_cloud(frame, mask, config.points, name=name)
+        if len(views) == 1:
+            cloud, frame = object_cloud(views[0][0], views[0][1], config.points, name=name), views[0][0]
+        else:
+            cloud, frame = fused_object_cloud(views, config.points, name=name, near=near)
         seen = (cloud, frame)
+        near = cloud.centroid.astype(float)
         if step == 0 and recentre:
             robot.set_head(*head_look_at(robot.get_base_pose(), cloud.centroid))
     return seen
@@ -328,11 +340,14 @@ def pick(robot: Robot, target: str | MaskProvider, config: PickConfig | None = N
 
 def place(robot: Robot, receptacle: str | MaskProvider | np.ndarray, held: HeldObject,
           config: PickConfig | None = None, segment: SegmentFn | None = None,
-          look_at: np.ndarray | None = None, placed_object: str | MaskProvider | None = None) -> PlaceResult:
+          look_at: np.ndarray | None = None, placed_object: str | MaskProvider | None = None,
+          obstacles: np.ndarray | None = None) -> PlaceResult:
     """Put the held object on the receptacle (a phrase for `segment`, a mask provider, or world points).
 
     With `placed_object` (the object's phrase or mask provider) the result is verified by looking: the
-    object's lowest points must lie on the chosen support surface after release.
+    object's lowest points must lie on the chosen support surface after release. `obstacles` (world points,
+    e.g. the map's occupied voxels) join the check that the gripper and arm clear the scene above the spot
+    (grasping.place.choose_place: a shelf board the head camera does not see from where it looks).
     """
     config = config or PickConfig()
     result = PlaceResult(False)
@@ -352,9 +367,9 @@ def place(robot: Robot, receptacle: str | MaskProvider | np.ndarray, held: HeldO
     result.attempts = 1
     try:
         target = choose_place(points, base, held, scene, config.place, config.ik, name=name,
-                              gripper=config.grasp.gripper)
+                              gripper=config.grasp.gripper, above_points=obstacles)
     except NoPlaceError as e:
-        result.reason, result.free_spot = str(e), e.free_spot
+        result.reason, result.free_spot, result.free_spots = str(e), e.free_spot, e.free_spots
         result.log.append(result.reason)
         return result
     result.target = target

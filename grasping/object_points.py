@@ -5,6 +5,13 @@ cleaned of statistical outliers (open3d) and reduced to the largest DBSCAN clust
 table or the wall behind ends up in small clusters; a thin-walled bowl seen from above may split into its
 near and far walls, so clusters at least `cluster_keep_ratio` of the largest are kept). The scene points around the object (every other
 valid depth pixel within a radius) are kept for collision checks and the support surface.
+
+Several frames of a still robot (`fused_object_cloud`): a detector errs per frame — a missed frame, another
+object's mask given the target's label, a spurious patch carrying it, a mask shifted or grown onto the
+table — and a stereo camera's depth is noisy per frame. Points are kept where the masks of a majority of
+the frames agree (a 1.5 cm voxel, with its neighbours, holds points of at least `fuse_min_share` of the
+frames), then cleaned together (the voxel mean averages the depth noise). Without such agreement the single
+frame nearest the expected position is used.
 """
 
 from __future__ import annotations
@@ -75,14 +82,8 @@ def clean_points(xyz: np.ndarray, config: ObjectPointsConfig | None = None) -> n
     return pts[np.isin(labels, keep)]
 
 
-def object_cloud(
-    frame: RGBDFrame, mask: np.ndarray, config: ObjectPointsConfig | None = None, name: str = "object"
-) -> ObjectCloud:
-    """The cleaned object points and the scene points around them.
-
-    Raises ObjectNotSeenError when the mask holds fewer than `config.min_points` valid points after cleaning.
-    """
-    config = config or ObjectPointsConfig()
+def _mask_points(frame: RGBDFrame, mask: np.ndarray, config: ObjectPointsConfig, name: str) -> np.ndarray:
+    """The raw world points of the mask's valid depth pixels (eroded by `mask_erode_px` where it is big)."""
     mask = np.asarray(mask, dtype=bool)
     if mask.shape != frame.depth_m.shape:
         raise ObjectNotSeenError(f"the mask for {name} is {mask.shape}, the depth image is {frame.depth_m.shape}")
@@ -92,12 +93,95 @@ def object_cloud(
         core_mask = eroded if eroded.sum() >= config.min_points else mask
     xyz, _ = backproject(frame.depth_m, frame.intrinsics, frame.T_world_cam, core_mask,
                          config.min_depth_m, config.max_depth_m)
-    pts = clean_points(xyz, config)
+    return xyz
+
+
+def _not_seen(name: str, n: int, config: ObjectPointsConfig) -> ObjectNotSeenError:
+    return ObjectNotSeenError(
+        f"{name}: only {n} valid depth points in its mask (need {config.min_points}); "
+        "it is too far, too small or hidden from the head camera"
+    )
+
+
+def object_cloud(
+    frame: RGBDFrame, mask: np.ndarray, config: ObjectPointsConfig | None = None, name: str = "object"
+) -> ObjectCloud:
+    """The cleaned object points and the scene points around them.
+
+    Raises ObjectNotSeenError when the mask holds fewer than `config.min_points` valid points after cleaning.
+    """
+    config = config or ObjectPointsConfig()
+    pts = clean_points(_mask_points(frame, mask, config, name), config)
     if len(pts) < config.min_points:
-        raise ObjectNotSeenError(
-            f"{name}: only {len(pts)} valid depth points in its mask (need {config.min_points}); "
-            "it is too far, too small or hidden from the head camera"
-        )
+        raise _not_seen(name, len(pts), config)
+    return ObjectCloud(points=pts, scene=_scene_around(frame, mask, pts, config, name))
+
+
+_NEIGHBOURS = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)], np.int64)
+
+
+def _voxel_codes(keys: np.ndarray) -> np.ndarray:
+    """One int64 per voxel key (each axis offset into 21 bits: +-1 million voxels)."""
+    k = keys + (1 << 20)
+    return (k[:, 0] << 42) | (k[:, 1] << 21) | k[:, 2]
+
+
+def agreeing_points(clouds: list[np.ndarray], voxel_m: float, min_share: float) -> np.ndarray:
+    """The points (of all clouds) whose voxel or one of its 26 neighbours holds points of at least
+    `min_share` of the clouds, and of two at least (its own included), concatenated; all points when there
+    is only one cloud."""
+    clouds = [np.asarray(c, np.float32).reshape(-1, 3) for c in clouds]
+    if len(clouds) <= 1:
+        return clouds[0] if clouds else np.zeros((0, 3), np.float32)
+    need = max(2, int(np.ceil(min_share * len(clouds) - 1e-9)))
+    keys = [np.floor(c / voxel_m).astype(np.int64) for c in clouds]
+    near = [np.unique(_voxel_codes((k[:, None, :] + _NEIGHBOURS[None]).reshape(-1, 3))) for k in keys]
+    kept = []
+    for c, k in zip(clouds, keys, strict=True):
+        codes = _voxel_codes(k)
+        votes = sum(np.isin(codes, n, assume_unique=False).astype(np.int32) for n in near)
+        kept.append(c[votes >= need])
+    return np.concatenate(kept)
+
+
+def fused_object_cloud(views: list[tuple[RGBDFrame, np.ndarray]], config: ObjectPointsConfig | None = None,
+                       name: str = "object", near: np.ndarray | None = None) -> tuple[ObjectCloud, RGBDFrame]:
+    """The object's points from several (frame, mask) views of a still camera, and the frame whose scene
+    points came with it: the points on which a majority of the views agree (`agreeing_points`), cleaned
+    together; where they do not agree (too few points), the single view whose cleaned points lie nearest
+    `near` (the expected position; the largest without it).
+
+    Raises ObjectNotSeenError when no view gives `config.min_points` cleaned points.
+    """
+    config = config or ObjectPointsConfig()
+    if not views:
+        raise _not_seen(name, 0, config)
+    raw = [voxel_down(_mask_points(f, m, config, name), config.voxel_m) for f, m in views]
+    frame = views[0][0]
+    if len(views) > 1:
+        pts = clean_points(agreeing_points(raw, config.fuse_voxel_m, config.fuse_min_share), config)
+        if len(pts) >= config.min_points:
+            # The scene leaves out the pixels most masks give the object (the camera is still).
+            masks = [np.asarray(m, bool) for _, m in views if np.shape(m) == frame.depth_m.shape]
+            need = max(2, int(np.ceil(config.fuse_min_share * len(masks) - 1e-9)))
+            mask = np.sum(masks, axis=0) >= min(need, len(masks))
+            return ObjectCloud(points=pts, scene=_scene_around(frame, mask, pts, config, name)), frame
+    singles = [(clean_points(r, config), f, m) for r, (f, m) in zip(raw, views, strict=True)]
+    singles = [s for s in singles if len(s[0]) >= config.min_points]
+    if not singles:
+        raise _not_seen(name, max((len(r) for r in raw), default=0), config)
+    if near is not None:
+        target = np.asarray(near, np.float64).reshape(3)
+        pts, frame, mask = min(singles, key=lambda s: float(np.linalg.norm(np.median(s[0], axis=0) - target)))
+    else:
+        pts, frame, mask = max(singles, key=lambda s: len(s[0]))
+    return ObjectCloud(points=pts, scene=_scene_around(frame, mask, pts, config, name)), frame
+
+
+def _scene_around(frame: RGBDFrame, mask: np.ndarray, pts: np.ndarray, config: ObjectPointsConfig,
+                  name: str) -> np.ndarray:
+    """Every valid depth pixel outside the (dilated) mask within `scene_radius_m` of the object's box."""
+    mask = np.asarray(mask, dtype=bool)
     # Scene: every other valid pixel (the full mask is excluded so silhouette pixels are not obstacles).
     others = ndimage.binary_dilation(mask, iterations=2)
     sxyz, _ = backproject(frame.depth_m, frame.intrinsics, frame.T_world_cam, ~others,
@@ -108,7 +192,7 @@ def object_cloud(
     near = np.linalg.norm(sxyz - centre, axis=1) <= r
     scene = voxel_down(sxyz[near], config.scene_voxel_m)
     log.debug("%s: %d object points, %d scene points", name, len(pts), len(scene))
-    return ObjectCloud(points=pts, scene=scene)
+    return scene
 
 
 def cloud_from_points(points: np.ndarray, scene: np.ndarray | None = None,

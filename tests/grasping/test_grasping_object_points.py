@@ -1,4 +1,5 @@
-"""Object points from a ray-cast RGB-D frame and a mask with bleed, a stray blob and flying pixels."""
+"""Object points from a ray-cast RGB-D frame and a mask with bleed, a stray blob and flying pixels; fused
+over several frames whose masks carry a detector's per-frame errors (a spurious patch, a missed frame)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import trimesh
 
 from core.geometry import make_T
 from core.types import CameraIntrinsics, RGBDFrame
-from grasping.object_points import ObjectNotSeenError, object_cloud
+from grasping.object_points import ObjectNotSeenError, fused_object_cloud, object_cloud
 
 BOX_LO = np.array([0.95, -0.04, 0.75])
 BOX_HI = np.array([1.05, 0.04, 0.87])
@@ -80,3 +81,47 @@ def test_empty_mask_raises_object_not_seen(frame_and_ids):
     mask[0, 0] = True
     with pytest.raises(ObjectNotSeenError, match="mug: only 0 valid depth points"):
         object_cloud(frame, mask, name="mug")
+
+
+def _noisy(frame: RGBDFrame, seed: int) -> RGBDFrame:
+    """The frame with D435-like per-frame depth noise (about 4 mm at 1 m)."""
+    rng = np.random.default_rng(seed)
+    d = frame.depth_m
+    depth = np.where(d > 0, d + rng.standard_normal(d.shape) * 0.0036 * d * d, 0).astype(np.float32)
+    return RGBDFrame(frame.rgb, depth, frame.intrinsics, frame.T_world_cam, instance_ids=frame.instance_ids)
+
+
+def _table_patch(ids: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
+    patch = np.zeros_like(ids, dtype=bool)
+    patch[rows, cols] = True
+    return patch & (ids == 0)
+
+
+def test_fused_frames_drop_a_spurious_patch_one_frame_gave_the_target(frame_and_ids):
+    frame, ids = frame_and_ids
+    box = ids == 1
+    # Frame 0: a detector's false positive, a patch of table bigger than the box, carries the box's label.
+    spurious = _table_patch(ids, slice(85, 115), slice(10, 60))
+    assert spurious.sum() > box.sum()
+    views = [(_noisy(frame, 0), box | spurious), (_noisy(frame, 1), box), (_noisy(frame, 2), box)]
+    single = object_cloud(*views[0], name="box").points
+    assert np.any(np.any((single < BOX_LO - 0.05) | (single > BOX_HI + 0.05), axis=1))  # one frame: wrong
+    cloud, used = fused_object_cloud(views, name="box")
+    pts = cloud.points
+    assert len(pts) >= 50 and used is views[0][0]
+    assert np.all(pts >= BOX_LO - 0.015) and np.all(pts <= BOX_HI + 0.015)
+    # The table where the patch was is scene, not object (the majority of masks leaves it out).
+    assert np.sum(np.abs(cloud.scene[:, 2] - 0.75) < 0.015) > 50
+
+
+def test_fused_frames_without_agreement_take_the_view_nearest_the_expected_position(frame_and_ids):
+    frame, ids = frame_and_ids
+    box = ids == 1
+    # The box is missed in one frame, where a patch of table carries its label instead: nothing agrees.
+    spurious = _table_patch(ids, slice(85, 115), slice(10, 60))
+    views = [(_noisy(frame, 3), spurious), (_noisy(frame, 4), box)]
+    cloud, used = fused_object_cloud(views, name="box", near=(BOX_LO + BOX_HI) / 2)
+    assert used is views[1][0]
+    assert np.all(cloud.points >= BOX_LO - 0.015) and np.all(cloud.points <= BOX_HI + 0.015)
+    with pytest.raises(ObjectNotSeenError, match="box: only 0 valid depth points"):
+        fused_object_cloud([], name="box")
