@@ -22,7 +22,7 @@ import open3d as o3d
 from scipy import ndimage
 
 from core.errors import OvmmError
-from core.stretch import T_world_grasp
+from core.stretch import T_base_grasp, T_world_grasp
 from core.types import JointState, Pose2D
 from grasping.collision import arm_collides, gripper_boxes, sweep_hits
 from grasping.config import GripperModel, IKConfig, PlaceConfig
@@ -33,12 +33,15 @@ log = logging.getLogger(__name__)
 
 
 class NoPlaceError(OvmmError):
-    """No free, reachable spot on the receptacle. `free_spot`: the best free spot (3,) that the arm could
-    not reach from this base pose, if there was one (drive closer to it and try again)."""
+    """No free, reachable spot on the receptacle. `free_spots`: free spots (K, 3) that the arm could not
+    reach from this base pose, nearest to the base first and at least `PlaceConfig.spot_spacing_m` apart
+    (drive closer to one of them and try again); `free_spot`: the first of them, or None."""
 
-    def __init__(self, message: str, free_spot: np.ndarray | None = None) -> None:
+    def __init__(self, message: str, free_spots: np.ndarray | None = None) -> None:
         super().__init__(message)
-        self.free_spot = free_spot
+        spots = np.zeros((0, 3)) if free_spots is None else np.asarray(free_spots, dtype=float).reshape(-1, 3)
+        self.free_spots = spots
+        self.free_spot = spots[0].copy() if len(spots) else None
 
 
 @dataclass
@@ -65,6 +68,15 @@ class HeldObject:
     ~12 cm off the grasp centre); the place spot is where this centre goes. None: at the grasp centre."""
     height_m: float | None = None
     """The object's height (bottom to top) measured at pick time; None: unknown."""
+
+    def outline_in_base(self, joints: JointState, samples: int = 16) -> np.ndarray:
+        """(samples, 2) base-frame points around the held object's footprint (a circle of `radius_m` about
+        its centre) with the arm at `joints`: where it sticks out of the base while the robot carries it."""
+        c = np.zeros(3) if self.centre_in_grasp is None else np.asarray(self.centre_in_grasp, dtype=float)
+        T = T_base_grasp(joints)
+        centre = T[:2, :3] @ c + T[:2, 3]
+        a = np.linspace(0.0, 2 * math.pi, samples, endpoint=False)
+        return centre + self.radius_m * np.stack([np.cos(a), np.sin(a)], axis=1)
 
 
 @dataclass
@@ -168,13 +180,14 @@ def _gripper_hits(solution: ArmSolution, pre: JointState, points: np.ndarray, gr
 def choose_place(receptacle_points: np.ndarray, base: Pose2D, held: HeldObject,
                  scene_points: np.ndarray | None = None, config: PlaceConfig | None = None,
                  ik_config: IKConfig | None = None, name: str = "receptacle", max_tries: int = 60,
-                 gripper: GripperModel | None = None) -> PlaceTarget:
+                 gripper: GripperModel | None = None, above_points: np.ndarray | None = None) -> PlaceTarget:
     """A reachable, free spot on the receptacle's best support surface, with the release pose and IK.
 
     With `gripper`, a spot is also refused when the open gripper, lowered from the pre-release pose to the
     release pose, or the arm at the release pose would touch the scene (a sofa's armrest next to the spot,
     the board above on a shelf); points within `robot_exclusion_m` of the base (the robot and what it holds)
-    are left out of that check.
+    are left out of that check. `above_points` (world points, e.g. the map's occupied voxels above the
+    receptacle's surfaces) join that check only: the gripper and arm clear what the map saw there too.
 
     Raises NoPlaceError naming the receptacle and why (no horizontal surface, no free spot, out of reach).
     """
@@ -188,8 +201,15 @@ def choose_place(receptacle_points: np.ndarray, base: Pose2D, held: HeldObject,
     others = np.concatenate([others, np.asarray(receptacle_points, np.float32)])
     margin = max(config.clearance_radius_m, held.radius_m + 0.03)
     obstacles = others[np.hypot(others[:, 0] - base.x, others[:, 1] - base.y) > config.robot_exclusion_m]
+    above = np.zeros((0, 3), np.float32)
+    if above_points is not None and len(above_points):
+        # What the map knows above the receptacle (a shelf board the head camera does not see from here)
+        # joins the gripper and arm check, never the free-spot grid (its voxels are coarser than the surface).
+        above = np.asarray(above_points, np.float32).reshape(-1, 3)
+        r = np.hypot(above[:, 0] - base.x, above[:, 1] - base.y)
+        above = above[(r > config.robot_exclusion_m) & (r < config.robot_exclusion_m + LIMITS.arm_m[1] + 0.6)]
     reasons = []
-    free_spot: np.ndarray | None = None
+    spots: list[np.ndarray] = []  # free spots of every surface with room, reachable from here or not
     for surf in surfaces:
         # Points of the receptacle above this surface (a shelf board) block only below the gripper's reach.
         gripper_h = held.below_grasp_m + config.release_height_m + (0.35 if held.top_down else 0.08)
@@ -200,11 +220,11 @@ def choose_place(receptacle_points: np.ndarray, base: Pose2D, held: HeldObject,
                            f"and {margin:.2f} m from other objects")
             continue
         cxy, edge, clear = cxy[ok], edge[ok], clear[ok]
-        if free_spot is None:  # the roomiest spot of the largest surface with room, reachable or not
-            k = int(np.argmax(np.minimum(edge, 0.2) + 0.6 * np.minimum(clear, 0.2)))
-            free_spot = np.array([cxy[k, 0], cxy[k, 1], float(surf.height_at(cxy[k]))])
-        # Prefer spots where the arm is at mid extension, then far from edges and objects.
         d = np.linalg.norm(cxy - base.xy, axis=1)
+        spots.extend(np.array([cxy[k, 0], cxy[k, 1], float(surf.height_at(cxy[k]))]) for k in np.argsort(d)[:400])
+        over = above[above[:, 2] - surf.height_at(above[:, :2]) > config.map_above_m] if len(above) else above
+        surf_obstacles = np.concatenate([obstacles, over]) if len(over) else obstacles
+        # Prefer spots where the arm is at mid extension, then far from edges and objects.
         reach_pref = -np.abs(d - reach_distance(0.5 * LIMITS.arm_m[1], held.top_down))
         score = reach_pref + 0.5 * np.minimum(edge, 0.2) + 0.3 * np.minimum(clear, 0.2)
         last = ""
@@ -214,7 +234,7 @@ def choose_place(receptacle_points: np.ndarray, base: Pose2D, held: HeldObject,
             r = solve_ik(T, base, ik_config)
             if r.ok:
                 pre = pregrasp_joints(r.solution, config.release_height_m + 0.04, held.top_down)
-                if gripper is not None and _gripper_hits(r.solution, pre, obstacles, gripper, config):
+                if gripper is not None and _gripper_hits(r.solution, pre, surf_obstacles, gripper, config):
                     last = "the gripper or arm would touch the scene above the free spots"
                     continue
                 log.debug("%s: place at %s (edge %.2f m, clear %.2f m)", name, p.round(3), edge[k], clear[k])
@@ -222,4 +242,20 @@ def choose_place(receptacle_points: np.ndarray, base: Pose2D, held: HeldObject,
                                    float(min(clear[k], 10.0)))
             last = r.reason
         reasons.append(f"surface at {surf.z:.2f} m: no free spot is reachable ({last})")
-    raise NoPlaceError(f"cannot place on {name}: " + "; ".join(reasons), free_spot)
+    raise NoPlaceError(f"cannot place on {name}: " + "; ".join(reasons), _spread(spots, base, config))
+
+
+def _spread(spots: list[np.ndarray], base: Pose2D, config: PlaceConfig) -> np.ndarray:
+    """Up to `config.max_free_spots` of the free spots, nearest to the base first, each at least
+    `config.spot_spacing_m` from those kept before it."""
+    if not spots:
+        return np.zeros((0, 3))
+    pts = np.stack(spots)
+    order = np.argsort(np.linalg.norm(pts[:, :2] - base.xy, axis=1), kind="stable")
+    kept: list[np.ndarray] = []
+    for k in order:
+        if all(np.linalg.norm(pts[k, :2] - q[:2]) >= config.spot_spacing_m for q in kept):
+            kept.append(pts[k])
+            if len(kept) >= config.max_free_spots:
+                break
+    return np.stack(kept)

@@ -10,7 +10,7 @@ import trimesh
 from grasp_synth import plane, sample, wall
 
 from core.stretch import T_world_grasp
-from grasping.config import PlaceConfig
+from grasping.config import GraspConfig, PlaceConfig
 from grasping.kinematics import base_pose_for_reach, grasp_pose_error
 from grasping.place import HeldObject, NoPlaceError, choose_place, support_surfaces
 
@@ -113,3 +113,42 @@ def test_support_surfaces_are_the_same_on_every_call():
     results = {tuple((s.z, *s.normal.tolist(), len(s.inliers)) for s in support_surfaces(pts, CFG))
                for _ in range(60)}
     assert len(results) == 1
+
+
+def test_a_far_receptacle_reports_several_free_spots_nearest_first():
+    """Re-parking tries them in turn (apartment 60's sofa: the roomiest spot lay deep on the seat where no
+    base pose reaches; spots nearer the robot's side did)."""
+    cx, cy, z = 2.0, 1.0, 0.45
+    rec = plane(cx, cy, z, 1.4, 0.7)
+    base = base_pose_for_reach(np.array([cx, cy - 1.0, z]), approach_heading=math.pi / 2, arm_m=0.45)
+    with pytest.raises(NoPlaceError, match="arm cannot reach") as err:
+        choose_place(rec, base, HELD, config=CFG, name="sofa")
+    spots = err.value.free_spots
+    assert len(spots) >= 3 and np.array_equal(spots[0], err.value.free_spot)
+    d = np.linalg.norm(spots[:, :2] - base.xy, axis=1)
+    assert np.all(np.diff(d) >= -1e-9)  # nearest to the base first
+    gaps = np.linalg.norm(spots[:, None, :2] - spots[None, :, :2], axis=2) + np.eye(len(spots))
+    assert gaps.min() >= CFG.spot_spacing_m - 1e-9
+    assert np.all(np.abs(spots[:, 2] - z) < 0.01)
+    assert spots[0][1] < cy - 0.2  # on the robot's side of the seat, not its roomy middle
+
+
+def test_map_voxels_above_the_spot_keep_the_gripper_off_a_board_the_camera_did_not_see():
+    """Apartment 2105's bathroom shelf: the arm extended into the shelf above the spot. The head camera,
+    looking down at the lower board, saw only that board; the map, fused from the scan, has the board above."""
+    cx, cy, lower, upper = 0.0, -0.9, 0.45, 0.78
+    seen = plane(cx, cy, lower, 0.68, 0.35)
+    vs = 0.05  # the map's voxel centres of the board above
+    gx, gy = np.meshgrid(np.arange(cx - 0.325, cx + 0.33, vs), np.arange(cy - 0.15, cy + 0.16, vs))
+    board = np.stack([gx.ravel(), gy.ravel(), np.full(gx.size, upper + 0.01)], axis=1)
+    base = base_pose_for_reach(np.array([cx, cy, lower]), approach_heading=-math.pi / 2, arm_m=0.25)
+    gripper = GraspConfig().gripper
+    blind = choose_place(seen, base, HELD, config=CFG, name="shelf", gripper=gripper)
+    assert blind.point[2] == pytest.approx(lower, abs=0.01)  # without the map: under the board
+    with pytest.raises(NoPlaceError, match="cannot place on shelf: surface at 0.45 m: no free spot is reachable"):
+        choose_place(seen, base, HELD, config=CFG, name="shelf", gripper=gripper, above_points=board)
+    # The map's voxels of the surface itself (up to half a voxel above it) block nothing.
+    surface_voxels = board.copy()
+    surface_voxels[:, 2] = lower + 0.025
+    t = choose_place(seen, base, HELD, config=CFG, name="shelf", gripper=gripper, above_points=surface_voxels)
+    assert t.point[2] == pytest.approx(lower, abs=0.01)
