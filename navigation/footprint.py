@@ -13,7 +13,7 @@ A footprint point collides when its cell's clearance is below `margin_m` (blocke
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -43,6 +43,17 @@ class Footprint:
     def outline(self) -> np.ndarray:
         """(P, 2) base-frame points along the rectangle's edges, `sample_m` apart (computed once per footprint)."""
         return _outline(self)
+
+    def including(self, xy_base: np.ndarray) -> Footprint:
+        """The smallest rectangle (same margin and sampling) that covers this one and the base-frame points
+        `xy_base` (P, 2): the robot together with what it carries (a held object sticking out on the arm
+        side), so parking poses, turns in place and straight drives are checked for both."""
+        pts = np.asarray(xy_base, np.float64).reshape(-1, 2)
+        if len(pts) == 0:
+            return self
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        return replace(self, x_min=min(self.x_min, float(lo[0])), x_max=max(self.x_max, float(hi[0])),
+                       y_min=min(self.y_min, float(lo[1])), y_max=max(self.y_max, float(hi[1])))
 
 
 @lru_cache(maxsize=16)

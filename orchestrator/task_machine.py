@@ -27,7 +27,7 @@ import numpy as np
 
 from core.errors import OvmmError
 from core.stretch import STOW_WRIST_YAW
-from core.types import RGBDFrame
+from core.types import JointState, RGBDFrame
 from grasping.config import PickConfig
 from grasping.execute import pick, place
 from grasping.motion import retract
@@ -93,7 +93,8 @@ def frozen_map_config() -> TaskConfig:
     return TaskConfig(live_map=LiveMapConfig(enabled=False), search=SearchConfig(enabled=False))
 
 
-__all__ = ["PHASES", "RUN_ORDER", "PhaseResult", "TaskConfig", "TaskReport", "TaskRunner", "frozen_map_config"]
+__all__ = ["PHASES", "RUN_ORDER", "PhaseResult", "TaskConfig", "TaskReport", "TaskRunner", "carrying_navigator",
+           "frozen_map_config"]
 
 PhaseHook = Callable[[str, PhaseResult, Robot], None]
 
@@ -207,7 +208,9 @@ class TaskRunner:
         return ""
 
     def _navigate(self, report: TaskReport, hits: list[Hit], name: str, surface: bool = False,
-                  navigator: Navigator | None = None) -> tuple[PhaseResult, Hit | None]:
+                  navigator: Navigator | None = None, above_m: float = 0.0) -> tuple[PhaseResult, Hit | None]:
+        """Drive to the first hit a base pose can be found and reached for. `above_m`: the arm's point is
+        this far above the hit's top surface (where the grasp centre is when it releases a held object)."""
         t0 = time.perf_counter()
         reasons = []
         navigator = navigator or self.navigator
@@ -217,12 +220,14 @@ class TaskRunner:
             return PhaseResult(name, False, stuck, time.perf_counter() - t0), None
         for k, hit in enumerate(hits):
             start = self.robot.get_base_pose()
-            plan = navigator.plan_to_target(self._grid, start, *self._target(hit, surface))
+            target = self._target(hit, surface)
+            target = (target[0] + np.array([0.0, 0.0, above_m]), target[1])
+            plan = navigator.plan_to_target(self._grid, start, *target)
             if not plan.success:
                 reasons.append(f"candidate {k + 1}: {plan.reason}")
                 self._note(report, f"{name}: candidate {k + 1} at {np.round(hit.center, 2).tolist()} - {plan.reason}")
                 continue
-            ok, why = self._follow(report, plan, self._target(hit, surface), name, navigator)
+            ok, why = self._follow(report, plan, target, name, navigator)
             if ok:
                 pose = self.robot.get_base_pose()
                 return PhaseResult(name, True, "", time.perf_counter() - t0,
@@ -270,25 +275,59 @@ class TaskRunner:
         in a way that lets the lift put it there; None when unknown."""
         return float(receptacle_hits[0].hi[2]) if receptacle_hits else None
 
-    def _repark_for_place(self, report: TaskReport, spot: np.ndarray, held: HeldObject) -> bool:
-        """No spot on the receptacle was reachable from here, but a free one was seen: park where the arm
-        holds the object above it the way it was grasped (pitched down, or level for a side grasp)."""
-        self._note(report, f"place: the free spot at {np.round(spot, 2).tolist()} is out of reach; re-parking")
+    def carry_navigator(self, held: HeldObject, modes: tuple[str, ...] | None = None) -> Navigator:
+        """carrying_navigator() for `held` where the stowed arm holds it now."""
+        return carrying_navigator(self.config.navigation, held, self.robot.get_joints(), modes)
+
+    def _navigate_carrying(self, report: TaskReport, hits: list[Hit], held: HeldObject) -> tuple[PhaseResult, Hit | None]:
+        """Drive to the receptacle holding `held`, the held object counted as part of the robot. First park
+        where the arm, in the posture it holds the object (pitched down after a top-down grasp, level after
+        a side grasp), puts it at its release height above the receptacle's top; failing that, anywhere the
+        arm reaches the top (the place re-parks once it saw a free spot); then with the base's own footprint."""
+        name = "navigate_to_receptacle"
+        stuck = self._stow(report)
+        if stuck:
+            return PhaseResult(name, False, stuck), None
+        mode = ("down",) if held.top_down else ("straight",)
+        release = held.below_grasp_m + self.config.pick.place.release_height_m
+        nav, hit = self._navigate(report, hits, name, surface=True, navigator=self.carry_navigator(held, mode),
+                                  above_m=release)
+        if nav.success:
+            return nav, hit
+        self._note(report, f"{name}: no pose to release it from as held ({nav.reason}); parking where the arm "
+                           "reaches the top")
+        nav, hit = self._navigate(report, hits, name, surface=True, navigator=self.carry_navigator(held))
+        if nav.success:
+            return nav, hit
+        # The footprint with the object is a 2D bound (the object may ride above furniture it overlaps):
+        # the base's own footprint is the last resort.
+        self._note(report, f"{name}: no pose with the held object's footprint ({nav.reason}); trying the base's")
+        return self._navigate(report, hits, name, surface=True)
+
+    def _repark_for_place(self, report: TaskReport, spots: np.ndarray, held: HeldObject) -> np.ndarray | None:
+        """No spot on the receptacle was reachable from here, but free ones were seen (nearest first): park
+        where the arm holds the object above the first one a base pose can be found and driven to, the way
+        it was grasped (pitched down, or level for a side grasp). Returns that spot, or None."""
         if self._stow(report):
-            return False
+            return None
         mode = ("down",) if held.top_down else ("straight",)
         # The release height is exact (the place's IK checks it again): no extra height margin here.
-        nav_cfg = self.config.navigation
-        navigator = Navigator(replace(nav_cfg, base_goal=replace(nav_cfg.base_goal, modes=mode, height_margin_m=0.0)))
-        release = np.array([spot[0], spot[1], spot[2] + held.below_grasp_m + self.config.pick.place.release_height_m])
-        plan = navigator.plan_to_target(self._grid, self.robot.get_base_pose(), release, None)
-        if not plan.success:
-            self._note(report, f"place: no way to park at the free spot: {plan.reason}")
-            return False
-        ok, why = self._follow(report, plan, (release, None), "place", navigator)
-        if not ok:
+        navigator = self.carry_navigator(held, mode)
+        for k, spot in enumerate(np.asarray(spots, dtype=float).reshape(-1, 3)):
+            self._note(report, f"place: the free spot at {np.round(spot, 2).tolist()} is out of reach; re-parking"
+                               + (f" (spot {k + 1})" if k else ""))
+            release = np.array([spot[0], spot[1], spot[2] + held.below_grasp_m + self.config.pick.place.release_height_m])
+            plan = navigator.plan_to_target(self._grid, self.robot.get_base_pose(), release, None)
+            if not plan.success:
+                self._note(report, f"place: no way to park at the free spot: {plan.reason}")
+                continue
+            ok, why = self._follow(report, plan, (release, None), "place", navigator)
+            if ok:
+                return spot
             self._note(report, f"place: re-parking failed: {why}")
-        return ok
+            if self._stow(report):
+                return None
+        return None
 
     # -- the machine ---------------------------------------------------------------------------------------
     def run(self, task: Task, request: str = "") -> TaskReport:
@@ -406,29 +445,47 @@ class TaskRunner:
                 return False
             held = HeldObject(below_grasp_m=0.05, radius_m=0.05)
         hits = self._receptacle_hits
-        nav, hit = self._navigate(report, hits, "navigate_to_receptacle", surface=True)
+        nav, hit = self._navigate_carrying(report, hits, held)
         if not self._finish(report, nav):
             return False
         t0 = time.perf_counter()
+        # The map's occupied voxels join the check that the gripper clears what is above the spot.
         res = place(self.robot, task.receptacle_phrase, held, self.config.pick, segment=self._segment,
-                    look_at=hit.center)
+                    look_at=hit.center, obstacles=self._voxels)
         report.log.extend(f"    {line}" for line in res.log)
         if not res.seen and len(hit.voxels):
             # The detector does not find it in this view (a dark surface without depth, a missed detection):
             # the map's own points of the receptacle, fused from many views, are where to put it.
             report.log.append(f"    {res.reason}: placing on the map's {len(hit.voxels)} voxels of it")
             pts = (self.map.semantic.coords[hit.voxels].astype(np.float64) + 0.5) * self.map.voxel_size
-            res = place(self.robot, pts, held, self.config.pick)
+            res = place(self.robot, pts, held, self.config.pick, obstacles=self._voxels)
             report.log.extend(f"    {line}" for line in res.log)
-        if not res.success and res.free_spot is not None and self._repark_for_place(report, res.free_spot, held):
+        spot = None
+        if not res.success and res.free_spots is not None and len(res.free_spots):
+            spot = self._repark_for_place(report, res.free_spots, held)
+        if spot is not None:
             res = place(self.robot, task.receptacle_phrase, held, self.config.pick, segment=self._segment,
-                        look_at=res.free_spot)
+                        look_at=spot, obstacles=self._voxels)
             report.log.extend(f"    {line}" for line in res.log)
         if res.target is not None:
             report.place_xyz = np.asarray(res.target.point, dtype=float).copy()
         if res.success:
             self.held = None
         return self._finish(report, PhaseResult("place", res.success, res.reason, time.perf_counter() - t0))
+
+
+def carrying_navigator(config: NavigationConfig, held: HeldObject, joints: JointState,
+                       modes: tuple[str, ...] | None = None) -> Navigator:
+    """The navigator for driving with `held` in the gripper, the arm at `joints` (stowed): its footprint
+    (parking poses, turns in place, straight drives) covers the base and the held object (which sticks out
+    on the arm side after a top-down grasp). `modes`: park only for these reach modes, at the exact height
+    (no height margin: the place's IK checks it again)."""
+    outline = held.outline_in_base(joints)
+    goal = config.base_goal
+    goal = replace(goal, footprint=None if goal.footprint is None else goal.footprint.including(outline))
+    if modes is not None:
+        goal = replace(goal, modes=modes, height_margin_m=0.0)
+    return Navigator(replace(config, footprint=config.footprint.including(outline), base_goal=goal))
 
 
 def _distinct(hits: list[Hit]) -> list[Hit]:
