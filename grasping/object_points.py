@@ -17,7 +17,8 @@ frame nearest the expected position is used.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, replace
 
 import numpy as np
 import open3d as o3d
@@ -144,6 +145,33 @@ def agreeing_points(clouds: list[np.ndarray], voxel_m: float, min_share: float) 
     return np.concatenate(kept)
 
 
+def median_depth_frame(frames: list[RGBDFrame], min_valid: int = 2, max_shift_m: float = 0.005,
+                       max_turn_rad: float = 0.005) -> RGBDFrame:
+    """The first frame with each pixel's depth replaced by its median over the frames (valid where at least
+    `min_valid` of them measured it): a still camera's per-frame depth noise shrinks and a pixel that drops
+    out or jumps in one frame is outvoted. Frames whose camera moved (more than `max_shift_m` /
+    `max_turn_rad` from the first) are left out; with fewer than two the first frame comes back unchanged."""
+    first = frames[0]
+    T0 = np.asarray(first.T_world_cam, np.float64)
+    still = []
+    for f in frames:
+        T = np.asarray(f.T_world_cam, np.float64)
+        if f.depth_m.shape != first.depth_m.shape:
+            continue
+        turn = np.arccos(np.clip((np.trace(T0[:3, :3].T @ T[:3, :3]) - 1.0) / 2.0, -1.0, 1.0))
+        if np.linalg.norm(T[:3, 3] - T0[:3, 3]) <= max_shift_m and turn <= max_turn_rad:
+            still.append(np.asarray(f.depth_m, np.float32))
+    if len(still) < 2:
+        return first
+    stack = np.stack(still)
+    valid = np.isfinite(stack) & (stack > 0)
+    with warnings.catch_warnings():  # pixels no frame measured: all-NaN, set to 0 below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(np.where(valid, stack, np.nan), axis=0)
+    depth = np.where(valid.sum(axis=0) >= min(min_valid, len(still)), med, 0.0).astype(np.float32)
+    return replace(first, depth_m=depth)
+
+
 def fused_object_cloud(views: list[tuple[RGBDFrame, np.ndarray]], config: ObjectPointsConfig | None = None,
                        name: str = "object", near: np.ndarray | None = None) -> tuple[ObjectCloud, RGBDFrame]:
     """The object's points from several (frame, mask) views of a still camera, and the frame whose scene
@@ -165,7 +193,8 @@ def fused_object_cloud(views: list[tuple[RGBDFrame, np.ndarray]], config: Object
             masks = [np.asarray(m, bool) for _, m in views if np.shape(m) == frame.depth_m.shape]
             need = max(2, int(np.ceil(config.fuse_min_share * len(masks) - 1e-9)))
             mask = np.sum(masks, axis=0) >= min(need, len(masks))
-            return ObjectCloud(points=pts, scene=_scene_around(frame, mask, pts, config, name)), frame
+            scene_frame = median_depth_frame([f for f, _ in views], need)
+            return ObjectCloud(points=pts, scene=_scene_around(scene_frame, mask, pts, config, name)), frame
     singles = [(clean_points(r, config), f, m) for r, (f, m) in zip(raw, views, strict=True)]
     singles = [s for s in singles if len(s[0]) >= config.min_points]
     if not singles:
