@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.errors import OvmmError
-from core.stretch import T_base_grasp, T_world_grasp
+from core.stretch import T_base_grasp, T_world_grasp, T_world_headcam, head_look_at
 from core.types import JointState, Pose2D
 from grasping.collision import arm_collides, gripper_boxes, sweep_hits
 from grasping.config import GraspConfig, IKConfig
 from grasping.kinematics import LIMITS, ArmSolution, pregrasp_joints, solve_ik
 from grasping.object_points import ObjectCloud, voxel_down
-from grasping.proposals import KINDS, ObjectShape, mirrored_points, object_shape, propose
+from grasping.proposals import KINDS, ObjectShape, carve_seen_free, mirrored_points, object_shape, propose
 from grasping.scoring import evaluate
 
 log = logging.getLogger(__name__)
@@ -78,12 +78,15 @@ def _pose(centre: np.ndarray, R: np.ndarray) -> np.ndarray:  # noqa: N803
 
 def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = None,
                 ik_config: IKConfig | None = None, name: str = "object",
-                place_height_m: float | None = None, release_m: float = 0.03) -> GraspPlan:
+                place_height_m: float | None = None, release_m: float = 0.03,
+                camera_xyz: np.ndarray | None = None) -> GraspPlan:
     """Ranked feasible grasps of `cloud`'s object for a robot at `base` (it may turn in place).
 
     `place_height_m`: the surface the object goes on next, if known. A grasp that would hold the object
     too high above it for the lift to lower it there (a tall object held from above, going onto a counter)
     is ranked after every grasp that can place it, not dropped: the receptacle may have a lower surface.
+    `camera_xyz`: where the head camera saw the object from (world), to carve the guessed far side where
+    the camera saw through it; default: the head at this base pose looking at the object.
     """
     config = config or GraspConfig()
     ik_config = ik_config or IKConfig()
@@ -91,6 +94,10 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
     pts, scene = _working_points(cloud, config)
     shape = object_shape(pts, scene)
     hidden = mirrored_points(pts, shape) if config.complete_by_symmetry else np.zeros((0, 3), np.float32)
+    if len(hidden):
+        if camera_xyz is None:  # the head looking at the object from this base (as grasping.execute does)
+            camera_xyz = T_world_headcam(base, *head_look_at(base, cloud.centroid))[:3, 3]
+        hidden = carve_seen_free(hidden, np.concatenate([pts, scene]), camera_xyz)
     cands = propose(pts, shape, config, base.xy)
     cands, ev = evaluate(cands, pts, scene, shape, config, hidden)
     rejected = Counter(r for r in ev.reasons if r)
@@ -115,11 +122,8 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
         # Top-down grasps come from above where the lift allows it, else (or if that path is blocked) slide
         # in level from behind with the object passing between the open fingers; side grasps slide in.
         rim = KINDS[int(cands.kinds[k])] == "rim"
-        for from_above in ((True, False) if top else (False,)):
-            backoff, clearance = config.approach_backoff_m, config.pregrasp_clearance_m
-            if from_above and rim:  # only the fingers must clear the rim (see GraspConfig)
-                clearance = config.rim_pregrasp_clearance_m
-                backoff = min(backoff, config.rim_depth_m + 2 * clearance)
+        for from_above, backoff, clearance in _approaches(top, rim, float(r.solution.T_world_grasp[2, 3]),
+                                                          shape, config):
             pre = pregrasp_joints(r.solution, backoff, from_above)
             if from_above and T_world_grasp(r.solution.base_pose, pre)[2, 3] < shape.top_z + clearance:
                 continue
@@ -167,6 +171,30 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
         log.debug("%s: %d grasps from %d candidates in %.0f ms (best %s %.2f)", name, len(grasps), len(cands),
                   plan.seconds * 1000, grasps[0].kind, grasps[0].score)
     return plan
+
+
+def _approaches(top: bool, rim: bool, grasp_z: float, shape: ObjectShape,
+                config: GraspConfig) -> list[tuple[bool, float, float]]:
+    """(from_above, backoff, clearance) of the approaches to try for one grasp, in order of preference.
+
+    From above, the pre-grasp backs off `approach_backoff_m`; where that leaves no room (a shelf board
+    above a flat object), a short pre-grasp whose fingertips just clear the object's top is tried next: the
+    straight descent from there is all the approach needs, and its sweep is checked like the long one.
+    """
+    if not top:
+        return [(False, config.approach_backoff_m, config.pregrasp_clearance_m)]
+    out = []
+    if rim:  # only the fingers must clear the rim (see GraspConfig)
+        clearance = config.rim_pregrasp_clearance_m
+        out.append((True, min(config.approach_backoff_m, config.rim_depth_m + 2 * clearance), clearance))
+    else:
+        clearance = config.pregrasp_clearance_m
+        out.append((True, config.approach_backoff_m, clearance))
+        short = shape.top_z + clearance + config.short_pregrasp_extra_m - grasp_z
+        if short < config.approach_backoff_m - 0.01:
+            out.append((True, max(short, config.short_pregrasp_extra_m), clearance))
+    out.append((False, config.approach_backoff_m, config.pregrasp_clearance_m))
+    return out
 
 
 def placeable(grasp: Grasp, support_z: float, place_height_m: float, release_m: float = 0.03,

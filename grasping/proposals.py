@@ -103,11 +103,41 @@ def mirrored_points(points: np.ndarray, shape: ObjectShape) -> np.ndarray:
     """The points turned by 180 degrees about the vertical axis through the footprint centre.
 
     A stand-in for the object's far side, which the head camera does not see: exact for rotationally or
-    centrally symmetric objects (cans, bowls, plates, boxes), conservative (extra material) for others.
+    centrally symmetric objects (cans, bowls, plates, boxes), conservative (extra material) for others;
+    carve_seen_free then drops what the camera saw through (a wedge's thin end mirrored onto its thick end).
     """
     out = np.array(points, dtype=np.float32, copy=True)
     out[:, :2] = 2.0 * shape.centre_xy.astype(np.float32) - out[:, :2]
     return out
+
+
+def carve_seen_free(hidden: np.ndarray, observed: np.ndarray, camera_xyz: np.ndarray,
+                    bin_rad: float = 0.006, behind_m: float = 0.015) -> np.ndarray:
+    """The hidden (guessed) points the camera did not see through: drop each one whose ray from the camera
+    reaches an observed point (object or scene) more than `behind_m` farther away, i.e. space the camera
+    saw to be empty. Rays are binned by direction (`bin_rad` ~ 6 mm at 1 m); a ray with nothing observed
+    keeps its guesses (unknown space stays occupied)."""
+    if len(hidden) == 0 or len(observed) == 0:
+        return hidden
+    cam = np.asarray(camera_xyz, dtype=np.float64)
+
+    def rays(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        d = np.asarray(p, dtype=np.float64) - cam
+        r = np.linalg.norm(d, axis=1)
+        az = np.arctan2(d[:, 1], d[:, 0])
+        el = np.arcsin(np.clip(d[:, 2] / np.maximum(r, 1e-9), -1.0, 1.0))
+        keys = np.floor(az / bin_rad).astype(np.int64) * 1_000_003 + np.floor(el / bin_rad).astype(np.int64)
+        return keys, r
+
+    ko, ro = rays(observed)
+    order = np.argsort(ko, kind="stable")
+    ko, ro = ko[order], ro[order]
+    uniq, start = np.unique(ko, return_index=True)
+    far = np.maximum.reduceat(ro, start)  # farthest observed point along each ray bin
+    kh, rh = rays(hidden)
+    i = np.clip(np.searchsorted(uniq, kh), 0, len(uniq) - 1)
+    seen = (uniq[i] == kh) & (far[i] > rh + behind_m)
+    return hidden[~seen]
 
 
 def frame_from(approach: np.ndarray, closing: np.ndarray) -> np.ndarray:
@@ -151,7 +181,12 @@ def top_down(shape: ObjectShape, cfg: GraspConfig) -> Candidates:
     offsets = [0.0]
     if shape.extent_major > 0.1:
         offsets += [0.25 * shape.extent_major, -0.25 * shape.extent_major]
-    depths = sorted({round(max(shape.top_z - d, _tip_floor(shape, cfg)), 4) for d in cfg.top_depths_m})
+    # Fixed depths below the top, and fractions of the object's height: a shape wider low down (a cone, a
+    # wedge, a pyramid) is held across its wide part, not by its tip; the collision checks reject depths the
+    # gripper body cannot reach. Depths closer than 5 mm to another are one depth.
+    wanted = [shape.top_z - d for d in cfg.top_depths_m]
+    wanted += [shape.top_z - f * shape.height for f in cfg.top_depth_fractions]
+    depths = sorted({round(round(max(z, _tip_floor(shape, cfg)) / 0.005) * 0.005, 4) for z in wanted})
     centres, closings = [], []
     for off in offsets:
         xy = shape.centre_xy + off * shape.major
@@ -177,9 +212,10 @@ def side(shape: ObjectShape, cfg: GraspConfig, base_xy: np.ndarray | None) -> Ca
             if abs(math.remainder(h - bearing, 2 * math.pi)) <= cfg.side_heading_spread_rad:
                 headings.append(h)
         headings = np.array(headings)
-    # The gripper body hangs below a horizontal gripper's centre (4.7 cm at roll 0): keep it off the support.
-    floor = shape.support_z + cfg.collision_margin_m + cfg.support_clearance_m + max(
-        cfg.gripper.finger_height_m / 2, -cfg.gripper.body_box[0][2])
+    # The pads reach half their height below a horizontal gripper's centre: keep them off the support. The
+    # gripper body behind them hangs lower (4.7 cm at roll 0); where it would meet the support (an object
+    # deep on a board rather than near its edge) the collision checks reject it, at either roll.
+    floor = shape.support_z + cfg.collision_margin_m + cfg.support_clearance_m + cfg.gripper.finger_height_m / 2
     zs = sorted({round(max(shape.support_z + f * shape.height, floor), 4) for f in cfg.side_heights})
     # The pads must be covered by the object over their full height, or they close on its very edge.
     zs = [z for z in zs if z <= shape.top_z - 0.5 * cfg.gripper.finger_height_m]
