@@ -73,10 +73,8 @@ class GraspConfig:
     approach_backoff_m: float = 0.10  # pre-grasp distance along the approach (also the swept volume)
     pregrasp_clearance_m: float = 0.02  # a top-down pre-grasp's fingertips clear the object's top by this
     short_pregrasp_extra_m: float = 0.005  # a short top-down pre-grasp (no room above) clears that by this more
-    short_pregrasp_extra_m: float = 0.005  # a short top-down pre-grasp (no room above) clears that by this more
     top_angles: int = 8  # closing-axis angles sampled for top-down grasps over [0, pi) (+ the minor axis)
     top_depths_m: tuple[float, ...] = (0.02, 0.04, 0.065)  # fingertip depth below the object's top
-    top_depth_fractions: tuple[float, ...] = (0.55, 0.85)  # ...and at these fractions of its height
     top_depth_fractions: tuple[float, ...] = (0.55, 0.85)  # ...and at these fractions of its height
     side_headings: int = 7  # side-grasp approach headings around the straight-arm direction
     side_heading_spread_rad: float = 0.45  # +- spread of side-grasp headings (wrist yaw needed)
