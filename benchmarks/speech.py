@@ -49,7 +49,7 @@ from orchestrator.speech import (  # noqa: E402
     default_model,
     load_wav,
 )
-from orchestrator.spoken_request import NAME_BONUS, RequestListener  # noqa: E402
+from orchestrator.spoken_request import NAME_BONUS, SWITCH_MARGIN, WIDE_BONUS, RequestListener  # noqa: E402
 
 SPLITS = {
     "tune": {"homes": (3, 7), "voices": ("en-us", "en-gb", "en-us+f3", "en-gb-scotland"), "templates": "tune"},
@@ -240,6 +240,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--split", choices=["held_out", "tune", "both"], default="held_out")
     ap.add_argument("--limit", type=int, default=0, help="only the first N requests of each split (0: all)")
+    ap.add_argument("--offset", type=int, default=0, help="skip the first N requests of each split")
     ap.add_argument("--voices", default="", help="comma-separated espeak-ng voices instead of the split's")
     ap.add_argument("--model", default="")
     ap.add_argument("--threads", type=int, default=2)
@@ -256,6 +257,12 @@ def main() -> int:
                     help="no choice by Whisper's likelihood between readings naming different home things")
     ap.add_argument("--name-bonus", type=float, default=NAME_BONUS,
                     help="log-probability a home name may cost a transcript and still replace a heard phrase")
+    ap.add_argument("--no-wide-names", action="store_true",
+                    help="try only names spelt like the chosen reading's phrase, not those like every reading's")
+    ap.add_argument("--wide-bonus", type=float, default=WIDE_BONUS)
+    ap.add_argument("--switch-margin", type=float, default=SWITCH_MARGIN)
+    ap.add_argument("--score-margin", type=int, default=-1,
+                    help="encoder positions past the speech that forced scoring attends to (-1: all 1500)")
     ap.add_argument("--no-spans", action="store_true", help="no home name found inside a longer heard phrase")
     ap.add_argument("--misses", type=int, default=25, help="list at most this many wrong requests")
     ap.add_argument("--modes", default="map,no_map", help="comma-separated: map (the home's vocabulary), no_map")
@@ -269,12 +276,15 @@ def main() -> int:
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    transcriber = Transcriber(SpeechConfig(model=args.model, cpu_threads=args.threads, beam_size=args.beam_size))
+    transcriber = Transcriber(SpeechConfig(model=args.model, cpu_threads=args.threads, beam_size=args.beam_size,
+                                           score_margin=None if args.score_margin < 0 else args.score_margin))
     load_s = time.perf_counter() - t0
     splits = ["tune", "held_out"] if args.split == "both" else [args.split]
     load0 = os.getloadavg()
     result: dict = {"model": args.model or default_model(), "compute_type": "int8", "threads": args.threads,
                     "hotwords": not args.no_hotwords, "rescore": not args.no_rescore, "name_bonus": args.name_bonus,
+                    "wide_names": not args.no_wide_names, "wide_bonus": args.wide_bonus,
+                    "switch_margin": args.switch_margin, "score_margin": args.score_margin,
                     "beam_size": args.beam_size, "snr_db": args.snr_db, "speeds_wpm": list(SPEEDS),
                     "load_s": round(load_s, 2), "cpu_count": os.cpu_count(), "splits": {}}
     from perception.text_encoder import SentenceEncoder  # noqa: PLC0415 - the ground-truth maps' encoder
@@ -291,10 +301,14 @@ def main() -> int:
                                                                    second_opinion=not args.no_second_opinion,
                                                                    hotwords=not args.no_hotwords,
                                                                    rescore=not args.no_rescore,
-                                                                   name_bonus=args.name_bonus)),
+                                                                   name_bonus=args.name_bonus,
+                                                                   wide_names=not args.no_wide_names,
+                                                                   wide_bonus=args.wide_bonus,
+                                                                   switch_margin=args.switch_margin)),
                                            ("no_map", RequestListener(transcriber))) if m in modes}
                      for h, v in vocabs.items()}
         requests = build_requests(split, specs)
+        requests = requests[args.offset:]
         if args.limit:
             requests = requests[: args.limit]
         # the same requests as written (no recogniser): what parsing and grounding alone get right

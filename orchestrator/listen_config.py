@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from orchestrator.request_correction import CorrectionConfig
 from orchestrator.speech import RecordConfig, SpeechConfig
-from orchestrator.spoken_request import NAME_BONUS
+from orchestrator.spoken_request import NAME_BONUS, SWITCH_MARGIN, WIDE_BONUS
 from robots.speaker import SpeakerConfig
 
 COMPUTE_TYPES = ("int8", "float32", "int8_float32")
@@ -65,6 +65,13 @@ class ListenConfig:
     transcript it finds nearly as likely (--name-bonus)."""
     name_bonus: float = NAME_BONUS
     """Log-probability a home name may cost the transcript and still replace the phrase heard."""
+    wide_names: bool = True
+    """Also try the home's names spelt like what any reading heard in a heard object's or receptacle's place
+    (Whisper's likelihood decides, --wide-bonus / --switch-margin)."""
+    wide_bonus: float = WIDE_BONUS
+    """Log-probability any home name may cost the transcript and still replace a phrase that is no home name."""
+    switch_margin: float = SWITCH_MARGIN
+    """Log-probability another home name must gain over a heard home name to replace it."""
     confirm: bool = False
     """Ask 'Shall I?' and act only on a yes (spoken when recording, else typed)."""
     speak: bool = SpeakerConfig.enabled
@@ -85,7 +92,8 @@ class ListenConfig:
     def listener_options(self) -> dict:
         """RequestListener keyword arguments for the recogniser's readings and their rescoring."""
         return {"second_opinion": self.second_opinion, "hotwords": self.hotwords, "rescore": self.rescore,
-                "name_bonus": self.name_bonus}
+                "name_bonus": self.name_bonus, "wide_names": self.wide_names, "wide_bonus": self.wide_bonus,
+                "switch_margin": self.switch_margin}
 
     def correction_config(self) -> CorrectionConfig:
         return CorrectionConfig(min_score=self.min_score, spans=self.spans)

@@ -72,7 +72,7 @@ _LEADING_FILLERS = [
     r"robot", r"stretch", r"please", r"kindly", r"just", r"also", r"and",
     r"(?:could|can|would|will) you(?: please)?(?: kindly)?", r"i(?: want| need| would like|'d like| d like) you to",
     r"i want to", r"go ahead and", r"go and", r"go", r"try to", r"(?:would|do) you mind",
-    r"let's", r"lets", r"first", r"first of all", r"mind",
+    r"let's", r"lets", r"first", r"first of all", r"mind", r"i'll", r"i will",
 ]
 _TRAILING_FILLERS = [
     r"please", r"for me", r"thanks", r"thank you", r"now", r"right now", r"if you can", r"if you could",

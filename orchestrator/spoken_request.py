@@ -40,6 +40,12 @@ Status = Literal["ok", "unknown", "not_understood", "nothing_heard"]
 # How much less likely (Whisper log-probability of the whole transcript) a home name may make a transcript
 # than the phrase heard in its place and still replace it (RequestListener._rescore_names; tuning split).
 NAME_BONUS = 8.0
+# The home names spelt like what any reading heard are also tried in a heard phrase's place: one replaces a
+# phrase that is no home name when it costs at most WIDE_BONUS, a home name when it gains more than
+# SWITCH_MARGIN (chosen before measuring; checked on the tuning split).
+WIDE_BONUS = 2.0
+WIDE_NAMES = 3  # names of the home spelt most like each reading's phrase
+SWITCH_MARGIN = 1.0
 MAX_RESCORED_WORDS = 4  # longer heard phrases hold more than a misheard name
 
 # Quieter than this (RMS, full scale 1) over the whole recording is "nothing heard" without decoding.
@@ -87,14 +93,19 @@ class RequestListener:
     black cabinet" for "put the lemon on the black cabinet"), else the primed reading;
     hotwords: also decode with the home's names as hotwords; rescore: Whisper's likelihood chooses between
     readings naming different home things and replaces misheard names (`_rescore_names`, `name_bonus`,
-    at most `rescore_names` names spelt like the heard phrase).
+    at most `rescore_names` names spelt like the heard phrase; with `wide_names` the names of the home for
+    the role spelt like any reading's phrase too, `wide_bonus`, `switch_margin`).
     """
 
     def __init__(self, transcriber: Transcriber | None, vocabulary: HomeVocabulary | None = None, encoder=None,
                  correction: CorrectionConfig | None = None, use_prompt: bool = True,
                  max_prompt_tokens: int = MAX_PROMPT_TOKENS, second_opinion: bool = True,
                  hotwords: bool = True, rescore: bool = True, name_bonus: float = NAME_BONUS,
-                 rescore_names: int = 4) -> None:
+                 rescore_names: int = 4, wide_names: bool = True, wide_bonus: float = WIDE_BONUS,
+                 switch_margin: float = SWITCH_MARGIN) -> None:
+        self.wide_names = wide_names
+        self.wide_bonus = wide_bonus
+        self.switch_margin = switch_margin
         self.second_opinion = second_opinion
         self.rescore = rescore
         self.name_bonus = name_bonus
@@ -143,13 +154,23 @@ class RequestListener:
         return best
 
     def _rescore_names(self, heard: HeardRequest, outcomes: list[HeardRequest], encoded) -> HeardRequest:
-        """Each heard object or receptacle phrase that is not a name of the home as it stands ("red wall",
-        "blue marks", "black carbonate") is put against the home names that are spelt most like it and the
-        names other readings heard in that role: the transcript with each in its place is scored by Whisper
-        (forced decoding, no prompt), and a name replaces the phrase when its transcript scores at least
-        `name_bonus` log-probability below the phrase's own (the home's names are likelier a priori than an
-        arbitrary phrase) and above every other name's. A request for a thing the home lacks ("the grand
-        piano") stays as heard: no name fits that audio nearly as well."""
+        """Each heard object or receptacle phrase is put against other names of the home in its place, the
+        transcript with each scored by Whisper (forced decoding, no prompt):
+
+        - a phrase that is not a name of the home as it stands ("red wall", "blue marks", "black carbonate")
+          against the home names spelt most like it and the names other readings heard in that role: one
+          replaces it when its transcript scores at most `name_bonus` log-probability below the phrase's own
+          (the home's names are likelier a priori than an arbitrary phrase) and best among them;
+        - with `wide_names`, also against the names of the home for that role (`spoken_names`) spelt most
+          like what each reading heard there (`WIDE_NAMES` each) and, for a name of several things ("mug"),
+          their longer names; unless the phrase is a home name of one thing that every reading heard alike
+          (then it costs nothing): one
+          replaces a phrase that is no home name when it scores at most `wide_bonus` below it, and a home
+          name when it scores more than `switch_margin` above it (what a primed reading echoed: "blue box"
+          heard where "rubiks cube" was said; "black" for "banana"; "mug" for "white mug").
+
+        A request for a thing the home lacks ("the grand piano") stays as heard: no name fits that audio
+        nearly as well."""
         if heard.heard_task is None:
             return heard
         from rapidfuzz import process  # noqa: PLC0415 - the speech extra
@@ -158,21 +179,54 @@ class RequestListener:
         changed: list[Correction] = []
         for role, kinds in (("object", OBJECT_KINDS), ("receptacle", None)):
             phrase = plain(getattr(heard.heard_task, f"{role}_phrase") or "")
-            if (not phrase or f" {phrase} " not in base or phrase in self.vocabulary.phrases(kinds)
+            if (not phrase or f" {phrase} " not in base or phrase in _PRONOUN_WORDS
                     or len(phrase.split()) > MAX_RESCORED_WORDS):  # "old but bring the red bowl": not one name
                 continue
-            names = [n for n, _, _ in process.extract(phrase, self.vocabulary.phrases(kinds), scorer=spelling_score,
-                                                       limit=self.rescore_names)]
-            names += [plain(getattr(o.task, f"{role}_phrase") or "") for o in outcomes if o.task is not None]
-            names = [n for n in dict.fromkeys(names) if n and n != phrase and self.vocabulary.knows(n, kinds)]
+            home = self.vocabulary.phrases(kinds)
+            known = phrase in home
+            near: list[str] = []
+            if not known:
+                near = [n for n, _, _ in process.extract(phrase, home, scorer=spelling_score, limit=self.rescore_names)]
+                near += [plain(getattr(o.task, f"{role}_phrase") or "") for o in outcomes if o.task is not None]
+            heard_here = {plain(getattr(o.heard_task, f"{role}_phrase") or "") for o in outcomes if o.heard_task}
+            heard_here.discard("")
+            wide: list[str] = []
+            # more names only where the readings disagree, or the heard name is not one thing ("mug" of two)
+            ambiguous = known and self._ambiguous(phrase, kinds)
+            if self.wide_names and (not known or len(heard_here) > 1 or ambiguous):
+                spoken = self.vocabulary.spoken_names(kinds)
+                if role == "receptacle":  # a receptacle can be an object's name too; keep to the receptacles
+                    spoken = [n for n in spoken if n in self.vocabulary.phrases(["receptacle"])] or spoken
+                for h in sorted(heard_here | {phrase}):  # the names spelt most like what any reading heard
+                    wide += [n for n, _, _ in process.extract(h, spoken, scorer=spelling_score, limit=WIDE_NAMES)]
+                if ambiguous:  # "white mug", "yellow mug" for "mug"
+                    wide += [n for n in spoken if n.split()[-len(phrase.split()):] == phrase.split()]
+            names = [n for n in dict.fromkeys([*near, *wide])
+                     if n and n != phrase and self.vocabulary.knows(n, kinds)]
             if not names:
                 continue
             texts = [base.replace(f" {phrase} ", f" {n} ", 1).strip() for n in [phrase, *names]]
+            article = re.search(rf" (?:the|a|this|that) {re.escape(phrase)} ", base)
+            if (role == "object" and not known and self.wide_names and article and heard.task is not None
+                    and heard.heard_task.kind == "pick_and_place" and heard.task.object_phrase in heard.unknown):  # "put the ton on ..." for
+                names.append("it")  # "put it on ...": the held object, when Whisper finds that as likely
+                texts.append(base.replace(article.group(0), " it ", 1).strip())
             scores = self.transcriber.score(encoded, texts)
-            i = int(np.argmax(scores[1:])) + 1
-            if scores[i] + self.name_bonus >= scores[0]:
-                base = f" {texts[i]} "
-                changed.append(Correction(role, phrase, names[i - 1], round(scores[i] - scores[0], 1)))
+            near_set = set(near)
+            best, best_i = None, 0
+            for i, n in enumerate(names, 1):
+                if n == "it":
+                    fits = scores[i] + self.wide_bonus >= scores[0]
+                elif known:
+                    fits = scores[i] > scores[0] + self.switch_margin
+                else:
+                    fits = (n in near_set and scores[i] + self.name_bonus >= scores[0]) or \
+                        scores[i] + self.wide_bonus >= scores[0]
+                if fits and (best is None or scores[i] > best):
+                    best, best_i = scores[i], i
+            if best_i:
+                base = f" {texts[best_i]} "
+                changed.append(Correction(role, phrase, names[best_i - 1], round(scores[best_i] - scores[0], 1)))
         if not changed:
             return heard
         rescored = self.understand(base.strip())
@@ -181,6 +235,12 @@ class RequestListener:
         rescored.transcript, rescored.heard_task = heard.transcript, heard.heard_task
         rescored.corrections = changed + rescored.corrections
         return rescored
+
+    def _ambiguous(self, phrase: str, kinds) -> bool:
+        """True when a home name denotes instances another, longer name tells apart ("mug": two mugs)."""
+        ids = {i for e in self.vocabulary.entries_for(phrase) for i in e.instance_ids
+               if kinds is None or e.kind in kinds}
+        return len(ids) > 1
 
     def readings(self) -> list[tuple[str | None, str | None]]:
         """(initial prompt, hotwords) of each decode: primed with the home's requests, plain, and (with
@@ -203,6 +263,8 @@ class RequestListener:
         for o in tied:
             distinct.setdefault(_task_key(o.task), o)
         choices = list(distinct.values())
+        if best_rank == rank["ok"]:  # "Pick up the pink cup." is half of "pick up the pink cup, then put it ..."
+            choices = [o for o in choices if not any(_part_of(o.task, other.task) for other in choices)]
         if best_rank != rank["ok"] or len(choices) == 1 or not self.rescore:
             return choices[0]
         scores = self.transcriber.score(encoded, [_realised(o) for o in choices])
@@ -268,6 +330,16 @@ def _sentences(text: str) -> list[str]:
     return parts if len(parts) > 1 else []
 
 
+def _part_of(part: Task | None, whole: Task | None) -> bool:
+    """True when `part` is one step of the two-step request `whole`: picking its object, or placing the held
+    object where it goes (a reading cut at a sentence end hears only that step)."""
+    if part is None or whole is None or whole.kind != "pick_and_place":
+        return False
+    if part.kind == "pick":
+        return part.object_phrase == whole.object_phrase
+    return part.kind == "place" and (part.relation, part.receptacle_phrase) == (whole.relation, whole.receptacle_phrase)
+
+
 def _task_key(task: Task | None) -> tuple:
     return (task.kind, task.object_phrase, task.relation, task.receptacle_phrase) if task else ()
 
@@ -284,6 +356,7 @@ def _realised(heard: HeardRequest) -> str:
     return text.strip()
 
 
+_PRONOUN_WORDS = {"it", "that", "this", "them", "those", "these", "that one", "this one"}
 _VERBS = {"put", "place", "grab", "take", "bring", "move", "pick", "set", "drop", "get", "carry"}
 _PUT_VERBS = {"put", "putting", "place", "placing", "move", "moving", "bring", "bringing", "set", "drop", "carry"}
 _DETERMINERS = {"the", "a", "an", "this", "that", "it", "my", "these", "those", "them"}

@@ -78,6 +78,17 @@ def test_known_request_is_answered_and_the_home_vocabulary_primes_whisper(whispe
 
 
 @needs_espeak
+def test_a_two_step_request_is_understood_whole(whisper_dir, scene_path, tmp_path, capsys):
+    # Whisper often writes it as two sentences; the first alone ("Pick up the banana.") is not what was meant
+    wav = speak(tmp_path, "Pick up the banana, then put it on the bed.", "two-step")
+    code = main(listen(whisper_dir, "--wav", str(wav), "--scene", str(scene_path), "--json"))
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert code == 0 and out["status"] == "ok", out
+    assert out["task"]["kind"] == "pick_and_place" and out["task"]["receptacle_phrase"] == "bed"
+    assert out["task"]["object_phrase"] == "banana"
+
+
+@needs_espeak
 def test_garbled_recording_says_it_did_not_understand_and_what_it_heard(whisper_dir, scene_path, tmp_path, capsys):
     wav = speak(tmp_path, "The weather is lovely today, isn't it?", "weather")
     code = main(listen(whisper_dir, "--wav", str(wav), "--scene", str(scene_path), "--json"))

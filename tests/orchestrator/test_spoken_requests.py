@@ -124,6 +124,8 @@ def test_misheard_request_verbs_are_recovered_only_into_known_things(home):
     ("First pick up the lemon and then place it on top of the bed.", ("lemon", "bed", "on")),
     ("Could you grab the red apple for me and put it into the bowl?", ("red apple", "bowl", "in")),
     ("Okay, take that lemon over to the sofa, please.", ("lemon", "sofa", "to")),
+    ("I'll put the lemon in the sink.", ("lemon", "sink", "in")),
+    ("I will put that lemon on the bed.", ("lemon", "bed", "on")),
 ])
 def test_phrasings_people_use(text, want):
     t = parse_request(text)
@@ -263,3 +265,40 @@ def test_a_recovered_reading_keeps_the_kind_of_request_heard(home):
     # "... and put it on the sofa" after a misheard object is not a request to place what the robot holds
     assert RequestListener(None, home).understand("can you grant the year normal and put it on the sofa").task is None
     assert RequestListener(None, home).understand("would you mind putting the lemon under bed can't be that").task is None
+
+
+def test_one_step_of_a_two_step_request_is_not_chosen_over_the_whole(home):
+    # the sentence "pick up the lemon." is shorter, so likelier by itself; it is only half of what was said
+    rec = _Readings("pick up the lemon. Then put it on the bed.", "pick up the lemon, then put it on the bed")
+    heard = RequestListener(rec, home).hear(_AUDIO)
+    assert heard.status == "ok" and heard.task.kind == "pick_and_place"
+    assert (heard.task.object_phrase, heard.task.receptacle_phrase) == ("lemon", "bed")
+    # a reading that hears only one step still counts when no reading hears both
+    rec = _Readings("pick up the lemon.", "pick up the lemon")
+    assert RequestListener(rec, home).hear(_AUDIO).task.kind == "pick"
+
+
+def test_every_home_name_is_tried_where_readings_disagree_or_a_name_is_not_one_thing(home):
+    # a primed reading echoing a home name ("blue bowl") where the audio fits another one better
+    rec = _Readings("put the blue bowl on the sofa", "put the blue bowl on the sofa", "put the lemon on the sofa",
+                    fits=("lemon",))
+    heard = RequestListener(rec, home).hear(_AUDIO)
+    assert heard.task.object_phrase == "lemon"
+    # "mug" names two mugs: the one Whisper finds likelier in its place
+    rec = _Readings("put the mug on the bed", "put the mug on the bed", fits=("yellow mug",))
+    heard = RequestListener(rec, home).hear(_AUDIO)
+    assert heard.task.object_phrase == "yellow mug" and heard.corrections[0].heard == "mug"
+    # every reading heard the same name of one thing: nothing else is scored in its place
+    rec = _Readings("put the lemon on the bed", "put the lemon on the bed")
+    RequestListener(rec, home).hear(_AUDIO)
+    assert not any("bowl" in t or "mug" in t for t in rec.scored)
+    assert RequestListener(rec, home, wide_names=False).hear(_AUDIO).task.object_phrase == "lemon"
+
+
+def test_a_misheard_it_becomes_the_held_object_only_when_whisper_finds_it_as_likely(home):
+    rec = _Readings("put the ton on the bed", "put the ton on the bed", fits=("put it",))
+    heard = RequestListener(rec, home).hear(_AUDIO)
+    assert heard.status == "ok" and heard.task.kind == "place" and heard.task.receptacle_phrase == "bed"
+    rec = _Readings("put the grand piano on the bed", "put the grand piano on the bed", fits=("grand piano",))
+    heard = RequestListener(rec, home).hear(_AUDIO)
+    assert heard.status == "unknown" and heard.task.object_phrase == "grand piano"
