@@ -222,7 +222,12 @@ def choose_place(receptacle_points: np.ndarray, base: Pose2D, held: HeldObject,
         cxy, edge, clear = cxy[ok], edge[ok], clear[ok]
         d = np.linalg.norm(cxy - base.xy, axis=1)
         spots.extend(np.array([cxy[k, 0], cxy[k, 1], float(surf.height_at(cxy[k]))]) for k in np.argsort(d)[:400])
-        over = above[above[:, 2] - surf.height_at(above[:, :2]) > config.map_above_m] if len(above) else above
+        over = above
+        if len(above):  # over the surface (and a gripper's width around it), up to the gripper's top
+            lo, hi = surf.inliers[:, :2].min(axis=0) - 0.15, surf.inliers[:, :2].max(axis=0) + 0.15
+            h = above[:, 2] - surf.height_at(above[:, :2])
+            over = above[(h > config.map_above_m) & (h < gripper_h + 0.15)
+                         & np.all((above[:, :2] >= lo) & (above[:, :2] <= hi), axis=1)]
         surf_obstacles = np.concatenate([obstacles, over]) if len(over) else obstacles
         # Prefer spots where the arm is at mid extension, then far from edges and objects.
         reach_pref = -np.abs(d - reach_distance(0.5 * LIMITS.arm_m[1], held.top_down))
