@@ -85,16 +85,10 @@ def plan_changes(spec, k: int, seed: int, targets: tuple[str, ...] = (), kinds: 
     over CHANGE_KINDS (or `kinds[i]` for target i), then other objects with seeded random kinds. An object
     with no feasible destination for its kind tries the other kinds; one with none is left where it is.
     Objects in `keep` (the other requests' objects) are never changed."""
-    from sim.scene.episodes import (
-        EPISODE_ROBOT_RADIUS_M,
-        ReachOracle,
-        _footprint_radius,
-        free_spots,
-        pick_reachable,
-    )
+    from sim.scene.episodes import ReachOracle, _footprint_radius, free_spots, pick_reachable
 
     rng = np.random.default_rng(seed)
-    oracle = ReachOracle(spec, robot_radius_m=EPISODE_ROBOT_RADIUS_M)
+    oracle = ReachOracle(spec)
     sizes = {o.id: _footprint_radius(o, spec.base_dir) for o in spec.objects}
     current = copy.copy(spec)
     current.objects = list(spec.objects)

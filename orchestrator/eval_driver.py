@@ -53,6 +53,7 @@ class EvalRun:
     workers: int  # 0: this process
     retries: list[dict] = field(default_factory=list)  # tasks whose worker died and that ran again
     errors: list[dict] = field(default_factory=list)  # episodes or apartments that could not be run
+    exclusions: list[dict] = field(default_factory=list)  # per apartment prepared now: what was left out
 
 
 def plan(config: EvalConfig, results: ResultsFile | None) -> tuple[list[ApartmentJob], list[dict]]:
@@ -81,6 +82,7 @@ def evaluate(config: EvalConfig, cluster: ClusterConfig | None = None, results: 
         """Count the scan; the indices of `job.missing` the apartment really has."""
         run.scan_seconds += apt.scan_seconds
         run.apartments_scanned_now += 0 if apt.cached else 1
+        run.exclusions.append(apt.exclusions)
         if len(apt.episodes) < job.n:
             log.info("apartment %d: only %d feasible episodes (asked for %d)", apt.seed, len(apt.episodes), job.n)
             progress.fewer(job.n - len(apt.episodes))

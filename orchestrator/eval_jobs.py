@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 # left out of the episode key (any other field, present or added later, is part of it).
 RUN_SHAPE_FIELDS = frozenset({"episodes", "seed", "episodes_per_scene", "cache_dir"})
 RECORD_FORMAT = "ovmm-eval-episode"
+# Which episodes an apartment's indices stand for (sim.scene.episodes.draw_episodes): 2 = only what no
+# Stretch could do is left out (was: the arm and lift kept 5 cm inside their limits, the planner's inflation).
+EPISODES_VERSION = 2
 
 
 def episode_settings(config: EvalConfig) -> dict:
@@ -60,6 +63,7 @@ def episode_settings(config: EvalConfig) -> dict:
     if d.get("scan_route") == "ground-truth":  # the route every scan took before exploration: results resume
         d.pop("scan_route", None)
     d["scan_version"] = SCAN_VERSION
+    d["episodes_version"] = EPISODES_VERSION
     return d
 
 
@@ -82,6 +86,7 @@ class Apartment:
     scene_json: bytes
     map_npz: bytes
     episodes: tuple  # of sim.scene.episodes.Episode, in draw order
+    exclusions: dict  # sim.scene.episodes.EpisodeDraw.to_dict(): what was left out as impossible
     scan_seconds: float
     cached: bool
     host: str
@@ -94,13 +99,13 @@ class Apartment:
 def prepare_apartment(config: EvalConfig, seed: int, n: int) -> Apartment:
     """Generate/scan apartment `seed` (or take it from the cache folder) and draw its first `n` episodes."""
     from orchestrator.evaluation import prepare_scene
-    from sim.scene.episodes import make_episodes
+    from sim.scene.episodes import draw_episodes
 
     scene = prepare_scene(seed, config)
-    episodes = make_episodes(scene.spec, n, seed, scene_path=scene.scene_path)
+    draw = draw_episodes(scene.spec, n, seed, scene_path=scene.scene_path)
     folder = scene.scene_path.parent
     return Apartment(seed, folder.name, scene.scene_path.read_bytes(), (folder / MAP_FILE_NAME).read_bytes(),
-                     tuple(episodes), scene.scan_seconds, scene.cached, socket.gethostname())
+                     tuple(draw.episodes), draw.to_dict(), scene.scan_seconds, scene.cached, socket.gethostname())
 
 
 # Scenes loaded in this process (a worker keeps the last few: its next episode is likely in the same apartment).

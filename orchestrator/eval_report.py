@@ -65,8 +65,19 @@ def failure_lines(out: dict, width: int) -> str:
     return "\n".join(lines) if lines else "no failures"
 
 
+def left_out_line(out: dict) -> str:
+    """What the episode generator left out as impossible for any Stretch (sim.scene.episodes), or ''."""
+    left = out.get("episodes_left_out")
+    if not left:
+        return ""
+    why = "; ".join(f"{n} {reason}" for reason, n in left["object_reasons"].items())
+    return (f"left out as no Stretch could pick them: {left['objects_left_out']} of {left['objects']} objects "
+            f"({100 * left['objects_left_out_share']:.1f}%) in {left['scenes']} apartments" + (f" ({why})" if why else ""))
+
+
 def text_report(out: dict, width: int | None = None) -> str:
-    return phase_table(out) + "\n\n" + failure_lines(out, width or terminal_width())
+    left = left_out_line(out)
+    return phase_table(out) + ("\n" + left if left else "") + "\n\n" + failure_lines(out, width or terminal_width())
 
 
 def save_plot(out: dict, path: str | os.PathLike, title: str | None = None) -> Path:

@@ -127,6 +127,10 @@ def _evaluate(config, cluster, results, evaluate, aggregate_records, text_report
         "episode_seconds_without_scans": round(sum(r["seconds"] for r in run_.records) / max(len(run_.records), 1), 2),
         "episodes_run_now": run_.ran_now, "episodes_from_results": run_.from_results,
         "workers": run_.workers, "worker_retries": run_.retries, "errors": run_.errors})
+    if run_.exclusions:  # the apartments prepared in this run (all of them unless every episode was on file)
+        from sim.scene.episodes import exclusion_summary
+
+        out["episodes_left_out"] = exclusion_summary(run_.exclusions)
     from orchestrator.eval_changes import changes_summary, sequence_mode
 
     if sequence_mode(config):

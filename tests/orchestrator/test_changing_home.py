@@ -154,7 +154,7 @@ def test_a_bad_history_in_a_header_is_refused_in_one_sentence(apartment, tmp_pat
 
 
 def test_planned_changes_are_feasible_and_cover_the_targets(apartment):
-    from sim.scene.episodes import EPISODE_ROBOT_RADIUS_M, ReachOracle, pick_reachable
+    from sim.scene.episodes import ReachOracle, pick_reachable
 
     eps = make_episodes(apartment.spec, 3, 0, scene_path=apartment.scene_path)
     targets = tuple(e.object_id for e in eps)
@@ -162,7 +162,7 @@ def test_planned_changes_are_feasible_and_cover_the_targets(apartment):
     assert [c.object_id for c in changes] == list(targets)
     assert sorted(c.kind for c in changes) == ["other_receptacle", "removed", "same_room"]
     assert plan_changes(apartment.spec, 3, 4, targets) == changes  # deterministic
-    oracle = ReachOracle(apartment.spec, robot_radius_m=EPISODE_ROBOT_RADIUS_M)
+    oracle = ReachOracle(apartment.spec)
     from dataclasses import replace
 
     for c in changes:

@@ -61,7 +61,13 @@ def test_eval_cli_writes_the_issue_json_and_reuses_its_scan(tmp_path, capsys):
     scan = json.loads((folder / "scan.json").read_text())
     assert scan["format"] == "ovmm-exploration-report" and scan["stop_reason"] == "no reachable frontier left"
     assert scan["simulation"]["floor_coverage"] >= 0.9 and scan["path_length_m"] > 1.0
-    capsys.readouterr()
+    # What the episode generator left out as impossible for any Stretch is counted (apartment 1's objects).
+    from sim.scene.generator import generate_scene
+
+    left = out["episodes_left_out"]
+    assert left["scenes"] == 1 and left["objects"] == len(generate_scene(1).objects)
+    assert 0 <= left["objects_left_out"] <= left["objects"] and left["pairs"] > 0
+    assert "left out as no Stretch could pick them:" in capsys.readouterr().err
     # A second run finds the scanned apartment in the cache and does not scan again.
     assert main(argv) == 0
     again = json.loads((tmp_path / "eval.json").read_text())
