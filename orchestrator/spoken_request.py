@@ -264,7 +264,10 @@ class RequestListener:
             distinct.setdefault(_task_key(o.task), o)
         choices = list(distinct.values())
         if best_rank == rank["ok"]:  # "Pick up the pink cup." is half of "pick up the pink cup, then put it ..."
-            choices = [o for o in choices if not any(_part_of(o.task, other.task) for other in choices)]
+            # ... of the same reading: a primed echo "Put the purple box on the shelf." does not swallow "pick up
+            # the purple box" heard by another
+            choices = [o for o in choices if not any(_part_of(o.task, other.task) and plain(o.transcript)
+                                                     in plain(other.transcript) for other in choices)]
         if best_rank != rank["ok"] or len(choices) == 1 or not self.rescore:
             return choices[0]
         scores = self.transcriber.score(encoded, [_realised(o) for o in choices])
