@@ -216,7 +216,12 @@ def side(shape: ObjectShape, cfg: GraspConfig, base_xy: np.ndarray | None) -> Ca
     # gripper body behind them hangs lower (4.7 cm at roll 0); where it would meet the support (an object
     # deep on a board rather than near its edge) the collision checks reject it, at either roll.
     floor = shape.support_z + cfg.collision_margin_m + cfg.support_clearance_m + cfg.gripper.finger_height_m / 2
-    zs = sorted({round(max(shape.support_z + f * shape.height, floor), 4) for f in cfg.side_heights})
+    # ...and the lowest height at which the body itself clears the support (near an edge the lower heights
+    # are free, deep on a surface this one is: a can in the middle of a cabinet top).
+    body_floor = shape.support_z + cfg.collision_margin_m + cfg.support_clearance_m + max(
+        cfg.gripper.finger_height_m / 2, -cfg.gripper.body_box[0][2])
+    zs = sorted({round(max(shape.support_z + f * shape.height, floor), 4) for f in cfg.side_heights}
+                | {round(max(shape.support_z + f * shape.height, body_floor), 4) for f in cfg.side_heights})
     # The pads must be covered by the object over their full height, or they close on its very edge.
     zs = [z for z in zs if z <= shape.top_z - 0.5 * cfg.gripper.finger_height_m]
     if not zs:
