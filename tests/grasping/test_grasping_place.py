@@ -74,12 +74,19 @@ def test_full_table_has_no_free_spot():
         choose_place(rec, base, HELD, scene_points=blocker, config=CFG, name="small table")
 
 
+def _out_of_reach(cx: float, cy: float, z: float, sx: float, sy: float, back_m: float, name: str):
+    """Place on an sx x sy surface at (cx, cy, z) from a base parked `back_m` short of its centre: the
+    NoPlaceError (which must say the arm cannot reach) and the base."""
+    rec = plane(cx, cy, z, sx, sy)
+    base = base_pose_for_reach(np.array([cx, cy - back_m, z]), approach_heading=math.pi / 2, arm_m=0.45)
+    with pytest.raises(NoPlaceError, match="arm cannot reach") as err:
+        choose_place(rec, base, HELD, config=CFG, name=name)
+    return err, base
+
+
 def test_out_of_reach_table_reports_the_arm_extension():
     cx, cy, z = 2.0, 1.0, 0.76
-    rec = plane(cx, cy, z, 0.4, 0.4)
-    base = base_pose_for_reach(np.array([cx, cy - 0.7, z]), approach_heading=math.pi / 2, arm_m=0.45)
-    with pytest.raises(NoPlaceError, match="arm cannot reach") as err:
-        choose_place(rec, base, HELD, config=CFG, name="far table")
+    err, _ = _out_of_reach(cx, cy, z, 0.4, 0.4, 0.7, "far table")
     # ...and names a free spot on the table to drive closer to (the task machine re-parks there).
     spot = err.value.free_spot
     assert spot is not None and spot[2] == pytest.approx(z, abs=0.01)
@@ -119,10 +126,7 @@ def test_a_far_receptacle_reports_several_free_spots_nearest_first():
     """Re-parking tries them in turn (apartment 60's sofa: the roomiest spot lay deep on the seat where no
     base pose reaches; spots nearer the robot's side did)."""
     cx, cy, z = 2.0, 1.0, 0.45
-    rec = plane(cx, cy, z, 1.4, 0.7)
-    base = base_pose_for_reach(np.array([cx, cy - 1.0, z]), approach_heading=math.pi / 2, arm_m=0.45)
-    with pytest.raises(NoPlaceError, match="arm cannot reach") as err:
-        choose_place(rec, base, HELD, config=CFG, name="sofa")
+    err, base = _out_of_reach(cx, cy, z, 1.4, 0.7, 1.0, "sofa")
     spots = err.value.free_spots
     assert len(spots) >= 3 and np.array_equal(spots[0], err.value.free_spot)
     d = np.linalg.norm(spots[:, :2] - base.xy, axis=1)
