@@ -50,4 +50,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from core.errors import OvmmError
+
+    try:
+        raise SystemExit(main())
+    except OvmmError as exc:  # a bad library folder: one line, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
