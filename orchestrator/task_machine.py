@@ -10,7 +10,8 @@ happened, step by step. The machine only talks to the
 Robot protocol, the semantic map, a perception pipeline (for the fresh head-camera segmentation that
 grasping needs) and the navigator, so the same code drives the simulator and a real Stretch.
 
-Kept apart: the report (orchestrator.task_report: PhaseResult, TaskReport, re-exported here), the live-map
+Kept apart: the report (orchestrator.task_report: PhaseResult, TaskReport, re-exported here), the map
+lookups of the find phases (orchestrator.task_lookup: found, not in the map, ambiguous), the live-map
 hooks (orchestrator.task_live_map: the robot whose frames update the map, hits kept on their voxels, the
 map's history entry) and the search hooks (orchestrator.task_search: the hits a pick tries, confirmed
 with a fresh look, and the search of orchestrator.object_search when they are stale).
@@ -41,6 +42,7 @@ from orchestrator.live_map import LiveMapConfig
 from orchestrator.object_search import SearchConfig
 from orchestrator.requests import Task
 from orchestrator.task_live_map import TaskLiveMap
+from orchestrator.task_lookup import LookupConfig, find_in_map, map_thresholds
 from orchestrator.task_report import PHASES, RUN_ORDER, PhaseResult, TaskReport
 from orchestrator.task_search import PickAttempts
 from robots.protocol import Robot
@@ -142,43 +144,15 @@ class TaskRunner:
 
     def thresholds(self) -> tuple[float, float, str]:
         """(not-found threshold, ambiguity margin, where they come from)."""
-        from mapping.calibration import calibration_of
+        return map_thresholds(self.map, self._lookup_config())
 
-        cal = calibration_of(self.map)
-        thr = cal.threshold if self.config.threshold is None else float(self.config.threshold)
-        margin = cal.margin if self.config.ambiguity_margin is None else float(self.config.ambiguity_margin)
-        source = cal.method if self.config.threshold is None else "--threshold"
-        return thr, margin, source
+    def _lookup_config(self) -> LookupConfig:
+        c = self.config
+        return LookupConfig(query=c.query, candidates=c.candidates, candidate_margin=c.candidate_margin,
+                            threshold=c.threshold, ambiguity_margin=c.ambiguity_margin)
 
     def _find(self, phrase: str, name: str) -> tuple[PhaseResult, list[Hit]]:
-        t0 = time.perf_counter()
-        try:
-            hits = self.map.query_text(phrase, self.perception, self.config.query)
-        except OvmmError as exc:
-            return PhaseResult(name, False, str(exc), time.perf_counter() - t0), []
-        dt = time.perf_counter() - t0
-        thr, margin, source = self.thresholds()
-        if not hits:
-            return PhaseResult(name, False, f"'{phrase}' is not in the map (no matching voxels)", dt), []
-        best = hits[0]
-        details = {"score": round(float(best.score), 3), "xyz": [round(float(v), 3) for v in best.center],
-                   "threshold": round(thr, 4), "margin": round(margin, 4), "threshold_from": source,
-                   "label": best.label, "description": best.description,
-                   "candidates": [_candidate(h) for h in _distinct(hits)[:3]]}
-        if best.score < thr:
-            return PhaseResult(name, False, f"'{phrase}' is not in the map: the best matches are "
-                                            f"{_listing(_distinct(hits)[:3])}, below the threshold {thr:.2f}",
-                               dt, details), []
-        exact = (best.description or "").lower() == phrase.strip().lower()
-        rivals = [h for h in _distinct(hits)[1:] if h.score >= thr and h.score >= best.score - margin]
-        if rivals and not exact and best.description is not None:
-            return PhaseResult(name, False, f"'{phrase}' is ambiguous: {_listing([best, *rivals[:2]])} match "
-                                            f"almost equally (within {margin:.2f}); say which one", dt, details), []
-        if best.description is not None:
-            good = [h for h in hits if h.description == best.description]
-        else:
-            good = [h for h in hits if h.score >= max(thr, best.score - self.config.candidate_margin)]
-        return PhaseResult(name, True, "", dt, details), good[: self.config.candidates]
+        return find_in_map(self.map, self.perception, phrase, name, self._lookup_config())
 
     @staticmethod
     def _target(hit: Hit, surface: bool) -> tuple[np.ndarray, np.ndarray | None]:
@@ -486,28 +460,6 @@ def carrying_navigator(config: NavigationConfig, held: HeldObject, joints: Joint
     if modes is not None:
         goal = replace(goal, modes=modes, height_margin_m=0.0)
     return Navigator(replace(config, footprint=config.footprint.including(outline), base_goal=goal))
-
-
-def _distinct(hits: list[Hit]) -> list[Hit]:
-    """The best hit of each different instance (by description; unlabelled hits are all distinct)."""
-    seen: set[str] = set()
-    out = []
-    for h in hits:
-        if h.description is not None:
-            if h.description in seen:
-                continue
-            seen.add(h.description)
-        out.append(h)
-    return out
-
-
-def _candidate(hit: Hit) -> dict:
-    return {"label": hit.label, "description": hit.description, "score": round(float(hit.score), 3),
-            "xyz": [round(float(v), 2) for v in hit.center]}
-
-
-def _listing(hits: list[Hit]) -> str:
-    return ", ".join(f"{h.name or 'a match'} ({h.score:.2f}) at ({h.center[0]:.1f}, {h.center[1]:.1f})" for h in hits)
 
 
 def _reach_failure(reason: str) -> bool:
