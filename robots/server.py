@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
-import json
 import logging
 import math
 import queue
@@ -39,9 +38,9 @@ from robots import motion_limits, wire
 from robots.command_args import MOTION_COMMANDS, check_args
 from robots.faults import NetworkFaults
 from robots.keys import RobotKey
-from robots.protocol import MotionResult, Robot
-from robots.server_config import ServerConfig, is_loopback
-from robots.server_jobs import _Job, _Observe, _Wait
+from robots.protocol import Robot
+from robots.server_config import ServerConfig, check_key
+from robots.server_jobs import RequestFreshness, _Job, _Observe, _Wait, checked_args, mark_delayed
 from robots.speaker import RobotVoice
 from robots.transport import ServerTransport
 
@@ -59,13 +58,7 @@ class RobotServer:
         self.robot = robot
         self.key = key
         self.config = config or ServerConfig()
-        if key is None:
-            if not self.config.insecure_loopback:
-                raise RobotError("refusing to serve without a robot key: give --key-file (make one with "
-                                 "`ovmm robot-server --new-key FILE`), or --insecure-loopback for a test on 127.0.0.1")
-            if not is_loopback(self.config.host):
-                raise RobotError(f"refusing to listen on {self.config.host} without a key: --insecure-loopback "
-                                 "serves 127.0.0.1 only (anyone on the network could drive the robot otherwise)")
+        check_key(self.config, key)
         self.port = self.config.port
         self.voice = RobotVoice()  # the `say` command; the audio device opens on first use
         self.last_message_at = time.monotonic()  # last accepted request from any client (for information)
@@ -86,7 +79,7 @@ class RobotServer:
         self._wake_r: socket.socket | None = None
         self._wake_w: socket.socket | None = None
         self._poller = None
-        self._nonces: dict[str, float] = {}
+        self._fresh = RequestFreshness(self.config.max_clock_skew_s)  # old and replayed requests refused
         self._shutdown = threading.Event()
         self._threads: list[threading.Thread] = []
         self._transport = ServerTransport(key, self.config.limits)
@@ -286,7 +279,7 @@ class RobotServer:
                 return
             if delay:
                 heapq.heappush(self._delayed, (time.monotonic() + delay, next(self._seq), self._gen, envelope,
-                                               _mark_delayed(reply, delay)))
+                                               mark_delayed(reply, delay)))
                 return
         self._send(envelope, reply)
 
@@ -397,20 +390,6 @@ class RobotServer:
     def _error(self, re_nonce: str | None, message: str, code: str) -> list[bytes]:
         return wire.encode({"kind": "rep", "re": re_nonce, "ok": False, "error": message, "code": code})
 
-    def _check_fresh(self, header: dict[str, Any]) -> None:
-        now = time.time()
-        skew = self.config.max_clock_skew_s
-        ts = wire.finite_number(header["ts"])  # decode() made sure it is finite
-        if ts is None or abs(now - ts) > skew:
-            off = f"{now - ts:+.1f} s" if ts is not None else "not a finite time"
-            raise wire.WireError(f"request timestamp is {off} off this server's clock (limit {skew:.0f} s): "
-                                 "synchronise the clocks (NTP)", "stale")
-        if len(self._nonces) > 10000 or (self._nonces and now - next(iter(self._nonces.values())) > 2 * skew):
-            self._nonces = {n: t for n, t in self._nonces.items() if now - t <= 2 * skew}
-        if header["nonce"] in self._nonces:
-            raise wire.WireError("request nonce was already used (replay)", "replay")
-        self._nonces[header["nonce"]] = now
-
     def handle(self, frames: list[bytes], peer: bytes = b"") -> list[bytes] | _Wait | _Observe:
         """Answer one request (frames without the routing envelope) from connection `peer`: the reply, or a
         `_Wait` / `_Observe` that the network / camera thread answers later."""
@@ -422,7 +401,7 @@ class RobotServer:
             return self._error(None, str(exc), exc.code)
         nonce = msg.header["nonce"]
         try:
-            self._check_fresh(msg.header)
+            self._fresh.check(msg.header)
             if msg.header.get("kind") != "req":
                 raise wire.WireError("message is not a request")
             cmd = msg.header.get("cmd")
@@ -476,66 +455,22 @@ class RobotServer:
             return self._reply(nonce, {"holding": self.robot.is_holding()})
         raise wire.WireError(f"unknown command {cmd!r}", "unknown_command")  # unreachable: schemas checked
 
-    def _check_limits(self, cmd: str, args: dict[str, Any]) -> dict[str, Any]:
-        """The command's arguments if they are within the robot-side limits (waypoints split); LimitError else."""
-        lim = self.config.motion_limits
-        if cmd == "move_base_to":
-            motion_limits.check_move_base(self.robot.get_base_pose(), args["goal"], args.get("tolerance_m", 0.05),
-                                          args.get("tolerance_rad", 0.08), lim)
-        elif cmd == "follow_waypoints":
-            args = {**args, "waypoints": motion_limits.plan_waypoints(self.robot.get_base_pose(), args["waypoints"],
-                                                                      lim)}
-        elif cmd == "move_arm":
-            motion_limits.check_arm(args)
-        elif cmd == "set_head":
-            motion_limits.check_head(args["pan"], args["tilt"])
-        elif cmd == "set_gripper":
-            motion_limits.check_gripper(args["aperture_m"])
-        return args
-
     def _start_job(self, nonce: str, cmd: str, args: dict[str, Any], peer: bytes) -> list[bytes]:
         try:
-            args = self._check_limits(cmd, args)
+            args = checked_args(self.robot, cmd, args, self.config.motion_limits)
         except motion_limits.LimitError as exc:
             self.limit_violations += 1
             log.warning("refused %s: %s (%d refused so far)", cmd, exc, self.limit_violations)
             return self._error(nonce, f"{cmd} is outside the robot's limits: {exc}", "limit")
         job = _Job(next(self._job_ids), cmd, peer)
-        robot = self.robot
-
-        def call() -> MotionResult:
-            if cmd == "move_base_to":
-                return robot.move_base_to(args["goal"], **{k: v for k, v in args.items() if k != "goal"})
-            if cmd == "follow_waypoints":
-                return robot.follow_waypoints(args["waypoints"])
-            if cmd == "set_head":
-                return robot.set_head(args["pan"], args["tilt"])
-            if cmd == "move_arm":
-                return robot.move_arm(**args)
-            return robot.set_gripper(args["aperture_m"])
-
-        def work() -> None:
-            try:
-                with self._robot_lock:  # an observe being rendered finishes first
-                    if job.stopped_by is not None:  # stopped (a stop request, the watchdog) before it began
-                        job.result = MotionResult(False, "stopped before it started")
-                    else:
-                        job.result = call()
-            except OvmmError as exc:
-                job.error = str(exc)
-            except Exception as exc:  # noqa: BLE001 - reported to the client, logged here
-                log.exception("%s failed", cmd)
-                job.error = f"{cmd} failed: {type(exc).__name__}: {exc}"
-            finally:
-                job.done.set()
-                self._wake()
 
         if self._job is not None:  # done (busy was refused): kept for a resent wait
             self._finished[self._job.id] = self._job
             while len(self._finished) > FINISHED_KEPT:
                 del self._finished[next(iter(self._finished))]
         self._job = job
-        threading.Thread(target=work, name=f"robot-job-{job.id}", daemon=True).start()
+        threading.Thread(target=job.run, args=(self.robot, args, self._robot_lock, self._wake),
+                         name=f"robot-job-{job.id}", daemon=True).start()
         return self._reply(nonce, {"job": job.id, "done": False})
 
     def _wait(self, nonce: str, job_id: int, max_wait_s: float, peer: bytes) -> list[bytes] | _Wait:
@@ -561,17 +496,4 @@ class RobotServer:
     def _job_reply(self, nonce: str, job: _Job) -> list[bytes]:
         if job.error is not None:
             return self._error(nonce, job.error, "robot")
-        result = job.result if isinstance(job.result, MotionResult) else MotionResult(False, "no result")
-        if job.stopped_by is not None and not result.success:
-            result = MotionResult(False, f"stopped by {job.stopped_by}: {result.reason}".rstrip(": "),
-                                  result.base_pose, result.joints)
-        return self._reply(nonce, {"job": job.id, "done": True, "motion": wire.motion_to_dict(result)})
-
-
-def _mark_delayed(reply: list[bytes], delay_s: float) -> list[bytes]:
-    """An injected late reply says so in its result (`injected_fault`), so a benchmark can tell the bridge's
-    own latency from the fault's."""
-    header = json.loads(reply[0])
-    if isinstance(header.get("result"), dict):
-        header["result"]["injected_fault"] = f"reply delayed {delay_s:.3f} s"
-    return [json.dumps(header, allow_nan=False).encode("utf-8"), *reply[1:]]
+        return self._reply(nonce, {"job": job.id, "done": True, "motion": wire.motion_to_dict(job.outcome())})

@@ -1,4 +1,4 @@
-"""The robot server's config (ServerConfig: address, watchdog, limits, faults) and its checks."""
+"""The robot server's config (ServerConfig: address, watchdog, limits, faults) and its checks (the key)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import ipaddress
 import math
 from dataclasses import dataclass, field
 
+from core.errors import RobotError
 from robots import motion_limits
 from robots.faults import FaultConfig
 from robots.transport import SocketLimits
@@ -60,3 +61,15 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def check_key(config: ServerConfig, key) -> None:
+    """Refuse (RobotError) to serve without a robot key unless --insecure-loopback on a loopback host."""
+    if key is not None:
+        return
+    if not config.insecure_loopback:
+        raise RobotError("refusing to serve without a robot key: give --key-file (make one with "
+                         "`ovmm robot-server --new-key FILE`), or --insecure-loopback for a test on 127.0.0.1")
+    if not is_loopback(config.host):
+        raise RobotError(f"refusing to listen on {config.host} without a key: --insecure-loopback "
+                         "serves 127.0.0.1 only (anyone on the network could drive the robot otherwise)")
