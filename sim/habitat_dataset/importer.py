@@ -7,8 +7,9 @@
   `pickable_max_size_m` on every side, become pickable objects; the others become furniture (receptacles
   with the visual mesh, collision boxes and support surfaces from sim.habitat_dataset.furniture, or the
   `user_defined` receptacle volumes/meshes of their template when it has some).
-- `articulated_object_instances` (URDFs) become furniture with the URDF's boxes, joints at the instance's
-  `initial_joint_pose` (list in joint order or dict by name; others at 0), always fixed.
+- `articulated_object_instances` (URDFs; sim.habitat_dataset.articulated) become furniture with the URDF's
+  boxes, joints at the instance's `initial_joint_pose` (list in joint order or dict by name; others at 0),
+  always fixed.
 - Rooms come from the semantic descriptor's `region_annotations` (each polygon's bounding rectangle), else
   one room over the stage floor. Labels and descriptions: sim.habitat_dataset.naming.
 - Poses: `translation` + `rotation` [w, x, y, z] (Habitat world, y up); `translation_origin` "COM"
@@ -34,6 +35,7 @@ import trimesh
 
 from core.geometry import make_T, rot_z
 from core.types import Pose2D
+from sim.habitat_dataset.articulated import articulated_receptacle
 from sim.habitat_dataset.attributes import SceneDataset, Template
 from sim.habitat_dataset.frames import (
     hab_to_zup_point,
@@ -55,6 +57,7 @@ from sim.habitat_dataset.instances import (
     vec,
 )
 from sim.habitat_dataset.naming import (
+    GREY,
     colour_name,
     label_from_name,
     label_from_user,
@@ -66,12 +69,6 @@ from sim.habitat_dataset.receptacle_volumes import receptacle_surfaces
 from sim.habitat_dataset.semantics import scene_semantics
 from sim.scene.fields import SceneError
 from sim.scene.habitat import floor_height
-from sim.scene.habitat_urdf import (
-    R_HAB_TO_ZUP,
-    support_surfaces_of_boxes,
-    urdf_joint_names,
-    urdf_root_geometry,
-)
 from sim.scene.mesh_io import load_mesh_file
 from sim.scene.spec import (
     DoorSpec,
@@ -88,7 +85,6 @@ from sim.scene.spec import (
 
 log = logging.getLogger(__name__)
 
-GREY = (0.7, 0.7, 0.7, 1.0)
 SCENE_KEYS = {"stage_instance", "object_instances", "articulated_object_instances", "translation_origin",
               "semantic_scene_instance", "user_defined"}
 INSTANCE_KEYS = {"template_name", "translation", "rotation", "motion_type", "uniform_scale", "non_uniform_scale",
@@ -195,7 +191,10 @@ class _Importer:
         if not isinstance(aos, list):
             raise SceneError(f"{self.ctx('articulated_object_instances')} must be a list")
         for i, inst in enumerate(aos):
-            r, m = self._articulated(i, inst, scene_origin, shift)
+            ctx = self.ctx(f"articulated_object_instances[{i}]")
+            if isinstance(inst, dict):
+                self.notes.fields(inst, AO_KEYS, "articulated_object_instances[]")
+            r, m = articulated_receptacle(self.ds, inst, ctx, self.notes.unused, self._meta, self.config.furniture, shift)
             receptacles.append(r)
             rec_meta.append(m)
         if stage_t is not None and stage_mesh is not None:
@@ -369,87 +368,6 @@ class _Importer:
             out.append(ReceptacleSpec("", 1, label, "", None, (float(c[0]), float(c[1]), 0.0),
                                       parts, (SurfaceSpec((0.0, 0.0, s.pos[2]), s.size),)))
         return out
-
-    # --- articulated ----------------------------------------------------------------------------------
-    def _articulated(self, i: int, inst, scene_origin: str, shift) -> tuple[ReceptacleSpec, dict]:
-        ctx = self.ctx(f"articulated_object_instances[{i}]")
-        if not isinstance(inst, dict) or not isinstance(inst.get("template_name"), str):
-            raise SceneError(f"{ctx} must be an object with a string 'template_name'")
-        self.notes.fields(inst, AO_KEYS, "articulated_object_instances[]")
-        t = self.ds.template("articulated_objects", inst["template_name"], f"{ctx[:-1]}.template_name'")
-        urdf_rel = t.attrs.get("urdf_filepath")
-        if not isinstance(urdf_rel, str):
-            raise SceneError(f"{t.source} field 'urdf_filepath' must name the URDF file")
-        urdf = (t.base_dir / urdf_rel).resolve()
-        if not urdf.is_file():
-            raise SceneError(f"{t.source} field 'urdf_filepath' names {urdf}, which does not exist")
-        if inst.get("fixed_base") is False:
-            self.notes.unused["articulated_object_instances[].fixed_base=false (kept fixed)"] += 1
-        names = urdf_joint_names(urdf)
-        qs: dict[str, float] = {}
-        jp = inst.get("initial_joint_pose")
-        if isinstance(jp, list):
-            if len(jp) > len(names):
-                raise SceneError(f"{ctx} field 'initial_joint_pose' has {len(jp)} values, the URDF {urdf.name} "
-                                 f"has {len(names)} movable joints")
-            qs = {n: num(v, f"{ctx} field 'initial_joint_pose'", positive=False) for n, v in zip(names, jp, strict=False)}
-        elif isinstance(jp, dict):
-            for n, v in jp.items():
-                if n not in names:
-                    raise SceneError(f"{ctx} field 'initial_joint_pose' names joint {n!r}, which {urdf.name} lacks")
-                qs[n] = num(v[0] if isinstance(v, list) and v else v, f"{ctx} field 'initial_joint_pose.{n}'", positive=False)
-        elif jp is not None:
-            raise SceneError(f"{ctx} field 'initial_joint_pose' must be a list or an object")
-        tr, R, _ = instance_pose(inst, ctx, "asset_local")  # noqa: N806
-        s = num(inst.get("uniform_scale", 1.0), f"{ctx} field 'uniform_scale'")
-        visuals, boxes = urdf_root_geometry(urdf, qs)
-        if not visuals and not boxes:
-            raise SceneError(f"URDF {urdf} has no visual meshes or collision boxes")
-        T = make_T(R @ R_HAB_TO_ZUP, tr + shift) @ np.diag([s, s, s, 1.0])  # noqa: N806  URDF root is in Habitat's frame
-        yaw, _ = yaw_and_tilt(R)
-        pts = []
-        for path, Tv, sc in visuals:
-            if not path.is_file():
-                raise SceneError(f"URDF {urdf} names mesh {path.name}, which does not exist")
-            v = np.asarray(load_mesh_file(path, sc).vertices)
-            M = T @ Tv  # noqa: N806
-            pts.append(v @ M[:3, :3].T + M[:3, 3])
-        for Tb, size in boxes:  # noqa: N806
-            M = T @ Tb  # noqa: N806
-            corners = np.array([[x, y, z] for x in (-.5, .5) for y in (-.5, .5) for z in (-.5, .5)]) * size
-            pts.append(corners @ M[:3, :3].T + M[:3, 3])
-        allp = np.vstack(pts)
-        A = rot_z(-yaw)  # noqa: N806
-        loc = allp @ A.T
-        lo, hi = loc.min(axis=0), loc.max(axis=0)
-        cl = np.array([(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, 0.0])
-        F = make_T(t=-cl) @ make_T(A)  # noqa: N806  world -> receptacle frame
-        meta = self._meta(inst.get("user_defined")) or self._meta(t.attrs.get("user_defined"))
-        rgba = tuple(meta.get("rgba", mesh_colour(visuals[0][0]) if visuals else GREY) or GREY)
-        parts: list[PartSpec] = []
-        for path, Tv, sc in visuals:
-            M = F @ T @ Tv  # noqa: N806
-            ssc = np.linalg.norm(M[:3, :3], axis=0)
-            parts.append(PartSpec("mesh", tuple(float(v) for v in np.round(M[:3, 3], 6)), mesh=str(path.resolve()),  # type: ignore[arg-type]
-                                  scale=tuple(float(a * b) for a, b in zip(sc, ssc, strict=True)), quat_xyzw=quat_of(M[:3, :3] / ssc),  # type: ignore[arg-type]
-                                  rgba=rgba, role="visual"))  # type: ignore[arg-type]
-        box_world = []
-        for Tb, size in boxes:  # noqa: N806
-            M = F @ T @ Tb  # noqa: N806
-            ssc = np.linalg.norm(M[:3, :3], axis=0)
-            sz = size * ssc
-            parts.append(PartSpec("box", tuple(float(v) for v in np.round(M[:3, 3], 6)), size=tuple(float(v) for v in sz),  # type: ignore[arg-type]
-                                  quat_xyzw=quat_of(M[:3, :3] / ssc), rgba=rgba, role="collision"))
-            ext = np.abs(M[:3, :3] / ssc) @ sz
-            box_world.append((M[:3, 3] - ext / 2, M[:3, 3] + ext / 2))
-        surfaces = receptacle_surfaces(t, F @ T @ make_T(R_HAB_TO_ZUP.T), np.ones(3), ctx, self.config.furniture)
-        if surfaces is None:
-            surfaces = support_surfaces_of_boxes(box_world)
-        label = meta.get("label") or label_from_user(t.attrs.get("user_defined") or {}) or label_from_name(t.name)
-        cx, cy = rot_z(yaw)[:2, :2] @ cl[:2]
-        pose = (round(float(cx), 6), round(float(cy), 6), round(float(yaw), 7))
-        return ReceptacleSpec(meta.get("id", ""), 1, label, meta.get("description", ""), meta.get("room"), pose,
-                              tuple(parts), tuple(surfaces)), {**meta, "_rgba": rgba}
 
     # --- rooms and assembly ---------------------------------------------------------------------------
     def _rooms(self, shift, stage_mesh, z_floor, receptacles, objects, meta) -> list[RoomSpec]:

@@ -22,6 +22,9 @@ LABEL_KEYS = ("label", "object_category", "semantic_class", "category", "class_n
 _DROP = {"frl", "apartment", "ycb", "google", "object", "obj", "static", "dynamic", "mesh", "model", "sm", "lod",
          "receptacle", "aabb"}
 
+GREY = (0.7, 0.7, 0.7, 1.0)
+"""The colour of a mesh or box with none of its own."""
+
 
 def label_from_name(name: str) -> str:
     words = []
