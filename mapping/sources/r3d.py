@@ -210,21 +210,8 @@ class R3DFrameSource(RecordedFrameSource):
 
     # -- FrameSource --------------------------------------------------------------------------------
     @property
-    def intrinsics(self) -> CameraIntrinsics:
-        return self._intrinsics
-
-    @property
     def rgb_size(self) -> tuple[int, int]:
         return self._rgb_wh
-
-    def __len__(self) -> int:
-        return len(self._poses)
-
-    def raw_poses(self) -> np.ndarray:
-        return self._poses
-
-    def timestamps(self) -> np.ndarray:
-        return self._times
 
     def close(self) -> None:
         self._archive.close()

@@ -32,11 +32,29 @@ class RecordedFrameSource(FrameSource):
         super().__init__(path)
         self.config = config
         self._alignment: Alignment | None = None
+        # What a format's __init__ reads from the files (after this one): the camera poses, the depth
+        # images' intrinsics (self._intrinsics) and, where the format has a clock, each frame's time from
+        # the start (else 30 frames per second).
+        self._poses = np.zeros((0, 4, 4))
+        self._times: np.ndarray | None = None
 
-    # -- what a format provides ---------------------------------------------------------------------
-    @abstractmethod
+    _intrinsics: CameraIntrinsics
+
+    @property
+    def intrinsics(self) -> CameraIntrinsics:
+        return self._intrinsics
+
+    def __len__(self) -> int:
+        return len(self._poses)
+
     def raw_poses(self) -> np.ndarray:
         """float64 (N, 4, 4): OpenCV camera -> the file's own world frame."""
+        return self._poses
+
+    def timestamps(self) -> np.ndarray:
+        return super().timestamps() if self._times is None else self._times
+
+    # -- what a format provides ---------------------------------------------------------------------
 
     @abstractmethod
     def _decode_depth(self, i: int) -> np.ndarray:

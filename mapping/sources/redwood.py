@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 PRIMESENSE = CameraIntrinsics(fx=525.0, fy=525.0, cx=319.5, cy=239.5, width=640, height=480)
 COLOR_DIRS = ("color", "image", "rgb")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
-FPS = 30.0
 
 
 def is_redwood(path: Path) -> bool:
@@ -131,19 +130,6 @@ class RedwoodFrameSource(RecordedFrameSource):
             "%s has no camera JSON; using the PrimeSense defaults fx=fy=525, cx=319.5, cy=239.5", root
         )
         return PRIMESENSE, None
-
-    @property
-    def intrinsics(self) -> CameraIntrinsics:
-        return self._intrinsics
-
-    def __len__(self) -> int:
-        return len(self._poses)
-
-    def raw_poses(self) -> np.ndarray:
-        return self._poses
-
-    def timestamps(self) -> np.ndarray:
-        return np.arange(len(self), dtype=np.float64) / FPS
 
     def describe(self) -> dict:
         return {

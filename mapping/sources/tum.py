@@ -172,19 +172,6 @@ class TUMFrameSource(RecordedFrameSource):
             return load_open3d_intrinsics(p), str(p)
         return tum_intrinsics_for(root)
 
-    @property
-    def intrinsics(self) -> CameraIntrinsics:
-        return self._intrinsics
-
-    def __len__(self) -> int:
-        return len(self._poses)
-
-    def raw_poses(self) -> np.ndarray:
-        return self._poses
-
-    def timestamps(self) -> np.ndarray:
-        return self._times
-
     def describe(self) -> dict:
         return {**super().describe(), "intrinsics_source": self._camera_source, "depth_scale": self._scale}
 
