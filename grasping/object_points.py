@@ -57,10 +57,12 @@ def voxel_down(xyz: np.ndarray, voxel_m: float) -> np.ndarray:
     if len(xyz) == 0 or voxel_m <= 0:
         return xyz.astype(np.float32)
     keys = np.floor(xyz / voxel_m).astype(np.int64)
-    _, inv, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    if np.abs(keys).max() < (1 << 20):  # one int64 per voxel: a 1-D unique, in the rows' lexicographic order
+        _, inv, counts = np.unique(_voxel_codes(keys), return_inverse=True, return_counts=True)
+    else:
+        _, inv, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
     inv = inv.reshape(-1)
-    sums = np.zeros((len(counts), 3), np.float64)
-    np.add.at(sums, inv, xyz)
+    sums = np.stack([np.bincount(inv, weights=xyz[:, a], minlength=len(counts)) for a in range(3)], axis=1)
     return (sums / counts[:, None]).astype(np.float32)
 
 

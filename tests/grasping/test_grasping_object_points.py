@@ -149,3 +149,16 @@ def test_fused_scene_is_the_median_depth_so_a_noisy_table_stays_flat(frame_and_i
     fused, n3 = standing_up(fused_object_cloud(views, name="box")[0].scene)
     assert n1 > 100 and n3 > 100
     assert single >= 5 and fused <= single // 5
+
+
+def test_voxel_down_is_the_mean_per_voxel_in_lexicographic_voxel_order():
+    from grasping.object_points import voxel_down
+
+    rng = np.random.default_rng(3)
+    pts = (rng.random((5000, 3)) * 0.2 - 0.1 + np.array([-3.0, 2.0, 0.5])).astype(np.float32)
+    far = np.vstack([pts, [[9000.0, 0.0, 0.0]]]).astype(np.float32)  # beyond the 1-D codes' range
+    for xyz in (pts, far):
+        keys = np.floor(xyz / 0.01).astype(np.int64)
+        uniq, inv = np.unique(keys, axis=0, return_inverse=True)
+        want = np.array([xyz[inv.reshape(-1) == k].mean(axis=0) for k in range(len(uniq))], np.float32)
+        np.testing.assert_allclose(voxel_down(xyz, 0.01), want, atol=1e-5)
