@@ -2,11 +2,16 @@
 
 A robot following waypoints turns towards the next waypoint, drives straight to it, and at the last one
 turns to the final heading. Turns sweep the whole (off-centre) base footprint (see footprint.py), so:
-- `turn_checks` lists each turn (at the start and at every waypoint) and whether its sweep is clear;
+- `turn_checks` lists each turn (at the start and at every waypoint) and whether its sweep is clear, the
+  turns as the base makes them: towards a waypoint ahead, or, for one more than 90 degrees off its heading,
+  the smaller turn that points its back at it (it then backs up, as the simulated Stretch's `drive_to`
+  does), and at each waypoint to the waypoint's heading;
 - `approach_point` finds a point with room to turn on the goal's heading line (behind it, else ahead of it),
   so the robot drives the last stretch already facing the final heading (forwards, or backing up) and
   does not turn next to the furniture it parks at; `maneuverable` asks whether a goal has one (or room
   to turn in place), so the robot can also leave it;
+- `clear_start_turn` finds, for a robot whose one turn at the start would touch furniture, a turn in place
+  that does not (the other way round, or to back up instead of driving forwards);
 - `escape_point` finds a point straight ahead or behind the start (reached without turning) with room to
   turn, for a robot parked close to furniture.
 """
@@ -17,7 +22,7 @@ import math
 
 import numpy as np
 
-from core.types import Pose2D
+from core.types import Pose2D, wrap_angle
 from navigation.footprint import Footprint, poses_clear, turn_clear
 from navigation.lineofsight import los_clearance, segment_min_clearance
 from navigation.occupancy import OccupancyGrid
@@ -39,19 +44,59 @@ def _heading(a: np.ndarray, b: np.ndarray, default: float) -> float:
     return float(math.atan2(d[1], d[0])) if np.hypot(*d) > 1e-6 else default
 
 
+def drive_heading(heading: float, travel: float) -> float:
+    """The heading the base drives at towards a point in direction `travel` when it faces `heading`: the
+    travel direction, or its opposite (backing up) when that is the smaller turn."""
+    return travel if abs(wrap_angle(travel - heading)) <= math.pi / 2 else wrap_angle(travel + math.pi)
+
+
 def turn_checks(grid: OccupancyGrid, start: Pose2D, waypoints: list[Pose2D], fp: Footprint) -> list[tuple[int, bool]]:
-    """[(waypoint index, clear)] for every turn: index -1 is the turn at the start."""
+    """[(waypoint index, clear)] for every turn: index -1 is the turn at the start; index k covers the turns at
+    waypoint k (to its heading, then towards waypoint k + 1)."""
     out = []
     if not waypoints:
         return out
     here = start.xy
     heading = start.theta
     for k, wp in enumerate(waypoints):
-        travel = _heading(here, wp.xy, heading)
-        out.append((k - 1, turn_clear(grid, here, heading, travel, fp)))
-        here, heading = wp.xy, travel
-    out.append((len(waypoints) - 1, turn_clear(grid, here, heading, waypoints[-1].theta, fp)))
+        clear = True
+        if np.hypot(*(wp.xy - here)) > 0.01:  # drive_to turns towards a goal farther than 1 cm, then drives
+            travel = drive_heading(heading, _heading(here, wp.xy, heading))
+            clear = turn_clear(grid, here, heading, travel, fp)
+            heading = travel
+        if k == 0:
+            out.append((-1, clear))
+        else:
+            out[-1] = (k - 1, out[-1][1] and clear)
+        out.append((k, turn_clear(grid, wp.xy, heading, wp.theta, fp)))
+        here, heading = wp.xy, wp.theta
     return out
+
+
+def arc_clear(grid: OccupancyGrid, xy: np.ndarray, theta_from: float, delta: float, fp: Footprint) -> bool:
+    """True when turning in place at xy from theta_from by `delta` (signed, either way round) stays clear."""
+    n = max(int(math.ceil(abs(delta) / fp.turn_step_rad)), 1)
+    thetas = theta_from + delta * np.arange(n + 1) / n
+    return bool(poses_clear(grid, np.repeat(np.asarray(xy, np.float64).reshape(1, 2), n + 1, axis=0), thetas, fp).all())
+
+
+def clear_start_turn(grid: OccupancyGrid, start: Pose2D, toward: np.ndarray, fp: Footprint,
+                     max_step_rad: float = math.radians(100.0)) -> list[float] | None:
+    """Headings to turn through in place at the start, each step the short way round, so that the base ends
+    facing `toward` (to drive forwards) or facing away from it (to back up) without its footprint touching
+    anything, where the one turn drive_to would make sweeps into furniture: the other way round, or the other
+    end of the base first. Smallest total turn first; None when no turn is clear."""
+    travel = _heading(start.xy, toward, start.theta)
+    options = []
+    for end in (travel, wrap_angle(travel + math.pi)):
+        short = wrap_angle(end - start.theta)
+        for delta in (short, short - math.copysign(2 * math.pi, short) if abs(short) > 1e-9 else 0.0):
+            options.append(delta)
+    for delta in sorted(options, key=abs):
+        if arc_clear(grid, start.xy, start.theta, delta, fp):
+            n = max(int(math.ceil(abs(delta) / max_step_rad)), 1)
+            return [wrap_angle(start.theta + delta * k / n) for k in range(1, n + 1)]
+    return None
 
 
 def straight_clear(grid: OccupancyGrid, a: np.ndarray, b: np.ndarray, theta: float, fp: Footprint) -> bool:
@@ -105,6 +150,6 @@ def escape_point(grid: OccupancyGrid, start: Pose2D, toward: np.ndarray, distanc
             if not swept[sign][k] or not grid.is_traversable(p)[0] or \
                     not poses_clear(grid, p[None], np.array([start.theta]), fp)[0]:
                 continue
-            if turn_clear(grid, p, start.theta, _heading(p, toward, start.theta), fp):
+            if turn_clear(grid, p, start.theta, drive_heading(start.theta, _heading(p, toward, start.theta)), fp):
                 return p
     return None

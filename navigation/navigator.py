@@ -21,7 +21,13 @@ from core.types import Pose2D
 from mapping.obstacles import ObstacleGrid
 from navigation.base_goal import BaseGoal, BaseGoalCandidates, BaseGoalConfig, choose_base_goal
 from navigation.footprint import Footprint
-from navigation.maneuvers import APPROACH_DISTANCES_M, approach_point, escape_point, turn_checks
+from navigation.maneuvers import (
+    APPROACH_DISTANCES_M,
+    approach_point,
+    clear_start_turn,
+    escape_point,
+    turn_checks,
+)
 from navigation.occupancy import OccupancyConfig, OccupancyGrid, occupancy_from_obstacle_grid
 from navigation.planner import GridPlanner, PlannerConfig
 from navigation.smoothing import shortcut, to_waypoints
@@ -172,6 +178,10 @@ class Navigator:
             if alt.success and len(alt.waypoints) - 1 not in alt.blocked_turns:
                 alt.timing_s["plan"] += result.timing_s["plan"]
                 return alt
+        if -1 in result.blocked_turns:
+            turned = self._turn_first(occ, start, result)
+            if turned is not None:
+                return turned
         if allow_escape and -1 in result.blocked_turns and cfg.escape_distances_m:
             escaped = self._escape(occ, start, goal, waypoints[0].xy)
             if escaped is not None:
@@ -179,6 +189,24 @@ class Navigator:
                 return escaped
         if result.blocked_turns:
             log.info("turns at waypoints %s sweep the base footprint into obstacles", result.blocked_turns)
+        return result
+
+    def _turn_first(self, occ: OccupancyGrid, start: Pose2D, result: NavigationResult) -> NavigationResult | None:
+        """The turn at the start sweeps into obstacles: turn in place first where that is clear (the other
+        way round, or to back up), as waypoints at the start that only change the heading."""
+        first = result.waypoints[0]
+        if np.hypot(*(first.xy - start.xy)) <= 0.01:
+            return None
+        headings = clear_start_turn(occ, start, first.xy, self.config.footprint)
+        if headings is None:
+            return None
+        turns = [Pose2D(start.x, start.y, h) for h in headings]
+        waypoints = [*turns, *result.waypoints]
+        blocked = [k for k, ok in turn_checks(occ, start, waypoints, self.config.footprint) if not ok]
+        if any(k < len(turns) for k in blocked):  # still a touching turn before the first drive
+            return None
+        result.waypoints, result.blocked_turns = waypoints, blocked
+        result.reason += " (after turning in place the clear way)"
         return result
 
     def _escape(self, occ: OccupancyGrid, start: Pose2D, goal: Pose2D, toward: np.ndarray) -> NavigationResult | None:
@@ -225,18 +253,24 @@ class Navigator:
         if not bg.success:
             timing["total"] = time.perf_counter() - t0
             return NavigationResult(False, bg.reason, start, candidates=bg.candidates, timing_s=timing)
-        last = None
+        last, found = None, None
         for goal in bg.ranked[: self.config.max_goal_attempts]:
             res = self._path(occ, start, goal.pose)
             last = res
             if res.success:
                 res.base_goal = goal
                 res.goal = goal.pose
-                res.candidates = bg.candidates
-                timing.update(plan=res.timing_s.get("plan", 0.0), smooth=res.timing_s.get("smooth", 0.0))
-                timing["total"] = time.perf_counter() - t0
-                res.timing_s = timing
-                return res
+                found = found or res
+                if not res.blocked_turns:  # else a later goal may be reached without touching on a turn
+                    found = res
+                    break
+        if found is not None:
+            res = found
+            res.candidates = bg.candidates
+            timing.update(plan=res.timing_s.get("plan", 0.0), smooth=res.timing_s.get("smooth", 0.0))
+            timing["total"] = time.perf_counter() - t0
+            res.timing_s = timing
+            return res
         timing["total"] = time.perf_counter() - t0
         reason = last.reason if last is not None else "no base goal to plan to"
         return NavigationResult(False, f"no path to any base pose that reaches the target: {reason}", start,
