@@ -107,6 +107,9 @@ def perceive(robot: Robot, provider: MaskProvider, name: str, look_at: np.ndarra
             masks = [(m, s) for m, s in provider(frame) if s >= config.min_mask_score and np.any(m)]
             if masks:
                 views.append((frame, max(masks, key=lambda ms: ms[1])[0]))
+                if len(views) >= 2 and _same_view(views[-2], views[-1]):
+                    views.pop()  # a noiseless camera (a simulator's oracle): more frames would add nothing
+                    break
         if not views:
             if seen is not None:  # seen before re-centring: keep that view
                 return seen
@@ -121,6 +124,12 @@ def perceive(robot: Robot, provider: MaskProvider, name: str, look_at: np.ndarra
         if step == 0 and recentre:
             robot.set_head(*head_look_at(robot.get_base_pose(), cloud.centroid))
     return seen
+
+
+def _same_view(a: tuple[RGBDFrame, np.ndarray], b: tuple[RGBDFrame, np.ndarray]) -> bool:
+    """Two views of a still camera that agree to the bit: the same depth image and the same mask."""
+    return (np.array_equal(a[0].depth_m, b[0].depth_m) and np.array_equal(a[1], b[1])
+            and np.array_equal(a[0].T_world_cam, b[0].T_world_cam))
 
 
 def _place_travel_lift(target: PlaceTarget, held: HeldObject, points: np.ndarray, config: PickConfig) -> float:

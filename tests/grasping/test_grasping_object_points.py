@@ -162,3 +162,38 @@ def test_voxel_down_is_the_mean_per_voxel_in_lexicographic_voxel_order():
         uniq, inv = np.unique(keys, axis=0, return_inverse=True)
         want = np.array([xyz[inv.reshape(-1) == k].mean(axis=0) for k in range(len(uniq))], np.float32)
         np.testing.assert_allclose(voxel_down(xyz, 0.01), want, atol=1e-5)
+
+
+class _StillHeadCamera:
+    """The head camera at the hardware boundary: the same view each frame, with or without depth noise."""
+
+    def __init__(self, frame: RGBDFrame, noise_m: float) -> None:
+        self.frame, self.noise_m, self.frames = frame, noise_m, 0
+        self.rng = np.random.default_rng(5)
+
+    def observe(self):
+        from types import SimpleNamespace
+
+        self.frames += 1
+        f = self.frame
+        if self.noise_m > 0:
+            d = f.depth_m + (self.rng.normal(0, self.noise_m, f.depth_m.shape) * (f.depth_m > 0)).astype(np.float32)
+            f = RGBDFrame(f.rgb, d, f.intrinsics, f.T_world_cam, instance_ids=f.instance_ids)
+        return SimpleNamespace(frame=f)
+
+
+def test_a_noiseless_camera_is_not_asked_for_frames_that_add_nothing(frame_and_ids):
+    from grasping.config import PickConfig
+    from grasping.execute import perceive
+
+    frame, ids = frame_and_ids
+    config = PickConfig()
+    assert config.fuse_frames >= 3
+    provider = lambda f: [(f.instance_ids == 1, 1.0)]  # noqa: E731
+    exact, noisy = _StillHeadCamera(frame, 0.0), _StillHeadCamera(frame, 0.004)
+    a, _ = perceive(exact, provider, "box", None, config, recentre=False)
+    b, _ = perceive(noisy, provider, "box", None, config, recentre=False)
+    assert exact.frames == 2  # the second frame equals the first to the bit: nothing more to fuse
+    assert noisy.frames == config.fuse_frames  # a real camera's frames differ: all of them are fused
+    for cloud in (a, b):
+        assert np.all(cloud.points >= BOX_LO - 0.02) and np.all(cloud.points <= BOX_HI + 0.02)
