@@ -134,6 +134,36 @@ class StretchGeometry:
 
 STRETCH = StretchGeometry()
 
+ARM_SEGMENTS: tuple[tuple[float, tuple[float, float, float], tuple[float, float, float]], ...] = (
+    (0.0, (-0.142, -0.120, 0.157), (-0.067, 0.103, 0.233)),  # link_arm_l4 (the outer tube, fixed to the lift)
+    (0.25, (-0.140, -0.133, 0.159), (-0.069, 0.094, 0.231)),  # link_arm_l3
+    (0.5, (-0.138, -0.146, 0.161), (-0.071, 0.081, 0.229)),  # link_arm_l2
+    (0.75, (-0.136, -0.159, 0.163), (-0.073, 0.068, 0.227)),  # link_arm_l1
+    (1.0, (-0.123, -0.170, 0.165), (0.001, -0.113, 0.224)),  # link_arm_l0 (the inner tube's end piece)
+)
+"""The telescoping arm's URDF collision boxes in the base frame at lift 0 and arm 0, as (share of the arm
+extension that moves the segment along -y, lo, hi): the SE3 URDF's l4..l0 boxes at the joint origins
+above (sim.mujoco.stretch_model builds the simulated arm from the same boxes; tests/test_core_stretch_arm.py
+compares them). z is above the lift joint's value: the outer tube's top is 23.3 cm above it."""
+
+WRIST_BLOCK: tuple[tuple[float, float, float], tuple[float, float, float]] = (
+    (-0.1186, -0.03, -0.0442), (0.03, 0.03, 0.0608))
+"""The wrist at the arm's end as one box around every wrist yaw, relative to the wrist-yaw axis at the top
+of the arm (`wrist_yaw_axis_base`): the yaw motor (link_wrist_yaw) and the bracket beneath it
+(link_wrist_yaw_bottom) where the gripper and its own boxes (grasping.config.GripperModel) begin."""
+
+
+def arm_boxes_base(lift_m: float, arm_m: float) -> np.ndarray:
+    """(6, 2, 3) lo/hi boxes in the base frame: the five arm segments (outer to inner) and the wrist block."""
+    out = np.empty((len(ARM_SEGMENTS) + 1, 2, 3))
+    for i, (share, lo, hi) in enumerate(ARM_SEGMENTS):
+        out[i] = (lo, hi)
+        out[i, :, 1] -= share * arm_m
+        out[i, :, 2] += lift_m
+    w = wrist_yaw_axis_base(lift_m, arm_m)
+    out[-1] = (w + np.asarray(WRIST_BLOCK[0]), w + np.asarray(WRIST_BLOCK[1]))
+    return out
+
 STOW_WRIST_YAW = 3.4
 """Wrist yaw of Hello Robot's stow pose: the gripper folded back over the base (inside its footprint), the
 pose to drive in."""
@@ -205,6 +235,13 @@ def wrist_yaw_axis_base(lift_m: float, arm_m: float) -> np.ndarray:
     """Position of the wrist-yaw axis in the base frame (it is vertical)."""
     T = _chain_fk(_ARM_CHAIN[:5], {"joint_lift": lift_m, "joint_arm": arm_m})
     return T[:3, 3].copy()
+
+
+def arm_top_above_grasp(wrist_pitch: float) -> float:
+    """Height of the arm's top (its outer segment, `ARM_SEGMENTS`) above the grasp centre at this wrist pitch
+    (any lift and extension): 0.369 m with the gripper pointing down, 0.123 m level."""
+    j = JointState(lift_m=0.0, arm_m=0.0, wrist_pitch=wrist_pitch)
+    return float(arm_boxes_base(0.0, 0.0)[:-1, 1, 2].max() - T_base_grasp(j)[2, 3])
 
 
 def head_look_at(base: Pose2D, target_xyz_world: np.ndarray) -> tuple[float, float]:

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.stretch import wrist_yaw_axis_base
+from core.stretch import STRETCH, arm_boxes_base
 from grasping.config import GripperModel
 from grasping.kinematics import ArmSolution
-
-_W0 = wrist_yaw_axis_base(0.0, 0.0)
 
 
 def gripper_boxes(model: GripperModel, flipped: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -87,21 +85,26 @@ def sweep_hits(points: np.ndarray, centres: np.ndarray, rotations: np.ndarray, m
     return hit
 
 
-def arm_boxes_base(lift_m: float, arm_m: float) -> np.ndarray:
-    """(2, 2, 3) boxes in the base frame: the telescoping arm tube and the wrist block at its end."""
-    y_end = _W0[1] - arm_m
-    return np.array([
-        [[-0.14, y_end, lift_m + 0.165], [-0.07, -0.10, lift_m + 0.225]],
-        [[-0.14, y_end - 0.03, lift_m + 0.12], [_W0[0] + 0.03, y_end + 0.03, lift_m + 0.225]],
-    ])
+def off_robot_column(local: np.ndarray) -> np.ndarray:
+    """bool (N,): base-frame points outside the column above the base's footprint box (core.stretch).
+
+    The head camera sees the robot's own mast, lift carriage, stowed arm and head there; the base was parked
+    with its box clear of the furniture, so nothing else stands in that column (an overhang above the base
+    is not checked). The outer arm segment lies entirely in it.
+    """
+    x_lo, x_hi = STRETCH.base_x_m
+    y_lo, y_hi = STRETCH.base_y_m
+    return ~((local[:, 0] >= x_lo) & (local[:, 0] <= x_hi) & (local[:, 1] >= y_lo) & (local[:, 1] <= y_hi))
 
 
 def arm_collides(solution: ArmSolution, points: np.ndarray, margin: float = 0.01) -> bool:
-    """Whether the arm tube or wrist block of an arm solution contains any of the world points."""
+    """Whether the arm segments or the wrist block (core.stretch.arm_boxes_base) of an arm solution contain
+    any of the world points outside the robot's own column (`off_robot_column`)."""
     if len(points) == 0:
         return False
     T = solution.base_pose.as_matrix()
     local = (np.asarray(points, dtype=np.float64) - T[:3, 3]) @ T[:3, :3]
+    local = local[off_robot_column(local)]
     for lo, hi in arm_boxes_base(solution.joints.lift_m, solution.joints.arm_m):
         if np.any(np.all((local >= lo - margin) & (local <= hi + margin), axis=1)):
             return True

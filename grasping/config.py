@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.stretch import STRETCH
+from core.stretch import STRETCH, arm_top_above_grasp
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,12 @@ class GraspConfig:
     collision_margin_m: float = 0.005  # boxes are inflated by this against scene points
     object_margin_m: float = 0.003  # ...and by this against the target's own points
     support_clearance_m: float = 0.002  # fingertips (with the collision margin) stay this far above the support
+    support_margin_m: float = 0.002
+    """Scene points of the support itself (at most `support_band_m` above its fitted height) inflate the
+    gripper boxes by only this, so the fingertips of a top-down grasp come down to 4 mm above the surface
+    (7 mm with the collision margin): a low object (a plate standing 1.6 cm tall) is held by more than its
+    top 2 mm. Lower than about 1.2 cm nothing reaches the pads, which end 8 mm above the fingertips' end."""
+    support_band_m: float = 0.003  # ...points up to this above the fitted support height are the support
     approach_backoff_m: float = 0.10  # pre-grasp distance along the approach (also the swept volume)
     pregrasp_clearance_m: float = 0.02  # a top-down pre-grasp's fingertips clear the object's top by this
     short_pregrasp_extra_m: float = 0.005  # a short top-down pre-grasp (no room above) clears that by this more
@@ -164,7 +170,10 @@ class PickConfig:
     max_attempts: int = 5
     lift_after_grasp_m: float = 0.10
     safe_lift_margin_m: float = 0.12  # lift clears the grasp height by this before the arm extends
-    gripper_height_m: float = 0.36  # fingertips to the top of the arm when the gripper points down
+    gripper_height_m: float = round(arm_top_above_grasp(STRETCH.limits.wrist_pitch[0]) + 0.008, 4)
+    """Fingertips (8 mm past the grasp centre, GripperModel's pads) to the top of the arm with the gripper
+    pointing down, from core.stretch's arm geometry (0.377 m; it was a copied 0.36, so an arm extending
+    under a shelf board with 2 cm to spare touched it)."""
     verify_lift_m: float = 0.03  # re-observation: the object must have risen this much off the surface
     place_retract_up_m: float = 0.08
     verify_rest_m: float = 0.03  # a placed object's bottom must be this close to the support surface

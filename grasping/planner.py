@@ -24,7 +24,7 @@ from grasping.config import GraspConfig, IKConfig
 from grasping.kinematics import LIMITS, ArmSolution, pregrasp_joints, solve_ik
 from grasping.object_points import ObjectCloud, voxel_down
 from grasping.proposals import KINDS, ObjectShape, carve_seen_free, mirrored_points, object_shape, propose
-from grasping.scoring import evaluate
+from grasping.scoring import evaluate, support_points
 
 log = logging.getLogger(__name__)
 _FLIP = np.diag([1.0, -1.0, -1.0])  # a roll by pi about the approach axis
@@ -138,8 +138,11 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
         fin = np.array([s[1].T_world_grasp[:3, 3] for s in sols])
         rots = np.array([s[1].T_world_grasp[:3, :3] for s in sols])
         boxes, _ = gripper_boxes(config.gripper)
-        hit_scene = sweep_hits(scene, fin, rots, fin - pre, boxes, config.collision_margin_m) if len(scene) \
-            else np.zeros((len(sols), len(boxes)), bool)
+        on_support = support_points(scene, shape, config)
+        hit_scene = np.zeros((len(sols), len(boxes)), bool)
+        for part, margin in ((scene[~on_support], config.collision_margin_m), (scene[on_support], config.support_margin_m)):
+            if len(part):
+                hit_scene |= sweep_hits(part, fin, rots, fin - pre, boxes, margin)
         hit_obj = sweep_hits(np.concatenate([pts, hidden]), fin, rots, fin - pre, boxes, config.object_margin_m)
         for j, (k, sol, pre_j) in enumerate(sols):
             if k in done:

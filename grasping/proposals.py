@@ -171,8 +171,9 @@ class Candidates:
 
 
 def _tip_floor(shape: ObjectShape, cfg: GraspConfig) -> float:
-    """Lowest grasp centre above the support: the rounded fingertips reach 8 mm past it (finger_boxes)."""
-    return shape.support_z + cfg.gripper.finger_boxes[0][1][0] + cfg.collision_margin_m + cfg.support_clearance_m
+    """Lowest top-down grasp centre above the support: the rounded fingertips reach 8 mm past it
+    (finger_boxes) and stay `support_clearance_m` above the support, inflated by the support's margin."""
+    return shape.support_z + cfg.gripper.finger_boxes[0][1][0] + cfg.support_margin_m + cfg.support_clearance_m
 
 
 def top_down(shape: ObjectShape, cfg: GraspConfig) -> Candidates:
@@ -186,7 +187,8 @@ def top_down(shape: ObjectShape, cfg: GraspConfig) -> Candidates:
     # gripper body cannot reach. Depths closer than 5 mm to another are one depth.
     wanted = [shape.top_z - d for d in cfg.top_depths_m]
     wanted += [shape.top_z - f * shape.height for f in cfg.top_depth_fractions]
-    depths = sorted({round(round(max(z, _tip_floor(shape, cfg)) / 0.005) * 0.005, 4) for z in wanted})
+    floor = _tip_floor(shape, cfg)
+    depths = sorted({round(max(round(z / 0.005) * 0.005, floor), 4) for z in wanted})
     centres, closings = [], []
     for off in offsets:
         xy = shape.centre_xy + off * shape.major

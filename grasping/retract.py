@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.stretch import STRETCH, T_base_grasp
+from core.stretch import STRETCH, T_base_grasp, arm_boxes_base
 from core.types import JointState, Pose2D
-from grasping.collision import arm_boxes_base, gripper_boxes
+from grasping.collision import gripper_boxes, off_robot_column
 from grasping.config import GripperModel
 
 
@@ -60,7 +60,7 @@ def _assembly(joints: JointState, gripper: GripperModel, held: HeldShape | None)
                         for lo, hi in boxes for i in range(8)])
     pts = corners @ T[:3, :3].T + T[:3, 3]
     lo, hi = pts.min(axis=0), pts.max(axis=0)
-    wrist = arm_boxes_base(joints.lift_m, joints.arm_m)[1]
+    wrist = arm_boxes_base(joints.lift_m, joints.arm_m)[-1]
     lo, hi = np.minimum(lo, wrist[0]), np.maximum(hi, wrist[1])
     if held is not None:
         c = T[:3, :3] @ np.asarray(held.centre_in_grasp, float) + T[:3, 3]
@@ -84,6 +84,7 @@ def plan_retract(base: Pose2D, joints: JointState, points_world: np.ndarray, gri
     if len(pts):
         T = base.as_matrix()
         pts = (pts - T[:3, 3]) @ T[:3, :3]
+        pts = pts[off_robot_column(pts)]  # the robot's own body as the camera saw it
     lo, hi = _assembly(joints, gripper, held)
     m = margin_m
     # Pull in: the box slides along +y by the arm extension.
@@ -91,8 +92,8 @@ def plan_retract(base: Pose2D, joints: JointState, points_world: np.ndarray, gri
     corridor = in_x & (pts[:, 1] >= lo[1] - m) & (pts[:, 1] <= hi[1] + joints.arm_m + m)
     h = pts[corridor, 2]
     # Rise: the assembly and the arm tube go straight up; the lowest point above them caps the rise.
-    tube = arm_boxes_base(joints.lift_m, joints.arm_m)[0]
-    clo, chi = np.minimum(lo, tube[0]), np.maximum(hi, tube[1])
+    tube = arm_boxes_base(joints.lift_m, joints.arm_m)[:-1]
+    clo, chi = np.minimum(lo, tube[:, 0].min(axis=0)), np.maximum(hi, tube[:, 1].max(axis=0))
     column = (pts[:, 0] >= clo[0] - m) & (pts[:, 0] <= chi[0] + m) & (pts[:, 1] >= clo[1] - m) & \
         (pts[:, 1] <= chi[1] + m) & (pts[:, 2] > chi[2] + m)
     cap = room if not column.any() else min(room, float(pts[column, 2].min()) - chi[2] - m)

@@ -78,6 +78,13 @@ def _fill(points: np.ndarray, closing: np.ndarray, width: np.ndarray, kinds: np.
     return np.where(kinds == 2, 1.0, np.clip(width / np.maximum(np.minimum(cal, limit), 1e-3), 0.0, 1.0))
 
 
+def support_points(scene: np.ndarray, shape: ObjectShape, cfg: GraspConfig) -> np.ndarray:
+    """bool (N,): the scene points of the support surface itself (at most `support_band_m` above its fitted
+    height, and not more than 2 cm below it), checked with the smaller `support_margin_m`."""
+    z = np.asarray(scene, dtype=np.float32).reshape(-1, 3)[:, 2]
+    return (z <= shape.support_z + cfg.support_band_m) & (z >= shape.support_z - 0.02)
+
+
 def evaluate(cands: Candidates, points: np.ndarray, scene: np.ndarray, shape: ObjectShape,
              cfg: GraspConfig, hidden: np.ndarray | None = None) -> tuple[Candidates, Evaluation]:
     """Re-centre, measure, reject and score all candidates at once. Returns the re-centred candidates.
@@ -97,11 +104,16 @@ def evaluate(cands: Candidates, points: np.ndarray, scene: np.ndarray, shape: Ob
     if hidden is not None and len(hidden):
         local = np.concatenate([local, to_local(hidden, centres, cands.rotations)], axis=1)
     # The body and wrist are not symmetric under a roll by pi (closing axis reversed): test both rolls.
-    scene_local = to_local(scene, centres, cands.rotations) if len(scene) else np.zeros((len(cands), 0, 3))
+    on_support = support_points(scene, shape, cfg)
+    parts = [(scene[~on_support], cfg.collision_margin_m), (scene[on_support], cfg.support_margin_m)]
+    parts = [(to_local(p, centres, cands.rotations), m) for p, m in parts if len(p)]
     hits = []
     for flipped in (False, True):
         boxes, finger = gripper_boxes(g, flipped=flipped)
-        hits.append((boxes_hit(local, boxes, cfg.object_margin_m), boxes_hit(scene_local, boxes, cfg.collision_margin_m)))
+        hit_scene = np.zeros((len(cands), len(boxes)), dtype=bool)
+        for p, m in parts:
+            hit_scene |= boxes_hit(p, boxes, m)
+        hits.append((boxes_hit(local, boxes, cfg.object_margin_m), hit_scene))
     body = ~finger
     body_free = [~(o[:, body].any(axis=1) | s[:, body].any(axis=1)) for o, s in hits]
     finger_obj = hits[0][0][:, finger].any(axis=1)
