@@ -8,7 +8,8 @@ The loop (any robots.protocol.Robot; the simulator's SimRobot or the real Stretc
    from a spot whose surroundings are not yet known free and the second look at a frontier add `near_tilt`
    to see the floor around the base; where even that leaves the base's surroundings unknown, as at a start
    facing a wall, it turns in place a quarter turn at a time and looks again); every frame loses the robot's own body (mapping.self_filter), goes through perception and is
-   fused into the VoxelMap. The floor the base drove over is marked seen (scanning.mark_driven_floor).
+   fused into the VoxelMap; then the head is aimed at what the look detected in too few frames (second looks,
+   orchestrator.exploration_second_look). The floor the base drove over is marked seen (scanning.mark_driven_floor).
 2. The map's obstacle grid (mapping.obstacles: UNKNOWN / FREE / OBSTACLE) is inflated into an occupancy grid
    with unknown cells blocked (navigation.occupancy), so every plan stays inside floor seen free.
 3. Frontiers (navigation.frontiers: seen floor next to unknown cells, clustered, each with a viewpoint that
@@ -52,6 +53,7 @@ from mapping.voxel_map import VoxelMap
 from navigation.frontiers import Frontier, FrontierConfig, find_frontiers
 from navigation.navigator import NavigationConfig, Navigator
 from navigation.occupancy import OccupancyGrid, occupancy_from_obstacle_grid
+from orchestrator.exploration_second_look import SecondLookConfig, second_look_targets
 from orchestrator.scanning import look_around_pans, mark_driven_floor
 
 log = logging.getLogger(__name__)
@@ -114,6 +116,8 @@ class ExplorationConfig:
     navigation: NavigationConfig = field(default_factory=NavigationConfig)
     self_filter: SelfFilterConfig | None = field(default_factory=SelfFilterConfig)
     """Drop depth on the robot's own body (None keeps it)."""
+    second_look: SecondLookConfig = field(default_factory=SecondLookConfig)
+    """After each look-around, views aimed at what it detected in too few frames (max_targets 0: none)."""
 
     def validate(self) -> None:
         from core.errors import InputError
@@ -130,6 +134,7 @@ class ExplorationConfig:
             raise InputError(f"exploration budget max_frames must be at least 1, got {self.max_frames}")
         if self.max_tries < 1:
             raise InputError(f"max_tries must be at least 1, got {self.max_tries}")
+        self.second_look.validate()
 
 
 @dataclass
@@ -257,29 +262,42 @@ class _Explorer:
 
     # -- sensing ------------------------------------------------------------------------------------------
     def look(self, near: bool) -> str | None:
-        """Look around from here and fuse every frame; a budget's stop reason if one ran out."""
+        """Look around from here and fuse every frame, then aim the head at what this look detected in too few
+        frames (exploration_second_look); a budget's stop reason if one ran out."""
         tilts = (*self.cfg.head_tilts, self.cfg.near_tilt) if near else self.cfg.head_tilts
         self.report.looks += 1
-        for tilt in tilts:
-            for pan in self.pans:
-                spent = self.budget_spent()
-                if spent:
+        since = self.vmap.metadata.frames
+        views = [(pan, tilt) for tilt in tilts for pan in self.pans]
+        for pan, tilt in views:
+            if spent := self.view(pan, tilt):
+                return spent
+        sl = self.cfg.second_look
+        for pan, tilt in second_look_targets(self.vmap, self.robot.get_base_pose(), since, sl):
+            for k in range(sl.frames):
+                if spent := self.view(pan + (k - (sl.frames - 1) / 2) * sl.pan_step_rad, tilt):
                     return spent
-                self.checked(self.robot.set_head(pan, tilt))
-                obs = self.robot.observe()
-                frame = obs.frame
-                if self.cfg.self_filter is not None:
-                    frame = remove_robot_body(frame, obs.base_pose, self.cfg.self_filter)
-                observations = list(self.perception.observe(frame)) if self.perception is not None else []
-                with sigint_deferred():
-                    self.vmap.add_frame(frame, observations)
-                    self.report.frames += 1
-                for o in observations:
-                    if o.instance_id is not None:
-                        self.object_frames[int(o.instance_id)] = self.object_frames.get(int(o.instance_id), 0) + 1
-                if self.on_frame is not None:
-                    self.on_frame(self.report.frames, frame, observations)
-                self.progress()
+        return None
+
+    def view(self, pan: float, tilt: float) -> str | None:
+        """Point the head, take a frame and fuse it; a budget's stop reason (and no frame) if one ran out."""
+        spent = self.budget_spent()
+        if spent:
+            return spent
+        self.checked(self.robot.set_head(pan, tilt))
+        obs = self.robot.observe()
+        frame = obs.frame
+        if self.cfg.self_filter is not None:
+            frame = remove_robot_body(frame, obs.base_pose, self.cfg.self_filter)
+        observations = list(self.perception.observe(frame)) if self.perception is not None else []
+        with sigint_deferred():
+            self.vmap.add_frame(frame, observations)
+            self.report.frames += 1
+        for o in observations:
+            if o.instance_id is not None:
+                self.object_frames[int(o.instance_id)] = self.object_frames.get(int(o.instance_id), 0) + 1
+        if self.on_frame is not None:
+            self.on_frame(self.report.frames, frame, observations)
+        self.progress()
         return None
 
     def progress(self) -> None:
