@@ -16,7 +16,10 @@ en-029 / en-gb-x-rp+f4 / en-us-nyc+m3) never was, and is what the figures are re
 A request is right when both its object and its receptacle name what the speaker meant: the same words
 (content letters), or a name of the home that denotes the same instances. Latency is from the end of the
 audio to the parsed (and corrected) request; `endpoint_delay_s` measures separately how long the microphone
-path's VAD end-pointer waits after the speech ends (silence_s plus its checking interval).
+path's VAD end-pointer waits after the speech ends (silence_s plus its checking interval), and
+`microphone_latency_s` the whole microphone path on the same recordings fed in real time: from the end of
+the speech to the parsed request, recognition starting during the end-pointer's silence (--early-after).
+`cpu_mean_s` is the process's CPU time (all threads) per request, a fairer figure on a loaded machine.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from orchestrator.early_hearing import START_AFTER_S, EarlyHearing  # noqa: E402
 from orchestrator.home_vocabulary import HomeVocabulary, plain  # noqa: E402
 from orchestrator.request_correction import CorrectionConfig  # noqa: E402
 from orchestrator.speech import (  # noqa: E402
@@ -48,6 +52,7 @@ from orchestrator.speech import (  # noqa: E402
     VadEndpointer,  # noqa: E402
     default_model,
     load_wav,
+    record,
 )
 from orchestrator.spoken_request import NAME_BONUS, SWITCH_MARGIN, WIDE_BONUS, RequestListener  # noqa: E402
 
@@ -223,6 +228,7 @@ def summarise(rows: list[dict]) -> dict:
     if not rows:
         return {}
     lat = np.array([r["latency_s"] for r in rows])
+    cpu = np.array([r["cpu_s"] for r in rows])
     three = [r["latency_s"] for r in rows if 2.5 <= r["speech_s"] <= 3.5]
     errs = sum(r["word_errors"] for r in rows)
     ref = sum(r["ref_words"] for r in rows)
@@ -230,6 +236,7 @@ def summarise(rows: list[dict]) -> dict:
         "n": len(rows), "request_accuracy": round(float(np.mean([r["right"] for r in rows])), 3),
         "wer": round(errs / max(ref, 1), 3), "latency_mean_s": round(float(lat.mean()), 3),
         "latency_p95_s": round(float(np.percentile(lat, 95)), 3),
+        "cpu_mean_s": round(float(cpu.mean()), 3),  # CPU time of the process (all threads) per request
         "latency_3s_utterance_mean_s": round(float(np.mean(three)), 3) if three else None,
         "latency_3s_utterance_max_s": round(float(np.max(three)), 3) if three else None,
         "corrections": sum(r["corrections"] for r in rows),
@@ -250,9 +257,15 @@ def main() -> int:
                     help="folder for the synthesised WAVs (reused between runs)")
     ap.add_argument("--endpoint-every", type=int, default=8,
                     help="measure the VAD end-pointer on every K-th noisy recording (0: never)")
+    ap.add_argument("--no-mic", dest="mic", action="store_false",
+                    help="do not feed the end-pointed recordings in real time as a microphone (with early hearing)")
+    ap.add_argument("--early-after", type=float, default=START_AFTER_S,
+                    help="seconds of pause after which the microphone path starts recognising (0: after the end)")
     ap.add_argument("--no-second-opinion", action="store_true",
                     help="trust the primed reading only (no second decode without the prompt)")
     ap.add_argument("--no-hotwords", action="store_true", help="no decode with the home's names as hotwords")
+    ap.add_argument("--no-agree-early", action="store_true",
+                    help="always decode with the hotwords too, even where the primed and plain readings agree")
     ap.add_argument("--no-rescore", action="store_true",
                     help="no choice by Whisper's likelihood between readings naming different home things")
     ap.add_argument("--name-bonus", type=float, default=NAME_BONUS,
@@ -284,7 +297,7 @@ def main() -> int:
     result: dict = {"model": args.model or default_model(), "compute_type": "int8", "threads": args.threads,
                     "hotwords": not args.no_hotwords, "rescore": not args.no_rescore, "name_bonus": args.name_bonus,
                     "wide_names": not args.no_wide_names, "wide_bonus": args.wide_bonus,
-                    "switch_margin": args.switch_margin, "score_margin": args.score_margin,
+                    "switch_margin": args.switch_margin, "agree_early": not args.no_agree_early, "score_margin": args.score_margin,
                     "beam_size": args.beam_size, "snr_db": args.snr_db, "speeds_wpm": list(SPEEDS),
                     "load_s": round(load_s, 2), "cpu_count": os.cpu_count(), "splits": {}}
     from perception.text_encoder import SentenceEncoder  # noqa: PLC0415 - the ground-truth maps' encoder
@@ -304,7 +317,8 @@ def main() -> int:
                                                                    name_bonus=args.name_bonus,
                                                                    wide_names=not args.no_wide_names,
                                                                    wide_bonus=args.wide_bonus,
-                                                                   switch_margin=args.switch_margin)),
+                                                                   switch_margin=args.switch_margin,
+                                                                   agree_early=not args.no_agree_early)),
                                            ("no_map", RequestListener(transcriber))) if m in modes}
                      for h, v in vocabs.items()}
         requests = build_requests(split, specs)
@@ -319,6 +333,7 @@ def main() -> int:
         rows: dict[str, list[dict]] = {}
         misses: list[dict] = []
         endpoint: list[float] = []
+        mic: list[tuple[float, bool]] = []
         k = 0
         for qi, req in enumerate(requests):
             for voice in voices:
@@ -329,14 +344,17 @@ def main() -> int:
                         k += 1
                         if noise != "clean" and args.endpoint_every and k % args.endpoint_every == 0:
                             endpoint.append(endpoint_delay(audio, speech.size))
+                            if args.mic and "map" in listeners[req.home]:
+                                mic.append(mic_latency(listeners[req.home]["map"], transcriber, audio, speech.size,
+                                                       args.early_after))
                         for mode, listener in listeners[req.home].items():
-                            t = time.perf_counter()
+                            t, cpu = time.perf_counter(), time.process_time()
                             heard = listener.hear(audio)
-                            latency = time.perf_counter() - t
+                            latency, cpu = time.perf_counter() - t, time.process_time() - cpu
                             task = heard.task
                             right = is_right(req, task, vocabs[req.home])
                             ref = words(req.text)
-                            row = {"right": bool(right), "latency_s": latency, "speech_s": speech.size / SAMPLE_RATE,
+                            row = {"right": bool(right), "latency_s": latency, "cpu_s": cpu, "speech_s": speech.size / SAMPLE_RATE,
                                    "word_errors": edit_distance(ref, words(heard.transcript)), "ref_words": len(ref),
                                    "corrections": len(heard.corrections)}
                             cond = f"{mode}/{'clean' if noise == 'clean' else 'noisy'}"
@@ -361,6 +379,11 @@ def main() -> int:
             "endpoint_delay_s": ({"n": len(endpoint), "mean": round(float(np.mean(endpoint)), 3),
                                   "max": round(float(np.max(endpoint)), 3),
                                   "silence_s": RecordConfig().silence_s} if endpoint else None),
+            "microphone_latency_s": ({"n": len(mic), "mean": round(float(np.mean([m[0] for m in mic])), 3),
+                                      "median": round(float(np.median([m[0] for m in mic])), 3),
+                                      "max": round(float(np.max([m[0] for m in mic])), 3),
+                                      "early_share": round(float(np.mean([m[1] for m in mic])), 3),
+                                      "early_after_s": args.early_after} if mic else None),
             "misses_with_map": misses,
         }
     load1 = os.getloadavg()
@@ -384,6 +407,36 @@ def endpoint_delay(audio: np.ndarray, speech_n: int, block_s: float = 0.05) -> f
         if ep.feed(stream[i:i + n]):
             return (i + n - speech_end) / SAMPLE_RATE
     return float("inf")
+
+
+def mic_latency(listener: RequestListener, transcriber: Transcriber, audio: np.ndarray, speech_n: int,
+                early_after: float, block_s: float = 0.05) -> tuple[float, bool]:
+    """(seconds from the end of the speech to the parsed request, early result used?) with the recording fed
+    in real time as a microphone gives it (`ovmm listen`'s path: the VAD end-pointer, recognition started
+    once the speech has paused for `early_after`, orchestrator.early_hearing)."""
+    config = RecordConfig()
+    pad_n = (audio.size - speech_n) // 2
+    speech_end = pad_n + speech_n
+    tail = np.resize(audio[speech_end:], int((config.silence_s + 2.0) * SAMPLE_RATE))
+    stream = np.concatenate([audio[:speech_end], tail])
+    n = int(block_s * SAMPLE_RATE)
+    t0 = time.perf_counter()
+
+    def blocks():
+        for i in range(0, stream.size, n):
+            wait = t0 + (i + n) / SAMPLE_RATE - time.perf_counter()  # the block is complete then
+            if wait > 0:
+                time.sleep(wait)
+            yield stream[i:i + n]
+
+    if early_after > 0:
+        early = EarlyHearing(listener.hear, transcriber.speech_part, early_after)
+        early.result(record(config, blocks=blocks(), on_block=early.on_block))
+        used = early.early
+    else:
+        listener.hear(record(config, blocks=blocks()))
+        used = False
+    return time.perf_counter() - (t0 + speech_end / SAMPLE_RATE), used
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from orchestrator.early_hearing import START_AFTER_S
 from orchestrator.request_correction import CorrectionConfig
 from orchestrator.speech import RecordConfig, SpeechConfig
 from orchestrator.spoken_request import NAME_BONUS, SWITCH_MARGIN, WIDE_BONUS
@@ -31,6 +32,10 @@ class ListenConfig:
     """Longest recording (s)."""
     silence: float = RecordConfig.silence_s
     """Time without speech that ends a recording (s)."""
+    early_after: float = START_AFTER_S
+    """Microphone, until silence: start recognising once the speech has paused this long (s) while the
+    recording waits for --silence; that result is kept when no more speech follows (0: recognise only after
+    the recording ends)."""
     vad: bool = RecordConfig.vad
     """Find speech with Silero VAD (recording end and decoding); --no-vad: by loudness."""
     input_device: str | None = RecordConfig.device
@@ -60,6 +65,9 @@ class ListenConfig:
     (a primed recogniser can echo the prompt's names instead of what was said)."""
     hotwords: bool = True
     """Also decode with the home's names as Whisper hotwords (one more decode of the same encoding)."""
+    agree_early: bool = True
+    """Decode with the hotwords only where the primed and plain readings understand different requests (or
+    one that is not of this home); --no-agree-early: always."""
     rescore: bool = True
     """Let Whisper's likelihood choose between readings, and replace a misheard name by a home name whose
     transcript it finds nearly as likely (--name-bonus)."""
@@ -93,7 +101,7 @@ class ListenConfig:
         """RequestListener keyword arguments for the recogniser's readings and their rescoring."""
         return {"second_opinion": self.second_opinion, "hotwords": self.hotwords, "rescore": self.rescore,
                 "name_bonus": self.name_bonus, "wide_names": self.wide_names, "wide_bonus": self.wide_bonus,
-                "switch_margin": self.switch_margin}
+                "switch_margin": self.switch_margin, "agree_early": self.agree_early}
 
     def correction_config(self) -> CorrectionConfig:
         return CorrectionConfig(min_score=self.min_score, spans=self.spans)

@@ -15,7 +15,7 @@ import os
 import threading
 import time
 import wave
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -238,10 +238,13 @@ def microphone_blocks(config: RecordConfig) -> Iterator[np.ndarray]:
 
 
 def record(config: RecordConfig | None = None, blocks: Iterable[np.ndarray] | None = None,
-           stop: threading.Event | None = None) -> np.ndarray:
+           stop: threading.Event | None = None,
+           on_block: Callable[[list[np.ndarray], SilenceEndpointer], None] | None = None) -> np.ndarray:
     """Record one utterance (float32 mono 16 kHz) from `blocks` (default: the microphone).
 
     stop: push-to-talk: record until this event is set (or `max_s`), ignoring silence.
+    on_block: called with the blocks so far and the end-pointer after each block that does not end the
+    recording (orchestrator.early_hearing starts recognising there once the speech has paused).
     """
     config = config or RecordConfig()
     endpointer = SilenceEndpointer(config) if stop is not None else make_endpointer(config)
@@ -256,6 +259,8 @@ def record(config: RecordConfig | None = None, blocks: Iterable[np.ndarray] | No
                     break
             elif endpointer.feed(chunks[-1]):
                 break
+            elif on_block is not None:
+                on_block(chunks, endpointer)
     finally:
         close = getattr(source, "close", None)
         if close is not None:
@@ -375,19 +380,25 @@ class Transcriber:
         if audio.size < SAMPLE_RATE // 10:
             raise SpeechError(f"the recording is too short ({audio.size / SAMPLE_RATE:.2f} s) to transcribe")
         t0 = time.perf_counter()
-        speech = audio
-        if self.config.vad_filter:
-            from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps  # noqa: PLC0415
-
-            spans = get_speech_timestamps(audio, VadOptions(min_silence_duration_ms=500, speech_pad_ms=300))
-            if not spans:
-                return None
-            speech = np.concatenate(collect_chunks(audio, spans)[0])
+        speech = self.speech_part(audio)
+        if speech is None:
+            return None
         extractor = self.model.feature_extractor
         features = extractor(speech)
         frames = min(features.shape[-1], extractor.nb_max_frames)
         output = self.model.encode(pad_or_trim(features[:, :extractor.nb_max_frames]))
         return EncodedAudio(output, frames, audio.size / SAMPLE_RATE, time.perf_counter() - t0)
+
+    def speech_part(self, audio: np.ndarray) -> np.ndarray | None:
+        """What the encoder is given: the audio's speech (the VAD's spans, 0.3 s padding, joined) when the
+        config has a VAD filter, else all of it; None when the VAD finds no speech. Two recordings with the same
+        speech part are heard alike (`encode`)."""
+        if not self.config.vad_filter:
+            return audio
+        from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps  # noqa: PLC0415
+
+        spans = get_speech_timestamps(audio, VadOptions(min_silence_duration_ms=500, speech_pad_ms=300))
+        return np.concatenate(collect_chunks(audio, spans)[0]) if spans else None
 
     def prompt_tokens(self, prompt: str | None = None, hotwords: str | None = None) -> list[int]:
         """The decoder's start: [sot_prev, hotwords, prompt (its last 223 tokens)], sot, no-timestamps."""

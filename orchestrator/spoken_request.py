@@ -94,7 +94,10 @@ class RequestListener:
     hotwords: also decode with the home's names as hotwords; rescore: Whisper's likelihood chooses between
     readings naming different home things and replaces misheard names (`_rescore_names`, `name_bonus`,
     at most `rescore_names` names spelt like the heard phrase; with `wide_names` the names of the home for
-    the role spelt like any reading's phrase too, `wide_bonus`, `switch_margin`).
+    the role spelt like any reading's phrase too, `wide_bonus`, `switch_margin`);
+    agree_early: decode with the hotwords only when the primed and the plain readings understand different
+    requests (or one that is not of this home): where they agree the third reading costs a decode and rarely
+    changes the request.
     """
 
     def __init__(self, transcriber: Transcriber | None, vocabulary: HomeVocabulary | None = None, encoder=None,
@@ -102,7 +105,8 @@ class RequestListener:
                  max_prompt_tokens: int = MAX_PROMPT_TOKENS, second_opinion: bool = True,
                  hotwords: bool = True, rescore: bool = True, name_bonus: float = NAME_BONUS,
                  rescore_names: int = 4, wide_names: bool = True, wide_bonus: float = WIDE_BONUS,
-                 switch_margin: float = SWITCH_MARGIN) -> None:
+                 switch_margin: float = SWITCH_MARGIN, agree_early: bool = True) -> None:
+        self.agree_early = agree_early
         self.wide_names = wide_names
         self.wide_bonus = wide_bonus
         self.switch_margin = switch_margin
@@ -139,19 +143,38 @@ class RequestListener:
         if encoded is None:  # the VAD found no speech
             return HeardRequest("nothing_heard", "", NOTHING_HEARD,
                                 timings={"transcribe_s": time.perf_counter() - t0, "understand_s": 0.0})
-        transcripts = self.transcriber.decode_readings(encoded, self.readings())
+        readings = self.readings()
+        # with `agree_early`, the hotwords reading only where the primed and the plain one disagree
+        first = 2 if self.agree_early and len(readings) == 3 and readings[1] == (None, None) else len(readings)
+        transcripts = self.transcriber.decode_readings(encoded, readings[:first])
         transcribe_s = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        # the plain decode first: on ties its reading (what was said, not the prompt's echo) is the one kept
-        order = sorted(range(len(transcripts)), key=lambda i: self.readings()[i] != (None, None))
-        outcomes = [self.understand(text) for i in order
-                    for text in dict.fromkeys([transcripts[i].text, *_sentences(transcripts[i].text)])]
+        understood: dict[str, HeardRequest] = {}
+        outcomes = self._understand_all(transcripts, readings, understood)
+        if first < len(readings) and not _agreed([o for o, whole in outcomes if whole]):
+            t2 = time.perf_counter()
+            transcripts += self.transcriber.decode_readings(encoded, readings[first:])
+            transcribe_s += time.perf_counter() - t2
+            outcomes = self._understand_all(transcripts, readings, understood)
+        outcomes = [o for o, _ in outcomes]
         best = self._choose(outcomes, encoded)
         if self.rescore and self.vocabulary:
             best = self._rescore_names(best, outcomes, encoded)
         best.alternatives = list(dict.fromkeys(t.text for t in transcripts))
-        best.timings = {"transcribe_s": transcribe_s, "understand_s": time.perf_counter() - t1}
+        best.timings = {"transcribe_s": transcribe_s, "understand_s": time.perf_counter() - t0 - transcribe_s}
         return best
+
+    def _understand_all(self, transcripts, readings, understood: dict) -> list[tuple[HeardRequest, bool]]:
+        """(outcome, whole transcript?) of every reading and each of its sentences, the plain decode first: on
+        ties its reading (what was said, not the prompt's echo) is the one kept. `understood`: text -> outcome,
+        filled as it goes."""
+        order = sorted(range(len(transcripts)), key=lambda i: readings[i] != (None, None))
+        out = []
+        for i in order:
+            for k, text in enumerate(dict.fromkeys([transcripts[i].text, *_sentences(transcripts[i].text)])):
+                if text not in understood:
+                    understood[text] = self.understand(text)
+                out.append((understood[text], k == 0))
+        return out
 
     def _rescore_names(self, heard: HeardRequest, outcomes: list[HeardRequest], encoded) -> HeardRequest:
         """Each heard object or receptacle phrase is put against other names of the home in its place, the
@@ -325,6 +348,11 @@ class RequestListener:
             if not self.corrector.unknown_phrases(corrected):
                 return task
         return None
+
+
+def _agreed(outcomes: list[HeardRequest]) -> bool:
+    """True when every reading understood the same request, naming only things of the home."""
+    return bool(outcomes) and all(o.status == "ok" for o in outcomes) and len({_task_key(o.task) for o in outcomes}) == 1
 
 
 def _sentences(text: str) -> list[str]:

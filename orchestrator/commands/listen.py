@@ -58,7 +58,7 @@ def _recorder(cfg: ListenConfig, out):
     """A function recording one utterance from the microphone, with the terminal prompts."""
     config = cfg.record_config()
 
-    def listen_once():
+    def listen_once(on_block=None):
         if cfg.push_to_talk:
             print("press Enter, speak, then press Enter again", file=out, flush=True)
             input()
@@ -69,7 +69,7 @@ def _recorder(cfg: ListenConfig, out):
             return record(config, stop=stop)
         until = f"{cfg.duration:g} s" if cfg.duration else f"{cfg.silence:g} s of silence"
         print(f"listening... speak now (stops after {until})", file=out, flush=True)
-        return record(config)
+        return record(config, on_block=on_block)
 
     return listen_once
 
@@ -91,8 +91,19 @@ def run(args: argparse.Namespace) -> int:
     voice = Voice(cfg.speaker_config(), _robot_voice(args), out)
     listen_once = None if cfg.wav else _recorder(cfg, out)
 
-    audio = load_wav(cfg.wav) if cfg.wav else listen_once()
-    heard = listener.hear(audio)
+    early = None  # from the microphone until silence: recognition starts while the end-pointer waits
+    if listen_once is not None and not cfg.push_to_talk and not cfg.duration and 0 < cfg.early_after < cfg.silence:
+        from orchestrator.early_hearing import EarlyHearing
+
+        early = EarlyHearing(listener.hear, transcriber.speech_part, cfg.early_after)
+    if cfg.wav:
+        heard = listener.hear(load_wav(cfg.wav))
+    elif early is not None:
+        heard = early.result(listen_once(early.on_block))
+        heard.timings["early"] = float(early.early)
+        heard.timings["after_recording_s"] = early.wait_s
+    else:
+        heard = listener.hear(listen_once())
     print(f"heard: {heard.transcript!r}", file=out, flush=True)
     for c in heard.corrections:
         print(f"  '{c.heard}' -> '{c.corrected}' (a name in this home, score {c.score:.0f})", file=out)

@@ -175,10 +175,11 @@ def test_listen_passes_threshold_and_recogniser_options_through():
 
     args = build_parser().parse_args(["listen", "--wav", "r.wav", "--map", "home.npz", "--threshold", "0.31",
                                       "--no-hotwords", "--name-bonus", "3.5", "--no-wide-names",
-                                      "--wide-bonus", "1.5"])
+                                      "--wide-bonus", "1.5", "--no-agree-early", "--early-after", "0.4"])
     assert task_config(args).threshold == 0.31
     options = config_from_args(ListenConfig, args).listener_options()
     assert options == {"second_opinion": True, "hotwords": False, "rescore": True, "name_bonus": 3.5,
-                       "wide_names": False, "wide_bonus": 1.5, "switch_margin": 1.0}
+                       "wide_names": False, "wide_bonus": 1.5, "switch_margin": 1.0, "agree_early": False}
+    assert config_from_args(ListenConfig, args).early_after == 0.4
     with pytest.raises(InputError, match="--threshold"):
         task_config(build_parser().parse_args(["listen", "--map", "home.npz", "--threshold", "nan"]))

@@ -191,12 +191,13 @@ class _Readings:
         self.fits, self.decoded, self.scored = fits, [], []
 
     def encode(self, audio):
+        self.decoded = []
         return object()
 
     def decode_readings(self, encoded, prompts):
         from orchestrator.speech import Transcript
 
-        self.decoded = list(prompts)
+        self.decoded += list(prompts)  # every decode of the last hear (a listener may decode in two calls)
         return [Transcript(self.primed if p else self.hot if h else self.unprimed, 1.0, 0.1) for p, h in prompts]
 
     def score(self, encoded, texts, prompt=None):
@@ -282,8 +283,11 @@ def test_every_home_name_is_tried_where_readings_disagree_or_a_name_is_not_one_t
     # a primed reading echoing a home name ("blue bowl") where the audio fits another one better
     rec = _Readings("put the blue bowl on the sofa", "put the blue bowl on the sofa", "put the lemon on the sofa",
                     fits=("lemon",))
-    heard = RequestListener(rec, home).hear(_AUDIO)
+    heard = RequestListener(rec, home, agree_early=False).hear(_AUDIO)
     assert heard.task.object_phrase == "lemon"
+    # with agree_early (the default) two readings agreeing on a home request are taken without the hotwords one
+    heard = RequestListener(rec, home).hear(_AUDIO)
+    assert heard.task.object_phrase == "blue bowl" and [h for _, h in rec.decoded] == [None, None]
     # "mug" names two mugs: the one Whisper finds likelier in its place
     rec = _Readings("put the mug on the bed", "put the mug on the bed", fits=("yellow mug",))
     heard = RequestListener(rec, home).hear(_AUDIO)
