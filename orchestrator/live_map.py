@@ -86,9 +86,12 @@ class LiveMap:
         self._occupancy_changes = 0
         self._occupied = len(voxel_map.occupancy)
         self._kept: list[tuple[object, np.ndarray]] = []  # (hit, its voxel coords)
+        self.last_stamp = 0.0
+        """The latest timestamp of a frame given to `fuse` (the robot's clock; simulated seconds in simulation)."""
 
     def fuse(self, obs: RobotObservation, reason: str = "look") -> FrameFusion | None:
         """Fuse one observation; None when it is skipped (arm out, disabled)."""
+        self.last_stamp = max(self.last_stamp, float(obs.frame.timestamp))
         if not self.config.enabled:
             return None
         if obs.joints is not None and obs.joints.arm_m > self.config.max_arm_m:

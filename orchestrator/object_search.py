@@ -57,8 +57,13 @@ class SearchConfig:
     """Head pans of a look-around (spread over the pan range)."""
     look_tilt: float = -0.55
     """Head tilt while looking around (about 30 degrees down: tables and counters in view)."""
-    surfaces: int = 4
-    """Furniture surfaces driven to and looked at after the look-around (0: none)."""
+    surfaces: int = 8
+    """Furniture surfaces driven to and looked at after the look-around (0: none); those the camera has seen
+    since the search began are skipped without driving there (`surface_seen_share`)."""
+    surface_seen_share: float = 0.6
+    """A surface whose top voxels (occupancy, within 0.1 m of its height) were this share or more seen by the
+    frames fused since the search began (their `last_seen`) was looked at already (from the look-around, a
+    drive, another surface): the object is not on it, and it is not driven to."""
     surface_heights_m: tuple[float, float] = (0.3, 1.3)
     """Obstacle-grid cells whose highest point lies in this band are surfaces objects are put on."""
     surface_min_depth_m: float = 0.25
@@ -73,7 +78,9 @@ class SearchConfig:
     frontier: FrontierConfig = field(default_factory=FrontierConfig)
     """How frontiers are found (navigation.frontiers)."""
     budget_s: float = 240.0
-    """The search stops widening after this long (seconds since the first stale hit)."""
+    """The search stops widening after this long (seconds of the robot's clock since the first look at a hit:
+    the timestamps of the frames the live map fused, simulated seconds in simulation; the wall clock without
+    live updates)."""
 
 
 @dataclass
@@ -95,8 +102,11 @@ class ObjectSearch:
                                    + [f"frontier {k}" for k in range(self.config.explore_frontiers)])
         self._visited: list[np.ndarray] = []
         self._frontiers_tried: list[np.ndarray] = []
+        self._sightings: list[Hit] = []  # where the search's own views showed the phrase (`_spot`)
         self._seen: list[np.ndarray] = []  # where a stage saw it (then tried: a way to it may be missing)
         self._t0: float | None = None
+        self._robot_clock: bool | None = None
+        self._f0: int | None = None  # the map's frame count when the search began (surfaces seen since)
         self._description: str | None = None
         self.views = 0
 
@@ -130,8 +140,7 @@ class ObjectSearch:
     # -- confirming a hit ------------------------------------------------------------------------------
     def confirm(self, report, hit: Hit) -> bool:
         """Look at the hit from where the robot parked: True if the object is there; else mark it stale."""
-        if self._t0 is None:
-            self._t0 = time.perf_counter()
+        self.begin()
         robot = self.runner.robot
         pick_cfg = self.runner.config.pick
         steps: list[str] = []
@@ -141,6 +150,8 @@ class ObjectSearch:
             seen = cloud.centroid
         except ObjectNotSeenError:
             seen = None
+        if self._t0 is None:
+            self._t0 = self._now()
         self.views += 1
         centre = np.asarray(hit.center, dtype=float)
         self.looked.append(_Place(centre[:2].copy(), "hit"))
@@ -152,11 +163,17 @@ class ObjectSearch:
         self.mark_stale(hit)
         return False
 
-    def _masks_of(self, frame, hit: Hit) -> list[tuple[np.ndarray, float]]:
+    def begin(self) -> None:
+        """The search begins (the first look at a hit): frames fused from now on count as looks at the
+        home since (`seen_share`)."""
+        if self._f0 is None:
+            self._f0 = int(self.runner.map.metadata.frames)
+
+    def _masks_of(self, frame, hit: Hit | None) -> list[tuple[np.ndarray, float]]:
         """The phrase's masks in a frame, without those perception names as another of the map's instances
         (a black mug seen where the yellow one stood is not the yellow one)."""
         known = {i.get("description") for i in self.runner.map.metadata.instances}
-        want = hit.description
+        want = self._description if hit is None else hit.description
         out = []
         for o in self.runner.perception.segment_text(frame, self.phrase):
             if want is not None and o.label and o.label != want and o.label in known:
@@ -185,7 +202,7 @@ class ObjectSearch:
         if not self.stale:  # nothing was found stale: the ordinary failures stand, no search
             return []
         while self._stages:
-            if self._t0 is not None and time.perf_counter() - self._t0 > self.config.budget_s:
+            if self._t0 is not None and self._now() - self._t0 > self.config.budget_s:
                 self.runner._note(report, f"search: budget of {self.config.budget_s:.0f} s spent")  # noqa: SLF001
                 self._stages.clear()
                 break
@@ -199,12 +216,28 @@ class ObjectSearch:
                 self._stages = [s for s in self._stages if not s.startswith("frontier")]
                 continue
             hits = self._ask()
+            hits += [h for h in self._sightings if not self.is_stale(h)
+                     and all(np.hypot(*(h.center[:2] - m.center[:2])) > self.config.stale_radius_m for m in hits)]
+            self._sightings.clear()
             if hits:
                 self._seen.append(np.asarray(hits[0].center[:2], dtype=float).copy())
-                self.runner._note(report, f"search: '{self.phrase}' now in the map at {_xy(hits[0].center)} "  # noqa: SLF001
+                where = "seen in a view" if hits[0].details.get("sighting") else "now in the map"
+                self.runner._note(report, f"search: '{self.phrase}' {where} at {_xy(hits[0].center)} "  # noqa: SLF001
                                           f"(score {hits[0].score:.2f}) after {stage}")
                 return hits
         return []
+
+    def _now(self) -> float:
+        """The robot's clock: the timestamp of the last frame the live map fused (simulated seconds in
+        simulation), else (no live map, or a robot whose frames carry no time) the wall clock; which of the
+        two is decided when the budget starts."""
+        if self._robot_clock is None:
+            self._robot_clock = self._stamp() > 0.0
+        return self._stamp() if self._robot_clock else time.perf_counter()
+
+    def _stamp(self) -> float:
+        live = self.runner.live
+        return float(getattr(live, "last_stamp", 0.0)) if live is not None else 0.0
 
     def _look_around(self, report, pans: tuple[float, ...] | None = None, what: str = "look-around") -> None:
         robot = self.runner.robot
@@ -213,11 +246,36 @@ class ObjectSearch:
         pans = pans or tuple(float(hi - k * (hi - lo) / max(n - 1, 1)) for k in range(n))
         for pan in pans:
             robot.set_head(pan, self.config.look_tilt)
-            robot.observe()  # fused into the map by the live map (orchestrator.live_map)
+            self._spot(robot.observe().frame)  # also fused into the map by the live map (orchestrator.live_map)
             self.views += 1
         here = robot.get_base_pose()
         self.looked.append(_Place(here.xy.copy(), what))
         self.runner._note(report, f"search: looked around at {_xy(here.xy)} ({len(pans)} views, {what})")  # noqa: SLF001
+
+    def _spot(self, frame) -> None:
+        """Where a search view itself shows the phrase's mask (perception on the frame, not the map): a
+        sighting, tried like a hit. The map may not answer there: a flat object (a plate, a sponge) put on a
+        table the scan mapped adds almost no voxels of its own, and the table's many observations outweigh it
+        in the voxels they share."""
+        from grasping.object_points import object_cloud
+        from mapping.hits import Hit
+
+        cfg = self.runner.config.pick
+        for mask, score in self._masks_of(frame, None):
+            if score < cfg.min_mask_score or not np.any(mask):
+                continue
+            try:
+                cloud = object_cloud(frame, mask, cfg.points, name=self.phrase)
+            except ObjectNotSeenError:
+                continue
+            lo, hi = cloud.bounds
+            hit = Hit(center=np.asarray(cloud.centroid, dtype=float), extent=np.asarray(hi - lo, dtype=float),
+                      score=float(score), voxels=np.zeros(0, np.int64), label=self.phrase,
+                      description=self._description, query=self.phrase, details={"sighting": True})
+            if self.is_stale(hit) or any(np.hypot(*(hit.center[:2] - h.center[:2])) < self.config.stale_radius_m
+                                         for h in self._sightings):
+                continue
+            self._sightings.append(hit)
 
     def _ask(self) -> list[Hit]:
         """The map's hits for the phrase now: above the not-found threshold, the same instance where the map
@@ -268,13 +326,23 @@ class ObjectSearch:
         """Drive to the next unvisited surface nearest the first stale place and look at it; False when
         none is left to visit."""
         runner = self.runner
-        origin = self.stale[0]
+        here = runner.robot.get_base_pose().xy
         cands = [(c, e) for c, e in self.surfaces()
                  if all(np.hypot(*(c[:2] - s)) > self.config.stale_radius_m + 0.2 for s in self.stale)
                  and all(np.hypot(*(c[:2] - v)) > 0.5 for v in self._visited)]
-        cands.sort(key=lambda ce: float(np.hypot(*(ce[0][:2] - origin))))
-        for centre, extent in cands[:6]:
+        # nearest the robot first (the first time: where the stale hit was): a short tour of the home
+        cands.sort(key=lambda ce: float(np.hypot(*(ce[0][:2] - here))))
+        tried = 0
+        for centre, extent in cands:
+            if tried >= 6:
+                break
             self._visited.append(centre[:2].copy())
+            share = self.seen_share(centre, extent)
+            if share >= self.config.surface_seen_share:
+                runner._note(report, f"search: the surface at {_xy(centre)} was seen since the search began "  # noqa: SLF001
+                                     f"({share:.0%} of its top): not driving there")
+                continue
+            tried += 1
             if runner._stow(report):  # noqa: SLF001 - never drive with the arm out
                 return False
             plan = runner.navigator.plan_to_target(runner._grid, runner.robot.get_base_pose(), centre, extent)  # noqa: SLF001
@@ -288,12 +356,25 @@ class ObjectSearch:
             looks = (pan - 0.6, pan, pan + 0.6)
             for p in looks:
                 robot.set_head(p, tilt)
-                robot.observe()
+                self._spot(robot.observe().frame)
                 self.views += 1
             self.looked.append(_Place(centre[:2].copy(), "surface"))
             runner._note(report, f"search: looked at the surface at {_xy(centre)} ({len(looks)} views)")  # noqa: SLF001
             return True
         return False
+
+    def seen_share(self, centre: np.ndarray, extent: np.ndarray) -> float:
+        """The share of a surface's top voxels (occupancy voxels inside its box, within 0.1 m of its height)
+        that a frame fused since the search began saw (0 before the search began or with none)."""
+        occ = self.runner.map.occupancy
+        if self._f0 is None or len(occ) == 0:
+            return 0.0
+        xyz = (occ.coords.astype(np.float64) + 0.5) * self.runner.map.voxel_size
+        inside = (np.all(np.abs(xyz[:, :2] - centre[:2]) <= 0.5 * np.asarray(extent[:2]), axis=1)
+                  & (np.abs(xyz[:, 2] - centre[2]) <= 0.1))
+        if not inside.any():
+            return 0.0
+        return float(np.mean(occ.last_seen[inside] >= self._f0))
 
     def frontiers(self) -> list:
         """Reachable frontiers (navigation.frontiers.Frontier) of the runner's current grid within
