@@ -57,6 +57,12 @@ class QueryConfig:
     """Hits scoring within this of the best are ranked by their support (Hit.support: how many frames saw
     them) before their score: one frame's confused or spurious detection carries the same pure feature as
     the real object, and would otherwise tie with it."""
+    single_frame_margin: float = 0.2
+    """A hit seen in fewer than `confirmed_support` frames goes after the best hit seen in more that scores at
+    most this much below it: a detector's false positive or confused label is one frame's pure text feature
+    (it outscores the real object, whose voxels mix the detections of its neighbours), a real object is seen
+    again (exploration aims second looks at what it saw once). 0: off."""
+    confirmed_support: int = 2
     recency_margin: float = 0.0
     """Hits scoring within this of the best are ranked by when they were last seen (Hit.last_seen), most recent
     first, before support: of two equally good answers the one seen last is where the thing is now. 0 (the
@@ -168,7 +174,7 @@ def cluster_hits(voxel_map, cand: np.ndarray, s: np.ndarray, config: QueryConfig
     scores[sizes < config.min_cluster_voxels] = -np.inf
     vs = voxel_map.voxel_size
     hits = []
-    for ci in np.argsort(-scores, kind="stable")[:2 * top_k]:  # a few more, for rank_by_support
+    for ci in np.argsort(-scores, kind="stable")[:4 * top_k]:  # more, for rank_by_support and rank_confirmed_first
         if not np.isfinite(scores[ci]):
             break
         a, b = starts[ci], starts[ci] + sizes[ci]
@@ -182,7 +188,8 @@ def cluster_hits(voxel_map, cand: np.ndarray, s: np.ndarray, config: QueryConfig
         hits.append(Hit(center=(lo + hi) / 2.0, extent=hi - lo, score=float(scores[ci]), voxels=cand_o[a:b].copy(),
                         label=label, max_similarity=float(comp_s[0]), query=label, support=support,
                         last_seen=last_seen))
-    hits = rank_by_support(hits, config.support_margin)
+    hits = rank_confirmed_first(rank_by_support(hits, config.support_margin), config.single_frame_margin,
+                                config.confirmed_support)
     return rank_by_recency(hits, config.recency_margin)[:top_k]
 
 
@@ -193,6 +200,20 @@ def rank_by_support(hits: list[Hit], margin: float) -> list[Hit]:
         return hits
     near = [h for h in hits if h.score >= hits[0].score - margin]
     return sorted(near, key=lambda h: (-h.support, -h.score)) + hits[len(near):]
+
+
+def rank_confirmed_first(hits: list[Hit], margin: float, min_support: int) -> list[Hit]:
+    """Hits seen in fewer than `min_support` frames that come before the first hit seen in more, scoring at most
+    `margin` above it, move to just after it (the others keep their order). margin <= 0: unchanged."""
+    if margin <= 0:
+        return hits
+    first = next((i for i, h in enumerate(hits) if h.support >= min_support), None)
+    if not first:
+        return hits
+    ref = hits[first].score
+    demoted = [h for h in hits[:first] if h.score - ref <= margin]
+    kept = [h for h in hits[:first] if h.score - ref > margin]
+    return kept + [hits[first]] + demoted + hits[first + 1:]
 
 
 def rank_by_recency(hits: list[Hit], margin: float) -> list[Hit]:

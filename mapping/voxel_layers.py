@@ -11,7 +11,8 @@ Both also keep `misses`: frames in a row whose depth saw through the voxel (nega
 mapping.negative_evidence), reset when the voxel is observed again; not saved.
 
 Occupancy layer, per voxel: `counts` = number of depth points seen in it, `rgb` = mean colour (float32 0-255
-in RAM), `last_seen` = last frame index.
+in RAM), `last_seen` = last frame index, `views` = frames whose depth hit it (in RAM only, not saved: 0 after
+loading; mapping.confirmation weighs a semantic voxel's detections against it).
 """
 
 from __future__ import annotations
@@ -136,14 +137,21 @@ class OccupancyLayer(_Layer):
     """Every valid depth point's voxel: hit counts, mean colour, last frame seen."""
 
     def __init__(self) -> None:
-        super().__init__({"rgb": ((3,), np.dtype(np.float32))})
+        super().__init__({"rgb": ((3,), np.dtype(np.float32)), "views": ((), np.dtype(np.int32))})
 
     @property
     def rgb(self) -> np.ndarray:
         return self.cols["rgb"]
 
-    def update(self, coords: np.ndarray, n_points: np.ndarray, rgb_sum: np.ndarray, frame_index: int) -> None:
-        """Add one frame: distinct voxel coords (U, 3), points per voxel (U,), colour sums (U, 3)."""
+    @property
+    def views(self) -> np.ndarray:
+        """Frames whose depth hit the voxel (camera views; not the floor marked driven over); 0 after loading."""
+        return self.cols["views"]
+
+    def update(self, coords: np.ndarray, n_points: np.ndarray, rgb_sum: np.ndarray, frame_index: int,
+               view: bool = True) -> None:
+        """Add one frame: distinct voxel coords (U, 3), points per voxel (U,), colour sums (U, 3); `view`:
+        a camera frame (counts a view of each voxel), not the floor marked driven over."""
         if len(coords) == 0:
             return
         rows, _ = self.rows_for(coords)
@@ -151,11 +159,14 @@ class OccupancyLayer(_Layer):
         c_new = c_old + n_points.astype(np.float32)
         self.rgb[rows] = (self.rgb[rows] * c_old[:, None] + rgb_sum.astype(np.float32)) / c_new[:, None]
         self.counts[rows] += n_points.astype(np.int32)
+        if view:
+            self.views[rows] += 1
         self.last_seen[rows] = frame_index
         self.misses[rows] = 0
 
     def load(self, coords, counts, last_seen, rgb_u8) -> None:
-        self.load_base(coords, counts, last_seen, rgb=rgb_u8.astype(np.float32))
+        self.load_base(coords, counts, last_seen, rgb=rgb_u8.astype(np.float32),
+                       views=np.zeros(len(coords), np.int32))
 
 
 class SemanticLayer(_Layer):

@@ -111,7 +111,7 @@ class VoxelMap:
         ij = np.unique(np.floor(pts / vs).astype(np.int32), axis=0)
         coords = np.concatenate([ij, np.zeros((len(ij), 1), np.int32)], axis=1)  # the voxel just above z = 0
         ones = np.ones(len(coords), np.int32)
-        self.occupancy.update(coords, ones, np.full((len(coords), 3), 128.0), self.metadata.frames)
+        self.occupancy.update(coords, ones, np.full((len(coords), 3), 128.0), self.metadata.frames, view=False)
         return len(coords)
 
     def _fuse_occupancy(self, frame: RGBDFrame, fv: FrameVoxels, fidx: int, stats: FrameFusion) -> None:

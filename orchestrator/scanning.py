@@ -48,11 +48,15 @@ def new_map(perception, config: PerceptionConfig, map_config: VoxelMapConfig, so
 
 
 def describe_map(vmap: VoxelMap, perception, fingerprint: dict | None = None) -> None:
-    """Record what the map's objects are called (MapMetadata.instances), calibrate its not-found threshold
-    and margin on them (mapping.calibration) and record where it came from (mapping.fingerprint)."""
+    """Drop the object evidence most frames that saw it did not detect (mapping.confirmation: one frame's
+    false positive or confused label), record what the map's objects are called (MapMetadata.instances),
+    calibrate its not-found threshold and margin on them (mapping.calibration) and record where it came from
+    (mapping.fingerprint)."""
     from mapping.calibration import calibrate
+    from mapping.confirmation import drop_unconfirmed
     from perception.vocabulary import InstanceText
 
+    drop_unconfirmed(vmap)
     gt = getattr(perception, "gt", None)
     texts = {t.description: t for t in gt.texts.values()} if gt is not None else {}
     vmap.metadata.instances = [

@@ -177,7 +177,7 @@ def test_a_detection_confused_in_one_frame_does_not_outrank_the_object():
 
     vmap.add_frame(confused, [Observation(mask=confused.instance_ids == other, score=0.8, feature=feats[target])])
     box = {b.instance_id: b for b in boxes}
-    plain = query_map(vmap, feats[target], QueryConfig(support_margin=0.0))
+    plain = query_map(vmap, feats[target], QueryConfig(support_margin=0.0, single_frame_margin=0.0))
     ranked = query_map(vmap, feats[target], QueryConfig())
     assert np.linalg.norm(plain[0].center - box[other].center) < np.linalg.norm(plain[0].center - box[target].center)
     assert np.linalg.norm(ranked[0].center - box[target].center) < 0.15  # the object seen from many views
