@@ -68,6 +68,26 @@ class HeldObject:
     ~12 cm off the grasp centre); the place spot is where this centre goes. None: at the grasp centre."""
     height_m: float | None = None
     """The object's height (bottom to top) measured at pick time; None: unknown."""
+    on_side: bool = False
+    """Held from above, the wrist then pitched level (laid_on_side): it goes down on its side, and its
+    footprint's centre keeps its radius (half its height, along the arm) from the surface's edges."""
+
+    def laid_on_side(self) -> HeldObject | None:
+        """The object as the gripper holds it after pitching the wrist from pointing down to level (the grip
+        unchanged): what hung below the grasp now points out along the arm, and the object is put down on its
+        side. A release for a surface the pitched-down wrist cannot reach (a shelf board with the next board
+        0.4 m above, a counter above the lift's reach less the hanging object). In the grasp frame (x along
+        the approach, z up once level) the object spans x from its top to `below_grasp_m` and a disc of
+        `radius_m` about `centre_in_grasp` across it, so its lowest point is `radius_m - centre_z` below the
+        grasp centre and its footprint's centre lies mid-height along x. None for a side grasp (already level)
+        or when the object's height is unknown."""
+        if not self.top_down or self.height_m is None:
+            return None
+        c = np.zeros(3) if self.centre_in_grasp is None else np.asarray(self.centre_in_grasp, dtype=float)
+        h = float(self.height_m)
+        return HeldObject(below_grasp_m=float(self.radius_m - c[2]), radius_m=float(max(self.radius_m, 0.5 * h)),
+                          top_down=False, centre_in_grasp=np.array([self.below_grasp_m - 0.5 * h, c[1], c[2]]),
+                          height_m=float(2.0 * self.radius_m), on_side=True)
 
     def outline_in_base(self, joints: JointState, samples: int = 16) -> np.ndarray:
         """(samples, 2) base-frame points around the held object's footprint (a circle of `radius_m` about
@@ -214,9 +234,10 @@ def choose_place(receptacle_points: np.ndarray, base: Pose2D, held: HeldObject,
         # Points of the receptacle above this surface (a shelf board) block only below the gripper's reach.
         gripper_h = held.below_grasp_m + config.release_height_m + (0.35 if held.top_down else 0.08)
         cxy, edge, clear = _grid(surf, others, config, gripper_h)
-        ok = (edge >= config.edge_margin_m) & (clear >= margin)
+        edge_need = max(config.edge_margin_m, held.radius_m - 0.02) if held.on_side else config.edge_margin_m
+        ok = (edge >= edge_need) & (clear >= margin)
         if not np.any(ok):
-            reasons.append(f"surface at {surf.z:.2f} m has no spot {config.edge_margin_m:.2f} m from its edges "
+            reasons.append(f"surface at {surf.z:.2f} m has no spot {edge_need:.2f} m from its edges "
                            f"and {margin:.2f} m from other objects")
             continue
         cxy, edge, clear = cxy[ok], edge[ok], clear[ok]

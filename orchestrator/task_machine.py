@@ -14,7 +14,9 @@ Kept apart: the report (orchestrator.task_report: PhaseResult, TaskReport, re-ex
 lookups of the find phases (orchestrator.task_lookup: found, not in the map, ambiguous), the live-map
 hooks (orchestrator.task_live_map: the robot whose frames update the map, hits kept on their voxels, the
 map's history entry) and the search hooks (orchestrator.task_search: the hits a pick tries, confirmed
-with a fresh look, and the search of orchestrator.object_search when they are stale).
+with a fresh look, and the search of orchestrator.object_search when they are stale) and the place
+phase (orchestrator.task_place: as held, re-parked at the free spots seen, then an object held from above on
+its side with the wrist level).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from core.errors import OvmmError
 from core.stretch import STOW_WRIST_YAW
 from core.types import JointState, RGBDFrame
 from grasping.config import PickConfig
-from grasping.execute import pick, place
+from grasping.execute import pick
 from grasping.motion import retract
 from grasping.place import HeldObject
 from mapping.obstacles import ObstacleGridConfig
@@ -43,6 +45,7 @@ from orchestrator.object_search import SearchConfig
 from orchestrator.requests import Task
 from orchestrator.task_live_map import TaskLiveMap
 from orchestrator.task_lookup import LookupConfig, find_in_map, map_thresholds
+from orchestrator.task_place import place_held
 from orchestrator.task_report import PHASES, RUN_ORDER, PhaseResult, TaskReport
 from orchestrator.task_search import PickAttempts
 from robots.protocol import Robot
@@ -278,31 +281,6 @@ class TaskRunner:
         self._note(report, f"{name}: no pose with the held object's footprint ({nav.reason}); trying the base's")
         return self._navigate(report, hits, name, surface=True)
 
-    def _repark_for_place(self, report: TaskReport, spots: np.ndarray, held: HeldObject) -> np.ndarray | None:
-        """No spot on the receptacle was reachable from here, but free ones were seen (nearest first): park
-        where the arm holds the object above the first one a base pose can be found and driven to, the way
-        it was grasped (pitched down, or level for a side grasp). Returns that spot, or None."""
-        if self._stow(report):
-            return None
-        mode = ("down",) if held.top_down else ("straight",)
-        # The release height is exact (the place's IK checks it again): no extra height margin here.
-        navigator = self.carry_navigator(held, mode)
-        for k, spot in enumerate(np.asarray(spots, dtype=float).reshape(-1, 3)):
-            self._note(report, f"place: the free spot at {np.round(spot, 2).tolist()} is out of reach; re-parking"
-                               + (f" (spot {k + 1})" if k else ""))
-            release = np.array([spot[0], spot[1], spot[2] + held.below_grasp_m + self.config.pick.place.release_height_m])
-            plan = navigator.plan_to_target(self._grid, self.robot.get_base_pose(), release, None)
-            if not plan.success:
-                self._note(report, f"place: no way to park at the free spot: {plan.reason}")
-                continue
-            ok, why = self._follow(report, plan, (release, None), "place", navigator)
-            if ok:
-                return spot
-            self._note(report, f"place: re-parking failed: {why}")
-            if self._stow(report):
-                return None
-        return None
-
     # -- the machine ---------------------------------------------------------------------------------------
     def run(self, task: Task, request: str = "") -> TaskReport:
         """Carry out a task; never raises for an ordinary failure (the report says which phase and why)."""
@@ -423,24 +401,8 @@ class TaskRunner:
         if not self._finish(report, nav):
             return False
         t0 = time.perf_counter()
-        # The map's occupied voxels join the check that the gripper clears what is above the spot.
-        res = place(self.robot, task.receptacle_phrase, held, self.config.pick, segment=self._segment,
-                    look_at=hit.center, obstacles=self._voxels)
-        report.log.extend(f"    {line}" for line in res.log)
-        if not res.seen and len(hit.voxels):
-            # The detector does not find it in this view (a dark surface without depth, a missed detection):
-            # the map's own points of the receptacle, fused from many views, are where to put it.
-            report.log.append(f"    {res.reason}: placing on the map's {len(hit.voxels)} voxels of it")
-            pts = (self.map.semantic.coords[hit.voxels].astype(np.float64) + 0.5) * self.map.voxel_size
-            res = place(self.robot, pts, held, self.config.pick, obstacles=self._voxels)
-            report.log.extend(f"    {line}" for line in res.log)
-        spot = None
-        if not res.success and res.free_spots is not None and len(res.free_spots):
-            spot = self._repark_for_place(report, res.free_spots, held)
-        if spot is not None:
-            res = place(self.robot, task.receptacle_phrase, held, self.config.pick, segment=self._segment,
-                        look_at=spot, obstacles=self._voxels)
-            report.log.extend(f"    {line}" for line in res.log)
+        # As held, then re-parked, then (held from above) on its side: orchestrator.task_place.
+        res = place_held(self, report, task, held, hit)
         if res.target is not None:
             report.place_xyz = np.asarray(res.target.point, dtype=float).copy()
         if res.success:
