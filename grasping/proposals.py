@@ -170,10 +170,12 @@ class Candidates:
                           np.concatenate([p.kinds for p in parts]))
 
 
-def _tip_floor(shape: ObjectShape, cfg: GraspConfig) -> float:
+def _tip_floor(shape: ObjectShape, cfg: GraspConfig, margin_m: float | None = None) -> float:
     """Lowest top-down grasp centre above the support: the rounded fingertips reach 8 mm past it
-    (finger_boxes) and stay `support_clearance_m` above the support, inflated by the support's margin."""
-    return shape.support_z + cfg.gripper.finger_boxes[0][1][0] + cfg.support_margin_m + cfg.support_clearance_m
+    (finger_boxes) and stay `support_clearance_m` above the support, inflated by `margin_m` (default the
+    support's own margin)."""
+    margin_m = cfg.support_margin_m if margin_m is None else margin_m
+    return shape.support_z + cfg.gripper.finger_boxes[0][1][0] + margin_m + cfg.support_clearance_m
 
 
 def top_down(shape: ObjectShape, cfg: GraspConfig) -> Candidates:
@@ -251,7 +253,8 @@ def rim(points: np.ndarray, shape: ObjectShape, cfg: GraspConfig) -> Candidates:
         return Candidates.concat([])
     ang = np.arctan2(top[:, 1], top[:, 0])
     rad = np.linalg.norm(top, axis=1)
-    z = max(shape.top_z - cfg.rim_depth_m, _tip_floor(shape, cfg))
+    # The inner finger stands over the object's own floor (a plate's), not the support: the full margin.
+    z = max(shape.top_z - cfg.rim_depth_m, _tip_floor(shape, cfg, cfg.collision_margin_m))
     sector = 1.5 * math.pi / cfg.rim_angles
     centres, closings = [], []
     for phi in np.arange(cfg.rim_angles) * 2 * math.pi / cfg.rim_angles:

@@ -9,6 +9,9 @@ are rebuilt with fixtures.grasp_trials, the object seen by the simulated head ca
   (the fingertips were kept 7 mm above the table, so the pads held only its top 2 mm). The support's own
   points now inflate the gripper by 2 mm, the fingertips come down to 4 mm above it, and the simulator's
   grasp rule finds the plate between the pads.
+- the YCB plate on the table (benchmarks/grasping.py, default library): lowering the fingertips over the
+  support took its rim grasps down too, and the inner finger landed on the plate's own floor; rim grasps
+  keep the full margin.
 """
 
 from __future__ import annotations
@@ -25,18 +28,20 @@ from grasping.execute import _travel_lift, perceive  # noqa: E402
 from grasping.planner import plan_grasps  # noqa: E402
 from sim.mujoco.world import SimWorld  # noqa: E402
 from sim.robot import SimRobot  # noqa: E402
-from sim.scene.objects import procedural_library  # noqa: E402
+from sim.scene.objects import default_library, procedural_library  # noqa: E402
 from sim.scene.random_shapes import random_shapes_library  # noqa: E402
 
 
 def _trial_world(key: str, every: int = 4, offset: int = 1):
-    """The benchmark trial's world with the robot parked, its perceived cloud and the plan."""
-    lib = random_shapes_library()[offset::every]
+    """The benchmark trial's world with the robot parked, and its perceived cloud (random solids: picked by
+    their instance mask among two procedural distractors; the default library among its own entries)."""
+    default = not key.startswith("random_shapes/")
+    lib = default_library() if default else random_shapes_library()[offset::every]
     keys = [e.key for e in lib]
     if key not in keys:
-        pytest.skip("the shared random solids are absent")
+        pytest.skip(f"{key} is absent (the shared data)")
     i = keys.index(key)
-    dl = procedural_library()
+    dl = [e for e in lib if e.key != key] if default else procedural_library()
     source = RECEPTACLES[i % len(RECEPTACLES)][0]
     spec = make_trial_scene(lib[i], [dl[(3 * i + k) % len(dl)] for k in range(2)], source, i)
     world = SimWorld(spec)
@@ -89,3 +94,13 @@ def test_thin_plate_standing_low_is_held_between_the_pads():
         assert any(held)
     finally:
         world.close()
+
+
+def test_plate_keeps_its_rim_grasp():
+    world, cloud, cfg = _trial_world("ycb/029_plate")
+    try:
+        plan = plan_grasps(cloud, world.base_pose, cfg.grasp, cfg.ik)
+    finally:
+        world.close()
+    assert plan.grasps, plan.reason
+    assert plan.grasps[0].kind == "rim"
