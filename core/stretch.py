@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.geometry import rot_z, rpy_to_R
-from core.types import JointState, Pose2D
+from core.types import JointState, Pose2D, wrap_angle
 
 
 @dataclass(frozen=True)
@@ -268,3 +268,11 @@ def laser_pose(base: Pose2D) -> Pose2D:
     return Pose2D(base.x + c * LASER_XYZ[0] - s * LASER_XYZ[1], base.y + s * LASER_XYZ[0] + c * LASER_XYZ[1],
                   math.remainder(base.theta + LASER_YAW, 2 * math.pi))
 
+
+
+def drive_heading(heading: float, travel: float) -> float:
+    """The heading the Stretch's base drives at to a point in direction `travel` when it faces `heading`:
+    the travel direction, or its opposite when that is the smaller turn (it backs up to a point behind it).
+    One rule for the planner's turn checks (navigation.maneuvers), the simulated base (sim.base_motion) and
+    the real one (robots.stretch_body_backend), so the turn that was checked is the turn that is made."""
+    return travel if abs(wrap_angle(travel - heading)) <= math.pi / 2 else wrap_angle(travel + math.pi)

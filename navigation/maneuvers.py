@@ -4,8 +4,8 @@ A robot following waypoints turns towards the next waypoint, drives straight to 
 turns to the final heading. Turns sweep the whole (off-centre) base footprint (see footprint.py), so:
 - `turn_checks` lists each turn (at the start and at every waypoint) and whether its sweep is clear, the
   turns as the base makes them: towards a waypoint ahead, or, for one more than 90 degrees off its heading,
-  the smaller turn that points its back at it (it then backs up, as the simulated Stretch's `drive_to`
-  does), and at each waypoint to the waypoint's heading;
+  the smaller turn that points its back at it (it then backs up: core.stretch.drive_heading, the rule the
+  simulated and the real base follow), and at each waypoint to the waypoint's heading;
 - `approach_point` finds a point with room to turn on the goal's heading line (behind it, else ahead of it),
   so the robot drives the last stretch already facing the final heading (forwards, or backing up) and
   does not turn next to the furniture it parks at; `maneuverable` asks whether a goal has one (or room
@@ -22,6 +22,7 @@ import math
 
 import numpy as np
 
+from core.stretch import drive_heading
 from core.types import Pose2D, wrap_angle
 from navigation.footprint import Footprint, poses_clear, turn_clear
 from navigation.lineofsight import los_clearance, segment_min_clearance
@@ -42,12 +43,6 @@ def maneuverable(grid: OccupancyGrid, pose: Pose2D, distances_m: tuple[float, ..
 def _heading(a: np.ndarray, b: np.ndarray, default: float) -> float:
     d = np.asarray(b, np.float64) - np.asarray(a, np.float64)
     return float(math.atan2(d[1], d[0])) if np.hypot(*d) > 1e-6 else default
-
-
-def drive_heading(heading: float, travel: float) -> float:
-    """The heading the base drives at towards a point in direction `travel` when it faces `heading`: the
-    travel direction, or its opposite (backing up) when that is the smaller turn."""
-    return travel if abs(wrap_angle(travel - heading)) <= math.pi / 2 else wrap_angle(travel + math.pi)
 
 
 def turn_checks(grid: OccupancyGrid, start: Pose2D, waypoints: list[Pose2D], fp: Footprint) -> list[tuple[int, bool]]:

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 
 from core.errors import RobotError
-from core.stretch import STRETCH, T_world_headcam
+from core.stretch import STRETCH, T_world_headcam, drive_heading
 from core.types import JointState, Pose2D, RGBDFrame, wrap_angle
 from robots.motion_limits import ARM_LIMITS
 from robots.protocol import MotionResult, Robot, RobotObservation
@@ -262,10 +262,12 @@ class StretchBodyRobot(Robot):
                 dist = math.hypot(dx, dy)
                 if dist <= tolerance_m and abs(wrap_angle(goal_odom.theta - pose.theta)) <= tolerance_rad:
                     return self._result(True)
-                if dist > tolerance_m:
-                    result = self._rotate(wrap_angle(math.atan2(dy, dx) - pose.theta))
+                if dist > tolerance_m:  # a goal behind: the smaller turn, then back up (as the planner checked)
+                    travel = math.atan2(dy, dx)
+                    facing = drive_heading(pose.theta, travel)
+                    result = self._rotate(wrap_angle(facing - pose.theta))
                     if result.success:
-                        result = self._translate(dist)
+                        result = self._translate(dist if facing == travel else -dist)
                     if not result.success:
                         return result
                 result = self._rotate(wrap_angle(goal_odom.theta - self._odom_pose().theta))

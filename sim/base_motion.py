@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
+from core.stretch import drive_heading
 from core.types import JointState, Pose2D, wrap_angle
 from sim.protocol import World
 
@@ -63,9 +64,7 @@ def drive_to(world: World, goal: Pose2D, tolerance_m: float = 0.05,
     phases: list[list[Pose2D]] = []
     heading = start.theta
     if dist > min(tolerance_m, 0.01):
-        heading = math.atan2(dy, dx)
-        if abs(wrap_angle(heading - start.theta)) > math.pi / 2:  # the goal is behind: back up instead of turning
-            heading = wrap_angle(heading + math.pi)
+        heading = drive_heading(start.theta, math.atan2(dy, dx))  # a goal behind: back up instead of turning
         phases.append(_rotation(start.x, start.y, start.theta, heading, cfg.base_step_rad))
         n = max(1, math.ceil(dist / cfg.base_step_m))
         phases.append([Pose2D(start.x + dx * k / n, start.y + dy * k / n, heading) for k in range(1, n + 1)])

@@ -9,9 +9,10 @@ import math
 import numpy as np
 from navgrids import Canvas
 
+from core.stretch import drive_heading
 from core.types import Pose2D, wrap_angle
 from navigation.footprint import Footprint, poses_clear, turn_clear
-from navigation.maneuvers import arc_clear, clear_start_turn, drive_heading, turn_checks
+from navigation.maneuvers import arc_clear, clear_start_turn, turn_checks
 from navigation.navigator import Navigator
 from navigation.occupancy import OccupancyConfig, occupancy_from_obstacle_grid
 

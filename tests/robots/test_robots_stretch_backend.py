@@ -74,6 +74,20 @@ def test_move_base_to_goal_in_map_frame(make_stretch):
     assert all(c[3]["v_r"] == cfg.base_rot_speed_rad_s for c in body.commands("base.rotate_by"))
 
 
+def test_a_goal_behind_is_reached_by_the_smaller_turn_and_backing_up(make_stretch):
+    """The real base makes the turn the planner checked (core.stretch.drive_heading), as the simulated one."""
+    robot, body, _ = make_stretch(fast_config())
+    start = robot.get_base_pose()
+    c, s = math.cos(start.theta), math.sin(start.theta)
+    goal = Pose2D(start.x - 0.4 * c - 0.15 * s, start.y - 0.4 * s + 0.15 * c, start.theta)  # behind, to the left
+    result = robot.move_base_to(goal, tolerance_m=0.03, tolerance_rad=0.05)
+    assert result.success, result.reason
+    assert robot.get_base_pose().distance_to(goal) < 0.03
+    turns = [abs(c[2][0]) if c[2] else abs(c[3]["x_r"]) for c in body.commands("base.rotate_by")]
+    assert turns and max(turns) < math.pi / 2  # never the half-turn to face the goal
+    assert body.commands("base.translate_by")[0][2][0] < 0  # it drove backwards
+
+
 def test_stop_from_another_thread_interrupts_a_motion(make_stretch):
     robot, body, _ = make_stretch(fast_config(lift_speed_m_s=0.02), speedup=1.0)
     threading.Timer(0.2, robot.stop).start()
