@@ -65,7 +65,7 @@ def test_bad_second_look_settings_are_one_clear_error():
 def test_second_looks_give_an_often_missed_object_more_frames_in_the_simulator():
     from orchestrator.exploration_sim import explore_sim_scene
     from orchestrator.scanning import sim_perception_config, with_camera
-    from sim.realism import RealismConfig, PerceptionNoise
+    from sim.realism import PerceptionNoise, RealismConfig
     from sim.scene.spec import SceneSpec
 
     spec = SceneSpec.load(EXAMPLE)
