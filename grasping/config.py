@@ -7,6 +7,7 @@ scoring weights.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from core.stretch import STRETCH, arm_top_above_grasp
@@ -117,7 +118,10 @@ class IKConfig:
 
     max_base_rotation_rad: float = 0.6  # in-place base rotation allowed to line the arm up
     top_down_tolerance_rad: float = 0.02  # pitch clamped to the joint limit within this tolerance
-    preferred_top_yaws: tuple[float, ...] = (0.0, 0.35, -0.35, 0.7, -0.7)  # wrist yaw tries for top-down
+    preferred_top_yaws: tuple[float, ...] = (0.0, 0.35, -0.35, 0.7, -0.7, math.pi)
+    """Wrist yaws tried for top-down grasps, preferred in this order of |yaw|. The last turns the gripper
+    outwards, which holds the grasp centre ~4.5 cm farther out along the arm: the reach the base goal
+    (navigation.base_goal's "down" mode) parks for, so a pick it parked for at full extension can use it."""
     lift_margin_m: float = 0.005
     arm_margin_m: float = 0.005
     verify_position_m: float = 0.01

@@ -213,22 +213,31 @@ def choose_base_goal(
     extent: np.ndarray | None = None,
     config: BaseGoalConfig = BaseGoalConfig(),
     start_component: int | None = None,
+    z_span: tuple[float, float] | None = None,
 ) -> BaseGoalResult:
     """Pick the best base pose from which the arm reaches `target_xyz` (see the module docstring).
 
     `start_component`: the free component label of the (snapped) start; by default the start's own cell.
+    `z_span`: (low, high) heights the grasp centre may take on the target (an object's vertical extent):
+    each reach mode then aims at the height in the span nearest the target's that its lift range allows.
+    A top-down grasp holds a short object on a high counter below its top, where the pitched-down wrist
+    still reaches, though the object's centre is just above that wrist's range (held-out apartment 2202).
     """
     target = np.asarray(target_xyz, np.float64).reshape(3)
     modes = [m for m in REACH_MODES if m.name in config.modes]
     z = float(target[2])
-    usable = []
+    span = (z, z) if z_span is None else (min(float(z_span[0]), z), max(float(z_span[1]), z))
+    usable, mode_z = [], {}
     for mi, m in enumerate(modes):
         lo, hi = m.height_range()
-        if lo + config.height_margin_m <= z <= hi - config.height_margin_m:
+        lo, hi = max(lo + config.height_margin_m, span[0]), min(hi - config.height_margin_m, span[1])
+        if lo <= hi:
             usable.append(mi)
+            mode_z[mi] = min(max(z, lo), hi)
     if not usable:
         ranges = ", ".join(f"{m.height_range()[0]:.2f}-{m.height_range()[1]:.2f} m ({m.name})" for m in modes)
-        return BaseGoalResult(False, f"target height {z:.2f} m is outside the arm's reach ({ranges})")
+        where = f"{z:.2f} m" if span[0] == span[1] else f"{span[0]:.2f}-{span[1]:.2f} m"
+        return BaseGoalResult(False, f"target height {where} is outside the arm's reach ({ranges})")
 
     pts = _footprint_points(target, extent, config)
     thetas = np.linspace(-math.pi, math.pi, config.heading_samples, endpoint=False)
@@ -245,7 +254,9 @@ def choose_base_goal(
         off_y = s * m.forward_m - c * L
         bx, by = pts[P, 0] - off_x, pts[P, 1] - off_y
         ext = (L - lo) / (hi - lo)
-        rows.append((bx, by, T, L, pts[P], np.full(len(P), mi), ext))
+        reach = pts[P].copy()
+        reach[:, 2] = mode_z[mi]
+        rows.append((bx, by, T, L, reach, np.full(len(P), mi), ext))
     bx, by, th, lat, reach, mode_idx, ext = (np.concatenate([r[k] for r in rows]) for k in range(7))
     base_xy = np.stack([bx, by], axis=1)
 

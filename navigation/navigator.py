@@ -233,9 +233,10 @@ class Navigator:
         start: Pose2D,
         target_xyz: np.ndarray,
         extent: np.ndarray | None = None,
+        z_span: tuple[float, float] | None = None,
     ) -> NavigationResult:
         """Choose a base pose from which the arm reaches `target_xyz` (anywhere on its `extent` footprint
-        when given) and plan a path there."""
+        when given; at any height in `z_span` when given, see choose_base_goal) and plan a path there."""
         t0 = time.perf_counter()
         occ = self.occupancy(grid, start)
         t1 = time.perf_counter()
@@ -247,7 +248,8 @@ class Navigator:
                 timing_s={"total": time.perf_counter() - t0},
             )
         comp = int(occ.component_of(snapped)[0])
-        bg = choose_base_goal(occ, start, target_xyz, extent, self.config.base_goal, start_component=comp)
+        bg = choose_base_goal(occ, start, target_xyz, extent, self.config.base_goal, start_component=comp,
+                              z_span=z_span)
         t2 = time.perf_counter()
         timing = {"occupancy": t1 - t0, "base_goal": t2 - t1}
         if not bg.success:

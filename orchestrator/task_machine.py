@@ -158,14 +158,17 @@ class TaskRunner:
         return find_in_map(self.map, self.perception, phrase, name, self._lookup_config())
 
     @staticmethod
-    def _target(hit: Hit, surface: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        """Objects: the arm goes to the hit's centre. Receptacles: anywhere on the hit's top surface."""
+    def _target(hit: Hit, surface: bool) -> tuple[np.ndarray, np.ndarray | None, tuple[float, float] | None]:
+        """(point, footprint extent, grasp heights) for navigator.plan_to_target. Objects: the arm goes to the
+        hit's centre, at any height between the object's bottom and top (a top-down grasp holds a short
+        object below its top). Receptacles: anywhere on the hit's top surface."""
         if surface:
-            return np.array([hit.center[0], hit.center[1], float(hit.hi[2])]), np.asarray(hit.extent)
-        # The map sees objects mostly from above, so a hit's centre sits high; its lower part is nearer the
-        # object's true centre, which is what the arm has to reach.
-        z = min(float(hit.center[2]), float(hit.lo[2]) + 0.05)
-        return np.array([hit.center[0], hit.center[1], z]), None
+            return np.array([hit.center[0], hit.center[1], float(hit.hi[2])]), np.asarray(hit.extent), None
+        # The map sees objects mostly from above, so a hit's centre sits high and its bottom is lower than
+        # seen; its lower part is nearer the object's true centre, which is what the arm has to reach.
+        z = min(float(hit.center[2]), float(hit.lo[2]) + _UNSEEN_BELOW_M)
+        span = (float(hit.lo[2]) - _UNSEEN_BELOW_M, float(hit.hi[2]))
+        return np.array([hit.center[0], hit.center[1], z]), None, span
 
     def _stow(self, report: TaskReport) -> str:
         """Arm in, gripper folded over the base (a level gripper would stick out): the pose to drive in.
@@ -198,7 +201,8 @@ class TaskRunner:
         for k, hit in enumerate(hits):
             start = self.robot.get_base_pose()
             target = self._target(hit, surface)
-            target = (target[0] + np.array([0.0, 0.0, above_m]), target[1])
+            up = np.array([0.0, 0.0, above_m])
+            target = (target[0] + up, target[1], None if target[2] is None else (target[2][0] + above_m, target[2][1] + above_m))
             plan = navigator.plan_to_target(self._grid, start, *target)
             if not plan.success:
                 reasons.append(f"candidate {k + 1}: {plan.reason}")
@@ -422,6 +426,10 @@ def carrying_navigator(config: NavigationConfig, held: HeldObject, joints: Joint
     if modes is not None:
         goal = replace(goal, modes=modes, height_margin_m=0.0)
     return Navigator(replace(config, footprint=config.footprint.including(outline), base_goal=goal))
+
+
+_UNSEEN_BELOW_M = 0.05
+"""An object hit's bottom is about this much lower than the map saw (it sees objects mostly from above)."""
 
 
 def _reach_failure(reason: str) -> bool:

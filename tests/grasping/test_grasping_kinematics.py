@@ -70,7 +70,9 @@ def test_unreachable_poses_say_why():
     far[1, 3] -= 0.4  # 40 cm further along the arm
     r = solve_ik(far, base)
     m = re.match(r"arm cannot reach: needs (\d\.\d\d) m extension, max 0\.52$", r.reason)
-    assert not r.ok and m and 0.66 <= float(m.group(1)) <= 0.71, r.reason
+    # 0.70 m at the grasp's own wrist yaw; the outward-turned yaw (IKConfig.preferred_top_yaws) holds the
+    # grasp centre ~4.5 cm farther out, so the shortfall reported is the smaller one.
+    assert not r.ok and m and 0.62 <= float(m.group(1)) <= 0.67, r.reason
     high = T.copy()
     high[2, 3] = 1.6
     r = solve_ik(high, base)
