@@ -110,6 +110,7 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
 
     sols: list[tuple[int, ArmSolution, JointState]] = []
     ik_fail: list[str] = []
+    ik_kinds: set[str] = set()  # the families whose candidates failed IK
     for k in order:
         R = cands.rotations[k] if ev.rolls[k] != 1 else cands.rotations[k] @ _FLIP
         T = _pose(cands.centres[k], R)
@@ -117,6 +118,7 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
         r = solve_ik(T, base, ik_config, symmetric=bool(ev.rolls[k] == 2))
         if not r.ok:
             ik_fail.append(r.reason)
+            ik_kinds.add(KINDS[int(cands.kinds[k])])
             continue
         top = bool(cands.rotations[k][2, 0] < -0.7)
         # Top-down grasps come from above where the lift allows it, else (or if that path is blocked) slide
@@ -168,7 +170,8 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
     grasps.sort(key=lambda g: -g.score)
     plan = GraspPlan(grasps, shape, len(cands), dict(rejected), seconds=time.perf_counter() - t0)
     if not grasps:
-        plan.reason = _reason(plan, ev.reasons, ik_fail, config, name)
+        plan.reason = _reason(plan, ev.reasons, ik_fail, config, name,
+                              _unreached_kinds(cands, ev.reasons, ik_kinds))
         log.info("%s: %s", name, plan.reason)
     else:
         log.debug("%s: %d grasps from %d candidates in %.0f ms (best %s %.2f)", name, len(grasps), len(cands),
@@ -230,13 +233,33 @@ def _working_points(cloud: ObjectCloud, cfg: GraspConfig) -> tuple[np.ndarray, n
     return pts, scene
 
 
-def _reason(plan: GraspPlan, reasons: list[str], ik_fail: list[str], cfg: GraspConfig, name: str) -> str:
+def _unreached_kinds(cands, reasons: list[str], ik_kinds: set[str]) -> str:
+    """Where only some grasp families reached IK and failed there: which, and why each other family had no
+    candidate left (a short cup deep on a counter: side grasps hit the counter, top-down ones are out of
+    reach). "" when that does not apply."""
+    if not ik_kinds or len(ik_kinds) == len(KINDS):
+        return ""
+    notes = []
+    for i, kind in enumerate(KINDS):
+        if kind in ik_kinds:
+            continue
+        mine = [r for r, c in zip(reasons, cands.kinds, strict=True) if int(c) == i]
+        why = Counter(mine)
+        if mine and all(mine):  # every candidate of the family rejected before IK
+            notes.append(f"{kind} grasps rejected: {why.most_common(1)[0][0]} ({sum(why.values())})")
+    if not notes:
+        return ""
+    return f" ({'/'.join(sorted(ik_kinds))} grasps only; {'; '.join(notes)})"
+
+
+def _reason(plan: GraspPlan, reasons: list[str], ik_fail: list[str], cfg: GraspConfig, name: str,
+            unreached: str = "") -> str:
     opening = cfg.gripper.max_aperture_m
     fit = opening - cfg.width_margin_m
     shape = plan.shape
     static = Counter(r for r in reasons if r)
     if ik_fail:
-        return f"no feasible grasp of {name}: {Counter(ik_fail).most_common(1)[0][0]}"
+        return f"no feasible grasp of {name}: {Counter(ik_fail).most_common(1)[0][0]}{unreached}"
     if not any(r == "" for r in reasons):
         if shape.extent_minor > fit:
             return (f"no feasible grasp of {name}: object {shape.extent_minor:.2f} m wide exceeds the "

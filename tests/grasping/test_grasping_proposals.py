@@ -157,3 +157,17 @@ def test_a_tall_bottle_going_onto_a_counter_is_grasped_so_the_lift_can_place_it(
     assert placeable(first, support, 0.92) and not first.top_down
     ranks = [placeable(g, support, 0.92) for g in planned.grasps]
     assert ranks == sorted(ranks, reverse=True)  # every placeable grasp before every other
+
+
+def test_a_short_cup_deep_on_a_surface_says_which_grasps_are_left_and_why():
+    """Held-out apartment 2202's orange cup, 6 cm tall and 0.5 m deep on a counter: side grasps hit the
+    surface (the gripper body hangs below the fingers), top-down ones are out of reach from the front. The
+    reason names both, not only the extension the top-down grasps would need."""
+    cup = sample(trimesh.creation.cylinder(0.03, 0.06), (XY[0], XY[1], TABLE_Z))
+    base = base_pose_for_reach(np.array([XY[0], XY[1], TABLE_Z]), approach_heading=0.4, arm_m=0.7)
+    plan = plan_grasps(on_table(cup, XY), base, CFG, name="cup")
+    assert not plan.grasps
+    assert re.search(r"arm cannot reach: needs 0\.\d\d m extension, max 0\.52 \(top grasps only; side grasps "
+                     r"rejected: collides with the scene \(\d+\)\)$", plan.reason), plan.reason
+    near = base_pose_for_reach(np.array([XY[0], XY[1], TABLE_Z]), approach_heading=0.4, arm_m=0.4)
+    assert {g.kind for g in plan_grasps(on_table(cup, XY), near, CFG).grasps} == {"top"}
