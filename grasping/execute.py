@@ -56,6 +56,10 @@ class PickResult:
     log: list[str] = field(default_factory=list)
     planning_s: list[float] = field(default_factory=list)
     object_xyz: np.ndarray | None = None
+    cloud: ObjectCloud | None = None
+    """The object's points as last seen (for grasping.approaches when no grasp reached from here)..."""
+    camera_xyz: np.ndarray | None = None
+    """...and where the head camera saw them from (world)."""
 
 
 @dataclass
@@ -299,12 +303,13 @@ def pick(robot: Robot, target: str | MaskProvider, config: PickConfig | None = N
             if not mr.success:
                 continue
         try:
-            cloud, _ = perceive(robot, provider, name, last_xyz, config, steps=result.log)
+            cloud, frame = perceive(robot, provider, name, last_xyz, config, steps=result.log)
         except ObjectNotSeenError as e:
             reason = str(e)
             result.log.append(f"  perception: {reason}")
             continue
         last_xyz = cloud.centroid.astype(float)
+        result.cloud, result.camera_xyz = cloud, np.asarray(frame.T_world_cam, float)[:3, 3].copy()
         result.object_xyz = last_xyz
         t0 = time.perf_counter()
         plan = plan_grasps(cloud, robot.get_base_pose(), config.grasp, config.ik, name=name,

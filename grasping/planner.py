@@ -91,7 +91,7 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
     config = config or GraspConfig()
     ik_config = ik_config or IKConfig()
     t0 = time.perf_counter()
-    pts, scene = _working_points(cloud, config)
+    pts, scene = working_points(cloud, config)
     shape = object_shape(pts, scene)
     hidden = mirrored_points(pts, shape) if config.complete_by_symmetry else np.zeros((0, 3), np.float32)
     if len(hidden):
@@ -124,7 +124,7 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
         # Top-down grasps come from above where the lift allows it, else (or if that path is blocked) slide
         # in level from behind with the object passing between the open fingers; side grasps slide in.
         rim = KINDS[int(cands.kinds[k])] == "rim"
-        for from_above, backoff, clearance in _approaches(top, rim, float(r.solution.T_world_grasp[2, 3]),
+        for from_above, backoff, clearance in approach_options(top, rim, float(r.solution.T_world_grasp[2, 3]),
                                                           shape, config):
             pre = pregrasp_joints(r.solution, backoff, from_above)
             if from_above and T_world_grasp(r.solution.base_pose, pre)[2, 3] < shape.top_z + clearance:
@@ -179,7 +179,7 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
     return plan
 
 
-def _approaches(top: bool, rim: bool, grasp_z: float, shape: ObjectShape,
+def approach_options(top: bool, rim: bool, grasp_z: float, shape: ObjectShape,
                 config: GraspConfig) -> list[tuple[bool, float, float]]:
     """(from_above, backoff, clearance) of the approaches to try for one grasp, in order of preference.
 
@@ -213,7 +213,7 @@ def placeable(grasp: Grasp, support_z: float, place_height_m: float, release_m: 
     return place_height_m + float(grasp.T_world_grasp[2, 3] - support_z) + release_m <= z_max - margin_m
 
 
-def _working_points(cloud: ObjectCloud, cfg: GraspConfig) -> tuple[np.ndarray, np.ndarray]:
+def working_points(cloud: ObjectCloud, cfg: GraspConfig) -> tuple[np.ndarray, np.ndarray]:
     """Object points thinned to `cfg.object_voxel_m`; scene points near the object, thinned to `scene_voxel_m`."""
     pts = np.asarray(cloud.points, dtype=np.float32)
     if len(pts) > cfg.max_object_points:

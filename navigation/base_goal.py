@@ -111,6 +111,11 @@ class BaseGoalConfig:
     each side) keeps its margin, reached by driving straight in along the final heading: the arm side can
     come ~3 cm closer to a table or shelf than the planner's 0.24 m inflation allows. Off by default (paths
     then keep the full robot radius everywhere); the task machine turns it on. Needs `footprint`."""
+    arm_heading: float | None = None
+    """Park only where the arm (wrist straight) points along this world heading, within
+    `arm_heading_tolerance_rad`: a side grasp planned from the object's points comes in along its approach
+    direction (the pick's in-place turn and wrist yaw take up the rest). None: any heading."""
+    arm_heading_tolerance_rad: float = 0.3
     wall_min_height_m: float = 1.25
     """An obstacle cell this tall (and above the target) on the arm's line is a wall the arm cannot pass;
     lower furniture (a shelf's upper boards) is left to the grasp planner's collision checks."""
@@ -241,6 +246,10 @@ def choose_base_goal(
 
     pts = _footprint_points(target, extent, config)
     thetas = np.linspace(-math.pi, math.pi, config.heading_samples, endpoint=False)
+    if config.arm_heading is not None:  # the arm extends along the base's -y: heading = theta - pi/2
+        tol = config.arm_heading_tolerance_rad
+        n = max(3, int(round(config.heading_samples * tol / math.pi)) | 1)
+        thetas = config.arm_heading + math.pi / 2 + np.linspace(-tol, tol, n)
     rows = []
     for mi in usable:
         m = modes[mi]

@@ -111,9 +111,10 @@ class NavigationResult:
 class Navigator:
     """Plans base motions on map grids; keeps per-map graphs cached between calls."""
 
-    def __init__(self, config: NavigationConfig = NavigationConfig()):
+    def __init__(self, config: NavigationConfig = NavigationConfig(), planner: GridPlanner | None = None):
+        """`planner`: share another navigator's (same planner config) and its cached graphs."""
         self.config = config
-        self.planner = GridPlanner(config.planner)
+        self.planner = planner if planner is not None and planner.config == config.planner else GridPlanner(config.planner)
 
     def occupancy(self, grid: ObstacleGrid | OccupancyGrid, start: Pose2D | None = None) -> OccupancyGrid:
         if isinstance(grid, OccupancyGrid):

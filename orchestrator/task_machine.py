@@ -16,7 +16,8 @@ hooks (orchestrator.task_live_map: the robot whose frames update the map, hits k
 map's history entry) and the search hooks (orchestrator.task_search: the hits a pick tries, confirmed
 with a fresh look, and the search of orchestrator.object_search when they are stale) and the place
 phase (orchestrator.task_place: as held, re-parked at the free spots seen, then an object held from above on
-its side with the wrist level).
+its side with the wrist level) and the re-parking for a grasp (orchestrator.task_grasp_park: when no grasp
+works from where the base parked, park where one of the grasps the camera saw from every side does).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from core.errors import OvmmError
 from core.stretch import STOW_WRIST_YAW
 from core.types import JointState, RGBDFrame
 from grasping.config import PickConfig
-from grasping.execute import pick
+from grasping.execute import PickResult, pick
 from grasping.motion import retract
 from grasping.place import HeldObject
 from mapping.obstacles import ObstacleGridConfig
@@ -43,6 +44,7 @@ from navigation.navigator import NavigationConfig, NavigationResult, Navigator
 from orchestrator.live_map import LiveMapConfig
 from orchestrator.object_search import SearchConfig
 from orchestrator.requests import Task
+from orchestrator.task_grasp_park import GraspParkConfig, park_for_a_grasp
 from orchestrator.task_live_map import TaskLiveMap
 from orchestrator.task_lookup import LookupConfig, find_in_map, map_thresholds
 from orchestrator.task_place import place_held
@@ -88,6 +90,8 @@ class TaskConfig:
     reach, then the same closer in; a pick that fails for reach re-parks with the next rung."""
     live_map: LiveMapConfig = field(default_factory=LiveMapConfig)
     """The frames the robot sees while it works are fused into the map it was given (orchestrator.live_map)."""
+    grasp_park: GraspParkConfig = field(default_factory=GraspParkConfig)
+    """When no grasp works from where the base parked: park where one does (orchestrator.task_grasp_park)."""
     search: SearchConfig = field(default_factory=SearchConfig)
     """When the object is not at the map's hit: stale hits, next hits, look-arounds (orchestrator.object_search)."""
 
@@ -351,6 +355,7 @@ class TaskRunner:
         self._search = attempts.search
         nav_failures: list[PhaseResult] = []
         last_try: tuple[PhaseResult, PhaseResult] | None = None  # (navigation, pick) of the last pick tried
+        parked_for_grasp: set[int] = set()
         for hit, mode, navigator in attempts:
             nav, _ = self._navigate(report, [hit], "navigate_to_object", navigator=navigator)
             if not nav.success:
@@ -359,15 +364,17 @@ class TaskRunner:
                 continue
             if not attempts.confirmed(hit):
                 continue  # stale: the search's next hit
-            t0 = time.perf_counter()
-            res = pick(self.robot, task.object_phrase, self.config.pick, segment=self._segment, look_at=hit.center,
-                       place_height_m=place_z, obstacles=self._voxels)
-            report.log.extend(f"    {line}" for line in res.log)
-            details = {"attempts": res.attempts, "reach_mode": "/".join(mode[0]), "preferred_extension": mode[1]}
-            if res.grasp is not None:
-                details.update(kind=res.grasp.kind, width_m=round(float(res.grasp.width_m), 3))
-            picked = PhaseResult("pick", res.success, res.reason, time.perf_counter() - t0, details)
+            picked, res = self._pick_here(report, task, hit, place_z, mode)
             last_try = (nav, picked)
+            if not res.success and _replannable(res.reason) and id(hit) not in parked_for_grasp:
+                parked_for_grasp.add(id(hit))  # once per hit: the grasps the camera saw say where to park
+                parked, what = self._park_for_grasp(report, res, place_z)
+                if parked:
+                    picked, res = self._pick_here(report, task, hit, place_z, mode)
+                    picked.details["parked_for"] = what
+                    last_try = (nav, picked)
+                else:
+                    self._note(report, f"no pose to park for another grasp: {what}")
             if not res.success and _reach_failure(res.reason):
                 self._note(report, f"pick from this pose failed ({res.reason}); re-parking for another reach mode")
                 continue
@@ -391,6 +398,25 @@ class TaskRunner:
         reason = "; ".join(f.reason for f in nav_failures) or "no candidate to drive to"
         return self._finish(report, PhaseResult("navigate_to_object", False, reason,
                                                 sum(f.seconds for f in nav_failures)))
+
+    def _pick_here(self, report: TaskReport, task: Task, hit: Hit, place_z: float | None,
+                   mode: tuple) -> tuple[PhaseResult, PickResult]:
+        """Pick from where the base is now: the phase result and the pick's own."""
+        t0 = time.perf_counter()
+        res = pick(self.robot, task.object_phrase, self.config.pick, segment=self._segment, look_at=hit.center,
+                   place_height_m=place_z, obstacles=self._voxels)
+        report.log.extend(f"    {line}" for line in res.log)
+        details = {"attempts": res.attempts, "reach_mode": "/".join(mode[0]), "preferred_extension": mode[1]}
+        if res.grasp is not None:
+            details.update(kind=res.grasp.kind, width_m=round(float(res.grasp.width_m), 3))
+        return PhaseResult("pick", res.success, res.reason, time.perf_counter() - t0, details), res
+
+    def _park_for_grasp(self, report: TaskReport, failed: PickResult, place_z: float | None) -> tuple[bool, str]:
+        """Re-park where a grasp of what the camera saw is feasible (orchestrator.task_grasp_park)."""
+        stuck = self._stow(report)
+        if stuck:
+            return False, stuck
+        return park_for_a_grasp(self, report, failed, place_z, self.config.grasp_park)
 
     def _place_phases(self, report: TaskReport, task: Task) -> bool:
         held = self.held
@@ -430,6 +456,12 @@ def carrying_navigator(config: NavigationConfig, held: HeldObject, joints: Joint
 
 _UNSEEN_BELOW_M = 0.05
 """An object hit's bottom is about this much lower than the map saw (it sees objects mostly from above)."""
+
+
+def _replannable(reason: str) -> bool:
+    """Did a pick fail for want of a grasp that works from this base pose (out of reach, or colliding on
+    the approach), so that another base pose may have one?"""
+    return _reach_failure(reason) or "every reachable grasp collides" in reason.lower()
 
 
 def _reach_failure(reason: str) -> bool:

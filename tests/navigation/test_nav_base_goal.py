@@ -124,3 +124,23 @@ def test_parks_side_on_along_the_middle_of_a_long_table_by_driving_in_along_its_
     assert abs(math.remainder(math.atan2(d[1], d[0]) - goal.theta, math.pi)) < 0.05
     assert abs(math.remainder(before.theta - goal.theta, 2 * math.pi)) < 1e-6
     assert grid.clearance_at(before.xy)[0] >= 0.338 + 0.03
+
+
+@pytest.mark.parametrize("heading", [0.0, math.pi / 2, -2.5])
+def test_an_arm_heading_parks_with_the_arm_along_it(occ, heading):
+    """A side grasp planned from the object's points (grasping.approaches) comes in along its approach
+    heading: every ranked goal points the arm within the tolerance of it, and still reaches the target."""
+    from dataclasses import replace
+
+    target = np.array([1.6, 1.4, 0.75])
+    free = choose_base_goal(occ, START, target, config=replace(BaseGoalConfig(), modes=("straight",)))
+    cfg = replace(BaseGoalConfig(), modes=("straight",), arm_heading=heading, arm_heading_tolerance_rad=0.3)
+    res = choose_base_goal(occ, START, target, config=cfg)
+    assert res.success, res.reason
+    for g in res.ranked:
+        arm = g.pose.theta - math.pi / 2
+        assert abs(math.remainder(arm - heading, 2 * math.pi)) <= 0.3 + 1e-6
+        assert fk_reach_error(g.pose, target) < 0.03
+    # without the heading the best goals point the arm every which way
+    arms = [abs(math.remainder(g.pose.theta - math.pi / 2 - heading, 2 * math.pi)) for g in free.ranked]
+    assert max(arms) > 0.3
