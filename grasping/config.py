@@ -85,6 +85,8 @@ class GraspConfig:
     top_depth_fractions: tuple[float, ...] = (0.55, 0.85)  # ...and at these fractions of its height
     side_headings: int = 7  # side-grasp approach headings around the straight-arm direction
     side_heading_spread_rad: float = 0.45  # +- spread of side-grasp headings (wrist yaw needed)
+    side_axis_spread_rad: float = 1.0  # approaches along the footprint's axes (across a box's thin side)
+    # are proposed this far either side of the straight-arm direction (a box turned 50 deg on a counter)
     side_heights: tuple[float, ...] = (0.35, 0.5, 0.65)  # fractions of the object's height
     rim_angles: int = 16  # rim grasps sampled around wide objects
     rim_depth_m: float = 0.025  # fingertips below the rim top

@@ -10,6 +10,7 @@ is empty and `plan.reason` says why in one sentence ("no feasible grasp: object 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -167,7 +168,7 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
             if not placeable(g, shape.support_z, place_height_m, release_m):
                 g.score -= 1.0
                 g.terms["cannot_place"] = 1.0
-    grasps.sort(key=lambda g: -g.score)
+    grasps = distinct_first(sorted(grasps, key=lambda g: -g.score))
     plan = GraspPlan(grasps, shape, len(cands), dict(rejected), seconds=time.perf_counter() - t0)
     if not grasps:
         plan.reason = _reason(plan, ev.reasons, ik_fail, config, name,
@@ -177,6 +178,23 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
         log.debug("%s: %d grasps from %d candidates in %.0f ms (best %s %.2f)", name, len(grasps), len(cands),
                   plan.seconds * 1000, grasps[0].kind, grasps[0].score)
     return plan
+
+
+def distinct_first(grasps: list[Grasp], centre_m: float = 0.01, angle_rad: float = math.radians(10)) -> list[Grasp]:
+    """`grasps` (best first) with each near-repeat of a better grasp (same family and approach, centre within
+    `centre_m`, closing axis within `angle_rad`) moved behind all distinct ones: the few grasps tried before
+    re-perceiving should differ, so that one failing in the hand (a thin plate pinched across its 2 mm side)
+    is not followed by the same grasp turned 3 degrees."""
+    firsts: list[Grasp] = []
+    repeats: list[Grasp] = []
+    cos = math.cos(angle_rad)
+    for g in grasps:
+        R, c = g.T_world_grasp[:3, :3], g.T_world_grasp[:3, 3]
+        same = any(f.kind == g.kind and float(np.linalg.norm(f.T_world_grasp[:3, 3] - c)) <= centre_m
+                   and float(f.T_world_grasp[:3, 0] @ R[:, 0]) >= cos
+                   and abs(float(f.T_world_grasp[:3, 1] @ R[:, 1])) >= cos for f in firsts)
+        (repeats if same else firsts).append(g)
+    return firsts + repeats
 
 
 def approach_options(top: bool, rim: bool, grasp_z: float, shape: ObjectShape,

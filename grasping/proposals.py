@@ -204,17 +204,15 @@ def top_down(shape: ObjectShape, cfg: GraspConfig) -> Candidates:
 
 
 def side(shape: ObjectShape, cfg: GraspConfig, base_xy: np.ndarray | None) -> Candidates:
-    if base_xy is None:
-        bearing = 0.0
-        headings = np.arange(cfg.side_headings * 2) * math.pi / cfg.side_headings
+    # Approaches along the footprint's axes close across a box's thin side, where a heading grid may not.
+    axes = [math.atan2(ax[1], ax[0]) for ax in (shape.major, shape.minor, -shape.major, -shape.minor)]
+    if base_xy is None:  # every side: a grid of headings, and the axes
+        headings = np.concatenate([np.arange(cfg.side_headings * 2) * math.pi / cfg.side_headings, axes])
     else:
         bearing = arm_heading_through(base_xy, shape.centre_xy)
         headings = list(bearing + np.linspace(-cfg.side_heading_spread_rad, cfg.side_heading_spread_rad,
                                               cfg.side_headings))
-        for ax in (shape.major, shape.minor, -shape.major, -shape.minor):
-            h = math.atan2(ax[1], ax[0])
-            if abs(math.remainder(h - bearing, 2 * math.pi)) <= cfg.side_heading_spread_rad:
-                headings.append(h)
+        headings += [h for h in axes if abs(math.remainder(h - bearing, 2 * math.pi)) <= cfg.side_axis_spread_rad]
         headings = np.array(headings)
     # The pads reach half their height below a horizontal gripper's centre: keep them off the support. The
     # gripper body behind them hangs lower (4.7 cm at roll 0); where it would meet the support (an object

@@ -89,20 +89,21 @@ def evaluate(cands: Candidates, points: np.ndarray, scene: np.ndarray, shape: Ob
              cfg: GraspConfig, hidden: np.ndarray | None = None) -> tuple[Candidates, Evaluation]:
     """Re-centre, measure, reject and score all candidates at once. Returns the re-centred candidates.
 
-    `hidden`: extra object points for the collision checks only (the unseen side, see mirrored_points).
+    `hidden`: the object's unseen side as guessed (see mirrored_points): for the collision checks, and for
+    the width and centring between the pads (contact still needs seen points).
     """
     g = cfg.gripper
     closing = cands.rotations[:, :, 1]
-    local = to_local(points, cands.centres, cands.rotations)
-    _, mid, count, _ = measure_between_pads(local, cfg)
+    # Width and centring count the guessed far side too: seen from one side, a box turned on a counter shows
+    # one long face between the pads, and the pads would seem to hold its edge. Contact needs seen points.
+    whole = points if hidden is None or not len(hidden) else np.concatenate([points, hidden])
+    _, mid, count, _ = measure_between_pads(to_local(whole, cands.centres, cands.rotations), cfg)
     shift = np.where(count > 0, mid, 0.0)
     centres = cands.centres + shift[:, None] * closing
     cands = Candidates(centres, cands.rotations, cands.kinds)
-    local = to_local(points, centres, cands.rotations)
-    width, mid, count, balance = measure_between_pads(local, cfg)
-
-    if hidden is not None and len(hidden):
-        local = np.concatenate([local, to_local(hidden, centres, cands.rotations)], axis=1)
+    local = to_local(whole, centres, cands.rotations)
+    width, mid, _, _ = measure_between_pads(local, cfg)
+    _, _, count, balance = measure_between_pads(local[:, :len(points)], cfg)
     # The body and wrist are not symmetric under a roll by pi (closing axis reversed): test both rolls.
     on_support = support_points(scene, shape, cfg)
     parts = [(scene[~on_support], cfg.collision_margin_m), (scene[on_support], cfg.support_margin_m)]
@@ -123,7 +124,7 @@ def evaluate(cands: Candidates, points: np.ndarray, scene: np.ndarray, shape: Ob
     rolls = np.where(body_free[0] & body_free[1], 2, np.where(body_free[1], 1, 0))
 
     limit = g.max_aperture_m - cfg.width_margin_m
-    fill_k = _fill(points, closing, width, cands.kinds, limit)
+    fill_k = _fill(whole, closing, width, cands.kinds, limit)
     reasons = []
     for k in range(len(cands)):
         if count[k] < cfg.min_contact_points:
@@ -151,7 +152,7 @@ def evaluate(cands: Candidates, points: np.ndarray, scene: np.ndarray, shape: Ob
     # extent along the closing axis (not a sliver of its edge). Rim grasps hold a wall by design.
     cxy = closing[:, :2]
     cn = np.linalg.norm(cxy, axis=1)
-    caliper = _caliper(points, closing, width)
+    caliper = _caliper(whole, closing, width)
     off = np.abs(((shape.centre_xy - centres[:, :2]) * cxy).sum(axis=1)) / np.maximum(cn, 1e-9)
     rim_kind = cands.kinds == 2
     centering = np.where(rim_kind, 1.0, np.clip(1.0 - off / np.maximum(0.5 * caliper, 0.01), 0.0, 1.0))

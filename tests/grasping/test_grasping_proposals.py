@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 
@@ -10,10 +11,11 @@ import pytest
 import trimesh
 from grasp_synth import TABLE_Z, bowl, mug, on_table, sample, wall
 
+from core.geometry import rot_x
 from core.stretch import STRETCH
 from grasping.config import GraspConfig
 from grasping.kinematics import base_pose_for_reach
-from grasping.planner import NoFeasibleGraspError, plan_grasps
+from grasping.planner import NoFeasibleGraspError, distinct_first, plan_grasps
 
 CFG = GraspConfig()
 GRIPPER = CFG.gripper
@@ -62,7 +64,9 @@ def test_proposals_fit_the_gripper_and_avoid_a_nearby_wall(name):
     cloud = on_table(obj, XY, extra=far)
     plan = plan_grasps(cloud, _base(), CFG, name=name)
     assert plan.grasps, plan.reason
-    assert [g.score for g in plan.grasps] == sorted((g.score for g in plan.grasps), reverse=True)
+    scores = [g.score for g in plan.grasps]
+    assert scores[0] == max(scores)  # best first; near-repeats of better grasps come after the distinct ones
+    assert plan.grasps == distinct_first(sorted(plan.grasps, key=lambda g: -g.score))
     for g in plan.grasps[:15]:
         w = _material_width(obj, g.T_world_grasp)
         assert 0.0 < w <= OPENING - CFG.width_margin_m + 1e-6
@@ -171,3 +175,19 @@ def test_a_short_cup_deep_on_a_surface_says_which_grasps_are_left_and_why():
                      r"rejected: collides with the scene \(\d+\)\)$", plan.reason), plan.reason
     near = base_pose_for_reach(np.array([XY[0], XY[1], TABLE_Z]), approach_heading=0.4, arm_m=0.4)
     assert {g.kind for g in plan_grasps(on_table(cup, XY), near, CFG).grasps} == {"top"}
+
+
+def test_near_repeats_of_a_better_grasp_are_tried_after_the_distinct_ones():
+    obj = sample(trimesh.creation.box((0.05, 0.05, 0.08)), (XY[0], XY[1], TABLE_Z))
+    best = max(plan_grasps(on_table(obj, XY), _base(), CFG).grasps, key=lambda g: g.score)
+
+    def turned(angle: float, score: float, shift_m: float = 0.0):
+        T = best.T_world_grasp.copy()
+        T[:3, :3] = T[:3, :3] @ rot_x(angle)  # about the approach axis
+        T[0, 3] += shift_m
+        return dataclasses.replace(best, T_world_grasp=T, score=score)
+
+    near, other, moved = turned(0.05, best.score - 0.01), turned(0.6, best.score - 0.02), turned(0.0, 0.0, 0.03)
+    # 3 degrees turned is the same grasp: tried after 34 degrees turned and after 3 cm along
+    assert distinct_first([best, near, other, moved]) == [best, other, moved, near]
+    assert distinct_first([near, other]) == [near, other]  # nothing better to repeat
