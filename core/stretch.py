@@ -237,6 +237,13 @@ def wrist_yaw_axis_base(lift_m: float, arm_m: float) -> np.ndarray:
     return T[:3, 3].copy()
 
 
+ANGLED_WRIST_PITCH = -math.pi / 4
+"""Wrist pitch of an angled grasp (grasping.proposals' "angled" family, navigation.base_goal's "angled" reach
+mode, the episode generator's 45-degree feasibility): the gripper comes down at 45 degrees along the arm, its
+body up and behind the fingers, so it reaches about 0.15 m farther out than pitched straight down and stays
+clear of the surface a short object stands on."""
+
+
 def arm_top_above_grasp(wrist_pitch: float) -> float:
     """Height of the arm's top (its outer segment, `ARM_SEGMENTS`) above the grasp centre at this wrist pitch
     (any lift and extension): 0.369 m with the gripper pointing down, 0.123 m level."""

@@ -21,7 +21,7 @@ from grasping.collision import gripper_boxes, sweep_hits
 from grasping.config import GraspConfig
 from grasping.object_points import ObjectCloud
 from grasping.planner import approach_options, working_points
-from grasping.proposals import KINDS, carve_seen_free, mirrored_points, object_shape, propose
+from grasping.proposals import KINDS, TOP_DOWN_Z, carve_seen_free, mirrored_points, object_shape, propose
 from grasping.scoring import evaluate, support_points
 
 
@@ -33,7 +33,7 @@ class Approach:
 
     @property
     def top_down(self) -> bool:
-        return bool(self.T_world_grasp[2, 0] < -0.7)
+        return bool(self.T_world_grasp[2, 0] < TOP_DOWN_Z)
 
     @property
     def centre(self) -> np.ndarray:
@@ -68,14 +68,17 @@ def free_approaches(cloud: ObjectCloud, camera_xyz: np.ndarray, config: GraspCon
     fin, pre, rot, idx = [], [], [], []
     for k in kept:
         R = cands.rotations[k]
-        top = bool(R[2, 0] < -0.7)
-        rim = KINDS[int(cands.kinds[k])] == "rim"
+        top = bool(R[2, 0] < TOP_DOWN_Z)
+        kind = KINDS[int(cands.kinds[k])]
         c = cands.centres[k]
-        for from_above, backoff, _ in approach_options(top, rim, float(c[2]), shape, config):
+        level = np.array([R[0, 0], R[1, 0], 0.0]) / max(float(np.hypot(R[0, 0], R[1, 0])), 1e-9)
+        for from_above, backoff, _ in approach_options(top, kind == "rim", float(c[2]), shape, config,
+                                                       angled=kind == "angled"):
             if top and not from_above:
                 continue  # a level slide under a top-down grasp depends on where the base is
             fin.append(c)
-            pre.append(c + np.array([0.0, 0.0, backoff]) if from_above else c - backoff * R[:, 0])
+            # from above: lift only; else the arm's extension, level along the approach heading
+            pre.append(c + np.array([0.0, 0.0, backoff]) if from_above else c - backoff * level)
             rot.append(R)
             idx.append(k)
     fin, pre, rot = np.array(fin), np.array(pre), np.array(rot)
@@ -92,7 +95,7 @@ def free_approaches(cloud: ObjectCloud, camera_xyz: np.ndarray, config: GraspCon
     for k in clear:
         kind = int(cands.kinds[k])
         R = cands.rotations[k]
-        level = R[2, 0] > -0.7
+        level = R[2, 0] > TOP_DOWN_Z
         key = (kind, int(round(math.atan2(R[1, 0], R[0, 0]) / heading_bin_rad)) if level else 0)
         if key in seen:
             continue

@@ -88,6 +88,8 @@ class GraspConfig:
     side_axis_spread_rad: float = 1.0  # approaches along the footprint's axes (across a box's thin side)
     # are proposed this far either side of the straight-arm direction (a box turned 50 deg on a counter)
     side_heights: tuple[float, ...] = (0.35, 0.5, 0.65)  # fractions of the object's height
+    angled_heights: tuple[float, ...] = (0.35, 0.5, 0.65)  # angled grasps: fractions of the object's height
+    angled_min_height_m: float = 0.03  # objects lower than this are left to top-down grasps
     rim_angles: int = 16  # rim grasps sampled around wide objects
     rim_depth_m: float = 0.025  # fingertips below the rim top
     rim_min_extent_m: float = 0.10  # objects whose smaller footprint side exceeds this get rim grasps
@@ -111,7 +113,7 @@ class GraspConfig:
     w_height: float = 0.6
     w_contact: float = 0.8
     w_axis: float = 0.5
-    prefer_top_down: float = 1.0  # approach preference: top-down 1.0, rim 0.8, side 0.6 (times this)
+    prefer_top_down: float = 1.0  # approach preference: top-down 1.0, rim 0.8, side 0.6, angled 0.5 (times this)
 
 
 @dataclass(frozen=True)

@@ -142,7 +142,8 @@ def _place_travel_lift(target: PlaceTarget, held: HeldObject, points: np.ndarray
     under a shelf board above the spot. Never higher than needed, so it fits between shelf boards."""
     pre, base = target.pre_joints, target.solution.base_pose
     bottom = T_world_grasp(base, pre)[2, 3] - held.below_grasp_m
-    reach_up = held.below_grasp_m + (config.gripper_height_m if held.top_down else 0.1)
+    reach_up = held.below_grasp_m + (config.gripper_height_m if held.top_down else
+                                     held.gripper_above_m() if held.angled else 0.1)
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
     if len(pts) == 0:
         return float(pre.lift_m)
@@ -341,8 +342,11 @@ def pick(robot: Robot, target: str | MaskProvider, config: PickConfig | None = N
             if ok:
                 hs = held_shape(grasp, plan.shape)
                 result.success, result.grasp, result.reason = True, grasp, ""
+                j = grasp.solution.joints
                 result.held = HeldObject(below_grasp_m=-hs.bottom_m, radius_m=hs.radius_m, top_down=grasp.top_down,
-                                         centre_in_grasp=hs.centre_in_grasp, height_m=hs.top_m - hs.bottom_m)
+                                         centre_in_grasp=hs.centre_in_grasp, height_m=hs.top_m - hs.bottom_m,
+                                         pitch_rad=float(j.wrist_pitch) if grasp.kind == "angled" else None,
+                                         roll_rad=float(j.wrist_roll))
                 result.log.append(f"  holding {name}")
                 return result
             reason = why

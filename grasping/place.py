@@ -22,7 +22,8 @@ import open3d as o3d
 from scipy import ndimage
 
 from core.errors import OvmmError
-from core.stretch import T_base_grasp, T_world_grasp
+from core.geometry import rot_z
+from core.stretch import T_base_grasp, T_world_grasp, arm_top_above_grasp
 from core.types import JointState, Pose2D
 from grasping.collision import arm_collides, gripper_boxes, sweep_hits
 from grasping.config import GripperModel, IKConfig, PlaceConfig
@@ -68,9 +69,31 @@ class HeldObject:
     ~12 cm off the grasp centre); the place spot is where this centre goes. None: at the grasp centre."""
     height_m: float | None = None
     """The object's height (bottom to top) measured at pick time; None: unknown."""
+    pitch_rad: float | None = None
+    """The wrist pitch of an angled grasp (neither pointing down nor level; core.stretch's
+    ANGLED_WRIST_PITCH): released at the same pitch and `roll_rad`, so the object stands on the surface as
+    it stood when picked. None for top-down and level grasps."""
+    roll_rad: float = 0.0
     on_side: bool = False
     """Held from above, the wrist then pitched level (laid_on_side): it goes down on its side, and its
     footprint's centre keeps its radius (half its height, along the arm) from the surface's edges."""
+
+    @property
+    def angled(self) -> bool:
+        return self.pitch_rad is not None
+
+    @property
+    def reach_mode(self) -> str:
+        """navigation.base_goal's reach mode of the wrist posture it is released in."""
+        return "down" if self.top_down else "angled" if self.angled else "straight"
+
+    @property
+    def wrist_pitch(self) -> float:
+        return LIMITS.wrist_pitch[0] if self.top_down else 0.0 if self.pitch_rad is None else float(self.pitch_rad)
+
+    def gripper_above_m(self) -> float:
+        """Height of the arm's top above the grasp centre in the posture it is released in."""
+        return arm_top_above_grasp(self.wrist_pitch) + 0.008
 
     def laid_on_side(self) -> HeldObject | None:
         """The object as the gripper holds it after pitching the wrist from pointing down to level (the grip
@@ -81,7 +104,7 @@ class HeldObject:
         `radius_m` about `centre_in_grasp` across it, so its lowest point is `radius_m - centre_z` below the
         grasp centre and its footprint's centre lies mid-height along x. None for a side grasp (already level)
         or when the object's height is unknown."""
-        if not self.top_down or self.height_m is None:
+        if not self.top_down or self.angled or self.height_m is None:
             return None
         c = np.zeros(3) if self.centre_in_grasp is None else np.asarray(self.centre_in_grasp, dtype=float)
         h = float(self.height_m)
@@ -170,7 +193,10 @@ def _grid(surface: SupportSurface, others: np.ndarray, cfg: PlaceConfig, gripper
 def _release_pose(point: np.ndarray, base: Pose2D, held: HeldObject, cfg: PlaceConfig) -> np.ndarray:
     T = np.eye(4)
     c, s = math.cos(base.theta), math.sin(base.theta)
-    if held.top_down:
+    if held.angled:  # the wrist pitched and rolled as at the pick, the arm straight
+        T[:3, :3] = rot_z(base.theta) @ T_base_grasp(JointState(lift_m=0.0, wrist_pitch=float(held.pitch_rad),
+                                                                wrist_roll=held.roll_rad))[:3, :3]
+    elif held.top_down:
         T[:3, 0], T[:3, 1] = (0.0, 0.0, -1.0), (c, s, 0.0)
         T[:3, 2] = np.cross(T[:3, 0], T[:3, 1])
     else:  # horizontal, along the arm (base -y), closing horizontal
@@ -232,7 +258,8 @@ def choose_place(receptacle_points: np.ndarray, base: Pose2D, held: HeldObject,
     spots: list[np.ndarray] = []  # free spots of every surface with room, reachable from here or not
     for surf in surfaces:
         # Points of the receptacle above this surface (a shelf board) block only below the gripper's reach.
-        gripper_h = held.below_grasp_m + config.release_height_m + (0.35 if held.top_down else 0.08)
+        gripper_h = held.below_grasp_m + config.release_height_m + (
+            0.35 if held.top_down else 0.15 if held.angled else 0.08)  # angled: the body rises behind the spot
         cxy, edge, clear = _grid(surf, others, config, gripper_h)
         edge_need = max(config.edge_margin_m, held.radius_m - 0.02) if held.on_side else config.edge_margin_m
         ok = (edge >= edge_need) & (clear >= margin)
@@ -257,9 +284,9 @@ def choose_place(receptacle_points: np.ndarray, base: Pose2D, held: HeldObject,
         for k in np.argsort(-score)[:max_tries]:
             p = np.array([cxy[k, 0], cxy[k, 1], float(surf.height_at(cxy[k]))])
             T = _release_pose(p, base, held, config)
-            r = solve_ik(T, base, ik_config)
+            r = solve_ik(T, base, ik_config, symmetric=not held.angled)  # an angled hold keeps its roll
             if r.ok:
-                pre = pregrasp_joints(r.solution, config.release_height_m + 0.04, held.top_down)
+                pre = pregrasp_joints(r.solution, config.release_height_m + 0.04, held.top_down or held.angled)
                 if gripper is not None and _gripper_hits(r.solution, pre, surf_obstacles, gripper, config):
                     last = "the gripper or arm would touch the scene above the free spots"
                     continue

@@ -24,7 +24,15 @@ from grasping.collision import arm_collides, gripper_boxes, sweep_hits
 from grasping.config import GraspConfig, IKConfig
 from grasping.kinematics import LIMITS, ArmSolution, pregrasp_joints, solve_ik
 from grasping.object_points import ObjectCloud, voxel_down
-from grasping.proposals import KINDS, ObjectShape, carve_seen_free, mirrored_points, object_shape, propose
+from grasping.proposals import (
+    KINDS,
+    TOP_DOWN_Z,
+    ObjectShape,
+    carve_seen_free,
+    mirrored_points,
+    object_shape,
+    propose,
+)
 from grasping.scoring import evaluate, support_points
 
 log = logging.getLogger(__name__)
@@ -49,7 +57,7 @@ class Grasp:
 
     @property
     def top_down(self) -> bool:
-        return bool(self.T_world_grasp[2, 0] < -0.7)
+        return bool(self.T_world_grasp[2, 0] < TOP_DOWN_Z)
 
     @property
     def from_above(self) -> bool:
@@ -121,12 +129,13 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
             ik_fail.append(r.reason)
             ik_kinds.add(KINDS[int(cands.kinds[k])])
             continue
-        top = bool(cands.rotations[k][2, 0] < -0.7)
+        top = bool(cands.rotations[k][2, 0] < TOP_DOWN_Z)
         # Top-down grasps come from above where the lift allows it, else (or if that path is blocked) slide
-        # in level from behind with the object passing between the open fingers; side grasps slide in.
-        rim = KINDS[int(cands.kinds[k])] == "rim"
-        for from_above, backoff, clearance in approach_options(top, rim, float(r.solution.T_world_grasp[2, 3]),
-                                                          shape, config):
+        # in level from behind with the object passing between the open fingers; side grasps slide in;
+        # angled ones come down from above or slide in level, each one joint's move.
+        kind = KINDS[int(cands.kinds[k])]
+        for from_above, backoff, clearance in approach_options(top, kind == "rim", float(r.solution.T_world_grasp[2, 3]),
+                                                          shape, config, angled=kind == "angled"):
             pre = pregrasp_joints(r.solution, backoff, from_above)
             if from_above and T_world_grasp(r.solution.base_pose, pre)[2, 3] < shape.top_z + clearance:
                 continue
@@ -159,7 +168,8 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
                 rejected["arm hits the scene"] += 1
                 continue
             done.add(k)
-            penalty = 0.05 * abs(sol.base_rotation) + 0.03 * abs(sol.joints.wrist_yaw if cands.kinds[k] == 1 else 0)
+            level_kind = KINDS[int(cands.kinds[k])] in ("side", "angled")
+            penalty = 0.05 * abs(sol.base_rotation) + 0.03 * abs(sol.joints.wrist_yaw if level_kind else 0)
             terms = {name_: float(v[k]) for name_, v in ev.terms.items()}
             grasps.append(Grasp(sol.T_world_grasp, KINDS[int(cands.kinds[k])], float(ev.width[k]),
                                 float(ev.score[k] - penalty), terms, sol, pre_j))
@@ -168,7 +178,10 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
             if not placeable(g, shape.support_z, place_height_m, release_m):
                 g.score -= 1.0
                 g.terms["cannot_place"] = 1.0
-    grasps = distinct_first(sorted(grasps, key=lambda g: -g.score))
+    # Near-repeats go after the distinct grasps within each tier (placeable there, or not).
+    grasps = sorted(grasps, key=lambda g: -g.score)
+    grasps = distinct_first([g for g in grasps if "cannot_place" not in g.terms]) + distinct_first(
+        [g for g in grasps if "cannot_place" in g.terms])
     plan = GraspPlan(grasps, shape, len(cands), dict(rejected), seconds=time.perf_counter() - t0)
     if not grasps:
         plan.reason = _reason(plan, ev.reasons, ik_fail, config, name,
@@ -198,13 +211,18 @@ def distinct_first(grasps: list[Grasp], centre_m: float = 0.01, angle_rad: float
 
 
 def approach_options(top: bool, rim: bool, grasp_z: float, shape: ObjectShape,
-                config: GraspConfig) -> list[tuple[bool, float, float]]:
+                     config: GraspConfig, angled: bool = False) -> list[tuple[bool, float, float]]:
     """(from_above, backoff, clearance) of the approaches to try for one grasp, in order of preference.
 
     From above, the pre-grasp backs off `approach_backoff_m`; where that leaves no room (a shelf board
     above a flat object), a short pre-grasp whose fingertips just clear the object's top is tried next: the
     straight descent from there is all the approach needs, and its sweep is checked like the long one.
+    An angled grasp comes straight down (its fingertips, 2 cm below its centre, over the object's top), or
+    slides in level along the arm.
     """
+    if angled:
+        return [(True, config.approach_backoff_m, config.pregrasp_clearance_m + 0.02),
+                (False, config.approach_backoff_m, config.pregrasp_clearance_m)]
     if not top:
         return [(False, config.approach_backoff_m, config.pregrasp_clearance_m)]
     out = []
@@ -225,8 +243,8 @@ def placeable(grasp: Grasp, support_z: float, place_height_m: float, release_m: 
               margin_m: float = 0.02) -> bool:
     """Can the arm hold the object, grasped like this, `release_m` above a surface at `place_height_m`?
     The grasp centre then sits at the same height above that surface as above the current one; the lift
-    range bounds it (pitched down for top-down grasps, level otherwise)."""
-    wrist = LIMITS.wrist_pitch[0] if grasp.top_down else 0.0
+    range bounds it (at the grasp's wrist pitch: down, 45 degrees or level)."""
+    wrist = float(grasp.solution.joints.wrist_pitch)
     z_max = float(T_base_grasp(JointState(lift_m=LIMITS.lift_m[1], arm_m=0.0, wrist_pitch=wrist))[2, 3])
     return place_height_m + float(grasp.T_world_grasp[2, 3] - support_z) + release_m <= z_max - margin_m
 

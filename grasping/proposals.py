@@ -7,7 +7,12 @@ Three families, all sampled around the object's footprint principal axes and cen
   gripper line on the object (a straight extension, wrist yaw 0), and the principal axes within that
   spread, closing horizontally, at a few fractions of the object's height;
 - rim: for wide objects (bowls, plates, big boxes), top-down on the outline with the closing axis radial,
-  so one finger goes inside and the other outside a thin wall.
+  so one finger goes inside and the other outside a thin wall;
+- angled: the side family's headings with the gripper pitched 45 degrees down (core.stretch's
+  ANGLED_WRIST_PITCH), closing horizontally across the object at a few fractions of its height: the
+  gripper body rises behind the fingers, so a short object deep on a table or counter (a sponge, a ball, a
+  can) is held at its middle from where the pitched-down wrist cannot reach it and a level gripper's body
+  would hit the surface.
 
 Candidates are returned as arrays (centres (K, 3), rotations (K, 3, 3) with columns approach, closing,
 normal) for vectorised checks in scoring.py / collision.py.
@@ -20,10 +25,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.stretch import ANGLED_WRIST_PITCH
 from grasping.config import GraspConfig
 from grasping.kinematics import arm_heading_through
 
-KINDS = ("top", "side", "rim")
+KINDS = ("top", "side", "rim", "angled")
+TOP_DOWN_Z = -0.9
+"""An approach whose vertical component is below this points down (top-down and rim grasps are -1; an
+angled grasp's is -0.71)."""
 
 
 @dataclass
@@ -203,17 +212,28 @@ def top_down(shape: ObjectShape, cfg: GraspConfig) -> Candidates:
     return Candidates(centres, frame_from(approach, closings), np.zeros(len(centres), int))
 
 
-def side(shape: ObjectShape, cfg: GraspConfig, base_xy: np.ndarray | None) -> Candidates:
-    # Approaches along the footprint's axes close across a box's thin side, where a heading grid may not.
+def _headings(shape: ObjectShape, cfg: GraspConfig, base_xy: np.ndarray | None) -> np.ndarray:
+    """Approach headings of the level and angled families: around the straight arm's direction from
+    `base_xy` (every side when None), and the footprint's axes (across a box's thin side, where a heading
+    grid may not close)."""
     axes = [math.atan2(ax[1], ax[0]) for ax in (shape.major, shape.minor, -shape.major, -shape.minor)]
     if base_xy is None:  # every side: a grid of headings, and the axes
-        headings = np.concatenate([np.arange(cfg.side_headings * 2) * math.pi / cfg.side_headings, axes])
-    else:
-        bearing = arm_heading_through(base_xy, shape.centre_xy)
-        headings = list(bearing + np.linspace(-cfg.side_heading_spread_rad, cfg.side_heading_spread_rad,
-                                              cfg.side_headings))
-        headings += [h for h in axes if abs(math.remainder(h - bearing, 2 * math.pi)) <= cfg.side_axis_spread_rad]
-        headings = np.array(headings)
+        return np.concatenate([np.arange(cfg.side_headings * 2) * math.pi / cfg.side_headings, axes])
+    bearing = arm_heading_through(base_xy, shape.centre_xy)
+    headings = list(bearing + np.linspace(-cfg.side_heading_spread_rad, cfg.side_heading_spread_rad,
+                                          cfg.side_headings))
+    headings += [h for h in axes if abs(math.remainder(h - bearing, 2 * math.pi)) <= cfg.side_axis_spread_rad]
+    return np.array(headings)
+
+
+def _half_reach(shape: ObjectShape, a: np.ndarray) -> float:
+    """Half the footprint's extent along the horizontal direction `a`."""
+    return float(np.abs(a @ np.stack([shape.major, shape.minor], axis=1)) @ [shape.extent_major,
+                                                                           shape.extent_minor]) / 2
+
+
+def side(shape: ObjectShape, cfg: GraspConfig, base_xy: np.ndarray | None) -> Candidates:
+    headings = _headings(shape, cfg, base_xy)
     # The pads reach half their height below a horizontal gripper's centre: keep them off the support. The
     # gripper body behind them hangs lower (4.7 cm at roll 0); where it would meet the support (an object
     # deep on a board rather than near its edge) the collision checks reject it, at either roll.
@@ -231,9 +251,7 @@ def side(shape: ObjectShape, cfg: GraspConfig, base_xy: np.ndarray | None) -> Ca
     centres, approaches = [], []
     for h in headings:
         a = np.array([math.cos(h), math.sin(h)])
-        reach = float(np.abs(a @ np.stack([shape.major, shape.minor], axis=1)) @ [shape.extent_major,
-                                                                                   shape.extent_minor]) / 2
-        for push in (0.0, 0.3 * reach):
+        for push in (0.0, 0.3 * _half_reach(shape, a)):
             xy = shape.centre_xy + push * a
             for z in zs:
                 centres.append((xy[0], xy[1], z))
@@ -241,6 +259,36 @@ def side(shape: ObjectShape, cfg: GraspConfig, base_xy: np.ndarray | None) -> Ca
     centres, approaches = np.array(centres), np.array(approaches)
     closing = np.stack([-approaches[:, 1], approaches[:, 0], np.zeros(len(approaches))], axis=1)
     return Candidates(centres, frame_from(approaches, closing), np.ones(len(centres), int))
+
+
+def angled(shape: ObjectShape, cfg: GraspConfig, base_xy: np.ndarray | None) -> Candidates:
+    """Grasps pitched `ANGLED_WRIST_PITCH` down along the side family's headings, closing horizontally.
+
+    Pitched so, the fingertips are the gripper's lowest point: the pads' lower corners lie about 2 cm below
+    the grasp centre (their half height along the tilted grasp z, and the tips 8 mm past the centre), the
+    finger shafts and body rise behind. Centres sit at `angled_heights` of the object's height, never so low
+    that the pads would touch the support, on the footprint centre and pushed a little along the approach.
+    """
+    if shape.height < cfg.angled_min_height_m:
+        return Candidates.concat([])
+    el = -ANGLED_WRIST_PITCH
+    lowest = cfg.gripper.finger_boxes[0][1][0] * math.sin(el) + cfg.gripper.finger_height_m / 2 * math.cos(el)
+    floor = shape.support_z + lowest + cfg.collision_margin_m + cfg.support_clearance_m
+    zs = sorted({round(max(shape.support_z + f * shape.height, floor), 4) for f in cfg.angled_heights})
+    zs = [z for z in zs if z <= shape.top_z - 0.005]
+    if not zs:
+        return Candidates.concat([])
+    centres, approaches = [], []
+    for h in _headings(shape, cfg, base_xy):
+        a = np.array([math.cos(h), math.sin(h)])
+        for push in (0.0, 0.3 * _half_reach(shape, a)):
+            xy = shape.centre_xy + push * a
+            for z in zs:
+                centres.append((xy[0], xy[1], z))
+                approaches.append((a[0] * math.cos(el), a[1] * math.cos(el), -math.sin(el)))
+    centres, approaches = np.array(centres), np.array(approaches)
+    closing = np.stack([-approaches[:, 1], approaches[:, 0], np.zeros(len(approaches))], axis=1)
+    return Candidates(centres, frame_from(approaches, closing), np.full(len(centres), 3))
 
 
 def rim(points: np.ndarray, shape: ObjectShape, cfg: GraspConfig) -> Candidates:
@@ -272,5 +320,6 @@ def rim(points: np.ndarray, shape: ObjectShape, cfg: GraspConfig) -> Candidates:
 
 
 def propose(points: np.ndarray, shape: ObjectShape, cfg: GraspConfig, base_xy: np.ndarray | None) -> Candidates:
-    """All candidate grasps (top-down, side, rim) for an object."""
-    return Candidates.concat([top_down(shape, cfg), side(shape, cfg, base_xy), rim(points, shape, cfg)])
+    """All candidate grasps (top-down, side, rim, angled) for an object."""
+    return Candidates.concat([top_down(shape, cfg), side(shape, cfg, base_xy), rim(points, shape, cfg),
+                              angled(shape, cfg, base_xy)])

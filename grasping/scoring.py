@@ -17,7 +17,7 @@ import numpy as np
 
 from grasping.collision import boxes_hit, gripper_boxes, to_local
 from grasping.config import GraspConfig
-from grasping.proposals import Candidates, ObjectShape
+from grasping.proposals import TOP_DOWN_Z, Candidates, ObjectShape
 
 REJECT_NOTHING = "closes on nothing"
 REJECT_WIDE = "too wide"
@@ -25,7 +25,7 @@ REJECT_FINGER_OBJECT = "finger lands on the object"
 REJECT_BODY_OBJECT = "gripper body hits the object"
 REJECT_SCENE = "collides with the scene"
 REJECT_EDGE = "holds only the edge"
-APPROACH_PREFERENCE = np.array([1.0, 0.6, 0.8])  # top, side, rim
+APPROACH_PREFERENCE = np.array([1.0, 0.6, 0.8, 0.5])  # top, side, rim, angled
 
 
 @dataclass
@@ -146,7 +146,7 @@ def evaluate(cands: Candidates, points: np.ndarray, scene: np.ndarray, shape: Ob
     approach = cands.rotations[:, :, 0]
     tip_low = centres[:, 2] - np.abs(cands.rotations[:, 2, 2]) * g.finger_height_m / 2
     minor = np.array([shape.minor[0], shape.minor[1], 0.0])
-    top_like = approach[:, 2] < -0.7
+    top_like = approach[:, 2] < TOP_DOWN_Z
     depth_in = np.where(top_like, (shape.top_z - centres[:, 2]) / max(min(shape.height, 0.06), 1e-3), 1.0)
     # Through the middle: the grasp line passes the footprint centre, and the pads hold the object's whole
     # extent along the closing axis (not a sliver of its edge). Rim grasps hold a wall by design.

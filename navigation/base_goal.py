@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.stretch import STRETCH, T_base_grasp
+from core.stretch import ANGLED_WRIST_PITCH, STRETCH, T_base_grasp
 from core.types import JointState, Pose2D
 from mapping.obstacles import FREE
 from navigation.footprint import Footprint, poses_clear
@@ -77,7 +77,11 @@ class ReachMode:
                           wrist_yaw=self.wrist_yaw, wrist_pitch=self.wrist_pitch)
 
 
-REACH_MODES = (ReachMode.from_fk("straight", 0.0), ReachMode.farthest("down", PITCH_DOWN))
+REACH_MODES = (ReachMode.from_fk("straight", 0.0), ReachMode.farthest("down", PITCH_DOWN),
+               ReachMode.from_fk("angled", ANGLED_WRIST_PITCH))
+"""Level, pitched down (turned outwards), and pitched 45 degrees down along the arm (grasping's angled
+grasps: lateral 0.32..0.84 m, height -0.07..1.03 m). The default modes are the first two; the angled one is
+asked for by name (a re-park for an angled grasp, carrying an object held that way)."""
 
 
 @dataclass(frozen=True)

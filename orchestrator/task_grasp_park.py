@@ -5,8 +5,8 @@ grasp planner then finds nothing from there (every grasp out of the arm's reach,
 colliding on its approach: a box behind a mug, a cup deep on a counter), the points the head camera just saw
 say which grasps would work from somewhere: grasping.approaches proposes them from every side, collision-
 free with a clear straight approach. For each, best first, the navigator parks where the arm reaches that
-grasp (pitched down for top-down and rim grasps; level and pointing along the approach heading for side
-grasps), the grasp planner checks from that pose that a grasp is feasible there (IK, approach sweep, arm),
+grasp (pitched down for top-down and rim grasps; level, or pitched 45 degrees down for angled grasps, and
+pointing along the approach heading for side and angled grasps), the grasp planner checks from that pose that a grasp is feasible there (IK, approach sweep, arm),
 and only then does the robot drive there and pick again (re-perceiving from the new pose).
 """
 
@@ -39,7 +39,8 @@ def approach_navigator(runner, approach: Approach, config: GraspParkConfig) -> N
     if approach.top_down:
         goal = replace(goal, modes=("down",), arm_heading=None)
     else:
-        goal = replace(goal, modes=("straight",), arm_heading=approach.heading,
+        mode = "angled" if approach.kind == "angled" else "straight"
+        goal = replace(goal, modes=(mode,), arm_heading=approach.heading,
                        arm_heading_tolerance_rad=config.arm_heading_tolerance_rad)
     return Navigator(replace(nav, base_goal=goal), planner=runner.navigator.planner)
 

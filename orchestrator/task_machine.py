@@ -273,7 +273,7 @@ class TaskRunner:
         stuck = self._stow(report)
         if stuck:
             return PhaseResult(name, False, stuck), None
-        mode = ("down",) if held.top_down else ("straight",)
+        mode = (held.reach_mode,)
         release = held.below_grasp_m + self.config.pick.place.release_height_m
         nav, hit = self._navigate(report, hits, name, surface=True, navigator=self.carry_navigator(held, mode),
                                   above_m=release)

@@ -88,7 +88,7 @@ def repark_for_place(runner: TaskRunner, report: TaskReport, spots: np.ndarray, 
     held = held or carried
     if runner._stow(report):
         return None
-    mode = ("down",) if held.top_down else ("straight",)
+    mode = (held.reach_mode,)
     # The release height is exact (the place's IK checks it again): no extra height margin here.
     navigator = runner.carry_navigator(carried, mode)
     lift = held.below_grasp_m + runner.config.pick.place.release_height_m

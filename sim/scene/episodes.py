@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import InputError
-from core.stretch import STRETCH, T_base_grasp, wrist_yaw_axis_base
+from core.stretch import ANGLED_WRIST_PITCH, STRETCH, T_base_grasp, wrist_yaw_axis_base
 from core.types import JointState, Pose2D
 from sim.scene.ground_truth import Grid, component_at, free_components, occupancy_grid_full
 from sim.scene.objects import load_object_mesh
@@ -42,7 +42,7 @@ SIDE_GRASP_MAX_WIDTH_M = 0.108
 # 1.4 cm below the grasp centre: an object at least 4 cm tall can be held at its middle that way.
 PITCHED_GRASP_MIN_HEIGHT_M = 0.04
 TOP_DOWN_CLEARANCE_M = 0.02  # the fingertips pass this far over the object's top before closing around it
-PITCHES_ALL = (0.0, -math.pi / 4, -math.pi / 2)
+PITCHES_ALL = (0.0, ANGLED_WRIST_PITCH, -math.pi / 2)
 PITCH_DOWN_ONLY = (-math.pi / 2,)
 # The reasons an object or a pair is left out (EpisodeDraw's keys).
 TOO_HIGH = "too short or wide to hold sideways or at 45 degrees, and its top above the pitched-down gripper's reach"
@@ -212,7 +212,7 @@ def pick_exclusion(oracle: ReachOracle, obj: ObjectSpec) -> str | None:
     if oracle.base_pose_for(top, pitches=PITCH_DOWN_ONLY) is not None:
         return None
     if ext[2] >= PITCHED_GRASP_MIN_HEIGHT_M and width <= SIDE_GRASP_MAX_WIDTH_M \
-            and oracle.base_pose_for(centre, pitches=(-math.pi / 4,)) is not None:
+            and oracle.base_pose_for(centre, pitches=(ANGLED_WRIST_PITCH,)) is not None:
         return None
     # Would it be reachable lower down? Then only the height stops it, else the base cannot get close.
     low = np.array([centre[0], centre[1], min(top[2], 0.8)])

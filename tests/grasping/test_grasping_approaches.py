@@ -39,7 +39,8 @@ def _front_base():
 def test_no_grasp_works_from_the_front_but_an_approach_from_another_side_does():
     cloud = _scene()
     base = _front_base()
-    assert not plan_grasps(cloud, base, CFG, name="box").grasps
+    # Level and top-down grasps all fail from here (an angled one may come down over the mug).
+    assert not [g for g in plan_grasps(cloud, base, CFG, name="box").grasps if g.kind != "angled"]
     camera = T_world_headcam(base, *head_look_at(base, cloud.centroid))[:3, 3]
     approaches = free_approaches(cloud, camera, CFG)
     assert approaches, "the box is free on three sides"

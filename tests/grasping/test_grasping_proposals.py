@@ -163,18 +163,34 @@ def test_a_tall_bottle_going_onto_a_counter_is_grasped_so_the_lift_can_place_it(
     assert ranks == sorted(ranks, reverse=True)  # every placeable grasp before every other
 
 
-def test_a_short_cup_deep_on_a_surface_says_which_grasps_are_left_and_why():
+def test_a_short_cup_deep_on_a_surface_is_held_at_45_degrees():
     """Held-out apartment 2202's orange cup, 6 cm tall and 0.5 m deep on a counter: side grasps hit the
     surface (the gripper body hangs below the fingers), top-down ones are out of reach from the front. The
-    reason names both, not only the extension the top-down grasps would need."""
-    cup = sample(trimesh.creation.cylinder(0.03, 0.06), (XY[0], XY[1], TABLE_Z))
+    angled family reaches it (the gripper pitched 45 degrees down, its body rising behind the fingers)."""
+    cup = on_table(sample(trimesh.creation.cylinder(0.03, 0.06), (XY[0], XY[1], TABLE_Z)), XY)
     base = base_pose_for_reach(np.array([XY[0], XY[1], TABLE_Z]), approach_heading=0.4, arm_m=0.7)
-    plan = plan_grasps(on_table(cup, XY), base, CFG, name="cup")
+    plan = plan_grasps(cup, base, CFG, name="cup")
+    assert plan.grasps and {g.kind for g in plan.grasps} == {"angled"}, plan.reason
+    for g in plan.grasps:
+        assert abs(g.solution.joints.wrist_pitch + math.pi / 4) < 0.02
+        assert abs(g.T_world_grasp[2, 0] + math.sin(math.pi / 4)) < 0.02  # coming down at 45 degrees
+        # ...closing across the cup, its centre between the pads at the cup's middle heights
+        assert abs(g.T_world_grasp[2, 1]) < 0.02 and TABLE_Z + 0.015 < g.T_world_grasp[2, 3] < TABLE_Z + 0.05
+        assert np.linalg.norm(g.T_world_grasp[:2, 3] - XY) < 0.03
+
+
+def test_a_short_cup_out_of_every_reach_says_which_grasps_are_left_and_why():
+    """Deeper still, nothing reaches: the reason names the families that got to the IK and why the other
+    was rejected before it, not only the extension the top-down grasps would need."""
+    cup = on_table(sample(trimesh.creation.cylinder(0.03, 0.06), (XY[0], XY[1], TABLE_Z)), XY)
+    base = base_pose_for_reach(np.array([XY[0], XY[1], TABLE_Z]), approach_heading=0.4, arm_m=0.8)
+    plan = plan_grasps(cup, base, CFG, name="cup")
     assert not plan.grasps
-    assert re.search(r"arm cannot reach: needs 0\.\d\d m extension, max 0\.52 \(top grasps only; side grasps "
-                     r"rejected: collides with the scene \(\d+\)\)$", plan.reason), plan.reason
+    assert re.search(r"arm cannot reach: needs 0\.\d\d m extension, max 0\.52 \(angled/top grasps only; side "
+                     r"grasps rejected: collides with the scene \(\d+\)\)$", plan.reason), plan.reason
     near = base_pose_for_reach(np.array([XY[0], XY[1], TABLE_Z]), approach_heading=0.4, arm_m=0.4)
-    assert {g.kind for g in plan_grasps(on_table(cup, XY), near, CFG).grasps} == {"top"}
+    kinds = [g.kind for g in plan_grasps(cup, near, CFG).grasps]
+    assert kinds[0] == "top" and "side" not in kinds
 
 
 def test_near_repeats_of_a_better_grasp_are_tried_after_the_distinct_ones():
