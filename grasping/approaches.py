@@ -21,7 +21,15 @@ from grasping.collision import gripper_boxes, sweep_hits
 from grasping.config import GraspConfig
 from grasping.object_points import ObjectCloud
 from grasping.planner import approach_options, working_points
-from grasping.proposals import KINDS, TOP_DOWN_Z, carve_seen_free, mirrored_points, object_shape, propose
+from grasping.proposals import (
+    KINDS,
+    TOP_DOWN_Z,
+    carve_seen_free,
+    mirrored_points,
+    object_shape,
+    pitched,
+    propose,
+)
 from grasping.scoring import evaluate, support_points
 
 
@@ -34,6 +42,10 @@ class Approach:
     @property
     def top_down(self) -> bool:
         return bool(self.T_world_grasp[2, 0] < TOP_DOWN_Z)
+
+    @property
+    def pitched(self) -> bool:
+        return pitched(self.T_world_grasp[:3, :3])
 
     @property
     def centre(self) -> np.ndarray:
@@ -73,7 +85,7 @@ def free_approaches(cloud: ObjectCloud, camera_xyz: np.ndarray, config: GraspCon
         c = cands.centres[k]
         level = np.array([R[0, 0], R[1, 0], 0.0]) / max(float(np.hypot(R[0, 0], R[1, 0])), 1e-9)
         for from_above, backoff, _ in approach_options(top, kind == "rim", float(c[2]), shape, config,
-                                                       angled=kind == "angled"):
+                                                       angled=pitched(R)):
             if top and not from_above:
                 continue  # a level slide under a top-down grasp depends on where the base is
             fin.append(c)

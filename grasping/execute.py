@@ -345,7 +345,7 @@ def pick(robot: Robot, target: str | MaskProvider, config: PickConfig | None = N
                 j = grasp.solution.joints
                 result.held = HeldObject(below_grasp_m=-hs.bottom_m, radius_m=hs.radius_m, top_down=grasp.top_down,
                                          centre_in_grasp=hs.centre_in_grasp, height_m=hs.top_m - hs.bottom_m,
-                                         pitch_rad=float(j.wrist_pitch) if grasp.kind == "angled" else None,
+                                         pitch_rad=float(j.wrist_pitch) if grasp.pitched else None,
                                          roll_rad=float(j.wrist_roll))
                 result.log.append(f"  holding {name}")
                 return result

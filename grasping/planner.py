@@ -31,6 +31,7 @@ from grasping.proposals import (
     carve_seen_free,
     mirrored_points,
     object_shape,
+    pitched,
     propose,
 )
 from grasping.scoring import evaluate, support_points
@@ -58,6 +59,11 @@ class Grasp:
     @property
     def top_down(self) -> bool:
         return bool(self.T_world_grasp[2, 0] < TOP_DOWN_Z)
+
+    @property
+    def pitched(self) -> bool:
+        """Pitched 45 degrees down (an angled grasp, or a rim grasp made like one)."""
+        return pitched(self.T_world_grasp[:3, :3])
 
     @property
     def from_above(self) -> bool:
@@ -135,7 +141,7 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
         # angled ones come down from above or slide in level, each one joint's move.
         kind = KINDS[int(cands.kinds[k])]
         for from_above, backoff, clearance in approach_options(top, kind == "rim", float(r.solution.T_world_grasp[2, 3]),
-                                                          shape, config, angled=kind == "angled"):
+                                                          shape, config, angled=pitched(cands.rotations[k])):
             pre = pregrasp_joints(r.solution, backoff, from_above)
             if from_above and T_world_grasp(r.solution.base_pose, pre)[2, 3] < shape.top_z + clearance:
                 continue
@@ -220,6 +226,9 @@ def approach_options(top: bool, rim: bool, grasp_z: float, shape: ObjectShape,
     An angled grasp comes straight down (its fingertips, 2 cm below its centre, over the object's top), or
     slides in level along the arm.
     """
+    if angled and rim:  # the fingers' lowest corners (2 cm below the centre) just over the rim
+        clearance = config.rim_pregrasp_clearance_m + 0.02
+        return [(True, min(config.approach_backoff_m, config.rim_depth_m + 2 * clearance), clearance)]
     if angled:
         return [(True, config.approach_backoff_m, config.pregrasp_clearance_m + 0.02),
                 (False, config.approach_backoff_m, config.pregrasp_clearance_m)]

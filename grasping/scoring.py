@@ -160,7 +160,8 @@ def evaluate(cands: Candidates, points: np.ndarray, scene: np.ndarray, shape: Ob
     terms = {
         "centering": 0.5 * centering + 0.5 * fill,
         "width_margin": np.clip((g.max_aperture_m - width) / g.max_aperture_m, 0.0, 1.0),
-        "approach": np.clip(APPROACH_PREFERENCE[cands.kinds] * cfg.prefer_top_down, 0.0, 1.0),
+        "approach": np.clip(np.where(rim_kind & ~top_like, APPROACH_PREFERENCE[3], APPROACH_PREFERENCE[cands.kinds])
+                            * cfg.prefer_top_down, 0.0, 1.0),  # a pitched rim grasp ranks like an angled one
         "height": np.clip((tip_low - shape.support_z) / 0.04, 0.0, 1.0),
         "contact": 0.5 * balance + 0.5 * np.clip(depth_in, 0.0, 1.0),
         "axis": np.where(cands.kinds == 2, 1.0, np.abs(closing @ minor)),

@@ -39,7 +39,7 @@ def approach_navigator(runner, approach: Approach, config: GraspParkConfig) -> N
     if approach.top_down:
         goal = replace(goal, modes=("down",), arm_heading=None)
     else:
-        mode = "angled" if approach.kind == "angled" else "straight"
+        mode = "angled" if approach.pitched else "straight"
         goal = replace(goal, modes=(mode,), arm_heading=approach.heading,
                        arm_heading_tolerance_rad=config.arm_heading_tolerance_rad)
     return Navigator(replace(nav, base_goal=goal), planner=runner.navigator.planner)
@@ -57,7 +57,8 @@ def park_for_a_grasp(runner, report: TaskReport, failed: PickResult, place_z: fl
         return False, "no collision-free grasp from any side"
     tried = []
     for a in approaches:
-        what = a.kind if a.top_down else f"{a.kind} from {np.degrees(a.heading):.0f} deg"
+        what = a.kind if a.top_down else f"{a.kind}{' (pitched)' if a.pitched and a.kind == 'rim' else ''} from " \
+            f"{np.degrees(a.heading):.0f} deg"
         nav = approach_navigator(runner, a, config)
         start = runner.robot.get_base_pose()
         target = (a.centre, None, None)

@@ -207,3 +207,31 @@ def test_near_repeats_of_a_better_grasp_are_tried_after_the_distinct_ones():
     # 3 degrees turned is the same grasp: tried after 34 degrees turned and after 3 cm along
     assert distinct_first([best, near, other, moved]) == [best, other, moved, near]
     assert distinct_first([near, other]) == [near, other]  # nothing better to repeat
+
+
+def test_a_bowl_on_a_high_counter_is_held_by_its_rim_pitched_when_from_above_is_past_the_lift():
+    """Held-out apartment 9703's red bowl (15 cm, 5.4 cm tall) on a 0.91 m surface: from above, its rim grasp
+    needs the lift 1 cm past its limit for the pre-grasp. Pitched 45 degrees down along the rim's tangent
+    the lift holds the gripper 0.19 m higher: the wall passes between the fingers coming straight down."""
+    from grasp_synth import bowl, plane
+
+    from grasping.object_points import ObjectCloud
+
+    z = 0.915
+    xy = np.array([2.0, 1.0])
+    pts = sample(bowl(0.077, 0.054), (xy[0], xy[1], z), n=5000)
+    cloud = ObjectCloud(points=pts, scene=plane(xy[0], xy[1], z, 1.0, 0.8))
+    base = base_pose_for_reach(np.array([xy[0], xy[1], z]), approach_heading=0.3, arm_m=0.3)
+    plan = plan_grasps(cloud, base, CFG, name="bowl")
+    assert plan.grasps, plan.reason
+    assert all(g.kind == "rim" and g.pitched for g in plan.grasps)
+    for g in plan.grasps:
+        closing = g.T_world_grasp[:3, 1]
+        radial = g.T_world_grasp[:2, 3] - xy
+        assert abs(closing[2]) < 0.02 and abs(closing[:2] @ radial) / np.linalg.norm(radial) > 0.95  # radial
+        assert g.pre_joints.lift_m <= 1.1 and g.from_above
+    # the same bowl on a 0.75 m table is held from above, as before
+    low = ObjectCloud(points=pts - [0, 0, z - TABLE_Z], scene=plane(xy[0], xy[1], TABLE_Z, 1.0, 0.8))
+    base = base_pose_for_reach(np.array([xy[0], xy[1], TABLE_Z]), approach_heading=0.3, arm_m=0.3)
+    first = plan_grasps(low, base, CFG, name="bowl").grasps[0]
+    assert first.kind == "rim" and first.top_down
