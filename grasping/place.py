@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import open3d as o3d
@@ -23,7 +23,7 @@ from scipy import ndimage
 
 from core.errors import OvmmError
 from core.geometry import rot_z
-from core.stretch import T_base_grasp, T_world_grasp, arm_top_above_grasp
+from core.stretch import STRETCH, T_base_grasp, T_world_grasp, arm_top_above_grasp
 from core.types import JointState, Pose2D
 from grasping.collision import arm_collides, gripper_boxes, sweep_hits
 from grasping.config import GripperModel, IKConfig, PlaceConfig
@@ -94,6 +94,35 @@ class HeldObject:
     def gripper_above_m(self) -> float:
         """Height of the arm's top above the grasp centre in the posture it is released in."""
         return arm_top_above_grasp(self.wrist_pitch) + 0.008
+
+    def protrusion_m(self, joints: JointState) -> float:
+        """How far the held object's footprint sticks out of the base's rectangle with the arm at `joints`."""
+        out = self.outline_in_base(joints)
+        (x0, x1), (y0, y1) = STRETCH.base_x_m, STRETCH.base_y_m
+        dx = np.maximum(np.maximum(x0 - out[:, 0], out[:, 0] - x1), 0.0)
+        dy = np.maximum(np.maximum(y0 - out[:, 1], out[:, 1] - y1), 0.0)
+        return float(np.max(np.hypot(dx, dy)))
+
+    def tucked_wrist_yaw(self, joints: JointState, samples: int = 24, gain_m: float = 0.05,
+                         above_base_m: float = 0.03) -> float | None:
+        """For carrying an angled hold (which the pitched wrist holds 0.32 m out from the base's centre with
+        the arm in): the wrist yaw, within its limits, that tucks the object farthest in over the base (the
+        gripper turned back along the base), its bottom at least `above_base_m` over the base's top; None
+        when no yaw brings it `gain_m` further in than it is, or for other holds (pointing down or level,
+        the wrist stows as before)."""
+        if not self.angled:
+            return None
+        now = self.protrusion_m(joints)
+        lo, hi = LIMITS.wrist_yaw
+        best, best_yaw = now - gain_m, None
+        for yaw in np.linspace(lo + 0.05, hi - 0.05, samples):
+            j = replace(joints, wrist_yaw=float(yaw))
+            if float(T_base_grasp(j)[2, 3]) - self.below_grasp_m < STRETCH.base_height_m + above_base_m:
+                continue
+            p = self.protrusion_m(j)
+            if p < best - 1e-9:
+                best, best_yaw = p, float(yaw)
+        return best_yaw
 
     def laid_on_side(self) -> HeldObject | None:
         """The object as the gripper holds it after pitching the wrist from pointing down to level (the grip

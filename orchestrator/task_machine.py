@@ -180,7 +180,11 @@ class TaskRunner:
         steps: list[str] = []
         retract(self.robot, steps)
         j = self.robot.get_joints()
-        if abs(j.wrist_pitch) < 0.7 and abs(j.wrist_yaw - STOW_WRIST_YAW) > 0.05:
+        tuck = None if self.held is None else self.held.tucked_wrist_yaw(j)
+        if tuck is not None:  # an angled hold: the gripper turned back over the base, its pitch kept
+            r = self.robot.move_arm(wrist_yaw=tuck)
+            steps.append(f"tuck the held object over the base (wrist yaw {tuck:.2f}): {'ok' if r.success else r.reason}")
+        elif abs(j.wrist_pitch) < 0.7 and abs(j.wrist_yaw - STOW_WRIST_YAW) > 0.05:
             r = self.robot.move_arm(wrist_yaw=STOW_WRIST_YAW, wrist_pitch=0.0, wrist_roll=0.0)
             steps.append(f"stow wrist: {'ok' if r.success else r.reason}")
         if steps:

@@ -58,3 +58,28 @@ def test_the_angled_hold_is_released_at_its_own_pitch_and_roll():
         assert abs(target.T_world_grasp[2, 3] - (0.75 + 0.03 + 0.03)) < 0.01
         pre = T_world_grasp(target.solution.base_pose, target.pre_joints)[:3, 3]
         assert np.allclose(pre[:2], target.T_world_grasp[:2, 3], atol=1e-6) and pre[2] > target.T_world_grasp[2, 3]
+
+
+def test_an_angled_hold_is_tucked_over_the_base_for_carrying():
+    """The pitched wrist holds a bowl gripped by its rim 0.41 m out from the base's centre with the arm in
+    (apartment 9703: it touched a wall on the first drive). Turned back along the base, the same hold sits
+    over the base's footprint, and nothing changes for holds from above."""
+    import numpy as np
+
+    from core.stretch import ANGLED_WRIST_PITCH, STRETCH
+    from core.types import JointState
+    from grasping.place import HeldObject
+
+    bowl = HeldObject(below_grasp_m=0.04, radius_m=0.078, top_down=False, centre_in_grasp=np.array([0.0, -0.071, 0.0]),
+                      pitch_rad=ANGLED_WRIST_PITCH, height_m=0.054)
+    carried = JointState(lift_m=1.1, arm_m=0.0, wrist_yaw=0.27, wrist_pitch=ANGLED_WRIST_PITCH)
+    assert bowl.protrusion_m(carried) > 0.2
+    yaw = bowl.tucked_wrist_yaw(carried)
+    assert yaw is not None and STRETCH.limits.wrist_yaw[0] <= yaw <= STRETCH.limits.wrist_yaw[1]
+    tucked = JointState(lift_m=1.1, arm_m=0.0, wrist_yaw=yaw, wrist_pitch=ANGLED_WRIST_PITCH)
+    assert bowl.protrusion_m(tucked) < 0.02
+    # Too low to pass over the base's top: not tucked.
+    low = JointState(lift_m=0.3, arm_m=0.0, wrist_yaw=0.27, wrist_pitch=ANGLED_WRIST_PITCH)
+    assert bowl.tucked_wrist_yaw(low) is None
+    from_above = HeldObject(below_grasp_m=0.04, radius_m=0.078, top_down=True)
+    assert from_above.tucked_wrist_yaw(JointState(lift_m=1.0, arm_m=0.0, wrist_pitch=-1.57)) is None
