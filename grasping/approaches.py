@@ -101,7 +101,11 @@ def free_approaches(cloud: ObjectCloud, camera_xyz: np.ndarray, config: GraspCon
                          (np.concatenate([pts, hidden]), config.object_margin_m)):
         if len(part):
             hit |= sweep_hits(part, fin, rot, fin - pre, boxes, margin).any(axis=1)
-    clear = sorted({idx[j] for j in range(len(idx)) if not hit[j]}, key=lambda k: -ev.score[k])
+    # Pitched grasps (angled, and rims made like them) after the others: they are for what the others
+    # cannot hold (short objects deep on a surface, a bowl above the lift's reach from above), and a side
+    # approach from another heading often works where one from here did not.
+    clear = sorted({idx[j] for j in range(len(idx)) if not hit[j]},
+                   key=lambda k: (pitched(cands.rotations[k]), -ev.score[k]))
     out: list[Approach] = []
     seen: set[tuple[int, int]] = set()
     for k in clear:

@@ -26,8 +26,8 @@ from orchestrator.task_report import TaskReport
 @dataclass(frozen=True)
 class GraspParkConfig:
     enabled: bool = True
-    max_approaches: int = 6
-    """Approaches tried (distinct family and heading), best first."""
+    max_approaches: int = 8
+    """Approaches tried (distinct family and heading), best first, pitched ones (angled) last."""
     arm_heading_tolerance_rad: float = 0.3
     """A side grasp's base points the arm within this of its approach heading."""
 
