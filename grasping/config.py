@@ -65,6 +65,9 @@ class GraspConfig:
     """Proposal sampling, rejection and scoring."""
 
     gripper: GripperModel = field(default_factory=GripperModel)
+    families: tuple[str, ...] = ("top", "side", "rim", "angled")
+    """Grasp families proposed (grasping.proposals.KINDS); "rim" includes its pitched variant when
+    "angled" is in too. Leave out "angled" for a wrist that cannot pitch 45 degrees."""
     width_margin_m: float = 0.012  # object width must be <= aperture - this margin
     min_fill: float = 0.6  # pads must hold this fraction of the object's extent along the closing axis
     min_contact_points: int = 4  # fewer object points between the pads than this: it would close on nothing

@@ -303,7 +303,8 @@ def angled(shape: ObjectShape, cfg: GraspConfig, base_xy: np.ndarray | None) -> 
     return Candidates(centres, frame_from(approaches, closing), np.full(len(centres), 3))
 
 
-def rim(points: np.ndarray, shape: ObjectShape, cfg: GraspConfig, base_xy: np.ndarray | None = None) -> Candidates:
+def rim(points: np.ndarray, shape: ObjectShape, cfg: GraspConfig, base_xy: np.ndarray | None = None,
+        pitched_too: bool = True) -> Candidates:
     """Rim grasps around the top outline, closing radially: from above, and pitched 45 degrees down along
     the rim's tangent (either way round; with `base_xy`, only those within `side_axis_spread_rad` of the
     straight arm's direction). Pitched, the lift holds the grasp 0.19 m higher (a bowl on a 0.91 m counter:
@@ -340,7 +341,7 @@ def rim(points: np.ndarray, shape: ObjectShape, cfg: GraspConfig, base_xy: np.nd
                    shape.support_z + lowest + cfg.collision_margin_m + cfg.support_clearance_m)
     bearing = None if base_xy is None else arm_heading_through(base_xy, shape.centre_xy)
     p_centres, p_approaches, p_closings = [], [], []
-    for c, e in zip(centres, closings, strict=True):
+    for c, e in zip(centres if pitched_too else [], closings if pitched_too else [], strict=True):
         for sign in (1.0, -1.0):
             d = sign * np.array([-e[1], e[0]])
             if bearing is not None and abs(math.remainder(math.atan2(d[1], d[0]) - bearing, 2 * math.pi)) \
@@ -357,6 +358,13 @@ def rim(points: np.ndarray, shape: ObjectShape, cfg: GraspConfig, base_xy: np.nd
 
 
 def propose(points: np.ndarray, shape: ObjectShape, cfg: GraspConfig, base_xy: np.ndarray | None) -> Candidates:
-    """All candidate grasps (top-down, side, rim, angled) for an object."""
-    return Candidates.concat([top_down(shape, cfg), side(shape, cfg, base_xy), rim(points, shape, cfg, base_xy),
-                              angled(shape, cfg, base_xy)])
+    """All candidate grasps of `cfg.families` (top-down, side, rim, angled) for an object."""
+    unknown = set(cfg.families) - set(KINDS)
+    if unknown:
+        raise ValueError(f"unknown grasp families {sorted(unknown)}; known: {', '.join(KINDS)}")
+    fam = cfg.families
+    return Candidates.concat([
+        top_down(shape, cfg) if "top" in fam else Candidates.concat([]),
+        side(shape, cfg, base_xy) if "side" in fam else Candidates.concat([]),
+        rim(points, shape, cfg, base_xy, pitched_too="angled" in fam) if "rim" in fam else Candidates.concat([]),
+        angled(shape, cfg, base_xy) if "angled" in fam else Candidates.concat([])])

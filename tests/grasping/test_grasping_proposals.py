@@ -235,3 +235,21 @@ def test_a_bowl_on_a_high_counter_is_held_by_its_rim_pitched_when_from_above_is_
     base = base_pose_for_reach(np.array([xy[0], xy[1], TABLE_Z]), approach_heading=0.3, arm_m=0.3)
     first = plan_grasps(low, base, CFG, name="bowl").grasps[0]
     assert first.kind == "rim" and first.top_down
+
+
+def test_grasp_families_can_be_left_out():
+    """A wrist that cannot pitch 45 degrees: GraspConfig.families without "angled" proposes no pitched
+    grasp (nor pitched rims); a family that does not exist is refused by name."""
+    from dataclasses import replace
+
+    from grasping.proposals import object_shape, pitched, propose
+
+    pts = sample(trimesh.creation.cylinder(0.07, 0.05), (XY[0], XY[1], TABLE_Z))
+    cloud = on_table(pts, XY)
+    shape = object_shape(cloud.points, cloud.scene)
+    every = propose(cloud.points, shape, CFG, None)
+    assert any(pitched(R) for R in every.rotations) and set(every.kinds) == {0, 1, 2, 3}
+    level = propose(cloud.points, shape, replace(CFG, families=("top", "side", "rim")), None)
+    assert len(level) and not any(pitched(R) for R in level.rotations) and 3 not in set(level.kinds)
+    with pytest.raises(ValueError, match="unknown grasp families"):
+        propose(cloud.points, shape, replace(CFG, families=("top", "diagonal")), None)

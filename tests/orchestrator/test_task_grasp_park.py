@@ -4,7 +4,9 @@ Held-out apartment 9103, episode 3 (issue 13): the purple box on the kitchen cou
 front of it. The pitched-down wrist reaches it from no free base pose, so the base parks for a level
 grasp facing it; from there every side grasp sweeps through the mug and top-down ones are out of reach.
 Before: "arm cannot reach: needs 0.64 m extension" after every rung. Now the points the camera saw give a
-side grasp from another heading, the base parks for it, and the episode succeeds.
+side grasp from another heading, the base parks for it, and the episode succeeds. (Since angled grasps, one
+comes down over the mug from the first pose: these tests leave that family out, as for a wrist that cannot
+pitch 45 degrees, to keep the situation re-parking was built for.)
 """
 
 from __future__ import annotations
@@ -26,7 +28,16 @@ def apartment_9103(tmp_path_factory):
     return config, prepare_apartment(config, 9103, 3)
 
 
-def test_the_box_behind_a_mug_is_picked_after_parking_for_a_side_grasp(apartment_9103):
+def _level_and_top_only(grasp_park: GraspParkConfig | None = None):
+    base = frozen_map_config()
+    grasp = replace(base.pick.grasp, families=("top", "side", "rim"))
+    return replace(base, pick=replace(base.pick, grasp=grasp), grasp_park=grasp_park or base.grasp_park)
+
+
+def test_the_box_behind_a_mug_is_picked_after_parking_for_a_side_grasp(apartment_9103, monkeypatch):
+    import orchestrator.evaluation as evaluation
+
+    monkeypatch.setattr(evaluation, "frozen_map_config", _level_and_top_only)
     config, apartment = apartment_9103
     episode = apartment.episodes[2]
     assert "purple cardboard box" in episode.request
@@ -40,9 +51,20 @@ def test_without_it_the_same_episode_fails_for_reach(apartment_9103, monkeypatch
     """The same episode with re-parking for a grasp turned off fails as before (the test above is not luck)."""
     import orchestrator.evaluation as evaluation
 
-    off = replace(frozen_map_config(), grasp_park=GraspParkConfig(enabled=False))
+    off = _level_and_top_only(GraspParkConfig(enabled=False))
     monkeypatch.setattr(evaluation, "frozen_map_config", lambda: off)
     config, apartment = apartment_9103
     record = run_episode_job(config, apartment, 2)
     assert not record["ground_truth"]["place"]
     assert "arm cannot reach" in record["failure"]
+
+
+def test_with_angled_grasps_the_box_is_picked_over_the_mug_from_where_the_base_parked(apartment_9103):
+    """With every family (the default), an angled grasp comes straight down past the mug's side from the
+    first pose: no re-park is needed."""
+    config, apartment = apartment_9103
+    record = run_episode_job(config, apartment, 2)
+    log = record["report"]["log"]
+    assert not any("parking for a" in line for line in log), "\n".join(log)
+    assert any(": angled," in line for line in log)
+    assert record["ground_truth"]["place"], record["failure"]
