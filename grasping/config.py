@@ -177,6 +177,10 @@ class PickConfig:
     """Frames of the object whose masked points are fused once it is seen (grasping.object_points.
     fused_object_cloud: points most of them agree on); 1: the first frame that shows it."""
     grasps_per_perception: int = 2  # grasps tried before re-perceiving
+    defer_unplaceable: bool = True
+    """When every grasp found would hold the object too high for the lift to lower it onto the surface it
+    goes on (planner.placeable), try the retry ladder's next rungs first, and come back to take one only
+    when none of them finds a grasp that can place it."""
     base_shifts_m: tuple[float, ...] = (0.07, -0.07)  # base shifts along the heading in the retry ladder
     max_attempts: int = 5
     lift_after_grasp_m: float = 0.10

@@ -288,19 +288,32 @@ def pick(robot: Robot, target: str | MaskProvider, config: PickConfig | None = N
     provider, name = _provider(target, segment)
     result = PickResult(False)
     start = robot.get_base_pose()
-    rungs = ["first perception", "re-centre the head and re-perceive"]
-    rungs += [f"shift the base {s * 100:+.0f} cm along its heading" for s in config.base_shifts_m]
+    # (what the rung does, where the base goes first: None stays)
+    rungs: list[tuple[str, Pose2D | None]] = [("first perception", None), ("re-centre the head and re-perceive", None)]
+    rungs += [(f"shift the base {s * 100:+.0f} cm along its heading",
+               Pose2D(start.x + s * math.cos(start.theta), start.y + s * math.sin(start.theta), start.theta))
+              for s in config.base_shifts_m]
+    rungs = rungs[: config.max_attempts]
     last_xyz = None if look_at is None else np.asarray(look_at, dtype=float)
     reason = ""
-    for attempt, rung in enumerate(rungs[: config.max_attempts]):
+    deferred: Pose2D | None = None  # where the only grasps found could not place the object where it goes
+    returning = False
+    attempt = -1
+    while True:
+        attempt += 1
+        if attempt >= len(rungs):
+            if deferred is None or returning:
+                break
+            # Nothing better came up: back to where a grasp worked, and take it (a lower board may take it).
+            rungs.append(("back to where only grasps that cannot place it were found", deferred))
+            returning = True
+        rung, goal = rungs[attempt]
         result.attempts = attempt + 1
         result.log.append(f"attempt {attempt + 1}: {rung}")
-        if rung.startswith("shift"):
-            s = config.base_shifts_m[attempt - 2]
-            goal = Pose2D(start.x + s * math.cos(start.theta), start.y + s * math.sin(start.theta), start.theta)
+        if goal is not None:
             retract(robot, result.log)
             mr = robot.move_base_to(goal, tolerance_m=0.02, tolerance_rad=0.02)
-            result.log.append(f"  base shift: {'ok' if mr.success else mr.reason}")
+            result.log.append(f"  base {'shift' if not returning else 'back'}: {'ok' if mr.success else mr.reason}")
             if not mr.success:
                 continue
         try:
@@ -321,6 +334,15 @@ def pick(robot: Robot, target: str | MaskProvider, config: PickConfig | None = N
         if not plan.grasps:
             reason = plan.reason
             result.log.append(f"  {reason}")
+            continue
+        if config.defer_unplaceable and not returning and attempt < len(rungs) - 1 \
+                and all("cannot_place" in g.terms for g in plan.grasps):
+            # Every grasp from here would hold it too high to lower onto the surface it goes on (a bottle
+            # held from the side only at 45 degrees, going onto a counter): the next rungs may give one that
+            # can; failing that, the robot comes back here.
+            reason = "every grasp found would hold it too high to place it where it goes"
+            result.log.append(f"  {len(plan.grasps)} grasps, none can place it where it goes: trying the next rung first")
+            deferred = deferred or robot.get_base_pose()
             continue
         around = _around(cloud, obstacles)
         # Grasps are tried in the planner's order; the way back sets the rise where one was found (the

@@ -1,0 +1,48 @@
+"""Grasps that cannot place the object where it goes are taken only when nothing better comes up.
+
+Held-out apartment 9959, episode 1 (issue 13): a water bottle on a kitchen counter goes onto a 0.91 m sink
+counter. From where the base parked, the only grasp found is an angled one that holds the bottle too high
+for the lift to lower it onto the sink counter; it was taken, and the place found no reachable spot. The
+pick now tries the retry ladder's next rungs first: after the base shift a side grasp reaches the bottle,
+and the bottle is placed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from orchestrator.configs import EvalConfig
+from orchestrator.eval_jobs import prepare_apartment, run_episode_job
+from orchestrator.task_machine import frozen_map_config
+
+
+@pytest.fixture(scope="module")
+def apartment_9959(tmp_path_factory):
+    config = EvalConfig(episodes=3, seed=9959, scan_width=320, scan_height=240, scan_route="ground-truth",
+                        cache_dir=str(tmp_path_factory.mktemp("eval-cache")))
+    return config, prepare_apartment(config, 9959, 3)
+
+
+def test_a_grasp_that_can_place_it_is_looked_for_before_one_that_cannot(apartment_9959):
+    config, apartment = apartment_9959
+    assert "blue water bottle" in apartment.episodes[1].request
+    record = run_episode_job(config, apartment, 1)
+    log = record["report"]["log"]
+    assert any("none can place it where it goes" in line for line in log), "\n".join(log)
+    held = [line for line in log if line.strip().startswith("grasp ")]
+    assert held and ": side," in held[-1], held
+    assert record["ground_truth"]["place"], record["failure"]
+
+
+def test_taking_the_first_grasp_found_fails_the_place(apartment_9959, monkeypatch):
+    import orchestrator.evaluation as evaluation
+
+    base = frozen_map_config()
+    eager = replace(base, pick=replace(base.pick, defer_unplaceable=False))
+    monkeypatch.setattr(evaluation, "frozen_map_config", lambda: eager)
+    config, apartment = apartment_9959
+    record = run_episode_job(config, apartment, 1)
+    assert record["ground_truth"]["pick"] and not record["ground_truth"]["place"]
+    assert record["failure"].startswith("place: cannot place on black granite sink counter")
