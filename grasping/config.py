@@ -60,6 +60,12 @@ class GripperModel:
         (-0.33, -0.076, -0.035), (-0.226, 0.02, 0.055))
 
 
+def gripper_top_above_grasp(wrist_pitch: float) -> float:
+    """From the fingertips (8 mm past the grasp centre, GripperModel's pads) to the arm's top at this wrist
+    pitch (core.stretch's arm geometry): 0.377 m pointing down."""
+    return round(arm_top_above_grasp(wrist_pitch) + GripperModel().finger_boxes[0][1][0], 4)
+
+
 @dataclass(frozen=True)
 class GraspConfig:
     """Proposal sampling, rejection and scoring."""
@@ -185,7 +191,7 @@ class PickConfig:
     max_attempts: int = 5
     lift_after_grasp_m: float = 0.10
     safe_lift_margin_m: float = 0.12  # lift clears the grasp height by this before the arm extends
-    gripper_height_m: float = round(arm_top_above_grasp(STRETCH.limits.wrist_pitch[0]) + 0.008, 4)
+    gripper_height_m: float = field(default_factory=lambda: gripper_top_above_grasp(STRETCH.limits.wrist_pitch[0]))
     """Fingertips (8 mm past the grasp centre, GripperModel's pads) to the top of the arm with the gripper
     pointing down, from core.stretch's arm geometry (0.377 m; it was a copied 0.36, so an arm extending
     under a shelf board with 2 cm to spare touched it)."""

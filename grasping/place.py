@@ -23,10 +23,10 @@ from scipy import ndimage
 
 from core.errors import OvmmError
 from core.geometry import rot_z
-from core.stretch import STRETCH, T_base_grasp, T_world_grasp, arm_top_above_grasp
+from core.stretch import STRETCH, T_base_grasp, T_world_grasp
 from core.types import JointState, Pose2D
 from grasping.collision import arm_collides, gripper_boxes, sweep_hits
-from grasping.config import GripperModel, IKConfig, PlaceConfig
+from grasping.config import GripperModel, IKConfig, PlaceConfig, gripper_top_above_grasp
 from grasping.kinematics import LIMITS, ArmSolution, pregrasp_joints, reach_distance, solve_ik
 from grasping.object_points import voxel_down
 
@@ -92,8 +92,8 @@ class HeldObject:
         return LIMITS.wrist_pitch[0] if self.top_down else 0.0 if self.pitch_rad is None else float(self.pitch_rad)
 
     def gripper_above_m(self) -> float:
-        """Height of the arm's top above the grasp centre in the posture it is released in."""
-        return arm_top_above_grasp(self.wrist_pitch) + 0.008
+        """From the fingertips to the arm's top in the posture it is released in."""
+        return gripper_top_above_grasp(self.wrist_pitch)
 
     def protrusion_m(self, joints: JointState) -> float:
         """How far the held object's footprint sticks out of the base's rectangle with the arm at `joints`."""

@@ -12,16 +12,14 @@ from __future__ import annotations
 import math
 
 import pytest
+from eval_apartments import eval_apartment
 
-from orchestrator.configs import EvalConfig
-from orchestrator.eval_jobs import prepare_apartment, run_episode_job
+from orchestrator.eval_jobs import run_episode_job
 
 
 @pytest.fixture(scope="module")
 def apartment_9722(tmp_path_factory):
-    config = EvalConfig(episodes=3, seed=9722, scan_width=320, scan_height=240, scan_route="ground-truth",
-                        cache_dir=str(tmp_path_factory.mktemp("eval-cache")))
-    return config, prepare_apartment(config, 9722, 3)
+    return eval_apartment(tmp_path_factory, 9722)
 
 
 def test_a_short_cup_deep_on_a_table_is_picked_at_45_degrees_and_placed(apartment_9722):

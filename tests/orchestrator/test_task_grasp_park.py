@@ -14,18 +14,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from eval_apartments import eval_apartment
 
-from orchestrator.configs import EvalConfig
-from orchestrator.eval_jobs import prepare_apartment, run_episode_job
+from orchestrator.eval_jobs import run_episode_job
 from orchestrator.task_grasp_park import GraspParkConfig
 from orchestrator.task_machine import frozen_map_config
 
 
 @pytest.fixture(scope="module")
 def apartment_9103(tmp_path_factory):
-    config = EvalConfig(episodes=3, seed=9103, scan_width=320, scan_height=240, scan_route="ground-truth",
-                        cache_dir=str(tmp_path_factory.mktemp("eval-cache")))
-    return config, prepare_apartment(config, 9103, 3)
+    return eval_apartment(tmp_path_factory, 9103)
 
 
 def _level_and_top_only(grasp_park: GraspParkConfig | None = None):
