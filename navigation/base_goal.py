@@ -258,7 +258,7 @@ def choose_base_goal(
     for mi in usable:
         m = modes[mi]
         lo, hi = m.lateral_range()
-        lats = np.arange(lo + config.lateral_margin_m, hi - config.lateral_margin_m + 1e-9, config.lateral_step_m)
+        lats = _samples(lo + config.lateral_margin_m, hi - config.lateral_margin_m, config.lateral_step_m)
         P, T, L = np.meshgrid(np.arange(len(pts)), thetas, lats, indexing="ij")
         P, T, L = P.ravel(), T.ravel(), L.ravel()
         c, s = np.cos(T), np.sin(T)
@@ -347,6 +347,15 @@ def choose_base_goal(
     else:
         ranked = [_goal(cands, int(i), modes, clearance) for i in order[: config.max_ranked]]
     return BaseGoalResult(True, "ok", ranked[0], cands, ranked)
+
+
+def _samples(lo: float, hi: float, step: float) -> np.ndarray:
+    """lo, lo + step, ... and hi itself: the arm's farthest reach is a candidate whatever the step (an object
+    deep on a counter is often reachable only there)."""
+    if hi < lo:
+        return np.zeros(0)
+    out = np.arange(lo, hi + 1e-9, step)
+    return out if hi - out[-1] < 1e-6 else np.append(out, hi)
 
 
 def _tight_entry(grid: OccupancyGrid, c: BaseGoalCandidates, i: int, config: BaseGoalConfig,

@@ -96,14 +96,14 @@ def _long_table_grid():
 
 
 def test_parks_side_on_along_the_middle_of_a_long_table_by_driving_in_along_its_edge():
-    """A mug 36 cm in from the middle of the table's long edge: top-down it is only reachable with the base
+    """A mug 40 cm in from the middle of the table's long edge: top-down it is only reachable with the base
     closer to the table than the planner's 0.24 m disc allows, and there the base cannot turn. The base
     rectangle fits (0.18 m each side), and the robot gets there straight along the edge from beyond the
     table's end."""
     from navigation.navigator import Navigator
 
     grid = _long_table_grid()
-    target = np.array([2.5, 2.36, 0.80])
+    target = np.array([2.5, 2.405, 0.80])
     start = Pose2D(2.5, 0.5, 0.0)
     cfg = BaseGoalConfig(modes=("down",), tight_parking=True)
     assert not choose_base_goal(grid, start, target, config=BaseGoalConfig(modes=("down",))).success  # default
@@ -144,3 +144,23 @@ def test_an_arm_heading_parks_with_the_arm_along_it(occ, heading):
     # without the heading the best goals point the arm every which way
     arms = [abs(math.remainder(g.pose.theta - math.pi / 2 - heading, 2 * math.pi)) for g in free.ranked]
     assert max(arms) > 0.3
+
+
+def test_an_object_deep_on_a_counter_against_a_wall_is_reached_at_the_arms_farthest_extension():
+    """A 1 m deep counter against a wall, a mug 64 cm in from its only free edge (held-out apartment 10162):
+    only the arm's farthest lateral reach (its range less the margin, whatever the sampling step) gets
+    there from where the base fits against the edge."""
+    pts = [(x, y, 0.0) for y in np.arange(0.0, 5.0, 0.025) for x in np.arange(0.0, 5.0, 0.025)]
+    pts += [(x, y, 0.75) for y in np.arange(2.0, 3.0, 0.025) for x in np.arange(1.0, 4.0, 0.025)]
+    pts += [(x, y, 1.5) for y in np.arange(3.0, 3.1, 0.025) for x in np.arange(0.0, 5.0, 0.025)]
+    from mapping.obstacles import obstacle_grid_from_points
+
+    grid = occupancy_from_obstacle_grid(obstacle_grid_from_points(np.asarray(pts, np.float32)))
+    target = np.array([2.5, 2.64, 0.80])
+    cfg = BaseGoalConfig(modes=("straight",), tight_parking=True)
+    res = choose_base_goal(grid, Pose2D(2.5, 0.5, 0.0), target, config=cfg)
+    assert res.success, res.reason
+    lo, hi = {m.name: m for m in REACH_MODES}["straight"].lateral_range()
+    assert res.goal.lateral_m == pytest.approx(hi - cfg.lateral_margin_m)
+    assert fk_reach_error(res.goal.pose, target) < 0.03 and STRETCH.limits.within(res.goal.joints)
+    assert res.goal.pose.y < 2.0 - 0.18  # south of the counter, the base's side against its edge
