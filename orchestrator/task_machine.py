@@ -463,9 +463,11 @@ _UNSEEN_BELOW_M = 0.05
 
 
 def _replannable(reason: str) -> bool:
-    """Did a pick fail for want of a grasp that works from this base pose (out of reach, or colliding on
-    the approach), so that another base pose may have one?"""
-    return _reach_failure(reason) or "every reachable grasp collides" in reason.lower()
+    """Did a pick fail for want of a grasp that works from this base pose (out of reach, colliding on the
+    approach, or every candidate touching the scene from this side), so that another base pose may have one?"""
+    text = reason.lower()
+    return _reach_failure(reason) or "every reachable grasp collides" in text or (
+        "candidates rejected: collides with the scene" in text)
 
 
 def _reach_failure(reason: str) -> bool:
