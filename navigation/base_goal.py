@@ -90,6 +90,10 @@ class BaseGoalConfig:
     lateral_step_m: float = 0.05
     lateral_margin_m: float = 0.04
     """Stay this far inside the arm's extension range."""
+    farthest_reach: bool = True
+    """The arm's farthest extension (its range less the margin) is a candidate besides the
+    `lateral_step_m` grid: an object deep on a counter against a wall is often reachable only there.
+    False: the grid alone (as before; regression tests of what re-parking recovers use it)."""
     height_margin_m: float = 0.02
     extent_margin_m: float = 0.08
     """With an extent, reach points stay this far inside the target's footprint."""
@@ -258,7 +262,8 @@ def choose_base_goal(
     for mi in usable:
         m = modes[mi]
         lo, hi = m.lateral_range()
-        lats = _samples(lo + config.lateral_margin_m, hi - config.lateral_margin_m, config.lateral_step_m)
+        lats = _samples(lo + config.lateral_margin_m, hi - config.lateral_margin_m, config.lateral_step_m,
+                        config.farthest_reach)
         P, T, L = np.meshgrid(np.arange(len(pts)), thetas, lats, indexing="ij")
         P, T, L = P.ravel(), T.ravel(), L.ravel()
         c, s = np.cos(T), np.sin(T)
@@ -349,13 +354,12 @@ def choose_base_goal(
     return BaseGoalResult(True, "ok", ranked[0], cands, ranked)
 
 
-def _samples(lo: float, hi: float, step: float) -> np.ndarray:
-    """lo, lo + step, ... and hi itself: the arm's farthest reach is a candidate whatever the step (an object
-    deep on a counter is often reachable only there)."""
+def _samples(lo: float, hi: float, step: float, with_hi: bool = True) -> np.ndarray:
+    """lo, lo + step, ... and (`with_hi`) hi itself, whatever the step."""
     if hi < lo:
         return np.zeros(0)
     out = np.arange(lo, hi + 1e-9, step)
-    return out if hi - out[-1] < 1e-6 else np.append(out, hi)
+    return out if not with_hi or hi - out[-1] < 1e-6 else np.append(out, hi)
 
 
 def _tight_entry(grid: OccupancyGrid, c: BaseGoalCandidates, i: int, config: BaseGoalConfig,

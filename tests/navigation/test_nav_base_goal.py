@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -164,3 +165,6 @@ def test_an_object_deep_on_a_counter_against_a_wall_is_reached_at_the_arms_farth
     assert res.goal.lateral_m == pytest.approx(hi - cfg.lateral_margin_m)
     assert fk_reach_error(res.goal.pose, target) < 0.03 and STRETCH.limits.within(res.goal.joints)
     assert res.goal.pose.y < 2.0 - 0.18  # south of the counter, the base's side against its edge
+    # the 5 cm grid alone stops 4 cm short of it: no pose
+    grid_only = choose_base_goal(grid, Pose2D(2.5, 0.5, 0.0), target, config=replace(cfg, farthest_reach=False))
+    assert not grid_only.success

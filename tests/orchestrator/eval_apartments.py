@@ -4,8 +4,11 @@ episode (`ovmm eval --episodes 3 --seed S --scan-camera 320x240 --scan-route gro
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from orchestrator.configs import EvalConfig
 from orchestrator.eval_jobs import prepare_apartment
+from orchestrator.task_machine import TaskConfig
 
 
 def eval_apartment(tmp_path_factory, seed: int, episodes: int = 3):
@@ -13,3 +16,11 @@ def eval_apartment(tmp_path_factory, seed: int, episodes: int = 3):
     config = EvalConfig(episodes=episodes, seed=seed, scan_width=320, scan_height=240, scan_route="ground-truth",
                         cache_dir=str(tmp_path_factory.mktemp("eval-cache")))
     return config, prepare_apartment(config, seed, episodes)
+
+
+def grid_reach_only(config: TaskConfig) -> TaskConfig:
+    """`config` with base poses only on the arm extension's 5 cm grid (BaseGoalConfig.farthest_reach off):
+    the situation the regression episodes were recorded in, before the farthest reach became a candidate
+    and let the first pose reach what they re-park or defer for."""
+    nav = config.navigation
+    return replace(config, navigation=replace(nav, base_goal=replace(nav.base_goal, farthest_reach=False)))

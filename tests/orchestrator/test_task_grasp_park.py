@@ -6,7 +6,9 @@ grasp facing it; from there every side grasp sweeps through the mug and top-down
 Before: "arm cannot reach: needs 0.64 m extension" after every rung. Now the points the camera saw give a
 side grasp from another heading, the base parks for it, and the episode succeeds. (Since angled grasps, one
 comes down over the mug from the first pose: these tests leave that family out, as for a wrist that cannot
-pitch 45 degrees, to keep the situation re-parking was built for.)
+pitch 45 degrees, to keep the situation re-parking was built for.) Since the arm's farthest reach became a
+base-pose candidate, the pitched-down wrist reaches the box from the first pose: these tests keep base poses
+on the 5 cm extension grid the episode was recorded with (`grid_reach_only`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from eval_apartments import eval_apartment
+from eval_apartments import eval_apartment, grid_reach_only
 
 from orchestrator.eval_jobs import run_episode_job
 from orchestrator.task_grasp_park import GraspParkConfig
@@ -29,7 +31,8 @@ def apartment_9103(tmp_path_factory):
 def _level_and_top_only(grasp_park: GraspParkConfig | None = None):
     base = frozen_map_config()
     grasp = replace(base.pick.grasp, families=("top", "side", "rim"))
-    return replace(base, pick=replace(base.pick, grasp=grasp), grasp_park=grasp_park or base.grasp_park)
+    return grid_reach_only(replace(base, pick=replace(base.pick, grasp=grasp),
+                                   grasp_park=grasp_park or base.grasp_park))
 
 
 def test_the_box_behind_a_mug_is_picked_after_parking_for_a_side_grasp(apartment_9103, monkeypatch):
@@ -57,9 +60,13 @@ def test_without_it_the_same_episode_fails_for_reach(apartment_9103, monkeypatch
     assert "arm cannot reach" in record["failure"]
 
 
-def test_with_angled_grasps_the_box_is_picked_over_the_mug_from_where_the_base_parked(apartment_9103):
+def test_with_angled_grasps_the_box_is_picked_over_the_mug_from_where_the_base_parked(apartment_9103,
+                                                                                      monkeypatch):
     """With every family (the default), an angled grasp comes straight down past the mug's side from the
     first pose: no re-park is needed."""
+    import orchestrator.evaluation as evaluation
+
+    monkeypatch.setattr(evaluation, "frozen_map_config", lambda: grid_reach_only(frozen_map_config()))
     config, apartment = apartment_9103
     record = run_episode_job(config, apartment, 2)
     log = record["report"]["log"]
