@@ -24,3 +24,10 @@ def grid_reach_only(config: TaskConfig) -> TaskConfig:
     and let the first pose reach what they re-park or defer for."""
     nav = config.navigation
     return replace(config, navigation=replace(nav, base_goal=replace(nav.base_goal, farthest_reach=False)))
+
+
+def run_with(monkeypatch, config: TaskConfig) -> None:
+    """Episodes run by `run_episode_job` in this test use `config` instead of the evaluation's task config."""
+    import orchestrator.evaluation as evaluation
+
+    monkeypatch.setattr(evaluation, "frozen_map_config", lambda: config)

@@ -13,9 +13,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from eval_apartments import eval_apartment, grid_reach_only
+from eval_apartments import eval_apartment, grid_reach_only, run_with
 
-import orchestrator.evaluation as evaluation
 from orchestrator.eval_jobs import run_episode_job
 from orchestrator.task_machine import frozen_map_config
 
@@ -26,7 +25,7 @@ def apartment_9959(tmp_path_factory):
 
 
 def test_a_grasp_that_can_place_it_is_looked_for_before_one_that_cannot(apartment_9959, monkeypatch):
-    monkeypatch.setattr(evaluation, "frozen_map_config", lambda: grid_reach_only(frozen_map_config()))
+    run_with(monkeypatch, grid_reach_only(frozen_map_config()))
     config, apartment = apartment_9959
     assert "blue water bottle" in apartment.episodes[1].request
     record = run_episode_job(config, apartment, 1)
@@ -40,7 +39,7 @@ def test_a_grasp_that_can_place_it_is_looked_for_before_one_that_cannot(apartmen
 def test_taking_the_first_grasp_found_fails_the_place(apartment_9959, monkeypatch):
     base = grid_reach_only(frozen_map_config())
     eager = replace(base, pick=replace(base.pick, defer_unplaceable=False))
-    monkeypatch.setattr(evaluation, "frozen_map_config", lambda: eager)
+    run_with(monkeypatch, eager)
     config, apartment = apartment_9959
     record = run_episode_job(config, apartment, 1)
     assert record["ground_truth"]["pick"] and not record["ground_truth"]["place"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from eval_apartments import eval_apartment, grid_reach_only
+from eval_apartments import eval_apartment, grid_reach_only, run_with
 
 from orchestrator.eval_jobs import run_episode_job
 from orchestrator.task_grasp_park import GraspParkConfig
@@ -36,9 +36,7 @@ def _level_and_top_only(grasp_park: GraspParkConfig | None = None):
 
 
 def test_the_box_behind_a_mug_is_picked_after_parking_for_a_side_grasp(apartment_9103, monkeypatch):
-    import orchestrator.evaluation as evaluation
-
-    monkeypatch.setattr(evaluation, "frozen_map_config", _level_and_top_only)
+    run_with(monkeypatch, _level_and_top_only())
     config, apartment = apartment_9103
     episode = apartment.episodes[2]
     assert "purple cardboard box" in episode.request
@@ -50,10 +48,7 @@ def test_the_box_behind_a_mug_is_picked_after_parking_for_a_side_grasp(apartment
 
 def test_without_it_the_same_episode_fails_for_reach(apartment_9103, monkeypatch):
     """The same episode with re-parking for a grasp turned off fails as before (the test above is not luck)."""
-    import orchestrator.evaluation as evaluation
-
-    off = _level_and_top_only(GraspParkConfig(enabled=False))
-    monkeypatch.setattr(evaluation, "frozen_map_config", lambda: off)
+    run_with(monkeypatch, _level_and_top_only(GraspParkConfig(enabled=False)))
     config, apartment = apartment_9103
     record = run_episode_job(config, apartment, 2)
     assert not record["ground_truth"]["place"]
@@ -64,9 +59,7 @@ def test_with_angled_grasps_the_box_is_picked_over_the_mug_from_where_the_base_p
                                                                                       monkeypatch):
     """With every family (the default), an angled grasp comes straight down past the mug's side from the
     first pose: no re-park is needed."""
-    import orchestrator.evaluation as evaluation
-
-    monkeypatch.setattr(evaluation, "frozen_map_config", lambda: grid_reach_only(frozen_map_config()))
+    run_with(monkeypatch, grid_reach_only(frozen_map_config()))
     config, apartment = apartment_9103
     record = run_episode_job(config, apartment, 2)
     log = record["report"]["log"]
