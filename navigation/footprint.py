@@ -89,6 +89,26 @@ def poses_clear(grid: OccupancyGrid, xy: np.ndarray, theta: np.ndarray, fp: Foot
     return (c >= fp.margin_m).all(axis=1)
 
 
+def outline_clearance(grid: OccupancyGrid, xy: np.ndarray, theta: float, fp: Footprint = Footprint()) -> float:
+    """The smallest clearance (m) of the footprint outline at one pose: below `fp.margin_m` the pose touches."""
+    pts = _points_world(fp, np.asarray(xy, np.float64).reshape(1, 2), np.array([float(theta)]))
+    return float(grid.clearance_at(pts.reshape(-1, 2)).min())
+
+
+def leaving(grid: OccupancyGrid, xy: np.ndarray, theta: float, fp: Footprint = Footprint(),
+            slack_m: float = 0.005, floor_m: float = 0.01) -> Footprint:
+    """The footprint to check a move that leaves the pose (xy, theta) with. A pose reached in the real world
+    (after a pick nudged the base, or a stop a little off the goal) can already sit inside the margin of an
+    obstacle without touching it; every move from there would then count as blocked, even backing straight
+    out. The returned footprint relaxes the margin to the pose's own outline clearance less `slack_m`, so a
+    move may not come any closer to anything than the robot already is; never below `floor_m`, and `fp`
+    itself when the pose is clear of the margin or already overlaps an obstacle."""
+    have = outline_clearance(grid, xy, theta, fp)
+    if have >= fp.margin_m or have - slack_m < floor_m:
+        return fp
+    return replace(fp, margin_m=have - slack_m)
+
+
 def turn_clear(grid: OccupancyGrid, xy: np.ndarray, theta_from: float, theta_to: float,
                fp: Footprint = Footprint()) -> bool:
     """True when turning in place at xy from theta_from to theta_to (the short way) stays clear."""

@@ -124,11 +124,14 @@ def approach_point(grid: OccupancyGrid, goal: Pose2D, distances_m: tuple[float, 
 
 
 def escape_point(grid: OccupancyGrid, start: Pose2D, toward: np.ndarray, distances_m: tuple[float, ...],
-                 fp: Footprint) -> np.ndarray | None:
+                 fp: Footprint, leave_fp: Footprint | None = None) -> np.ndarray | None:
     """A point straight ahead of or behind the start (no turn needed to get there) from which turning
-    towards `toward` is clear; nearest first (at each distance: behind, then ahead)."""
+    towards `toward` is clear; nearest first (at each distance: behind, then ahead). The straight drive is
+    checked with `leave_fp` when given (footprint.leaving: a start already inside the margin), the pose and
+    the turn at the point with `fp`."""
     if not distances_m:
         return None
+    leave_fp = fp if leave_fp is None else leave_fp
     fwd = np.array([math.cos(start.theta), math.sin(start.theta)])
     far = max(distances_m)
     s_line = far * np.arange(max(int(math.ceil(far / 0.05)), 1) + 1) / max(int(math.ceil(far / 0.05)), 1)
@@ -137,7 +140,7 @@ def escape_point(grid: OccupancyGrid, start: Pose2D, toward: np.ndarray, distanc
     swept = {}
     for sign in (-1.0, 1.0):
         line = start.xy + sign * s_line[:, None] * fwd
-        swept[sign] = np.logical_and.accumulate(poses_clear(grid, line, np.full(len(line), start.theta), fp))
+        swept[sign] = np.logical_and.accumulate(poses_clear(grid, line, np.full(len(line), start.theta), leave_fp))
     for d in distances_m:
         k = int(np.searchsorted(s_line, d + 1e-9)) - 1  # the last sample at or before d
         for sign in (-1.0, 1.0):

@@ -20,7 +20,7 @@ from core.errors import OvmmError
 from core.types import Pose2D
 from mapping.obstacles import ObstacleGrid
 from navigation.base_goal import BaseGoal, BaseGoalCandidates, BaseGoalConfig, choose_base_goal
-from navigation.footprint import Footprint
+from navigation.footprint import Footprint, leaving
 from navigation.maneuvers import (
     APPROACH_DISTANCES_M,
     approach_point,
@@ -198,12 +198,16 @@ class Navigator:
         first = result.waypoints[0]
         if np.hypot(*(first.xy - start.xy)) <= 0.01:
             return None
-        headings = clear_start_turn(occ, start, first.xy, self.config.footprint)
+        fp = self.config.footprint
+        leave = leaving(occ, start.xy, start.theta, fp)  # a start already inside the margin may turn away
+        headings = clear_start_turn(occ, start, first.xy, leave)
         if headings is None:
             return None
         turns = [Pose2D(start.x, start.y, h) for h in headings]
         waypoints = [*turns, *result.waypoints]
-        blocked = [k for k, ok in turn_checks(occ, start, waypoints, self.config.footprint) if not ok]
+        at_start = dict(turn_checks(occ, start, waypoints, leave))
+        blocked = [k for k, ok in turn_checks(occ, start, waypoints, fp)
+                   if not ok and not (k < len(turns) and at_start[k])]
         if any(k < len(turns) for k in blocked):  # still a touching turn before the first drive
             return None
         result.waypoints, result.blocked_turns = waypoints, blocked
@@ -213,7 +217,8 @@ class Navigator:
     def _escape(self, occ: OccupancyGrid, start: Pose2D, goal: Pose2D, toward: np.ndarray) -> NavigationResult | None:
         """The robot cannot turn where it stands: first drive straight ahead/back to a spot with room."""
         cfg = self.config
-        e = escape_point(occ, start, toward, cfg.escape_distances_m, cfg.footprint)
+        e = escape_point(occ, start, toward, cfg.escape_distances_m, cfg.footprint,
+                         leave_fp=leaving(occ, start.xy, start.theta, cfg.footprint))
         if e is None:
             return None
         first = Pose2D(float(e[0]), float(e[1]), start.theta)
