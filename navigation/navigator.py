@@ -55,6 +55,11 @@ class NavigationConfig:
     escape_distances_m: tuple[float, ...] = tuple(round(0.1 * k, 2) for k in range(1, 26))
     """Straight drives (ahead or back) tried to get out of a spot where the base cannot turn: up to 2.5 m,
     as far as an approach may have come in."""
+    snap_drive_min_m: float = 0.05
+    """A start the planner snapped out of blocked space by at most this much (a pose a pick or a stop left
+    a few cm inside an obstacle's inflation) is not driven to the snapped point first: a differential base
+    would turn on the spot, up to 90 degrees, to move a few cm sideways, and that turn is what touches. The
+    first leg starts where the robot stands; further snaps are driven to first."""
 
 
 @dataclass
@@ -162,7 +167,11 @@ class Navigator:
             # up when the approach point lies ahead of the goal).
             a = waypoints[-2]
             waypoints[-2] = Pose2D(a.x, a.y, goal.theta)
-        if path.start_xy is not None and np.linalg.norm(path.start_xy - start.xy) > 1e-9:
+        snap_m = 0.0 if path.start_xy is None else float(np.linalg.norm(path.start_xy - start.xy))
+        snapped = snap_m > cfg.snap_drive_min_m
+        if 1e-9 < snap_m <= cfg.snap_drive_min_m:  # the first leg starts where the robot stands
+            smoothed = np.concatenate([start.xy[None], smoothed[1:]])
+        elif snapped:
             # The start was snapped out of blocked space: drive to the snapped point first.
             smoothed = np.concatenate([start.xy[None], smoothed])
             waypoints = [Pose2D(float(smoothed[1, 0]), float(smoothed[1, 1]), start.theta), *waypoints]
@@ -179,6 +188,11 @@ class Navigator:
             if alt.success and len(alt.waypoints) - 1 not in alt.blocked_turns:
                 alt.timing_s["plan"] += result.timing_s["plan"]
                 return alt
+        if snapped and 0 in result.blocked_turns:
+            from_snap = self._from_snapped(occ, start, goal, waypoints[0], allow_escape, use_approach)
+            if from_snap is not None:
+                from_snap.timing_s["plan"] += result.timing_s["plan"]
+                return from_snap
         if -1 in result.blocked_turns:
             turned = self._turn_first(occ, start, result)
             if turned is not None:
@@ -213,6 +227,25 @@ class Navigator:
         result.waypoints, result.blocked_turns = waypoints, blocked
         result.reason += " (after turning in place the clear way)"
         return result
+
+    def _from_snapped(self, occ: OccupancyGrid, start: Pose2D, goal: Pose2D, snap: Pose2D, allow_escape: bool,
+                      use_approach: bool) -> NavigationResult | None:
+        """The start was snapped out of blocked space and the turn at the snapped point touches: plan on from
+        the snapped pose itself, so that turn is the start turn of that plan and gets turned the clear way or
+        backed out of (`_turn_first`, `_escape`), then drive to the snapped point first."""
+        sub = self._path(occ, snap, goal, allow_escape, use_approach)
+        if not sub.success or -1 in sub.blocked_turns:
+            return None
+        sub.start, sub.waypoints = start, [snap, *sub.waypoints]
+        sub.blocked_turns = [k for k, ok in turn_checks(occ, start, sub.waypoints, self.config.footprint) if not ok]
+        sub.path_xy = np.concatenate([start.xy[None], sub.path_xy])
+        sub.smoothed_xy = np.concatenate([start.xy[None], sub.smoothed_xy])
+        sub.reason += " (from the start snapped out of blocked space)"
+        if -1 in sub.blocked_turns:  # the turn to drive to the snapped point
+            sub = self._turn_first(occ, start, sub)
+        if sub is None or any(np.hypot(*(sub.waypoints[k].xy - snap.xy)) <= 0.01 for k in sub.blocked_turns):
+            return None  # still a touching turn where the robot stands
+        return sub
 
     def _escape(self, occ: OccupancyGrid, start: Pose2D, goal: Pose2D, toward: np.ndarray) -> NavigationResult | None:
         """The robot cannot turn where it stands: first drive straight ahead/back to a spot with room."""
