@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +34,9 @@ from mapping.obstacles import FREE
 from navigation.footprint import Footprint, poses_clear
 from navigation.maneuvers import APPROACH_DISTANCES_M, approach_point, maneuverable
 from navigation.occupancy import OccupancyGrid
+
+SightCheck = Callable[[np.ndarray], np.ndarray]
+"""Base poses (N, 3) -> (N,) bool: the head camera sees the target from there."""
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +131,9 @@ class BaseGoalConfig:
     wall_min_height_m: float = 1.25
     """An obstacle cell this tall (and above the target) on the arm's line is a wall the arm cannot pass;
     lower furniture (a shelf's upper boards) is left to the grasp planner's collision checks."""
+    sight_candidates: int = 400
+    """With a `sees` check (choose_base_goal), the best this many feasible poses are checked for a view of
+    the target; those with one are ranked first."""
 
 
 @dataclass
@@ -227,6 +234,7 @@ def choose_base_goal(
     config: BaseGoalConfig = BaseGoalConfig(),
     start_component: int | None = None,
     z_span: tuple[float, float] | None = None,
+    sees: SightCheck | None = None,
 ) -> BaseGoalResult:
     """Pick the best base pose from which the arm reaches `target_xyz` (see the module docstring).
 
@@ -235,6 +243,9 @@ def choose_base_goal(
     each reach mode then aims at the height in the span nearest the target's that its lift range allows.
     A top-down grasp holds a short object on a high counter below its top, where the pitched-down wrist
     still reaches, though the object's centre is just above that wrist's range (held-out apartment 2202).
+    `sees`: base poses (N, 3) -> (N,) bool, whether the head camera would see the target from there (the
+    pick segments it in that view): of the best `config.sight_candidates` feasible poses, those that see it
+    come first, in score order; when none does, the order is the score's.
     """
     target = np.asarray(target_xyz, np.float64).reshape(3)
     modes = [m for m in REACH_MODES if m.name in config.modes]
@@ -331,6 +342,11 @@ def choose_base_goal(
                       f"{target[2]:.2f}) exist, but none is connected to the robot's position")
         return BaseGoalResult(False, reason, candidates=cands)
     order = np.nonzero(feasible)[0][np.argsort(-score[feasible], kind="stable")]
+    if sees is not None and len(order):
+        top = order[: config.sight_candidates]
+        seen = np.asarray(sees(cands.poses[top]), bool)
+        if seen.any():
+            order = np.concatenate([top[seen], top[~seen], order[len(top):]])
     ranked = []
     if config.footprint is not None:
         # Best first, keep goals the base can drive into and out of (room to turn, or a straight approach).

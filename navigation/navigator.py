@@ -19,7 +19,7 @@ import numpy as np
 from core.errors import OvmmError
 from core.types import Pose2D
 from mapping.obstacles import ObstacleGrid
-from navigation.base_goal import BaseGoal, BaseGoalCandidates, BaseGoalConfig, choose_base_goal
+from navigation.base_goal import BaseGoal, BaseGoalCandidates, BaseGoalConfig, SightCheck, choose_base_goal
 from navigation.footprint import Footprint, leaving
 from navigation.maneuvers import (
     APPROACH_DISTANCES_M,
@@ -273,9 +273,11 @@ class Navigator:
         target_xyz: np.ndarray,
         extent: np.ndarray | None = None,
         z_span: tuple[float, float] | None = None,
+        sees: SightCheck | None = None,
     ) -> NavigationResult:
         """Choose a base pose from which the arm reaches `target_xyz` (anywhere on its `extent` footprint
-        when given; at any height in `z_span` when given, see choose_base_goal) and plan a path there."""
+        when given; at any height in `z_span` when given; one the head camera sees it from first when `sees`
+        is given: see choose_base_goal) and plan a path there."""
         t0 = time.perf_counter()
         occ = self.occupancy(grid, start)
         t1 = time.perf_counter()
@@ -288,7 +290,7 @@ class Navigator:
             )
         comp = int(occ.component_of(snapped)[0])
         bg = choose_base_goal(occ, start, target_xyz, extent, self.config.base_goal, start_component=comp,
-                              z_span=z_span)
+                              z_span=z_span, sees=sees)
         t2 = time.perf_counter()
         timing = {"occupancy": t1 - t0, "base_goal": t2 - t1}
         if not bg.success:

@@ -38,8 +38,9 @@ from grasping.motion import retract
 from grasping.place import HeldObject
 from mapping.obstacles import ObstacleGridConfig
 from mapping.query import Hit, QueryConfig
+from mapping.sight import VoxelSight
 from mapping.voxel_map import VoxelMap
-from navigation.base_goal import BaseGoalConfig
+from navigation.base_goal import BaseGoalConfig, SightCheck
 from navigation.navigator import NavigationConfig, NavigationResult, Navigator
 from orchestrator.live_map import LiveMapConfig
 from orchestrator.object_search import SearchConfig
@@ -94,6 +95,10 @@ class TaskConfig:
     """When no grasp works from where the base parked: park where one does (orchestrator.task_grasp_park)."""
     search: SearchConfig = field(default_factory=SearchConfig)
     """When the object is not at the map's hit: stale hits, next hits, look-arounds (orchestrator.object_search)."""
+    park_in_sight: bool = True
+    """Park next to an object where the head camera has a clear line to it through the map's occupied voxels
+    (mapping.sight), when such a pose reaches it: the pick segments the object in that view, and a counter's
+    edge or a shelf board between them made it "not in the head camera's view" (apartment 10400)."""
 
 
 def frozen_map_config() -> TaskConfig:
@@ -131,6 +136,7 @@ class TaskRunner:
         self.held: HeldObject | None = None
         self._grid = voxel_map.obstacle_grid(self.config.obstacles)
         self._voxels = voxel_map.occupancy_points()[0]  # the map's occupied voxels: the pick's way back
+        self._sight: tuple[np.ndarray, VoxelSight] | None = None  # (the voxels it was built from, their sight lines)
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _segment(self, frame: RGBDFrame, phrase: str) -> list[tuple[np.ndarray, float]]:
@@ -211,12 +217,13 @@ class TaskRunner:
             target = self._target(hit, surface)
             up = np.array([0.0, 0.0, above_m])
             target = (target[0] + up, target[1], None if target[2] is None else (target[2][0] + above_m, target[2][1] + above_m))
-            plan = navigator.plan_to_target(self._grid, start, *target)
+            sees = None if surface or not self.config.park_in_sight else self._sight_check(hit)
+            plan = navigator.plan_to_target(self._grid, start, *target, sees=sees)
             if not plan.success:
                 reasons.append(f"candidate {k + 1}: {plan.reason}")
                 self._note(report, f"{name}: candidate {k + 1} at {np.round(hit.center, 2).tolist()} - {plan.reason}")
                 continue
-            ok, why = self._follow(report, plan, target, name, navigator)
+            ok, why = self._follow(report, plan, target, name, navigator, sees)
             if ok:
                 pose = self.robot.get_base_pose()
                 return PhaseResult(name, True, "", time.perf_counter() - t0,
@@ -237,8 +244,16 @@ class TaskRunner:
         self._grid = self.map.obstacle_grid(self.config.obstacles)
         self._voxels = self.map.occupancy_points()[0]
 
+    def _sight_check(self, hit: Hit) -> SightCheck:
+        """Base poses -> whether the head camera sees the upper half of `hit` past the map's other voxels."""
+        if self._sight is None or self._sight[0] is not self._voxels:
+            self._sight = (self._voxels, VoxelSight(self._voxels, self.map.voxel_size))
+        sight = self._sight[1]
+        aim = np.array([hit.center[0], hit.center[1], (float(hit.center[2]) + float(hit.hi[2])) / 2])
+        return lambda poses: sight.head_camera_sees(poses, aim, np.asarray(hit.lo), np.asarray(hit.hi))
+
     def _follow(self, report: TaskReport, plan: NavigationResult, target: tuple, name: str,
-                navigator: Navigator) -> tuple[bool, str]:
+                navigator: Navigator, sees: SightCheck | None = None) -> tuple[bool, str]:
         why = ""
         for attempt in range(self.config.replans + 1):
             report.paths_xy.append(np.asarray(plan.smoothed_xy, dtype=float))
@@ -253,7 +268,7 @@ class TaskRunner:
                 break
             if "runstop" in why:  # resume once it is released: re-read the pose and re-plan from there
                 time.sleep(self.config.runstop_wait_s)
-            plan = navigator.plan_to_target(self._grid, self.robot.get_base_pose(), *target)
+            plan = navigator.plan_to_target(self._grid, self.robot.get_base_pose(), *target, sees=sees)
             if not plan.success:
                 return False, f"{why}; re-plan failed: {plan.reason}"
         return False, why
