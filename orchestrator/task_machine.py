@@ -97,8 +97,9 @@ class TaskConfig:
     """When the object is not at the map's hit: stale hits, next hits, look-arounds (orchestrator.object_search)."""
     park_in_sight: bool = True
     """Park next to an object where the head camera has a clear line to it through the map's occupied voxels
-    (mapping.sight), when such a pose reaches it: the pick segments the object in that view, and a counter's
-    edge or a shelf board between them made it "not in the head camera's view" (apartment 10400)."""
+    (mapping.sight), when such a pose reaches it: the pick segments the object in that view, and parking by
+    score alone left it "not in the head camera's view" (apartment 10415). An object under a low shelf board
+    that no pose within reach sees stays unseen (10400)."""
 
 
 def frozen_map_config() -> TaskConfig:
