@@ -273,7 +273,8 @@ def execute_grasp(robot: Robot, grasp: Grasp, cloud: ObjectCloud, provider: Mask
 
 def pick(robot: Robot, target: str | MaskProvider, config: PickConfig | None = None,
          segment: SegmentFn | None = None, look_at: np.ndarray | None = None,
-         place_height_m: float | None = None, obstacles: np.ndarray | None = None) -> PickResult:
+         place_height_m: float | None = None, obstacles: np.ndarray | None = None,
+         seen: tuple[ObjectCloud, RGBDFrame] | None = None) -> PickResult:
     """Pick the object named by `target` (a phrase for `segment`, or a mask provider) from where the robot is.
 
     `place_height_m` (the height of the surface it goes on next, if known) ranks grasps that can place it
@@ -283,6 +284,10 @@ def pick(robot: Robot, target: str | MaskProvider, config: PickConfig | None = N
     `look_at` (world xyz) points the head at the object first (e.g. the map's estimate). The robot must
     already be near the object (navigation's base goal); the base only turns in place or shifts a few
     centimetres along its heading in the retry ladder.
+
+    `seen` (the object's points and the frame they came from, e.g. `perceive` from farther away where
+    nothing hid it: orchestrator.task_look_first) replaces the first rung's perception; later rungs
+    perceive from here.
     """
     config = config or PickConfig()
     provider, name = _provider(target, segment)
@@ -296,6 +301,7 @@ def pick(robot: Robot, target: str | MaskProvider, config: PickConfig | None = N
     rungs = rungs[: config.max_attempts]
     last_xyz = None if look_at is None else np.asarray(look_at, dtype=float)
     reason = ""
+    seen_why = False  # `reason` comes from a rung that saw the object
     deferred: Pose2D | None = None  # where the only grasps found could not place the object where it goes
     returning = False
     attempt = -1
@@ -317,11 +323,17 @@ def pick(robot: Robot, target: str | MaskProvider, config: PickConfig | None = N
             if not mr.success:
                 continue
         try:
-            cloud, frame = perceive(robot, provider, name, last_xyz, config, steps=result.log)
+            if attempt == 0 and seen is not None:
+                cloud, frame = seen
+                result.log.append(f"  the object as seen from afar ({len(cloud.points)} points)")
+            else:
+                cloud, frame = perceive(robot, provider, name, last_xyz, config, steps=result.log)
         except ObjectNotSeenError as e:
-            reason = str(e)
-            result.log.append(f"  perception: {reason}")
+            result.log.append(f"  perception: {e}")
+            if not seen_why:  # a rung that saw it says more (its grasps) than a later one that did not
+                reason = str(e)
             continue
+        seen_why = True
         last_xyz = cloud.centroid.astype(float)
         result.cloud, result.camera_xyz = cloud, np.asarray(frame.T_world_cam, float)[:3, 3].copy()
         result.object_xyz = last_xyz

@@ -47,6 +47,7 @@ from orchestrator.object_search import SearchConfig
 from orchestrator.requests import Task
 from orchestrator.task_grasp_park import GraspParkConfig, park_for_a_grasp
 from orchestrator.task_live_map import TaskLiveMap
+from orchestrator.task_look_first import LookFirstConfig, look_from_afar
 from orchestrator.task_lookup import LookupConfig, find_in_map, map_thresholds
 from orchestrator.task_place import place_held
 from orchestrator.task_report import PHASES, RUN_ORDER, PhaseResult, TaskReport
@@ -99,7 +100,10 @@ class TaskConfig:
     """Park next to an object where the head camera has a clear line to it through the map's occupied voxels
     (mapping.sight), when such a pose reaches it: the pick segments the object in that view, and parking by
     score alone left it "not in the head camera's view" (apartment 10415). An object under a low shelf board
-    that no pose within reach sees stays unseen (10400)."""
+    that no pose within reach sees stays unseen (10400) unless `look_first` looks at it from farther away."""
+    look_first: LookFirstConfig = field(default_factory=LookFirstConfig)
+    """With `park_in_sight`: when the parked head camera has no clear line to the object, look at it from a
+    free pose 0.6-2.5 m out that has one, drive back, and grasp what was seen (orchestrator.task_look_first)."""
 
 
 def frozen_map_config() -> TaskConfig:
@@ -376,6 +380,7 @@ class TaskRunner:
         nav_failures: list[PhaseResult] = []
         last_try: tuple[PhaseResult, PhaseResult] | None = None  # (navigation, pick) of the last pick tried
         parked_for_grasp: set[int] = set()
+        afar: dict[int, tuple | None] = {}  # hit -> the object as seen from afar (once per hit)
         for hit, mode, navigator in attempts:
             nav, _ = self._navigate(report, [hit], "navigate_to_object", navigator=navigator)
             if not nav.success:
@@ -384,13 +389,14 @@ class TaskRunner:
                 continue
             if not attempts.confirmed(hit):
                 continue  # stale: the search's next hit
-            picked, res = self._pick_here(report, task, hit, place_z, mode)
+            picked, res = self._pick_here(report, task, hit, place_z, mode, self._seen_from_afar(report, hit, task, afar))
             last_try = (nav, picked)
             if not res.success and _replannable(res.reason) and id(hit) not in parked_for_grasp:
                 parked_for_grasp.add(id(hit))  # once per hit: the grasps the camera saw say where to park
                 parked, what = self._park_for_grasp(report, res, place_z)
                 if parked:
-                    picked, res = self._pick_here(report, task, hit, place_z, mode)
+                    picked, res = self._pick_here(report, task, hit, place_z, mode,
+                                                  self._seen_from_afar(report, hit, task, afar))
                     picked.details["parked_for"] = what
                     last_try = (nav, picked)
                 else:
@@ -419,14 +425,28 @@ class TaskRunner:
         return self._finish(report, PhaseResult("navigate_to_object", False, reason,
                                                 sum(f.seconds for f in nav_failures)))
 
+    def _seen_from_afar(self, report: TaskReport, hit: Hit, task: Task, afar: dict) -> tuple | None:
+        """The object's points seen from farther away when the head camera has no line to it from here."""
+        if not (self.config.park_in_sight and self.config.look_first.enabled):
+            return None
+        sees = self._sight_check(hit)
+        here = self.robot.get_base_pose()
+        if bool(np.asarray(sees(np.array([[here.x, here.y, here.theta]])), bool)[0]):
+            return None
+        if id(hit) not in afar:
+            self._note(report, "pick: the head camera has no clear line to the object from here; looking from afar")
+            afar[id(hit)] = look_from_afar(self, report, hit, task.object_phrase, sees, self.config.look_first)
+        return afar[id(hit)]
+
     def _pick_here(self, report: TaskReport, task: Task, hit: Hit, place_z: float | None,
-                   mode: tuple) -> tuple[PhaseResult, PickResult]:
+                   mode: tuple, seen: tuple | None = None) -> tuple[PhaseResult, PickResult]:
         """Pick from where the base is now: the phase result and the pick's own."""
         t0 = time.perf_counter()
         res = pick(self.robot, task.object_phrase, self.config.pick, segment=self._segment, look_at=hit.center,
-                   place_height_m=place_z, obstacles=self._voxels)
+                   place_height_m=place_z, obstacles=self._voxels, seen=seen)
         report.log.extend(f"    {line}" for line in res.log)
-        details = {"attempts": res.attempts, "reach_mode": "/".join(mode[0]), "preferred_extension": mode[1]}
+        details = {"attempts": res.attempts, "reach_mode": "/".join(mode[0]), "preferred_extension": mode[1],
+                   "seen_from_afar": seen is not None}
         if res.grasp is not None:
             details.update(kind=res.grasp.kind, width_m=round(float(res.grasp.width_m), 3))
         return PhaseResult("pick", res.success, res.reason, time.perf_counter() - t0, details), res
