@@ -44,13 +44,44 @@ def clear_view(robot: Robot, target_z: float, steps: list[str]) -> None:
 
     The arm is retracted, the wrist turned to point forward (yaw pi/2, level) and the lift lowered to about
     the target's height, so neither the gripper nor the arm's end hangs between the camera and the target.
+    A sweep that touches something turns back off the contact; after the lift has moved it is tried once more
+    (at the other height the held object may pass what it touched).
     """
     retract(robot, steps)
     j = robot.get_joints()
-    if abs(j.wrist_yaw - math.pi / 2) > 0.05 or abs(j.wrist_pitch) > 0.05 or abs(j.wrist_roll) > 0.05:
-        r = robot.move_arm(wrist_yaw=math.pi / 2, wrist_pitch=0.0, wrist_roll=0.0)
-        steps.append(f"wrist out of view: {'ok' if r.success else r.reason}")
+    swept = _sweep_wrist(robot, steps)
     lift = min(j.lift_m, max(0.3, target_z - 0.05))
     if lift < j.lift_m - 0.02:
         r = robot.move_arm(lift_m=lift)
         steps.append(f"lift out of view: {'ok' if r.success else r.reason}")
+        if r.success and not swept:
+            _sweep_wrist(robot, steps)
+
+
+def _sweep_wrist(robot: Robot, steps: list[str]) -> bool:
+    """Turn the wrist forward and level (out of the head camera's view); False if it touched something."""
+    j = robot.get_joints()
+    if abs(j.wrist_yaw - math.pi / 2) <= 0.05 and abs(j.wrist_pitch) <= 0.05 and abs(j.wrist_roll) <= 0.05:
+        return True
+    r = robot.move_arm(wrist_yaw=math.pi / 2, wrist_pitch=0.0, wrist_roll=0.0)
+    steps.append(f"wrist out of view: {'ok' if r.success else r.reason}")
+    if not r.success:
+        _back_off(robot, j, steps)
+    return r.success
+
+
+def _back_off(robot: Robot, start, steps: list[str], yaw_back_rad: float = 0.3) -> None:
+    """After a wrist sweep stopped at contact: turn back a little along the sweep (off the contact, the
+    gripper still mostly out of the view), or all the way to `start` (the joints before the sweep) if that
+    is blocked too. A held object tucked over the base swings out past the arm's side into the receptacle
+    the base parked at (10452:0); left touching, the next lift fails."""
+    s = robot.get_joints()
+    span = abs(start.wrist_yaw - s.wrist_yaw)
+    f = 1.0 if span < 1e-6 else min(1.0, yaw_back_rad / span)
+    for frac in ((f, 1.0) if f < 1.0 else (1.0,)):
+        r = robot.move_arm(**{k: getattr(s, k) + frac * (getattr(start, k) - getattr(s, k))
+                              for k in ("wrist_yaw", "wrist_pitch", "wrist_roll")})
+        steps.append(f"wrist back {'a little' if frac < 1.0 else 'to where it was'}: "
+                     f"{'ok' if r.success else r.reason}")
+        if r.success:
+            return

@@ -241,7 +241,8 @@ def _release_pose(point: np.ndarray, base: Pose2D, held: HeldObject, cfg: PlaceC
 def _gripper_hits(solution: ArmSolution, pre: JointState, points: np.ndarray, gripper: GripperModel,
                   config: PlaceConfig) -> bool:
     """Does the open gripper, moving from the pre-release to the release pose, or the arm at the release
-    pose touch any of the points?"""
+    pose or at the pre-release pose (where it extends, a little higher: under a shelf's board above) touch
+    any of the points?"""
     if len(points) == 0:
         return False
     T = solution.T_world_grasp
@@ -249,7 +250,8 @@ def _gripper_hits(solution: ArmSolution, pre: JointState, points: np.ndarray, gr
     boxes, _ = gripper_boxes(gripper)
     hit = sweep_hits(points, T[:3, 3][None], T[:3, :3][None], (T[:3, 3] - pre_T[:3, 3])[None], boxes,
                      config.gripper_margin_m)
-    return bool(hit.any()) or arm_collides(solution, points, config.gripper_margin_m)
+    return (bool(hit.any()) or arm_collides(solution, points, config.gripper_margin_m)
+            or arm_collides(replace(solution, joints=pre), points, config.gripper_margin_m))
 
 
 def choose_place(receptacle_points: np.ndarray, base: Pose2D, held: HeldObject,
