@@ -64,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
     for opt, path in (("--json", args.json_path), ("--details", args.details), ("--plot", args.plot)):
         if path and not Path(path).resolve().parent.is_dir():
             raise InputError(f"{opt}: folder {Path(path).parent} does not exist")
+        if path and Path(path).is_dir():
+            raise InputError(f"{opt}: {path} is a folder; give a file name")
     config = config_from_args(EvalConfig, args, cache_dir=str(Path(args.cache_dir).resolve()), scan_width=w,
                               scan_height=h, **scene_dataset_options(args))
     if config.object_library:

@@ -107,3 +107,13 @@ def test_workers_without_ray_say_how_to_install(monkeypatch, capsys, tmp_path):
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: --workers and --ray-address need Ray: pip install 'ovmm[cluster]' (or: pip install ray)"]
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("opt", ["--json", "--details", "--plot"])
+def test_an_output_that_is_a_folder_is_one_error_line_before_anything_runs(opt, capsys, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["eval", opt, str(out), "--cache-dir", str(tmp_path / "cache")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {opt}: {out} is a folder; give a file name"]
+    assert not (tmp_path / "cache").exists() and not any(out.iterdir())
