@@ -156,3 +156,31 @@ def test_map_voxels_above_the_spot_keep_the_gripper_off_a_board_the_camera_did_n
     surface_voxels[:, 2] = lower + 0.025
     t = choose_place(seen, base, HELD, config=CFG, name="shelf", gripper=gripper, above_points=surface_voxels)
     assert t.point[2] == pytest.approx(lower, abs=0.01)
+
+
+@pytest.mark.parametrize("upper_board_m, fits", [(0.95, False), (1.03, True)])
+def test_the_arm_extending_at_the_pre_release_height_clears_the_board_above(upper_board_m, fits):
+    """The trial room's shelf (boards at 0.45 and 0.95 m, 0.35 m deep), a box held from above, the base
+    parked side-on as in tests/grasping/test_grasping_place_on_side.py. The arm extends at the pre-release
+    lift (0.74 m), 7 cm above the release lift: there it would hit the 0.95 m board's front edge, though at
+    the release pose it is clear (the CI failure of 2026-12-06). With the board at 1.03 m it fits."""
+    from dataclasses import replace
+
+    from core.types import Pose2D
+    from grasping.collision import arm_collides
+
+    x0, x1, y0, y1 = 0.874, 1.726, 4.62, 4.97
+    pts = np.concatenate([plane(1.3, 4.795, 0.45, 0.85, 0.35), plane(1.3, 4.795, upper_board_m, 0.85, 0.35),
+                          wall(x0, y0, x1, y0, upper_board_m - 0.024, upper_board_m),
+                          wall(x0, y0, x0, y1, 0.0, upper_board_m), wall(x1, y0, x1, y1, 0.0, upper_board_m)])
+    box = HeldObject(below_grasp_m=0.055, radius_m=0.034, top_down=True, height_m=0.12)
+    base = Pose2D(1.379, 4.254, -2.854)
+    if not fits:
+        with pytest.raises(NoPlaceError, match="surface at 0.45 m: no free spot is reachable "
+                                               r"\(the gripper or arm would touch the scene above"):
+            choose_place(pts, base, box, config=CFG, name="shelf", gripper=GraspConfig().gripper)
+        return
+    t = choose_place(pts, base, box, config=CFG, name="shelf", gripper=GraspConfig().gripper)
+    assert t.point[2] == pytest.approx(0.45, abs=0.01)
+    assert t.pre_joints.lift_m > t.solution.joints.lift_m + 0.05
+    assert not arm_collides(replace(t.solution, joints=t.pre_joints), pts, CFG.gripper_margin_m)
