@@ -190,8 +190,9 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
         [g for g in grasps if "cannot_place" in g.terms])
     plan = GraspPlan(grasps, shape, len(cands), dict(rejected), seconds=time.perf_counter() - t0)
     if not grasps:
+        collided = {r: rejected[r] for r in ("approach sweeps through points", "arm hits the scene") if rejected.get(r)}
         plan.reason = _reason(plan, ev.reasons, ik_fail, config, name,
-                              _unreached_kinds(cands, ev.reasons, ik_kinds))
+                              _unreached_kinds(cands, ev.reasons, ik_kinds), collided)
         log.info("%s: %s", name, plan.reason)
     else:
         log.debug("%s: %d grasps from %d candidates in %.0f ms (best %s %.2f)", name, len(grasps), len(cands),
@@ -298,11 +299,18 @@ def _unreached_kinds(cands, reasons: list[str], ik_kinds: set[str]) -> str:
 
 
 def _reason(plan: GraspPlan, reasons: list[str], ik_fail: list[str], cfg: GraspConfig, name: str,
-            unreached: str = "") -> str:
+            unreached: str = "", collided: dict[str, int] | None = None) -> str:
+    """Why no grasp is left. `collided`: the grasps that reached IK and were then rejected (reason -> count);
+    where some did, the reason says so first, then why the others failed IK (a mug's side grasps reach but
+    slide a finger through its handle, the rest are out of reach: 10463:1)."""
     opening = cfg.gripper.max_aperture_m
     fit = opening - cfg.width_margin_m
     shape = plan.shape
     static = Counter(r for r in reasons if r)
+    if ik_fail and collided:
+        what = ", ".join(f"{r} ({n})" for r, n in collided.items())
+        return (f"no feasible grasp of {name}: every reachable grasp collides on the approach or with the arm "
+                f"({what}); the others: {Counter(ik_fail).most_common(1)[0][0]}{unreached}")
     if ik_fail:
         return f"no feasible grasp of {name}: {Counter(ik_fail).most_common(1)[0][0]}{unreached}"
     if not any(r == "" for r in reasons):
