@@ -88,6 +88,9 @@ class GraspConfig:
     support_band_m: float = 0.003  # ...points up to this above the fitted support height are the support
     approach_backoff_m: float = 0.10  # pre-grasp distance along the approach (also the swept volume)
     pregrasp_clearance_m: float = 0.02  # a top-down pre-grasp's fingertips clear the object's top by this
+    max_pregrasp_rise_m: float = 0.25
+    """A from-above pre-grasp rises `approach_backoff_m`, or as far as its fingertips need to clear the
+    object's top (a tall bottle held at its middle), up to this."""
     short_pregrasp_extra_m: float = 0.005  # a short top-down pre-grasp (no room above) clears that by this more
     top_angles: int = 8  # closing-axis angles sampled for top-down grasps over [0, pi) (+ the minor axis)
     top_depths_m: tuple[float, ...] = (0.02, 0.04, 0.065)  # fingertip depth below the object's top

@@ -231,7 +231,8 @@ def approach_options(top: bool, rim: bool, grasp_z: float, shape: ObjectShape,
         clearance = config.rim_pregrasp_clearance_m + 0.02
         return [(True, min(config.approach_backoff_m, config.rim_depth_m + 2 * clearance), clearance)]
     if angled:
-        return [(True, config.approach_backoff_m, config.pregrasp_clearance_m + 0.02),
+        clearance = config.pregrasp_clearance_m + 0.02
+        return [(True, _clearing_backoff(grasp_z, clearance, shape, config), clearance),
                 (False, config.approach_backoff_m, config.pregrasp_clearance_m)]
     if not top:
         return [(False, config.approach_backoff_m, config.pregrasp_clearance_m)]
@@ -241,12 +242,23 @@ def approach_options(top: bool, rim: bool, grasp_z: float, shape: ObjectShape,
         out.append((True, min(config.approach_backoff_m, config.rim_depth_m + 2 * clearance), clearance))
     else:
         clearance = config.pregrasp_clearance_m
-        out.append((True, config.approach_backoff_m, clearance))
+        out.append((True, _clearing_backoff(grasp_z, clearance, shape, config), clearance))
         short = shape.top_z + clearance + config.short_pregrasp_extra_m - grasp_z
         if short < config.approach_backoff_m - 0.01:
             out.append((True, max(short, config.short_pregrasp_extra_m), clearance))
     out.append((False, config.approach_backoff_m, config.pregrasp_clearance_m))
     return out
+
+
+def _clearing_backoff(grasp_z: float, clearance: float, shape: ObjectShape, config: GraspConfig) -> float:
+    """A from-above pre-grasp's rise: `approach_backoff_m`, or more where that leaves the grasp centre less
+    than `clearance` over the object's top (a tall bottle held at its middle with the wrist pitched 45
+    degrees: the descent must start above its top), up to `max_pregrasp_rise_m`; the longer descent's sweep
+    is checked like any other."""
+    need = shape.top_z + clearance - grasp_z + 0.002
+    if config.approach_backoff_m < need <= config.max_pregrasp_rise_m:
+        return float(need)
+    return config.approach_backoff_m
 
 
 def placeable(grasp: Grasp, support_z: float, place_height_m: float, release_m: float = 0.03,

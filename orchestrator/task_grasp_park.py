@@ -26,8 +26,11 @@ from orchestrator.task_report import TaskReport
 @dataclass(frozen=True)
 class GraspParkConfig:
     enabled: bool = True
-    max_approaches: int = 8
-    """Approaches tried (distinct family and heading), best first, pitched ones (angled) last."""
+    max_approaches: int = 24
+    """Approaches tried (distinct family and heading), best first, pitched ones (angled) last. Each one
+    that no base pose reaches costs one base-goal search (a few ms); on a sofa crowded with objects the one
+    that works can be the fifteenth (apartment 10465: an angled grasp from the robot's side of the sofa,
+    after the top-down, side and other angled ones from where no base can stand)."""
     arm_heading_tolerance_rad: float = 0.3
     """A side grasp's base points the arm within this of its approach heading."""
 
@@ -71,7 +74,7 @@ def park_for_a_grasp(runner, report: TaskReport, failed: PickResult, place_z: fl
         if not check.grasps:
             tried.append(f"{what}: parked at {np.round(plan.goal.to_list(), 2).tolist()}, {check.reason}")
             continue
-        runner._note(report, f"navigate_to_object: parking for a {what} grasp")
+        runner._note(report, f"navigate_to_object: parking for {'an' if what[0] in 'aeiou' else 'a'} {what} grasp")
         ok, why = runner._follow(report, plan, target, "navigate_to_object", nav)
         if ok:
             return True, what
