@@ -29,7 +29,7 @@ class GraspParkConfig:
     max_approaches: int = 24
     """Approaches tried (distinct family and heading), best first, pitched ones (angled) last. Each one
     that no base pose reaches costs one base-goal search (a few ms); on a sofa crowded with objects the one
-    that works can be the fifteenth (apartment 10465: an angled grasp from the robot's side of the sofa,
+    that works can come late (10463:1, a mug deep on a bed: an angled grasp from the robot's side of the bed,
     after the top-down, side and other angled ones from where no base can stand)."""
     arm_heading_tolerance_rad: float = 0.3
     """A side grasp's base points the arm within this of its approach heading."""

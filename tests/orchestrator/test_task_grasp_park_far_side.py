@@ -1,6 +1,6 @@
 """Re-parking for a grasp tries enough approaches to find the one the base can stand for (issue 13).
 
-Apartment 10463, episode 2: the white coffee mug stands 0.5 m deep on a bed, its handle towards the side
+Apartment 10463, episode index 1 (10463:1): the white coffee mug stands 0.5 m deep on a bed, its handle towards the side
 grasps the first pose allows. The pitched-down wrist reaches it from no free base pose, and from where the
 base parks every side grasp puts a finger through the handle. Of the approaches from every side, the top-
 down one, four side ones and the first angled ones need a base pose on the bed or behind the wall; the one
