@@ -4,7 +4,8 @@
 the free space of every room (inflated by robot radius + margin, ground-truth grid), visited room by room
 in geodesic nearest-neighbour order. Consecutive stops are joined by straight segments through free space:
 where a straight line is blocked, intermediate stops (with no head pans: drive only) are inserted at the
-corners of the shortcut grid path. Each scanning stop turns the head through `num_pans` pans that cover
+corners of the shortcut grid path. A room the start reaches only through a gap narrower than that margin
+(but wide enough for the task planner's) is reached through it, with `tight_margin_m`. Each scanning stop turns the head through `num_pans` pans that cover
 360 degrees (within the Stretch's pan limits) at a downward tilt, so tables and counters are in view.
 """
 
@@ -32,6 +33,11 @@ class ScanRouteConfig:
     spacing_m: float = 1.8  # distance between viewpoints in a room
     robot_radius_m: float = STRETCH.base_radius_m
     margin_m: float = 0.1  # extra clearance around the robot for stops and segments
+    # Where a room is reachable from the start only through a narrower gap (a sofa and a coffee table 0.5 m
+    # apart), the route passes it with this margin, what the task planner keeps (navigation.occupancy's
+    # safety_margin_m); its cells cost `tight_cost` times their length, so the route takes them only there.
+    tight_margin_m: float = 0.02
+    tight_cost: float = 5.0
     num_pans: int = 6  # head pans per stop, evenly spread over 360 degrees
     head_tilt: float = -0.52  # about 30 degrees down
     resolution_m: float = 0.05
@@ -56,8 +62,9 @@ def head_pans(n: int) -> tuple[float, ...]:
     return tuple(round(hi - k * step, 4) for k in range(n))
 
 
-def _graph(free: np.ndarray, res: float) -> sparse.csr_matrix:
-    """8-connected graph of free cells (flat index row * cols + col), edge weights in metres."""
+def _graph(free: np.ndarray, res: float, cost: np.ndarray | None = None) -> sparse.csr_matrix:
+    """8-connected graph of free cells (flat index row * cols + col), edge weights in metres (times the
+    larger of the two cells' `cost` where given)."""
     rows, cols = free.shape
     idx = np.arange(rows * cols).reshape(rows, cols)
     src, dst, w = [], [], []
@@ -70,7 +77,10 @@ def _graph(free: np.ndarray, res: float) -> sparse.csr_matrix:
             m &= free[0:rows - dr, c0 + dc:c1 + dc] & free[dr:rows, c0:c1]
         src.append(ia[m])
         dst.append(ib[m])
-        w.append(np.full(int(m.sum()), res * math.hypot(dr, dc)))
+        step = np.full(int(m.sum()), res * math.hypot(dr, dc))
+        if cost is not None:
+            step = step * np.maximum(cost[0:rows - dr, c0:c1][m], cost[dr:rows, c0 + dc:c1 + dc][m])
+        w.append(step)
     s, d, ww = np.concatenate(src), np.concatenate(dst), np.concatenate(w)
     n = rows * cols
     return sparse.coo_matrix((np.concatenate([ww, ww]), (np.concatenate([s, d]), np.concatenate([d, s]))),
@@ -135,28 +145,61 @@ def _shortcut(path_xy: np.ndarray, free: np.ndarray, grid: Grid) -> list[np.ndar
     return out
 
 
-def scan_route(spec: SceneSpec, config: ScanRouteConfig = ScanRouteConfig()) -> list[ScanStop]:
-    """A collision-free coverage route from the robot start through every reachable room."""
-    cfg = config
-    grid = occupancy_grid_full(spec, cfg.resolution_m)
-    free = grid.free_inflated(cfg.robot_radius_m + cfg.margin_m)
-    start_rc = grid.world_to_cell(spec.robot_start.xy)[0]
+def _free_from_start(grid: Grid, start_rc: np.ndarray, inflation_m: float, cfg: ScanRouteConfig,
+                     spec: SceneSpec) -> np.ndarray:
+    """Cells free at `inflation_m`, with a small disc cleared around a tight start so the route can leave it."""
+    free = grid.free_inflated(inflation_m)
     if not grid.in_bounds(start_rc[None])[0] or not free[start_rc[0], start_rc[1]]:
         free_r = grid.free_inflated(cfg.robot_radius_m)
         if not grid.in_bounds(start_rc[None])[0] or not free_r[start_rc[0], start_rc[1]]:
             raise InputError(f"scene {spec.name!r}: the robot start {spec.robot_start.to_list()} is not in free space")
-        free = free.copy()  # let the route leave a tight start: clear a small disc around it
+        free = free.copy()
         free[max(0, start_rc[0] - 1):start_rc[0] + 2, max(0, start_rc[1] - 1):start_rc[1] + 2] &= free_r[
             max(0, start_rc[0] - 1):start_rc[0] + 2, max(0, start_rc[1] - 1):start_rc[1] + 2]
         free[start_rc[0], start_rc[1]] = True
+    return free
+
+
+def _component(free: np.ndarray, grid: Grid, start_rc: np.ndarray) -> np.ndarray:
+    """The free cells connected to the start cell."""
     _, labels = csgraph.connected_components(_graph(free, grid.resolution_m), directed=False)
     start_flat = int(start_rc[0] * free.shape[1] + start_rc[1])
-    reach = (labels == labels[start_flat]).reshape(free.shape) & free
+    return (labels == labels[start_flat]).reshape(free.shape) & free
+
+
+def _rooms_missed(spec: SceneSpec, grid: Grid, reach: np.ndarray) -> list[str]:
+    """Ids of the rooms with no cell of `reach` inside."""
+    xy = grid.cell_to_world(np.argwhere(reach))
+    return [r.id for r in spec.rooms if not np.any((xy[:, 0] > r.min[0]) & (xy[:, 0] < r.max[0])
+                                                   & (xy[:, 1] > r.min[1]) & (xy[:, 1] < r.max[1]))]
+
+
+def scan_route(spec: SceneSpec, config: ScanRouteConfig = ScanRouteConfig()) -> list[ScanStop]:
+    """A collision-free coverage route from the robot start through every reachable room."""
+    cfg = config
+    grid = occupancy_grid_full(spec, cfg.resolution_m)
+    start_rc = grid.world_to_cell(spec.robot_start.xy)[0]
+    free = _free_from_start(grid, start_rc, cfg.robot_radius_m + cfg.margin_m, cfg, spec)
+    reach = _component(free, grid, start_rc)
+    passable = reach  # where the route may drive: the wide free space, or with narrow gaps (below)
+    cost = None
+    missed = _rooms_missed(spec, grid, reach)
+    if missed:
+        tight = _free_from_start(grid, start_rc, cfg.robot_radius_m + cfg.tight_margin_m, cfg, spec) | free
+        passable = _component(tight, grid, start_rc)
+        if _rooms_missed(spec, grid, passable & free) != missed:
+            log.info("scan route for %r: rooms %s are reached only through gaps narrower than the route's "
+                     "margin; it passes them with %.2f m", spec.name, ", ".join(missed), cfg.tight_margin_m)
+            reach = passable & free
+            cost = np.where(free, 1.0, cfg.tight_cost)
+        else:
+            passable = reach
+    start_flat = int(start_rc[0] * free.shape[1] + start_rc[1])
     start_xy = grid.cell_to_world(start_rc[None])[0]
     views = [v for v in _viewpoints(spec, grid, reach, cfg)
              if np.linalg.norm(grid.cell_to_world([(v[1] // free.shape[1], v[1] % free.shape[1])])[0] - start_xy)
              > 0.5 * cfg.spacing_m]
-    graph = _graph(reach, grid.resolution_m)
+    graph = _graph(passable, grid.resolution_m, cost)
     nodes = [start_flat] + [flat for _, flat in views]
     rooms = [_room_of(spec, *spec.robot_start.xy)] + [rid for rid, _ in views]
     dist, pred = csgraph.dijkstra(graph, indices=nodes, return_predecessors=True)
@@ -178,7 +221,12 @@ def scan_route(spec: SceneSpec, config: ScanRouteConfig = ScanRouteConfig()) -> 
         rc = np.array([(c // cols, c % cols) for c in reversed(chain)])
         path = grid.cell_to_world(rc)
         path[0] = stops[-1].pose.xy
-        corners = _shortcut(path, reach, grid)
+        if cost is None:
+            corners = _shortcut(path, reach, grid)
+        else:  # narrow cells only where the grid path itself passes them
+            on_path = np.zeros_like(reach)
+            on_path[rc[:, 0], rc[:, 1]] = True
+            corners = _shortcut(path, reach | (on_path & passable), grid)
         for k, p in enumerate(corners[1:], start=1):
             prev = corners[k - 1]
             theta = math.atan2(p[1] - prev[1], p[0] - prev[0]) if np.linalg.norm(p - prev) > 1e-6 else stops[-1].pose.theta
