@@ -22,6 +22,7 @@ from core.stretch import T_base_grasp, T_world_grasp, T_world_headcam, head_look
 from core.types import JointState, Pose2D
 from grasping.collision import arm_collides, gripper_boxes, sweep_hits
 from grasping.config import GraspConfig, IKConfig
+from grasping.extension import way_out_blocked
 from grasping.kinematics import LIMITS, ArmSolution, pregrasp_joints, solve_ik
 from grasping.object_points import ObjectCloud, voxel_down
 from grasping.proposals import (
@@ -155,13 +156,15 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
         pre = np.array([T_world_grasp(s[1].base_pose, s[2])[:3, 3] for s in sols])
         fin = np.array([s[1].T_world_grasp[:3, 3] for s in sols])
         rots = np.array([s[1].T_world_grasp[:3, :3] for s in sols])
-        boxes, _ = gripper_boxes(config.gripper)
+        boxes, fingers = gripper_boxes(config.gripper)
         on_support = support_points(scene, shape, config)
         hit_scene = np.zeros((len(sols), len(boxes)), bool)
         for part, margin in ((scene[~on_support], config.collision_margin_m), (scene[on_support], config.support_margin_m)):
             if len(part):
                 hit_scene |= sweep_hits(part, fin, rots, fin - pre, boxes, margin)
         hit_obj = sweep_hits(np.concatenate([pts, hidden]), fin, rots, fin - pre, boxes, config.object_margin_m)
+        way_out = [(scene[~on_support], config.collision_margin_m), (scene[on_support], config.support_margin_m),
+                   (np.concatenate([pts, hidden]), config.object_margin_m)]
         for j, (k, sol, pre_j) in enumerate(sols):
             if k in done:
                 continue
@@ -172,6 +175,10 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
             if arm_collides(sol, scene, config.collision_margin_m) or arm_collides(at_pre, scene,
                                                                                   config.collision_margin_m):
                 rejected["arm hits the scene"] += 1
+                continue
+            if abs(pre_j.lift_m - sol.joints.lift_m) < 1e-6 and way_out_blocked(sol.base_pose, pre_j, way_out,
+                                                                                  boxes[fingers]):
+                rejected["the way out to the pre-grasp hits points"] += 1
                 continue
             done.add(k)
             level_kind = KINDS[int(cands.kinds[k])] in ("side", "angled")
@@ -190,7 +197,8 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
         [g for g in grasps if "cannot_place" in g.terms])
     plan = GraspPlan(grasps, shape, len(cands), dict(rejected), seconds=time.perf_counter() - t0)
     if not grasps:
-        collided = {r: rejected[r] for r in ("approach sweeps through points", "arm hits the scene") if rejected.get(r)}
+        collided = {r: rejected[r] for r in ("approach sweeps through points", "arm hits the scene",
+                                             "the way out to the pre-grasp hits points") if rejected.get(r)}
         plan.reason = _reason(plan, ev.reasons, ik_fail, config, name,
                               _unreached_kinds(cands, ev.reasons, ik_kinds), collided)
         log.info("%s: %s", name, plan.reason)
