@@ -112,15 +112,15 @@ def travel_goal(current: Pose2D, stop_pose: Pose2D) -> Pose2D:
 _SELF_FILTER = SelfFilterConfig()
 
 # Small moves tried, in order, to get clear before retrying a failed move: (distance m, direction relative
-# to the heading, rad). Straight back and straight ahead need no turn (a robot that backed up to a stop has
-# the obstacle behind it, and its first turn away can swing its rear into it); the diagonals turn 45
-# degrees at most.
-_RECOVERY_MOVES = ((0.2, math.pi), (0.2, 0.0), (0.15, math.pi / 4), (0.15, -math.pi / 4),
-                   (0.15, 3 * math.pi / 4), (0.15, -3 * math.pi / 4))
+# to the heading, rad). Straight back needs no turn; the diagonals turn 45 degrees at most; straight ahead,
+# last, is for a robot that backed up to a stop with the obstacle behind it, whose every turn swings its
+# rear into it (apartment 10521).
+_RECOVERY_MOVES = ((0.2, math.pi), (0.15, math.pi / 4), (0.15, -math.pi / 4), (0.15, 3 * math.pi / 4),
+                   (0.15, -3 * math.pi / 4), (0.2, 0.0))
 
 
 def _recover_and_retry(robot, goal: Pose2D):
-    """After a failed move: step a little (back, ahead, then diagonals) and retry, finally with the exact pose."""
+    """After a failed move: step a little (back, diagonals, then ahead) and retry, finally with the exact pose."""
     res = None
     for dist, rel in _RECOVERY_MOVES:
         here = robot.get_base_pose()
@@ -140,7 +140,7 @@ def robot_walkthrough_frames(robot, stops: Sequence, on_move_failed: Callable[[i
     """Drive a robot along scan stops and yield one head-camera frame per head pan.
 
     By default the robot keeps its heading of travel on arrival and, if that move fails, steps a little to
-    get clear (back 0.2 m, ahead 0.2 m, then 0.15 m diagonals) and tries again, finally with the stop's own heading;
+    get clear (back 0.2 m, 0.15 m diagonals, then 0.2 m ahead) and tries again, finally with the stop's own heading;
     keep_stop_heading: drive to each stop's exact pose. self_filter: drop depth on the robot's own body
     (mapping.self_filter; None keeps it). A stop that cannot be
     reached is reported (log + on_move_failed) and the robot looks around from where it stopped.
