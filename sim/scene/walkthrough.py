@@ -5,8 +5,9 @@ the free space of every room (inflated by robot radius + margin, ground-truth gr
 in geodesic nearest-neighbour order. Consecutive stops are joined by straight segments through free space:
 where a straight line is blocked, intermediate stops (with no head pans: drive only) are inserted at the
 corners of the shortcut grid path. A room the start reaches only through a gap narrower than that margin
-(but wide enough for the task planner's) is reached through it, with `tight_margin_m`. Each scanning stop turns the head through `num_pans` pans that cover
-360 degrees (within the Stretch's pan limits) at a downward tilt, so tables and counters are in view.
+(but wide enough for the task planner's) is reached through it, with `tight_margin_m`. Each scanning stop
+turns the head through `num_pans` pans that cover 360 degrees (within the Stretch's pan limits) at a
+downward tilt, so tables and counters are in view.
 """
 
 from __future__ import annotations
