@@ -21,7 +21,7 @@ import numpy as np
 
 from core.stretch import T_world_grasp
 from core.types import JointState, Pose2D
-from grasping.collision import sweep_hits
+from grasping.collision import boxes_hit, to_local
 from grasping.kinematics import LIMITS
 
 
@@ -47,8 +47,5 @@ def way_out_blocked(base: Pose2D, pre: JointState, parts: list[tuple[np.ndarray,
     centres, rots = way_out_poses(base, pre)
     if not len(centres):
         return False
-    still = np.zeros_like(centres)
-    for points, margin in parts:
-        if len(points) and sweep_hits(points, centres, rots, still, boxes, margin, samples=1).any():
-            return True
-    return False
+    return any(len(points) and boxes_hit(to_local(points, centres, rots), boxes, margin).any()
+               for points, margin in parts)

@@ -159,12 +159,13 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
         boxes, fingers = gripper_boxes(config.gripper)
         on_support = support_points(scene, shape, config)
         hit_scene = np.zeros((len(sols), len(boxes)), bool)
-        for part, margin in ((scene[~on_support], config.collision_margin_m), (scene[on_support], config.support_margin_m)):
+        scene_parts = [(scene[~on_support], config.collision_margin_m), (scene[on_support], config.support_margin_m)]
+        for part, margin in scene_parts:
             if len(part):
                 hit_scene |= sweep_hits(part, fin, rots, fin - pre, boxes, margin)
-        hit_obj = sweep_hits(np.concatenate([pts, hidden]), fin, rots, fin - pre, boxes, config.object_margin_m)
-        way_out = [(scene[~on_support], config.collision_margin_m), (scene[on_support], config.support_margin_m),
-                   (np.concatenate([pts, hidden]), config.object_margin_m)]
+        whole = np.concatenate([pts, hidden])
+        hit_obj = sweep_hits(whole, fin, rots, fin - pre, boxes, config.object_margin_m)
+        way_out = [*scene_parts, (whole, config.object_margin_m)]  # checked like the approach
         for j, (k, sol, pre_j) in enumerate(sols):
             if k in done:
                 continue

@@ -49,6 +49,7 @@ from orchestrator.task_grasp_park import GraspParkConfig, park_for_a_grasp
 from orchestrator.task_live_map import TaskLiveMap
 from orchestrator.task_look_first import LookFirstConfig, look_from_afar
 from orchestrator.task_lookup import LookupConfig, find_in_map, map_thresholds
+from orchestrator.task_pick_failures import reach_failure, replannable
 from orchestrator.task_place import place_held
 from orchestrator.task_report import PHASES, RUN_ORDER, PhaseResult, TaskReport
 from orchestrator.task_search import PickAttempts
@@ -391,7 +392,7 @@ class TaskRunner:
                 continue  # stale: the search's next hit
             picked, res = self._pick_here(report, task, hit, place_z, mode, self._seen_from_afar(report, hit, task, afar))
             last_try = (nav, picked)
-            if not res.success and _replannable(res.reason) and id(hit) not in parked_for_grasp:
+            if not res.success and replannable(res.reason) and id(hit) not in parked_for_grasp:
                 parked_for_grasp.add(id(hit))  # once per hit: the grasps the camera saw say where to park
                 parked, what = self._park_for_grasp(report, res, place_z)
                 if parked:
@@ -401,7 +402,7 @@ class TaskRunner:
                     last_try = (nav, picked)
                 else:
                     self._note(report, f"no pose to park for another grasp: {what}")
-            if not res.success and _reach_failure(res.reason):
+            if not res.success and reach_failure(res.reason):
                 self._note(report, f"pick from this pose failed ({res.reason}); re-parking for another reach mode")
                 continue
             if res.grasp is not None:
@@ -496,17 +497,3 @@ def carrying_navigator(config: NavigationConfig, held: HeldObject, joints: Joint
 
 _UNSEEN_BELOW_M = 0.05
 """An object hit's bottom is about this much lower than the map saw (it sees objects mostly from above)."""
-
-
-def _replannable(reason: str) -> bool:
-    """Did a pick fail for want of a grasp that works from this base pose (out of reach, colliding on the
-    approach, or every candidate touching the scene from this side), so that another base pose may have one?"""
-    text = reason.lower()
-    return _reach_failure(reason) or "every reachable grasp collides" in text or (
-        "candidates rejected: collides with the scene" in text)
-
-
-def _reach_failure(reason: str) -> bool:
-    """Did a pick fail because the arm could not reach from where the base stood?"""
-    text = reason.lower()
-    return any(k in text for k in ("cannot reach", "out of lift range", "out of reach", "unreachable"))
