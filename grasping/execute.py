@@ -32,7 +32,13 @@ from core.types import Pose2D, RGBDFrame
 from grasping.config import PickConfig
 from grasping.kinematics import ArmSolution
 from grasping.motion import MotionFailed, clear_view, move_joints_safely, retract
-from grasping.object_points import ObjectCloud, ObjectNotSeenError, fused_object_cloud, object_cloud
+from grasping.object_points import (
+    ObjectCloud,
+    ObjectNotSeenError,
+    choose_mask,
+    fused_object_cloud,
+    object_cloud,
+)
 from grasping.place import HeldObject, NoPlaceError, PlaceTarget, choose_place
 from grasping.planner import Grasp, plan_grasps
 from grasping.proposals import ObjectShape
@@ -93,27 +99,32 @@ def _provider(target: str | MaskProvider, segment: SegmentFn | None) -> tuple[Ma
 def perceive(robot: Robot, provider: MaskProvider, name: str, look_at: np.ndarray | None,
              config: PickConfig, recentre: bool = True, steps: list[str] | None = None
              ) -> tuple[ObjectCloud, RGBDFrame]:
-    """Point the head, segment the object, back-project and clean its points (re-centring the head once)."""
+    """Point the head, segment the object, back-project and clean its points (re-centring the head once).
+    Of masks alike for the phrase the one nearest `look_at` is taken, and views scoring well below the best
+    are dropped (`PickConfig.mask_score_margin`)."""
     if look_at is not None:
         clear_view(robot, float(look_at[2]), steps if steps is not None else [])
         robot.set_head(*head_look_at(robot.get_base_pose(), look_at))
     seen: tuple[ObjectCloud, RGBDFrame] | None = None
     near = None if look_at is None else np.asarray(look_at, dtype=float)
     for step in range(2 if recentre else 1):
-        views: list[tuple[RGBDFrame, np.ndarray]] = []
+        scored: list[tuple[RGBDFrame, np.ndarray, float]] = []
         frames = 0
         # Up to `looks` frames until one shows the object, then until `fuse_frames` do: the object's points
         # are where most of them agree (a detector's per-frame errors, the camera's per-frame depth noise).
-        while frames < max(1, config.looks) + (len(views) > 0) * (config.fuse_frames - 1) \
-                and len(views) < max(1, config.fuse_frames):
+        while frames < max(1, config.looks) + (len(scored) > 0) * (config.fuse_frames - 1) \
+                and len(scored) < max(1, config.fuse_frames):
             frame = robot.observe().frame
             frames += 1
             masks = [(m, s) for m, s in provider(frame) if s >= config.min_mask_score and np.any(m)]
             if masks:
-                views.append((frame, max(masks, key=lambda ms: ms[1])[0]))
-                if len(views) >= 2 and _same_view(views[-2], views[-1]):
-                    views.pop()  # a noiseless camera (a simulator's oracle): more frames would add nothing
+                scored.append((frame, *choose_mask(frame, masks, near, config.mask_score_margin, config.points)))
+                if len(scored) >= 2 and _same_view(scored[-2], scored[-1]):
+                    scored.pop()  # a noiseless camera (a simulator's oracle): more frames would add nothing
                     break
+        # A view scoring well below the best shows something else the phrase roughly fits (the object missed).
+        top = max((s for _, _, s in scored), default=0.0)
+        views = [(f, m) for f, m, s in scored if s >= top - config.mask_score_margin]
         if not views:
             if seen is not None:  # seen before re-centring: keep that view
                 return seen
@@ -130,7 +141,7 @@ def perceive(robot: Robot, provider: MaskProvider, name: str, look_at: np.ndarra
     return seen
 
 
-def _same_view(a: tuple[RGBDFrame, np.ndarray], b: tuple[RGBDFrame, np.ndarray]) -> bool:
+def _same_view(a: tuple, b: tuple) -> bool:
     """Two views of a still camera that agree to the bit: the same depth image and the same mask."""
     return (np.array_equal(a[0].depth_m, b[0].depth_m) and np.array_equal(a[1], b[1])
             and np.array_equal(a[0].T_world_cam, b[0].T_world_cam))

@@ -99,6 +99,34 @@ def _mask_points(frame: RGBDFrame, mask: np.ndarray, config: ObjectPointsConfig,
     return xyz
 
 
+def mask_centre(frame: RGBDFrame, mask: np.ndarray, config: ObjectPointsConfig) -> np.ndarray | None:
+    """The median world point of a mask's valid depth pixels (None when it has none or another shape)."""
+    mask = np.asarray(mask, dtype=bool)
+    if mask.shape != frame.depth_m.shape:
+        return None
+    xyz, _ = backproject(frame.depth_m, frame.intrinsics, frame.T_world_cam, mask, config.min_depth_m,
+                         config.max_depth_m, stride=2 if mask.sum() > 400 else 1)
+    return np.median(xyz, axis=0) if len(xyz) else None
+
+
+def choose_mask(frame: RGBDFrame, masks: list[tuple[np.ndarray, float]], near: np.ndarray | None,
+                score_margin: float, config: ObjectPointsConfig) -> tuple[np.ndarray, float]:
+    """Of one frame's (mask, score) pairs (at least one), the one to take: among those scoring within
+    `score_margin` of the best, the one whose points lie nearest `near` horizontally (the best-scored
+    without `near`). Two masks alike for the phrase are a confused label or a similar object beside the
+    one meant: where it should be decides (apartment 10480)."""
+    top = max(s for _, s in masks)
+    alike = [(m, s) for m, s in masks if s >= top - score_margin]
+    if near is None or len(alike) == 1:
+        return max(alike, key=lambda ms: ms[1])
+
+    def distance(ms: tuple[np.ndarray, float]) -> float:
+        c = mask_centre(frame, ms[0], config)
+        return np.inf if c is None else float(np.hypot(c[0] - near[0], c[1] - near[1]))
+
+    return min(alike, key=distance)
+
+
 def _not_seen(name: str, n: int, config: ObjectPointsConfig) -> ObjectNotSeenError:
     return ObjectNotSeenError(
         f"{name}: only {n} valid depth points in its mask (need {config.min_points}); "

@@ -5,6 +5,8 @@ A phrase is not in the map when its best score is below the map's calibrated thr
 map's margin and neither is named exactly; both answers list the best candidates with their labels and
 places. A found phrase gives the hits the task machine tries in turn: those of the best instance (its
 description), or, on a map without instance labels, those scoring within `candidate_margin` of the best.
+An ambiguous phrase gives the competing instances' best hits with its failure (details["ambiguous"]), for
+orchestrator.task_tell to look at; a caller that only asks must not drive to them.
 """
 
 from __future__ import annotations
@@ -61,16 +63,26 @@ def find_in_map(voxel_map: VoxelMap, perception, phrase: str, name: str,
         return PhaseResult(name, False, f"'{phrase}' is not in the map: the best matches are "
                                         f"{_listing(distinct_hits(hits)[:3])}, below the threshold {thr:.2f}",
                            dt, details), []
-    exact = (best.description or "").lower() == phrase.strip().lower()
-    rivals = [h for h in distinct_hits(hits)[1:] if h.score >= thr and h.score >= best.score - margin]
-    if rivals and not exact and best.description is not None:
+    rivals = ambiguous_rivals(hits, phrase, thr, margin)
+    if rivals:
+        details["ambiguous"] = [_candidate(h) for h in [best, *rivals[:2]]]
         return PhaseResult(name, False, f"'{phrase}' is ambiguous: {_listing([best, *rivals[:2]])} match "
-                                        f"almost equally (within {margin:.2f}); say which one", dt, details), []
+                                        f"almost equally (within {margin:.2f}); say which one", dt, details), \
+            [best, *rivals]
     if best.description is not None:
         good = [h for h in hits if h.description == best.description]
     else:
         good = [h for h in hits if h.score >= max(thr, best.score - config.candidate_margin)]
     return PhaseResult(name, True, "", dt, details), good[: config.candidates]
+
+
+def ambiguous_rivals(hits: list[Hit], phrase: str, threshold: float, margin: float) -> list[Hit]:
+    """The other instances that match `phrase` almost as well as the best hit (none when the best is named
+    exactly or the map has no instance descriptions)."""
+    best = hits[0]
+    if best.description is None or best.description.lower() == phrase.strip().lower():
+        return []
+    return [h for h in distinct_hits(hits)[1:] if h.score >= threshold and h.score >= best.score - margin]
 
 
 def distinct_hits(hits: list[Hit]) -> list[Hit]:

@@ -31,7 +31,7 @@ import numpy as np
 
 from core.errors import OvmmError
 from core.stretch import STOW_WRIST_YAW
-from core.types import JointState, RGBDFrame
+from core.types import RGBDFrame
 from grasping.config import PickConfig
 from grasping.execute import PickResult, pick
 from grasping.motion import retract
@@ -45,14 +45,16 @@ from navigation.navigator import NavigationConfig, NavigationResult, Navigator
 from orchestrator.live_map import LiveMapConfig
 from orchestrator.object_search import SearchConfig
 from orchestrator.requests import Task
+from orchestrator.task_carry import carrying_navigator
 from orchestrator.task_grasp_park import GraspParkConfig, park_for_a_grasp
 from orchestrator.task_live_map import TaskLiveMap
 from orchestrator.task_look_first import LookFirstConfig, look_from_afar
 from orchestrator.task_lookup import LookupConfig, find_in_map, map_thresholds
-from orchestrator.task_pick_failures import reach_failure, replannable
+from orchestrator.task_pick_failures import not_seen, reach_failure, replannable
 from orchestrator.task_place import place_held
 from orchestrator.task_report import PHASES, RUN_ORDER, PhaseResult, TaskReport
 from orchestrator.task_search import PickAttempts
+from orchestrator.task_tell import TellConfig, tell_phase
 from robots.protocol import Robot
 
 log = logging.getLogger(__name__)
@@ -102,6 +104,8 @@ class TaskConfig:
     (mapping.sight), when such a pose reaches it: the pick segments the object in that view, and parking by
     score alone left it "not in the head camera's view" (apartment 10415). An object under a low shelf board
     that no pose within reach sees stays unseen (10400) unless `look_first` looks at it from farther away."""
+    tell: TellConfig = field(default_factory=TellConfig)
+    """A phrase ambiguous between map instances none of which has all its words: look at each to tell."""
     look_first: LookFirstConfig = field(default_factory=LookFirstConfig)
     """With `park_in_sight`: when the parked head camera has no clear line to the object, look at it from a
     free pose 0.6-2.5 m out that has one, drive back, and grasp what was seen (orchestrator.task_look_first)."""
@@ -355,7 +359,10 @@ class TaskRunner:
         self._object_hits: list[Hit] = []
         self._receptacle_hits: list[Hit] = []
         if task.kind in ("pick", "pick_and_place"):
-            found, self._object_hits = self._find(task.object_phrase, "find_object")
+            found, hits = self._find(task.object_phrase, "find_object")
+            if not found.success and hits:  # ambiguous: looking may tell (orchestrator.task_tell)
+                found, hits = tell_phase(self, report, task, found, hits)
+            self._object_hits = hits if found.success else []
             self.map_hooks.keep_hits(self._object_hits, reset=True)
             if self._object_hits:
                 report.object_xyz = self._object_hits[0].center
@@ -365,7 +372,8 @@ class TaskRunner:
             if task.kind == "place" and self.held is None and self.robot.is_holding() is False:
                 return self._finish(report, PhaseResult(
                     "find_receptacle", False, "nothing in the gripper to place (pick something up first)"))
-            found, self._receptacle_hits = self._find(task.receptacle_phrase, "find_receptacle")
+            found, hits = self._find(task.receptacle_phrase, "find_receptacle")
+            self._receptacle_hits = hits if found.success else []
             self.map_hooks.keep_hits(self._receptacle_hits)
             if self._receptacle_hits:
                 report.receptacle_xyz = self._receptacle_hits[0].center
@@ -382,7 +390,10 @@ class TaskRunner:
         last_try: tuple[PhaseResult, PhaseResult] | None = None  # (navigation, pick) of the last pick tried
         parked_for_grasp: set[int] = set()
         afar: dict[int, tuple | None] = {}  # hit -> the object as seen from afar (once per hit)
+        unseen: set[int] = set()  # hits where the object was not in view: the next hit, not another mode
         for hit, mode, navigator in attempts:
+            if id(hit) in unseen:
+                continue
             nav, _ = self._navigate(report, [hit], "navigate_to_object", navigator=navigator)
             if not nav.success:
                 nav_failures.append(nav)
@@ -402,6 +413,10 @@ class TaskRunner:
                     last_try = (nav, picked)
                 else:
                     self._note(report, f"no pose to park for another grasp: {what}")
+            if not res.success and not_seen(res.reason) and hits and hit is not hits[-1]:
+                unseen.add(id(hit))
+                self._note(report, f"not seen at this hit ({res.reason}); trying the next hit")
+                continue
             if not res.success and reach_failure(res.reason):
                 self._note(report, f"pick from this pose failed ({res.reason}); re-parking for another reach mode")
                 continue
@@ -479,20 +494,6 @@ class TaskRunner:
         if res.success:
             self.held = None
         return self._finish(report, PhaseResult("place", res.success, res.reason, time.perf_counter() - t0))
-
-
-def carrying_navigator(config: NavigationConfig, held: HeldObject, joints: JointState,
-                       modes: tuple[str, ...] | None = None) -> Navigator:
-    """The navigator for driving with `held` in the gripper, the arm at `joints` (stowed): its footprint
-    (parking poses, turns in place, straight drives) covers the base and the held object (which sticks out
-    on the arm side after a top-down grasp). `modes`: park only for these reach modes, at the exact height
-    (no height margin: the place's IK checks it again)."""
-    outline = held.outline_in_base(joints)
-    goal = config.base_goal
-    goal = replace(goal, footprint=None if goal.footprint is None else goal.footprint.including(outline))
-    if modes is not None:
-        goal = replace(goal, modes=modes, height_margin_m=0.0)
-    return Navigator(replace(config, footprint=config.footprint.including(outline), base_goal=goal))
 
 
 _UNSEEN_BELOW_M = 0.05

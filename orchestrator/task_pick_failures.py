@@ -4,7 +4,9 @@ A pick that failed for want of a grasp that works from this base pose (out of re
 approach, every candidate touching the scene from this side) may succeed from another one: the task
 machine re-parks for another grasp (orchestrator.task_grasp_park). Only reach failures also change the
 reach mode (down, straight, angled); other failures (the object not seen, a grasp closing on nothing) do
-not re-park at all. Decided from the pick's reason text (grasping.execute, grasping.planner).
+not re-park at all. An object not seen where one hit put it is looked for at the phrase's next hit
+(`not_seen`: a detector's false positive made that hit, or the map placed the object there badly). Decided
+from the pick's reason text (grasping.execute, grasping.planner).
 """
 
 from __future__ import annotations
@@ -22,3 +24,8 @@ def reach_failure(reason: str) -> bool:
     """Did a pick fail because the arm could not reach from where the base stood?"""
     text = reason.lower()
     return any(k in text for k in ("cannot reach", "out of lift range", "out of reach", "unreachable"))
+
+
+def not_seen(reason: str) -> bool:
+    """Did the pick not see the object at all from where the base parked for this hit?"""
+    return "not in the head camera's view" in reason.lower()

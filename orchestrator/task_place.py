@@ -31,7 +31,11 @@ if TYPE_CHECKING:
 
 
 def place_held(runner: TaskRunner, report: TaskReport, task: Task, held: HeldObject, hit: Hit) -> PlaceResult:
-    """Steps 1 and 2 of the module docstring; the last place result (its reason says why it failed)."""
+    """Steps 1 and 2 of the module docstring; the last place result (its reason says why it failed). A
+    gripper that holds nothing any more (the object slipped out or was knocked off on the way; a robot that
+    cannot tell says None) places nothing: that is a failure, not a release over the spot."""
+    if runner.robot.is_holding() is False:
+        return PlaceResult(False, reason="the gripper holds nothing: the object was dropped on the way")
     res = _place_as(runner, report, task, held, held, hit)
     if res.success or not held.top_down or runner.robot.is_holding() is False:
         return res

@@ -11,10 +11,11 @@ from orchestrator.eval_jobs import prepare_apartment
 from orchestrator.task_machine import TaskConfig
 
 
-def eval_apartment(tmp_path_factory, seed: int, episodes: int = 3):
-    """(EvalConfig, prepared apartment) for apartment `seed` and its `episodes` episodes."""
+def eval_apartment(tmp_path_factory, seed: int, episodes: int = 3, realism: str = "oracle"):
+    """(EvalConfig, prepared apartment) for apartment `seed` and its `episodes` episodes, scanned and run
+    under the realism profile `realism` (`ovmm eval --realism`)."""
     config = EvalConfig(episodes=episodes, seed=seed, scan_width=320, scan_height=240, scan_route="ground-truth",
-                        cache_dir=str(tmp_path_factory.mktemp("eval-cache")))
+                        cache_dir=str(tmp_path_factory.mktemp("eval-cache")), realism=realism)
     return config, prepare_apartment(config, seed, episodes)
 
 
