@@ -187,7 +187,7 @@ def cluster_hits(voxel_map, cand: np.ndarray, s: np.ndarray, config: QueryConfig
         last_seen = int(voxel_map.semantic.last_seen[cand_o[a:b]].max())
         hits.append(Hit(center=(lo + hi) / 2.0, extent=hi - lo, score=float(scores[ci]), voxels=cand_o[a:b].copy(),
                         label=label, max_similarity=float(comp_s[0]), query=label, support=support,
-                        last_seen=last_seen))
+                        last_seen=last_seen, core=cand_o[a:b][core].copy()))
     hits = rank_confirmed_first(rank_by_support(hits, config.support_margin), config.single_frame_margin,
                                 config.confirmed_support)
     return rank_by_recency(hits, config.recency_margin)[:top_k]
@@ -293,8 +293,12 @@ def instance_features(voxel_map, encode_text: EncodeText) -> tuple[list, np.ndar
 
 
 def label_hits(voxel_map, hits: list[Hit], encode_text: EncodeText) -> list[Hit]:
-    """Give each hit the label and description of the map instance its voxels most resemble (a vote of the
-    voxels, weighted by fusion weight); hits keep the query as label where the map records no instances."""
+    """Give each hit the label and description of the map instance its core voxels (Hit.core, those that make
+    its box; all its voxels where it has none) most resemble (a vote of the voxels, weighted by fusion
+    weight); hits keep the query as label where the map records no instances. The core, not the whole
+    component: a small object seen in one or two frames is a few voxels joined to the many of the table it
+    stands on, which would outvote it and name the hit after the table, so that a detector's false
+    positive of the same name (a pure patch on a wall) went first by its exact name (`_exact_first`)."""
     if not hits or not voxel_map.metadata.instances:
         return hits
     texts, feats = instance_features(voxel_map, encode_text)
@@ -302,7 +306,7 @@ def label_hits(voxel_map, hits: list[Hit], encode_text: EncodeText) -> list[Hit]
     if feats.size == 0 or feats.shape[1] != sem.feature_dim:
         return hits
     for h in hits:
-        rows = h.voxels
+        rows = h.voxels if h.core is None or not len(h.core) else h.core
         f = sem.features[rows] / np.maximum(sem.norms[rows], 1e-12)[:, None]
         best = np.argmax(f @ feats.T, axis=1)
         votes = np.bincount(best, weights=sem.weights[rows], minlength=len(texts))

@@ -136,6 +136,7 @@ class LiveMap:
         for h, coords in self._kept:
             rows = sem.index.lookup(pack_keys(coords)) if len(coords) and len(sem) else np.zeros(0, np.int64)
             h.voxels = rows[rows >= 0]
+            h.core = None  # named already; its old rows would point at other voxels now
 
     def obstacles_changed(self) -> bool:
         """Whether enough occupied voxels changed since the last call that returned True."""
