@@ -54,7 +54,7 @@ from orchestrator.task_pick_failures import not_seen, reach_failure, replannable
 from orchestrator.task_place import place_held
 from orchestrator.task_report import PHASES, RUN_ORDER, PhaseResult, TaskReport
 from orchestrator.task_search import PickAttempts
-from orchestrator.task_tell import TellConfig, tell_phase
+from orchestrator.task_tell import TellConfig, phrase_masks, tell_phase
 from robots.protocol import Robot
 
 log = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ class TaskRunner:
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _segment(self, frame: RGBDFrame, phrase: str) -> list[tuple[np.ndarray, float]]:
-        return [(o.mask, float(o.score)) for o in self.perception.segment_text(frame, phrase)]
+        return phrase_masks(self, frame, phrase)
 
     def _note(self, report: TaskReport, text: str) -> None:
         stamp = f"[{time.perf_counter() - self._t0:6.1f}s] {text}"

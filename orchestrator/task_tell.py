@@ -9,6 +9,11 @@ a cup beside it, while it scanned (the realistic profile's label confusion; apar
 drives to each candidate in turn, looks with a fresh close view, and takes the first where a mask of the
 phrase, within `near_m` of the candidate, matches the phrase clearly better (`margin`) than it matches any
 candidate's description; if none does, the phrase stays ambiguous, with what each look saw.
+
+The same words tell masks apart at the pick (`phrase_masks`): a mask the phrase roughly fits that reads
+clearly more like a thing of another colour the map knows ("green cardboard box" for "orange cardboard box":
+the map had only the green box, and a detector's confused label put the phrase on it; apartment 10703) is
+not the object, so the pick does not grasp it and tries the phrase's next hit.
 """
 
 from __future__ import annotations
@@ -47,6 +52,9 @@ class TellConfig:
     near_m: float = 0.4
     """Masks whose points lie farther than this from the candidate (horizontally) are something else (a
     realistic map's hit can lie 0.3-0.4 m from its object, smeared onto the furniture under it)."""
+    other_margin: float = 0.03
+    """At the pick and the place, a mask whose feature matches one of the map's instance descriptions of
+    another colour by this much more than the phrase is that other thing (`phrase_masks`). 0: off."""
 
 
 def _words(text: str | None) -> set[str]:
@@ -104,6 +112,56 @@ def _fresh_lead(runner, hit: Hit, phrase: str, emb: np.ndarray, config: TellConf
             lead = float(sims[0] - (sims[1:].max() if len(sims) > 1 else -1.0))
             best = lead if best is None else max(best, lead)
     return best
+
+
+# Basic colour terms: an object is not two of them at once, while a user's other words may be synonyms.
+COLOUR_WORDS = frozenset({"black", "white", "grey", "gray", "red", "green", "blue", "yellow", "orange", "purple",
+                          "pink", "brown", "beige", "violet", "silver", "gold", "navy", "teal", "turquoise",
+                          "cyan", "magenta", "maroon", "cream"})
+
+
+def colours(text: str | None) -> set[str]:
+    return _words(text) & COLOUR_WORDS
+
+
+def phrase_masks(runner, frame, phrase: str) -> list[tuple[np.ndarray, float]]:
+    """(mask, score) of the phrase's masks in a frame, less those that are clearly another thing: the mask's
+    feature reads more like one of the map's instance descriptions than like the phrase, by more than
+    `TellConfig.other_margin`, and that description's colour is not the phrase's ("green cardboard box" for
+    "orange cardboard box"). A synonym without a colour ("coffee cup" for the white coffee mug) keeps its
+    masks: words other than colours may mean the same thing."""
+    observations = runner.perception.segment_text(frame, phrase)
+    names = _instance_names(runner, phrase)
+    out = []
+    for o in observations:
+        if names is not None and o.feature is not None:
+            emb, conflicting = names
+            f = np.asarray(o.feature, dtype=np.float64)
+            sims = emb @ (f / (np.linalg.norm(f) or 1.0))
+            best = int(np.argmax(sims[1:])) + 1
+            if conflicting[best - 1] and sims[best] - sims[0] > runner.config.tell.other_margin:
+                continue
+        out.append((o.mask, float(o.score)))
+    return out
+
+
+def _instance_names(runner, phrase: str) -> tuple[np.ndarray, list[bool]] | None:
+    """(normalised embeddings of the phrase and the map's instance descriptions, whether each description's
+    colours exclude the phrase's), cached per phrase; None when off, the phrase has no colour or the map
+    records no instances."""
+    config = runner.config.tell
+    descriptions = list(dict.fromkeys(d.get("description") for d in runner.map.metadata.instances
+                                      if d.get("description")))
+    said = colours(phrase)
+    if not config.enabled or config.other_margin <= 0 or not said or not descriptions:
+        return None
+    cache = runner.__dict__.setdefault("_instance_names", {})
+    key = (phrase, tuple(descriptions))
+    if key not in cache:
+        emb = np.asarray(runner.perception.encode_text([phrase, *descriptions]), dtype=np.float64)
+        emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+        cache[key] = (emb, [bool(colours(d)) and not colours(d) & said for d in descriptions])
+    return cache[key]
 
 
 def tell_phase(runner, report: TaskReport, task, found: PhaseResult,
