@@ -27,11 +27,11 @@ class Hit:
     """How many observations saw it: the most frames fused into any one of its voxels (a detection confused
     in one frame makes a hit of support 1 or 2; an object seen from the scan's stops has tens)."""
     last_seen: int = -1
+    """The latest frame that observed any of its voxels (the map's frame index: the scan's frames, then every
+    frame fused while the robot worked; the map's history says when each run's frames were fused)."""
     core: np.ndarray | None = None
     """The rows of `voxels` that make the hit's box (within the query's core margin of its best similarity;
     mapping.query.label_hits names the hit after them); None once the rows may have moved."""
-    """The latest frame that observed any of its voxels (the map's frame index: the scan's frames, then every
-    frame fused while the robot worked; the map's history says when each run's frames were fused)."""
 
     @property
     def name(self) -> str:

@@ -296,9 +296,9 @@ def label_hits(voxel_map, hits: list[Hit], encode_text: EncodeText) -> list[Hit]
     """Give each hit the label and description of the map instance its core voxels (Hit.core, those that make
     its box; all its voxels where it has none) most resemble (a vote of the voxels, weighted by fusion
     weight); hits keep the query as label where the map records no instances. The core, not the whole
-    component: a small object seen in one or two frames is a few voxels joined to the many of the table it
-    stands on, which would outvote it and name the hit after the table, so that a detector's false
-    positive of the same name (a pure patch on a wall) went first by its exact name (`_exact_first`)."""
+    component: a small object seen in one or two frames is a few voxels joined to the many of what it stands
+    against, which would outvote it and name the hit after that, so that a detector's false positive of
+    the object's name (a pure patch on a wall) went first by its exact name (`_exact_first`)."""
     if not hits or not voxel_map.metadata.instances:
         return hits
     texts, feats = instance_features(voxel_map, encode_text)

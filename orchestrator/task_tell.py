@@ -61,6 +61,17 @@ def _words(text: str | None) -> set[str]:
     return set(clean_text(text or "").lower().replace(",", " ").split())
 
 
+def _text_rows(runner, texts: list[str]) -> np.ndarray:
+    """(N, D) unit-length text embeddings in the map's feature space."""
+    emb = np.asarray(runner.perception.encode_text(texts), dtype=np.float64)
+    return emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+
+
+def _unit(feature) -> np.ndarray:
+    f = np.asarray(feature, dtype=np.float64)
+    return f / (np.linalg.norm(f) or 1.0)
+
+
 def names_more_than_the_map(phrase: str, candidates: list[Hit]) -> bool:
     """Whether the phrase has a word that no candidate's description has (so no candidate is simply a more
     precise name for what the user said): the map may have mislabelled the object."""
@@ -72,9 +83,7 @@ def names_more_than_the_map(phrase: str, candidates: list[Hit]) -> bool:
 def tell_by_looking(runner, report: TaskReport, phrase: str, candidates: list[Hit],
                     config: TellConfig) -> tuple[Hit | None, list[str]]:
     """Drive to each candidate and look; (the candidate the phrase is seen at, what each look saw)."""
-    texts = [phrase, *dict.fromkeys(h.description for h in candidates if h.description)]
-    emb = np.asarray(runner.perception.encode_text(texts), dtype=np.float64)
-    emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+    emb = _text_rows(runner, [phrase, *dict.fromkeys(h.description for h in candidates if h.description)])
     seen: list[str] = []
     for k, hit in enumerate(candidates[: config.candidates]):
         where = f"{hit.name or 'candidate'} at ({hit.center[0]:.1f}, {hit.center[1]:.1f})"
@@ -107,8 +116,7 @@ def _fresh_lead(runner, hit: Hit, phrase: str, emb: np.ndarray, config: TellConf
             c = mask_centre(frame, obs.mask, pick.points)
             if c is None or np.hypot(*(c - centre)[:2]) > config.near_m:
                 continue
-            f = np.asarray(obs.feature, dtype=np.float64)
-            sims = emb @ (f / (np.linalg.norm(f) or 1.0))
+            sims = emb @ _unit(obs.feature)
             lead = float(sims[0] - (sims[1:].max() if len(sims) > 1 else -1.0))
             best = lead if best is None else max(best, lead)
     return best
@@ -136,8 +144,7 @@ def phrase_masks(runner, frame, phrase: str) -> list[tuple[np.ndarray, float]]:
     for o in observations:
         if names is not None and o.feature is not None:
             emb, conflicting = names
-            f = np.asarray(o.feature, dtype=np.float64)
-            sims = emb @ (f / (np.linalg.norm(f) or 1.0))
+            sims = emb @ _unit(o.feature)
             best = int(np.argmax(sims[1:])) + 1
             if conflicting[best - 1] and sims[best] - sims[0] > runner.config.tell.other_margin:
                 continue
@@ -158,9 +165,7 @@ def _instance_names(runner, phrase: str) -> tuple[np.ndarray, list[bool]] | None
     cache = runner.__dict__.setdefault("_instance_names", {})
     key = (phrase, tuple(descriptions))
     if key not in cache:
-        emb = np.asarray(runner.perception.encode_text([phrase, *descriptions]), dtype=np.float64)
-        emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
-        cache[key] = (emb, [bool(colours(d)) and not colours(d) & said for d in descriptions])
+        cache[key] = (_text_rows(runner, [phrase, *descriptions]), [bool(colours(d)) and not colours(d) & said for d in descriptions])
     return cache[key]
 
 
