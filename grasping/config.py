@@ -86,6 +86,10 @@ class GraspConfig:
     (7 mm with the collision margin): a low object (a plate standing 1.6 cm tall) is held by more than its
     top 2 mm. Lower than about 1.2 cm nothing reaches the pads, which end 8 mm above the fingertips' end."""
     support_band_m: float = 0.003  # ...points up to this above the fitted support height are the support
+    coarse_margin_m: float = 0.025
+    """Coarse points (the map's voxel centres, 5 cm voxels, where the camera did not see) inflate the boxes by
+    half a voxel; they are checked along the whole extension, from the arm retracted (the camera's own points
+    from `way_out_start_m`, grasping.extension)."""
     approach_backoff_m: float = 0.10  # pre-grasp distance along the approach (also the swept volume)
     pregrasp_clearance_m: float = 0.02  # a top-down pre-grasp's fingertips clear the object's top by this
     max_pregrasp_rise_m: float = 0.25
@@ -191,11 +195,19 @@ class PickConfig:
     view's by more than this are dropped before fusing: a frame where the detector missed the object and
     gave the phrase to a similar one beside it (apartment 10480, realistic profile: a mug 0.35 m from the
     coffee can asked for was grasped, and the pick reported success)."""
+    seen_offset_m: float = 0.15
+    """Once the pick has seen the object, a mask centred farther than this from where it was seen (3D) is
+    another object the phrase fits (grasping.execute.perceive)."""
     grasps_per_perception: int = 2  # grasps tried before re-perceiving
     defer_unplaceable: bool = True
     """When every grasp found would hold the object too high for the lift to lower it onto the surface it
     goes on (planner.placeable), try the retry ladder's next rungs first, and come back to take one only
     when none of them finds a grasp that can place it."""
+    map_obstacles_in_approach: bool = True
+    """The map's occupied voxels near the object that the head camera's scene points do not account for join
+    the grasp planner's approach, arm and way-out checks as coarse points (grasping.execute.unseen_obstacles,
+    GraspConfig.coarse_margin_m): seen from afar, the object's frame may miss the side of the shelf the arm
+    extends past (10601:2, 10644:0)."""
     base_shifts_m: tuple[float, ...] = (0.07, -0.07)  # base shifts along the heading in the retry ladder
     max_attempts: int = 5
     lift_after_grasp_m: float = 0.10

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from core.errors import OvmmError
 from core.stretch import STRETCH, T_world_grasp, head_look_at
@@ -37,6 +38,7 @@ from grasping.object_points import (
     ObjectNotSeenError,
     choose_mask,
     fused_object_cloud,
+    mask_centre,
     object_cloud,
 )
 from grasping.place import HeldObject, NoPlaceError, PlaceTarget, choose_place
@@ -97,16 +99,25 @@ def _provider(target: str | MaskProvider, segment: SegmentFn | None) -> tuple[Ma
 
 
 def perceive(robot: Robot, provider: MaskProvider, name: str, look_at: np.ndarray | None,
-             config: PickConfig, recentre: bool = True, steps: list[str] | None = None
-             ) -> tuple[ObjectCloud, RGBDFrame]:
+             config: PickConfig, recentre: bool = True, steps: list[str] | None = None,
+             seen_at: np.ndarray | None = None) -> tuple[ObjectCloud, RGBDFrame]:
     """Point the head, segment the object, back-project and clean its points (re-centring the head once).
     Of masks alike for the phrase the one nearest `look_at` is taken, and views scoring well below the best
-    are dropped (`PickConfig.mask_score_margin`)."""
+    are dropped (`PickConfig.mask_score_margin`). `seen_at` (world xyz: the centre of the object's points
+    seen before in this pick) drops masks centred farther from it than `PickConfig.seen_offset_m`, as does
+    the first view for the re-centred one: another object the phrase fits, on the board above (10644:0)."""
     if look_at is not None:
         clear_view(robot, float(look_at[2]), steps if steps is not None else [])
         robot.set_head(*head_look_at(robot.get_base_pose(), look_at))
     seen: tuple[ObjectCloud, RGBDFrame] | None = None
     near = None if look_at is None else np.asarray(look_at, dtype=float)
+    anchor = None if seen_at is None else np.asarray(seen_at, dtype=float)
+
+    def where_seen(frame: RGBDFrame, mask: np.ndarray) -> bool:
+        if anchor is None:
+            return True
+        c = mask_centre(frame, mask, config.points)
+        return c is not None and float(np.linalg.norm(c - anchor)) <= config.seen_offset_m
     for step in range(2 if recentre else 1):
         scored: list[tuple[RGBDFrame, np.ndarray, float]] = []
         frames = 0
@@ -116,7 +127,8 @@ def perceive(robot: Robot, provider: MaskProvider, name: str, look_at: np.ndarra
                 and len(scored) < max(1, config.fuse_frames):
             frame = robot.observe().frame
             frames += 1
-            masks = [(m, s) for m, s in provider(frame) if s >= config.min_mask_score and np.any(m)]
+            masks = [(m, s) for m, s in provider(frame)
+                     if s >= config.min_mask_score and np.any(m) and where_seen(frame, m)]
             if masks:
                 scored.append((frame, *choose_mask(frame, masks, near, config.mask_score_margin, config.points)))
                 if len(scored) >= 2 and _same_view(scored[-2], scored[-1]):
@@ -135,7 +147,7 @@ def perceive(robot: Robot, provider: MaskProvider, name: str, look_at: np.ndarra
         else:
             cloud, frame = fused_object_cloud(views, config.points, name=name, near=near)
         seen = (cloud, frame)
-        near = cloud.centroid.astype(float)
+        near = anchor = cloud.centroid.astype(float)
         if step == 0 and recentre:
             robot.set_head(*head_look_at(robot.get_base_pose(), cloud.centroid))
     return seen
@@ -174,7 +186,14 @@ def _place_travel_lift(target: PlaceTarget, held: HeldObject, points: np.ndarray
 
 
 def _travel_lift(grasp: Grasp, cloud: ObjectCloud, config: PickConfig) -> float:
-    """Lift at which the open gripper can extend over the scene to the pre-grasp."""
+    """Lift at which the open gripper can extend over the scene to the pre-grasp (at most the lift's top)."""
+    return min(_travel_need(grasp, cloud, config), STRETCH.limits.lift_m[1])
+
+
+def _travel_need(grasp: Grasp, cloud: ObjectCloud, config: PickConfig) -> float:
+    """Lift at which the open gripper would extend over the scene to the pre-grasp, uncapped: above the lift's
+    range, what stands before the object (a cup in front of a lemon on a high counter: 10610:0) is in the
+    way of every extension from above."""
     pre = grasp.pre_joints
     if not grasp.from_above:  # level approaches travel at grasp height: their sweep was checked
         return float(pre.lift_m)
@@ -197,20 +216,44 @@ def _travel_lift(grasp: Grasp, cloud: ObjectCloud, config: PickConfig) -> float:
     over = path & ~below
     if np.any(over):
         need = min(need, float(pts[over, 2].min()) - 0.02 - (lo_tip + config.gripper_height_m))
-    return float(min(max(pre.lift_m, pre.lift_m + need), STRETCH.limits.lift_m[1]))
+    return float(max(pre.lift_m, pre.lift_m + need))
 
 
-def _around(cloud: ObjectCloud, obstacles: np.ndarray | None, radius_m: float = 1.0) -> np.ndarray:
-    """Scene points for planning the way back: the camera's, plus `obstacles` within `radius_m` of the object
-    (leaving out those inside the object's own box, grown by 2 cm: the map holds the object too)."""
-    scene = np.asarray(cloud.scene, np.float32).reshape(-1, 3)
+def _map_near(cloud: ObjectCloud, obstacles: np.ndarray | None, radius_m: float) -> np.ndarray:
+    """`obstacles` (world points) within `radius_m` of the object (x, y), less those inside the object's own
+    box grown by 2 cm (the map holds the object too)."""
     if obstacles is None or len(obstacles) == 0:
-        return scene
+        return np.zeros((0, 3), np.float32)
     pts = np.asarray(obstacles, np.float32).reshape(-1, 3)
     lo, hi = cloud.points.min(axis=0) - 0.02, cloud.points.max(axis=0) + 0.02
     own = np.all((pts >= lo) & (pts <= hi), axis=1)
     near = np.linalg.norm(pts[:, :2] - cloud.centroid[:2], axis=1) < radius_m
-    return np.concatenate([scene, pts[near & ~own]])
+    return pts[near & ~own]
+
+
+def _around(cloud: ObjectCloud, obstacles: np.ndarray | None, radius_m: float = 1.0) -> np.ndarray:
+    """Scene points for planning the way back: the camera's, plus the map's `obstacles` near the object."""
+    return np.concatenate([np.asarray(cloud.scene, np.float32).reshape(-1, 3), _map_near(cloud, obstacles, radius_m)])
+
+
+def unseen_obstacles(cloud: ObjectCloud, obstacles: np.ndarray | None, radius_m: float = 1.0,
+                     explained_m: float = 0.05, voxel_m: float = 0.05) -> np.ndarray:
+    """The map's `obstacles` near the object that no scene point of the camera lies within `explained_m` of:
+    what the head camera did not see from where it looked (the side panel of a shelf the arm extends past,
+    the object seen from afar: 10601:2, 10644:0). The grasp planner checks them as coarse points (voxel
+    centres); where the camera saw, its finer points stand alone. The object's own voxels are left out: those
+    within its seen points' box grown by half a voxel, and sideways by its seen width more (the map holds the
+    far side the camera does not see from here: a mug's back on a high shelf, 10626:1)."""
+    extra = _map_near(cloud, obstacles, radius_m)
+    lo, hi = cloud.points.min(axis=0), cloud.points.max(axis=0)
+    grow = np.full(3, 0.5 * voxel_m)
+    grow[:2] += float((hi - lo)[:2].max())
+    extra = extra[~np.all((extra >= lo - grow) & (extra <= hi + grow), axis=1)]
+    scene = np.asarray(cloud.scene, np.float32).reshape(-1, 3)
+    if len(extra) and len(scene):
+        d, _ = cKDTree(scene).query(extra, distance_upper_bound=explained_m)
+        extra = extra[~np.isfinite(d)]
+    return extra
 
 
 def _held(robot: Robot, provider: MaskProvider, name: str, before_z: float, config: PickConfig) -> bool:
@@ -247,7 +290,11 @@ def execute_grasp(robot: Robot, grasp: Grasp, cloud: ObjectCloud, provider: Mask
     travel = _travel_lift(grasp, cloud, config)
     try:
         retract(robot, steps)
-        move_joints_safely(robot, "lift to travel height", steps, lift_m=max(travel, robot.get_joints().lift_m))
+        # A level approach extends at the pre-grasp's height, where the planner checked its way out (staying
+        # higher, as the retract left it, put the fingertips into a shelf's board above: 10644:0); one from
+        # above extends at the travel height or higher.
+        lift = travel if not grasp.from_above else max(travel, robot.get_joints().lift_m)
+        move_joints_safely(robot, "lift to travel height", steps, lift_m=lift)
         res = robot.move_base_to(sol.base_pose, tolerance_m=0.02, tolerance_rad=0.01)
         steps.append(f"turn base {math.degrees(sol.base_rotation):+.1f} deg: {'ok' if res.success else res.reason}")
         if not res.success:
@@ -338,7 +385,8 @@ def pick(robot: Robot, target: str | MaskProvider, config: PickConfig | None = N
                 cloud, frame = seen
                 result.log.append(f"  the object as seen from afar ({len(cloud.points)} points)")
             else:
-                cloud, frame = perceive(robot, provider, name, last_xyz, config, steps=result.log)
+                cloud, frame = perceive(robot, provider, name, last_xyz, config, steps=result.log,
+                                        seen_at=last_xyz if seen_why else None)
         except ObjectNotSeenError as e:
             result.log.append(f"  perception: {e}")
             if not seen_why:  # a rung that saw it says more (its grasps) than a later one that did not
@@ -349,8 +397,9 @@ def pick(robot: Robot, target: str | MaskProvider, config: PickConfig | None = N
         result.cloud, result.camera_xyz = cloud, np.asarray(frame.T_world_cam, float)[:3, 3].copy()
         result.object_xyz = last_xyz
         t0 = time.perf_counter()
+        coarse = unseen_obstacles(cloud, obstacles) if config.map_obstacles_in_approach else None
         plan = plan_grasps(cloud, robot.get_base_pose(), config.grasp, config.ik, name=name,
-                           place_height_m=place_height_m, release_m=config.place.release_height_m)
+                           place_height_m=place_height_m, release_m=config.place.release_height_m, coarse=coarse)
         result.planning_s.append(time.perf_counter() - t0)
         result.log.append(f"  planned {len(plan.grasps)} grasps from {plan.candidates} candidates "
                           f"in {plan.seconds * 1000:.0f} ms")
@@ -358,6 +407,18 @@ def pick(robot: Robot, target: str | MaskProvider, config: PickConfig | None = N
             reason = plan.reason
             result.log.append(f"  {reason}")
             continue
+        # At the lift's top the fingertips would pass lower over it than the collision margin.
+        slack = 0.5 * config.safe_lift_margin_m - config.grasp.collision_margin_m
+        over = [g for g in plan.grasps if _travel_need(g, cloud, config) > STRETCH.limits.lift_m[1] + slack]
+        if over:
+            result.log.append(f"  {len(over)} grasps from above left out: extending over what stands before the "
+                              "object needs a lift above its range")
+            plan.grasps = [g for g in plan.grasps if all(g is not o for o in over)]
+            if not plan.grasps:
+                reason = (f"no feasible grasp of {name}: every reachable grasp collides on the way out over what "
+                          "stands before it (the lift cannot rise high enough)")
+                result.log.append(f"  {reason}")
+                continue
         if config.defer_unplaceable and not returning and attempt < len(rungs) - 1 \
                 and all("cannot_place" in g.terms for g in plan.grasps):
             # Every grasp from here would hold it too high to lower onto the surface it goes on (a bottle

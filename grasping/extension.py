@@ -7,10 +7,11 @@ only; the extension before it can pass what stands beside the arm's line: a bott
 (10495:0) or the counter's edge (10511:0). The open fingers (6-10 cm either side of the grasp centre, wider
 than the arm) are swept along it here, from `start_m` out, against the same points as the approach.
 
-Not checked: the first `start_m` of the extension and the wrist turning beside the base, where the points
-the planner has are the robot's own body the self filter left, or the map's coarse voxels of the furniture
-the base parked at (10545:0: a shelf's front 13 cm from the retracted gripper, never touched); grasping.
-execute's contact stop still catches a real touch there.
+Not checked against the camera's points: the first `start_m` of the extension and the wrist turning beside
+the base, where they are the robot's own body the self filter left. The map's voxels where the camera did
+not see (the planner's coarse points, half a voxel of margin) are checked from the arm retracted: a shelf's
+side panel beside the parked gripper (10644:0). The wrist turning is not checked; grasping.execute's
+contact stop still catches a real touch there.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 
 from core.stretch import T_world_grasp
 from core.types import JointState, Pose2D
-from grasping.collision import boxes_hit, to_local
+from grasping.collision import boxes_hit, off_robot_column, to_local
 from grasping.kinematics import LIMITS
 
 
@@ -41,11 +42,18 @@ def way_out_poses(base: Pose2D, pre: JointState, start_m: float = 0.10,
 
 
 def way_out_blocked(base: Pose2D, pre: JointState, parts: list[tuple[np.ndarray, float]],
-                    boxes: np.ndarray) -> bool:
+                    boxes: np.ndarray, start_m: float = 0.10) -> bool:
     """Do `boxes` (the open fingers', grasp frame) touch any of `parts` ((points (N, 3), margin) each) on the
-    extension to `pre`?"""
-    centres, rots = way_out_poses(base, pre)
+    extension to `pre`, from the arm at `start_m` out? Points in the column above the base (the robot's own
+    body, grasping.collision.off_robot_column) are left out."""
+    centres, rots = way_out_poses(base, pre, start_m=start_m)
     if not len(centres):
         return False
-    return any(len(points) and boxes_hit(to_local(points, centres, rots), boxes, margin).any()
-               for points, margin in parts)
+    T = base.as_matrix()
+    for points, margin in parts:
+        if not len(points):
+            continue
+        points = points[off_robot_column((points - T[:3, 3]) @ T[:3, :3])]
+        if len(points) and boxes_hit(to_local(points, centres, rots), boxes, margin).any():
+            return True
+    return False

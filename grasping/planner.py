@@ -95,7 +95,7 @@ def _pose(centre: np.ndarray, R: np.ndarray) -> np.ndarray:  # noqa: N803
 def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = None,
                 ik_config: IKConfig | None = None, name: str = "object",
                 place_height_m: float | None = None, release_m: float = 0.03,
-                camera_xyz: np.ndarray | None = None) -> GraspPlan:
+                camera_xyz: np.ndarray | None = None, coarse: np.ndarray | None = None) -> GraspPlan:
     """Ranked feasible grasps of `cloud`'s object for a robot at `base` (it may turn in place).
 
     `place_height_m`: the surface the object goes on next, if known. A grasp that would hold the object
@@ -103,11 +103,15 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
     is ranked after every grasp that can place it, not dropped: the receptacle may have a lower surface.
     `camera_xyz`: where the head camera saw the object from (world), to carve the guessed far side where
     the camera saw through it; default: the head at this base pose looking at the object.
+    `coarse`: world points known only to about half a voxel (the map's occupied voxels where the camera did
+    not see, grasping.execute.unseen_obstacles), checked with `config.coarse_margin_m` by the approach, the
+    arm and the whole way out to the pre-grasp.
     """
     config = config or GraspConfig()
     ik_config = ik_config or IKConfig()
     t0 = time.perf_counter()
     pts, scene = working_points(cloud, config)
+    coarse = _cropped(np.zeros((0, 3), np.float32) if coarse is None else coarse, pts, config)
     shape = object_shape(pts, scene)
     hidden = mirrored_points(pts, shape) if config.complete_by_symmetry else np.zeros((0, 3), np.float32)
     if len(hidden):
@@ -159,13 +163,14 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
         boxes, fingers = gripper_boxes(config.gripper)
         on_support = support_points(scene, shape, config)
         hit_scene = np.zeros((len(sols), len(boxes)), bool)
-        scene_parts = [(scene[~on_support], config.collision_margin_m), (scene[on_support], config.support_margin_m)]
+        fine_parts = [(scene[~on_support], config.collision_margin_m), (scene[on_support], config.support_margin_m)]
+        scene_parts = [*fine_parts, (coarse, config.coarse_margin_m)]
         for part, margin in scene_parts:
             if len(part):
                 hit_scene |= sweep_hits(part, fin, rots, fin - pre, boxes, margin)
         whole = np.concatenate([pts, hidden])
         hit_obj = sweep_hits(whole, fin, rots, fin - pre, boxes, config.object_margin_m)
-        way_out = [*scene_parts, (whole, config.object_margin_m)]  # checked like the approach
+        way_out = [*fine_parts, (whole, config.object_margin_m)]  # checked like the approach
         for j, (k, sol, pre_j) in enumerate(sols):
             if k in done:
                 continue
@@ -173,12 +178,14 @@ def plan_grasps(cloud: ObjectCloud, base: Pose2D, config: GraspConfig | None = N
                 rejected["approach sweeps through points"] += 1
                 continue
             at_pre = ArmSolution(sol.base_pose, pre_j, sol.base_rotation, sol.T_world_grasp)
-            if arm_collides(sol, scene, config.collision_margin_m) or arm_collides(at_pre, scene,
-                                                                                  config.collision_margin_m):
+            if any(arm_collides(s, part, margin) for s in (sol, at_pre)
+                   for part, margin in ((scene, config.collision_margin_m), (coarse, config.coarse_margin_m))):
                 rejected["arm hits the scene"] += 1
                 continue
-            if abs(pre_j.lift_m - sol.joints.lift_m) < 1e-6 and way_out_blocked(sol.base_pose, pre_j, way_out,
-                                                                                  boxes[fingers]):
+            if abs(pre_j.lift_m - sol.joints.lift_m) < 1e-6 and (
+                    way_out_blocked(sol.base_pose, pre_j, way_out, boxes[fingers])
+                    or way_out_blocked(sol.base_pose, pre_j, [(coarse, config.coarse_margin_m)], boxes[fingers],
+                                       start_m=0.0)):
                 rejected["the way out to the pre-grasp hits points"] += 1
                 continue
             done.add(k)
@@ -285,19 +292,25 @@ def working_points(cloud: ObjectCloud, cfg: GraspConfig) -> tuple[np.ndarray, np
     pts = np.asarray(cloud.points, dtype=np.float32)
     if len(pts) > cfg.max_object_points:
         pts = voxel_down(pts, cfg.object_voxel_m)
-    scene = np.asarray(cloud.scene, dtype=np.float32).reshape(-1, 3)
+    scene = _cropped(cloud.scene, pts, cfg)
     if len(scene):
-        lo = pts.min(axis=0) - cfg.scene_crop_m
-        hi = pts.max(axis=0) + cfg.scene_crop_m
-        lo[2] = pts[:, 2].min() - 0.05
-        hi[2] = pts[:, 2].max() + cfg.scene_crop_above_m  # the wrist and arm rise well above the fingertips
-        scene = scene[np.all((scene >= lo) & (scene <= hi), axis=1)]
         # Fine near the object (fingers), coarse farther out (only the big body, wrist and arm boxes reach).
         near = np.all((scene >= pts.min(axis=0) - cfg.scene_fine_m) & (scene <= pts.max(axis=0) + cfg.scene_fine_m),
                       axis=1)
         scene = np.concatenate([voxel_down(scene[near], cfg.scene_voxel_m),
                                 voxel_down(scene[~near], 2 * cfg.scene_voxel_m)])
     return pts, scene
+
+
+def _cropped(scene: np.ndarray, pts: np.ndarray, cfg: GraspConfig) -> np.ndarray:
+    """Scene points within `scene_crop_m` of the object's box (from 5 cm below its bottom to
+    `scene_crop_above_m` above its top: the wrist and arm rise well above the fingertips)."""
+    scene = np.asarray(scene, dtype=np.float32).reshape(-1, 3)
+    lo = pts.min(axis=0) - cfg.scene_crop_m
+    hi = pts.max(axis=0) + cfg.scene_crop_m
+    lo[2] = pts[:, 2].min() - 0.05
+    hi[2] = pts[:, 2].max() + cfg.scene_crop_above_m
+    return scene[np.all((scene >= lo) & (scene <= hi), axis=1)]
 
 
 def _unreached_kinds(cands, reasons: list[str], ik_kinds: set[str]) -> str:

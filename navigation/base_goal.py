@@ -299,7 +299,7 @@ def choose_base_goal(
     tight = None
     if config.footprint is not None and config.tight_parking:
         fp = config.footprint
-        tight = ~trav & (clearance >= max(-fp.y_min, fp.y_max) + fp.margin_m)
+        tight = ~trav & (clearance >= fp.half_width_m + fp.margin_m)
         connected |= tight  # checked below: its straight approach must start in the robot's component
     standable = trav if tight is None else (trav | tight)
     arm_clear = np.zeros(len(bx), bool)

@@ -25,7 +25,9 @@ from navigation.occupancy import OccupancyGrid
 
 @dataclass(frozen=True)
 class Footprint:
-    """Base-frame rectangle [x_min, x_max] x [y_min, y_max] (m); defaults: core.stretch's base box."""
+    """Base-frame rectangle [x_min, x_max] x [y_min, y_max] (m); defaults: core.stretch's base box. `parts`:
+    more rectangles ((x_min, x_max, y_min, y_max) each) that move with the base, such as a held object
+    sticking out on the arm side; the footprint is their union with the base's."""
 
     x_min: float = STRETCH.base_x_m[0]
     x_max: float = STRETCH.base_x_m[1]
@@ -34,26 +36,39 @@ class Footprint:
     margin_m: float = 0.03
     sample_m: float = 0.025
     turn_step_rad: float = math.radians(5.0)
+    parts: tuple[tuple[float, float, float, float], ...] = ()
+
+    def rectangles(self) -> tuple[tuple[float, float, float, float], ...]:
+        """The base's rectangle, then the parts'."""
+        return ((self.x_min, self.x_max, self.y_min, self.y_max), *self.parts)
 
     @property
     def turn_radius_m(self) -> float:
         """Radius of the circle a turn in place sweeps."""
-        return float(max(math.hypot(x, y) for x in (self.x_min, self.x_max) for y in (self.y_min, self.y_max)))
+        return float(max(math.hypot(x, y) for x0, x1, y0, y1 in self.rectangles() for x in (x0, x1) for y in (y0, y1)))
+
+    @property
+    def half_width_m(self) -> float:
+        """The largest distance of the footprint from the base's heading line (either side)."""
+        return float(max(max(-y0, y1) for _, _, y0, y1 in self.rectangles()))
 
     def outline(self) -> np.ndarray:
-        """(P, 2) base-frame points along the rectangle's edges, `sample_m` apart (computed once per footprint)."""
+        """(P, 2) base-frame points along the rectangles' edges, `sample_m` apart (computed once per footprint)."""
         return _outline(self)
 
     def including(self, xy_base: np.ndarray) -> Footprint:
-        """The smallest rectangle (same margin and sampling) that covers this one and the base-frame points
-        `xy_base` (P, 2): the robot together with what it carries (a held object sticking out on the arm
-        side), so parking poses, turns in place and straight drives are checked for both."""
+        """This footprint with one more part: the smallest rectangle covering the base-frame points `xy_base`
+        (P, 2), e.g. the held object while the robot carries it, so parking poses, turns in place and
+        straight drives are checked for both. A part, not a grown base rectangle: a rectangle around the base
+        and an object beside its front corner also covers the empty corner behind it, which made turns next
+        to a bed look blocked that were clear (10615:0)."""
         pts = np.asarray(xy_base, np.float64).reshape(-1, 2)
         if len(pts) == 0:
             return self
         lo, hi = pts.min(axis=0), pts.max(axis=0)
-        return replace(self, x_min=min(self.x_min, float(lo[0])), x_max=max(self.x_max, float(hi[0])),
-                       y_min=min(self.y_min, float(lo[1])), y_max=max(self.y_max, float(hi[1])))
+        if any(x0 <= lo[0] and hi[0] <= x1 and y0 <= lo[1] and hi[1] <= y1 for x0, x1, y0, y1 in self.rectangles()):
+            return self  # inside the footprint already
+        return replace(self, parts=(*self.parts, (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]))))
 
 
 @lru_cache(maxsize=16)
@@ -63,8 +78,11 @@ def _outline(fp: Footprint) -> np.ndarray:
         t = np.arange(n)[:, None] / n
         return np.asarray(a) + t * (np.asarray(b) - np.asarray(a))
 
-    c = [(fp.x_min, fp.y_min), (fp.x_max, fp.y_min), (fp.x_max, fp.y_max), (fp.x_min, fp.y_max)]
-    out = np.concatenate([edge(c[i], c[(i + 1) % 4]) for i in range(4)])
+    out = []
+    for x0, x1, y0, y1 in fp.rectangles():
+        c = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+        out += [edge(c[i], c[(i + 1) % 4]) for i in range(4)]
+    out = np.concatenate(out)
     out.setflags(write=False)
     return out
 

@@ -142,7 +142,7 @@ class Navigator:
         t0 = time.perf_counter()
         approach = None
         tight = not occ.is_traversable(goal.xy)[0] and bool(cfg.approach_distances_m) and \
-            float(occ.clearance_at(goal.xy)[0]) >= max(-fp.y_min, fp.y_max) + fp.margin_m
+            float(occ.clearance_at(goal.xy)[0]) >= fp.half_width_m + fp.margin_m
         if (use_approach or tight) and cfg.approach_distances_m:
             # A tight goal (side-on to furniture, closer than the disc allows) is only entered straight.
             approach = approach_point(occ, goal, cfg.approach_distances_m, fp)

@@ -52,7 +52,7 @@ def test_the_carrying_footprint_keeps_the_held_object_off_the_furniture_it_parks
     grid = _grid()
     carry = carrying_navigator(cfg, HELD, STOWED)
     fp = carry.config.footprint
-    assert fp.y_min < cfg.footprint.y_min - 0.04  # the object sticks out on the arm side (-y)
+    assert min(r[2] for r in fp.rectangles()) < cfg.footprint.y_min - 0.04  # the object sticks out on the arm side (-y)
     point = carrying_navigator(cfg, HeldObject(below_grasp_m=0.05, radius_m=0.0), STOWED).config
     assert point.footprint == cfg.footprint  # nothing sticking out: the base's own rectangle
     res = carry.plan_to_target(grid, START, TARGET, EXTENT)
@@ -85,3 +85,36 @@ def test_parking_for_the_posture_the_object_is_held_in_lets_the_top_down_release
     assert t.point[2] == pytest.approx(SEAT[4], abs=0.01)
     assert down.base_goal.mode == "down" and down.base_goal.joints.wrist_pitch < -1.5
     assert abs(t.solution.base_pose.theta - down.goal.theta) < math.radians(35)  # no big turn at the seat
+
+
+def test_the_held_object_is_a_part_of_the_footprint_not_a_grown_base_rectangle():
+    """Apartment 10615 (oracle profile): a bowl held beside the base's front arm-side corner. A rectangle
+    grown to cover base and bowl also covered the empty corner behind the bowl, along the whole base, and
+    every turn next to the bed looked blocked. The union of the two rectangles is what the robot sweeps."""
+    cfg = TaskConfig().navigation
+    held = HeldObject(below_grasp_m=0.05, radius_m=0.06, top_down=True, centre_in_grasp=np.zeros(3))
+    fp = carrying_navigator(cfg, held, STOWED).config.footprint
+    base = cfg.footprint
+    assert (fp.x_min, fp.x_max, fp.y_min, fp.y_max) == (base.x_min, base.x_max, base.y_min, base.y_max)
+    assert len(fp.parts) == 1
+    x0, x1, y0, y1 = fp.parts[0]
+    assert y0 < base.y_min - 0.04 and x0 > base.x_min + 0.1  # beside the front, not along the whole side
+    hull = base.including(held.outline_in_base(STOWED))
+    grown = type(base)(x_min=base.x_min, x_max=max(base.x_max, x1), y_min=min(base.y_min, y0), y_max=base.y_max)
+    assert fp.turn_radius_m < grown.turn_radius_m and hull == fp
+    # An obstacle where the grown rectangle's empty rear arm-side corner would be, and nothing else near
+    # (a 1 cm grid: the corner strip is 5 cm wide).
+    res = 0.01
+    pose = Pose2D(2.0, 2.0, 0.0)
+    here = (pose.xy[None], np.array([pose.theta]))
+
+    def occupancy_with(point):
+        mask = np.zeros((400, 400), bool)
+        mask[int(point[1] / res), int(point[0] / res)] = True
+        return carrying_navigator(cfg, held, STOWED).occupancy(obstacle_grid_from_mask(mask, np.zeros(2), res))
+
+    occ = occupancy_with(pose.xy + np.array([base.x_min + 0.05, y0 + 0.005]))
+    assert poses_clear(occ, *here, fp)[0] and not poses_clear(occ, *here, grown)[0]
+    # The object's own part still counts: an obstacle under the object blocks the pose.
+    occ = occupancy_with(pose.xy + np.array([0.5 * (x0 + x1), y0 - 0.01]))
+    assert not poses_clear(occ, *here, fp)[0] and poses_clear(occ, *here, base)[0]
