@@ -24,8 +24,9 @@ pytest.importorskip("mujoco")
 
 from fixtures.grasp_trials import RECEPTACLES, make_trial_scene, parking_pose  # noqa: E402
 from grasping.config import PickConfig  # noqa: E402
-from grasping.execute import _travel_lift, perceive  # noqa: E402
+from grasping.execute import perceive  # noqa: E402
 from grasping.planner import plan_grasps  # noqa: E402
+from grasping.scene_around import travel_lift  # noqa: E402
 from sim.mujoco.world import SimWorld  # noqa: E402
 from sim.robot import SimRobot  # noqa: E402
 from sim.scene.objects import default_library, procedural_library  # noqa: E402
@@ -65,7 +66,7 @@ def test_arm_extending_under_the_board_above_touches_nothing():
             if not g.from_above:
                 continue
             tried += 1
-            travel = _travel_lift(g, cloud, cfg)
+            travel = travel_lift(g, cloud, cfg)
             j = dataclasses.replace(g.pre_joints, gripper_m=0.12)
             # Extended at the travel height (as grasping.execute does), then down at the pre-grasp.
             for pose in (dataclasses.replace(j, lift_m=max(travel, j.lift_m)), j):

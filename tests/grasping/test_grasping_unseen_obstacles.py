@@ -17,10 +17,10 @@ from core.stretch import T_world_grasp
 from core.types import JointState
 from grasping.collision import gripper_boxes
 from grasping.config import GraspConfig
-from grasping.execute import unseen_obstacles
 from grasping.kinematics import base_pose_for_reach
 from grasping.object_points import ObjectCloud
 from grasping.planner import plan_grasps
+from grasping.scene_around import unseen_obstacles
 
 XY = np.array([1.80, 2.50])
 
