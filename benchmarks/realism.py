@@ -31,7 +31,7 @@ from sim.backends import load_world  # noqa: E402
 from sim.lidar import true_ranges  # noqa: E402
 from sim.realism import RealismConfig  # noqa: E402
 from sim.realism_depth import noisy_depth, stereo_rms_m  # noqa: E402
-from sim.realism_perception import noisy_instances  # noqa: E402
+from sim.realism_perception import noisy_instances, scaled_pixels  # noqa: E402
 from sim.robot import SimRobot  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "sim" / "data" / "example_scene.json"
@@ -116,11 +116,12 @@ def perception_rates(frames: int, rng: np.random.Generator) -> dict:
         ids = views[k % len(views)]
         out = noisy_instances(ids, cfg, rng, pool)
         present = {int(i): int((ids == i).sum()) for i in np.unique(ids) if i > 0}
+        small_px, jitter_px, shift_px = scaled_pixels(cfg, ids.shape)
         for inst, n in present.items():
-            kind = "small" if n < cfg.small_px else "large"
+            kind = "small" if n < small_px else "large"
             seen[kind][1] += 1
             seen[kind][0] += not np.any(out[ids == inst] == inst)
-        far = ndimage.distance_transform_edt(ids == 0) > cfg.mask_jitter_px + cfg.mask_shift_px + 1
+        far = ndimage.distance_transform_edt(ids == 0) > jitter_px + shift_px + 1
         fp_frames += bool(np.any(out[far] > 0))
     return {"frames": frames,
             "miss_rate_large": round(seen["large"][0] / max(seen["large"][1], 1), 3), "spec_large": cfg.miss_rate,

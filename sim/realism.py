@@ -70,6 +70,12 @@ class PerceptionNoise:
     confusion_rate: float = 0.05  # a detected instance carries another object's id (a nearby label)
     mask_jitter_px: int = 3  # masks are eroded or dilated by up to this many pixels
     mask_shift_px: int = 3  # and shifted by up to this many pixels
+    reference_width: int = 640
+    reference_height: int = 480
+    """The pixel figures above are in an image of this size (the head camera's 640 x 480): a frame rendered
+    smaller or larger (`--scan-camera 320x240` to make evaluations fast) is judged by the same angular sizes,
+    so `small_px` scales with the pixel count and the mask jitter and shift with the width. The detector's
+    recall belongs to the camera, not to the resolution the simulator renders at for speed."""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from sim.realism import (
 )
 from sim.realism_depth import noisy_depth, stereo_rms_m
 from sim.realism_odometry import OdometryModel, compose, inverse
-from sim.realism_perception import noisy_instances
+from sim.realism_perception import noisy_instances, scaled_pixels
 
 
 # --- the profile ---------------------------------------------------------------------------------------
@@ -149,7 +149,7 @@ def test_depth_invalid_at_edges_dark_and_range():
 
 # --- perception ----------------------------------------------------------------------------------------
 def test_perception_miss_and_false_positive_rates():
-    cfg = PerceptionNoise()
+    cfg = PerceptionNoise(reference_width=160, reference_height=120)  # pixel figures in this image's pixels
     rng = np.random.default_rng(5)
     ids = np.zeros((120, 160), dtype=np.int32)
     ids[10:60, 10:60] = 1  # 2500 px: large
@@ -168,12 +168,34 @@ def test_perception_miss_and_false_positive_rates():
 
 
 def test_perception_masks_move_by_a_few_pixels():
-    cfg = PerceptionNoise(miss_rate=0.0, small_miss_rate=0.0, false_positive_rate=0.0, confusion_rate=0.0)
+    cfg = PerceptionNoise(miss_rate=0.0, small_miss_rate=0.0, false_positive_rate=0.0, confusion_rate=0.0,
+                          reference_width=100, reference_height=100)
     rng = np.random.default_rng(6)
     ids = np.zeros((100, 100), dtype=np.int32)
     ids[30:70, 30:70] = 7
     areas = [int((noisy_instances(ids, cfg, rng) == 7).sum()) for _ in range(100)]
     assert min(areas) >= 34 * 34 and max(areas) <= 46 * 46 and len(set(areas)) > 3
+
+
+def test_perception_judges_sizes_in_the_reference_image():
+    """An object covering the same part of the view is missed as often at 320 x 240 as at 640 x 480: the
+    evaluation's fast camera must not make the modelled detector blinder (small_px is in 640 x 480 pixels)."""
+    cfg = PerceptionNoise(false_positive_rate=0.0, confusion_rate=0.0)
+    assert scaled_pixels(cfg, (480, 640)) == (cfg.small_px, cfg.mask_jitter_px, cfg.mask_shift_px)
+    assert scaled_pixels(cfg, (240, 320)) == (cfg.small_px // 4, 2, 2)
+
+    def miss_rate(h: int, w: int, side: int, seed: int) -> float:
+        ids = np.zeros((h, w), dtype=np.int32)
+        ids[h // 2:h // 2 + side, w // 2:w // 2 + side] = 4
+        rng = np.random.default_rng(seed)
+        n = 1500
+        return sum(not np.any(noisy_instances(ids, cfg, rng) == 4) for _ in range(n)) / n
+
+    # a 24 x 24 px object at 640 x 480 (576 px: large) is 12 x 12 (144 px) at 320 x 240: still large
+    full, half = miss_rate(480, 640, 24, 1), miss_rate(240, 320, 12, 2)
+    assert abs(full - cfg.miss_rate) < 0.04 and abs(half - cfg.miss_rate) < 0.04
+    # and a 16 x 16 px one (256 px: small) is small at both sizes
+    assert abs(miss_rate(240, 320, 8, 3) - cfg.small_miss_rate) < 0.05
 
 
 def test_laser_scan_round_trip():
