@@ -1,9 +1,11 @@
 """The place phase of the task machine: put the held object on the receptacle the robot parked at.
 
 1. As it is held (pitched down after a top-down grasp, level after a side grasp): at a free spot the arm
-   reaches from where the robot parked; when the head camera does not find the receptacle, on the map's own
-   voxels of it; when no free spot is reachable from here, re-park next to the free spots it saw, nearest
-   first, and try once more.
+   reaches from where the robot parked; when the head camera does not find the receptacle, or what it
+   masked holds no horizontal surface (a counter's front face seen from close by), on the map's own voxels
+   of it (those of every hit of its description next to the one driven to, `receptacle_voxels`; their top
+   faces, `top_voxels`); when no free spot is reachable from here, re-park next to the free spots it saw,
+   nearest first, and try once more.
 2. Held from above and still not placed (a shelf board with the next board closer above than the
    pitched-down wrist needs, a shelf top or counter above what the lift reaches with the object hanging
    below the gripper): on its side, the wrist pitched level (grasping.place.HeldObject.laid_on_side), first
@@ -23,6 +25,7 @@ import numpy as np
 from grasping.execute import PlaceResult, place
 from grasping.place import HeldObject
 from mapping.query import Hit
+from mapping.voxel_keys import pack_keys
 from orchestrator.requests import Task
 from orchestrator.task_report import TaskReport
 
@@ -52,6 +55,42 @@ def place_held(runner: TaskRunner, report: TaskReport, task: Task, held: HeldObj
     return again
 
 
+RECEPTACLE_PARTS_GAP_M = 0.5
+"""Hits of the receptacle's own description whose boxes come this close (horizontally) are parts of it."""
+
+
+def receptacle_voxels(hit: Hit, hits: list[Hit], gap_m: float = RECEPTACLE_PARTS_GAP_M) -> np.ndarray:
+    """The map's semantic rows of the receptacle the robot parked at: `hit`'s, with those of the other hits
+    of its description whose boxes lie within `gap_m` of its box. The hit driven to may be a fragment (one
+    voxel of a counter's foot, when the counter's top was out of the arm's reach from every pose) of a
+    receptacle whose top the map holds in a bigger hit next to it."""
+    parts = [np.asarray(hit.voxels, dtype=np.int64)]
+    for other in hits:
+        if other is hit or other.description != hit.description or hit.description is None:
+            continue
+        gap = np.maximum(0.0, np.maximum(other.lo[:2] - hit.hi[:2], hit.lo[:2] - other.hi[:2]))
+        if float(np.hypot(*gap)) <= gap_m:
+            parts.append(np.asarray(other.voxels, dtype=np.int64))
+    return np.unique(np.concatenate(parts))
+
+
+def top_voxels(coords: np.ndarray) -> np.ndarray:
+    """The voxels (integer coords, (N, 3)) with no voxel of the set right above them: the top faces. On a
+    shelf's voxels the boards' tops remain and its sides and back thin to their top rows, so the plane fit
+    finds the boards first (on all its voxels, a side and the back outnumber a board)."""
+    c = np.asarray(coords, dtype=np.int64).reshape(-1, 3)
+    if len(c) == 0:
+        return c
+    keys = pack_keys(c)
+    above = pack_keys(c + np.array([0, 0, 1], dtype=np.int64))
+    return c[~np.isin(above, keys)]
+
+
+def no_surface_seen(reason: str) -> bool:
+    """Did the receptacle's points seen from here hold no horizontal support surface (grasping.place)?"""
+    return reason.startswith("no horizontal support surface")
+
+
 def _first(reason: str) -> str:
     return reason.split(";")[0]
 
@@ -65,11 +104,13 @@ def _place_as(runner: TaskRunner, report: TaskReport, task: Task, carried: HeldO
     res = place(runner.robot, task.receptacle_phrase, held, config, segment=runner._segment, look_at=hit.center,
                 obstacles=runner._voxels)
     report.log.extend(f"    {line}" for line in res.log)
-    if not res.seen and len(hit.voxels):
-        # The detector does not find it in this view (a dark surface without depth, a missed detection):
-        # the map's own points of the receptacle, fused from many views, are where to put it.
-        report.log.append(f"    {res.reason}: placing on the map's {len(hit.voxels)} voxels of it")
-        pts = (runner.map.semantic.coords[hit.voxels].astype(np.float64) + 0.5) * runner.map.voxel_size
+    voxels = receptacle_voxels(hit, runner._receptacle_hits)  # noqa: SLF001 - the runner's receptacle hits
+    if (not res.seen or no_surface_seen(res.reason)) and len(voxels):
+        # The detector does not find it in this view (a dark surface without depth, a missed detection), or
+        # what it masked has no horizontal surface (a counter's front face seen from close by, its top above
+        # the view): the map's own points of the receptacle, fused from many views, are where to put it.
+        report.log.append(f"    {res.reason}: placing on the map's {len(voxels)} voxels of it")
+        pts = (top_voxels(runner.map.semantic.coords[voxels]).astype(np.float64) + 0.5) * runner.map.voxel_size
         res = place(runner.robot, pts, held, config, obstacles=runner._voxels)
         report.log.extend(f"    {line}" for line in res.log)
     if res.success or res.free_spots is None or not len(res.free_spots):
