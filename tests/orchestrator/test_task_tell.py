@@ -78,7 +78,11 @@ def test_without_looking_the_cup_stays_ambiguous(realistic_10485, monkeypatch):
 
 @pytest.fixture(scope="module")
 def realistic_10703(tmp_path_factory):
-    return eval_apartment(tmp_path_factory, 10703, realism="realistic")
+    # The detector's pixel figures taken at the 320 x 240 scan camera's own size (as before they were
+    # scaled from 640 x 480): the scan in which the confusion happened.
+    path = tmp_path_factory.mktemp("realism") / "blind.json"
+    path.write_text('{"base": "realistic", "perception": {"reference_width": 320, "reference_height": 240}}')
+    return eval_apartment(tmp_path_factory, 10703, realism=str(path))
 
 
 def _episode_0(monkeypatch, apartment_and_config, tell: TellConfig) -> dict:
