@@ -104,8 +104,9 @@ def _place_as(runner: TaskRunner, report: TaskReport, task: Task, carried: HeldO
     res = place(runner.robot, task.receptacle_phrase, held, config, segment=runner._segment, look_at=hit.center,
                 obstacles=runner._voxels)
     report.log.extend(f"    {line}" for line in res.log)
-    voxels = receptacle_voxels(hit, runner._receptacle_hits)  # noqa: SLF001 - the runner's receptacle hits
-    if (not res.seen or no_surface_seen(res.reason)) and len(voxels):
+    fall_back = not res.seen or no_surface_seen(res.reason)
+    voxels = receptacle_voxels(hit, runner._receptacle_hits) if fall_back else None  # noqa: SLF001
+    if voxels is not None and len(voxels):
         # The detector does not find it in this view (a dark surface without depth, a missed detection), or
         # what it masked has no horizontal surface (a counter's front face seen from close by, its top above
         # the view): the map's own points of the receptacle, fused from many views, are where to put it.
